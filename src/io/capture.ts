@@ -1,0 +1,150 @@
+// Shared pieces of the capture-file readers and writers: the frame record both
+// formats decode into, the error every malformed file turns into, and the
+// buffered descriptor sink the streaming writers use.
+import { writeSync } from 'node:fs';
+
+/** One frame read from a capture file. */
+export interface CapturedFrame {
+  /** The captured bytes (a copy the caller owns, so in-place rewrites never alias the file). */
+  data: Uint8Array;
+  /** Nanoseconds since the Unix epoch. */
+  timeNs: bigint;
+  /** Name of the interface it was captured on, when the file records one. */
+  ifName?: string;
+  /** Index into `ParsedCapture.interfaces` (file-wide, counting across pcapng sections). */
+  ifIndex: number;
+  /** Length of the frame on the wire; larger than `data.length` when the capture was cut at the snaplen. */
+  origLen: number;
+}
+
+export interface ParsedCapture {
+  format: 'pcap' | 'pcapng';
+  /** One entry per interface, in file order; '' for an interface without a recorded name. */
+  interfaces: string[];
+  frames: CapturedFrame[];
+}
+
+/** Every malformed, truncated or unsupported capture file is reported with this error. */
+export class CaptureError extends Error {
+  override readonly name = 'CaptureError';
+  constructor(
+    readonly file: string,
+    /** Byte offset of the structure at fault; undefined when the fault is not about a place in the file. */
+    readonly offset: number | undefined,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export function truncatedError(file: string, offset: number, what: string, need: number, left: number): CaptureError {
+  return new CaptureError(
+    file,
+    offset,
+    `${file}: truncated at byte offset ${offset}: ${what} needs ${need} bytes, only ${left} left`,
+  );
+}
+
+export function corruptError(file: string, offset: number, what: string): CaptureError {
+  return new CaptureError(file, offset, `${file}: corrupt at byte offset ${offset}: ${what}`);
+}
+
+export const LINKTYPE_ETHERNET = 1;
+
+// Names for the link types people most often hand us by mistake, so the refusal
+// says what the file actually holds.
+const LINKTYPE_NAMES: ReadonlyMap<number, string> = new Map([
+  [0, 'NULL'],
+  [1, 'ETHERNET'],
+  [6, 'IEEE802_5'],
+  [9, 'PPP'],
+  [12, 'RAW'],
+  [101, 'RAW'],
+  [104, 'C_HDLC'],
+  [105, 'IEEE802_11'],
+  [108, 'LOOP'],
+  [113, 'LINUX_SLL'],
+  [127, 'IEEE802_11_RADIOTAP'],
+  [192, 'PPI'],
+  [195, 'IEEE802_15_4_WITHFCS'],
+  [220, 'USB_LINUX_MMAPPED'],
+  [228, 'IPV4'],
+  [229, 'IPV6'],
+  [239, 'NFLOG'],
+  [276, 'LINUX_SLL2'],
+]);
+
+export function linkTypeError(file: string, linkType: number): CaptureError {
+  const label = LINKTYPE_NAMES.get(linkType);
+  const named = label === undefined ? `link type ${linkType}` : `link type ${linkType} (${label})`;
+  return new CaptureError(file, undefined, `${file}: ${named} is not Ethernet; tapvs reads Ethernet captures only`);
+}
+
+export const NS_PER_SECOND = 1_000_000_000n;
+export const DEFAULT_SNAPLEN = 262_144;
+
+/** Rejects timestamps no capture format can hold (before the epoch). */
+export function checkTimeNs(timeNs: bigint): void {
+  if (timeNs < 0n) throw new RangeError(`capture timestamp ${timeNs} ns is before the Unix epoch`);
+}
+
+export function checkSnaplen(snaplen: number): void {
+  if (!Number.isInteger(snaplen) || snaplen < 1 || snaplen > 0x7fffffff) {
+    throw new RangeError(`snaplen ${snaplen} must be an integer from 1 to 2^31-1`);
+  }
+}
+
+export function pad4(n: number): number {
+  return (n + 3) & ~3;
+}
+
+/**
+ * Buffered writes to an open descriptor. Write failures are counted and kept,
+ * never thrown, so a live capture can sit on the send path.
+ */
+export class FdSink {
+  private readonly buf: Uint8Array;
+  private pos = 0;
+  writeErrors = 0;
+  lastError: Error | undefined;
+
+  constructor(
+    private readonly fd: number,
+    /** Flush once this many bytes are pending; 0 writes every record through at once. */
+    private readonly flushAt: number,
+    maxRecord: number,
+  ) {
+    this.buf = new Uint8Array(Math.max(flushAt, 0) + maxRecord);
+  }
+
+  // Protocol: encode one record (at most `maxRecord` bytes) into `buffer` at
+  // `tail`, then `commit` its length. The buffer always has that much room.
+  get buffer(): Uint8Array {
+    return this.buf;
+  }
+
+  get tail(): number {
+    return this.pos;
+  }
+
+  commit(length: number): boolean {
+    this.pos += length;
+    return this.pos >= this.flushAt ? this.flush() : true;
+  }
+
+  flush(): boolean {
+    let done = 0;
+    try {
+      while (done < this.pos) done += writeSync(this.fd, this.buf, done, this.pos - done);
+      this.pos = 0;
+      return true;
+    } catch (err) {
+      // Drop what could not be written: keeping it would grow without bound
+      // when the disk stays full.
+      this.pos = 0;
+      this.writeErrors++;
+      this.lastError = err instanceof Error ? err : new Error(String(err));
+      return false;
+    }
+  }
+}
