@@ -1,0 +1,118 @@
+import type { Dest } from '../model/dest.js';
+import type { Service } from '../model/service.js';
+import { destStr, ipStr } from './format.js';
+import { connOverhead } from './load.js';
+import { LocalityTable } from './locality-table.js';
+import { registerScheduler } from './registry.js';
+import type { Scheduler } from './scheduler.js';
+
+/**
+ * Locality-based least connection, as ip_vs_lblc.c. Each destination IP of
+ * the packet (the VIP, or with a fwmark cache cluster the origin server's
+ * address) is bound to one dest. The binding holds while that dest is still
+ * in the service, has weight > 0, and is not "overloaded" in lblc's own sense:
+ * more active connections than its weight while some dest has fewer than
+ * half its weight active. Otherwise a wlc pick replaces the binding. Bindings
+ * unused for lblc_expiration (24 h) are dropped by the half-hourly full
+ * check; when the table is over-full, ones unused for 6 minutes go sooner.
+ */
+export enum LblcHow {
+  Cached = 0,
+  New = 1,
+  Replaced = 2,
+}
+
+export interface LblcState {
+  tbl: LocalityTable<Dest>;
+  /** How the last pick was made and what it replaced, for explain(). */
+  how: LblcHow;
+  replaced: Dest | null;
+}
+
+/** The weighted least-connection pick both lblc and lblcr fall back on. */
+export function wlcPick(svc: Service): Dest | null {
+  const ds = svc.dests;
+  const n = ds.length;
+  let i = 0;
+  let least: Dest | null = null;
+  let loh = 0;
+  for (; i < n; i++) {
+    const d = ds[i]!;
+    if (d.overloaded) continue;
+    if (d.weight > 0) {
+      least = d;
+      loh = connOverhead(d);
+      break;
+    }
+  }
+  if (least === null) return null;
+  for (i++; i < n; i++) {
+    const d = ds[i]!;
+    if (d.overloaded) continue;
+    const doh = connOverhead(d);
+    if (loh * d.weight > doh * least.weight) {
+      least = d;
+      loh = doh;
+    }
+  }
+  return least;
+}
+
+/** lblc's and lblcr's overload test: busy beyond its weight while another dest is under half of its own. */
+export function localityOverloaded(dest: Dest, svc: Service): boolean {
+  if (dest.activeConns <= dest.weight) return false;
+  const ds = svc.dests;
+  for (let i = 0; i < ds.length; i++) {
+    const d = ds[i]!;
+    if (d.activeConns * 2 < d.weight) return true;
+  }
+  return false;
+}
+
+export const lblc: Scheduler<LblcState> = {
+  name: 'lblc',
+
+  init() {
+    return { tbl: new LocalityTable<Dest>(), how: LblcHow.New, replaced: null };
+  },
+
+  pick(svc, st, pkt, now) {
+    const tbl = st.tbl;
+    tbl.runTimers(now);
+    const en = tbl.get(pkt.vaddr);
+    if (en !== null) {
+      en.lastuse = now;
+      const d = en.value;
+      if (d.available && d.weight > 0 && !localityOverloaded(d, svc)) {
+        st.how = LblcHow.Cached;
+        return d;
+      }
+    }
+    const dest = wlcPick(svc);
+    if (dest === null) return null;
+    if (en === null) {
+      tbl.add(pkt.vaddr, dest, now);
+      st.how = LblcHow.New;
+      st.replaced = null;
+    } else {
+      st.how = LblcHow.Replaced;
+      st.replaced = en.value;
+      if (en.value !== dest) {
+        // the kernel frees the entry and hashes a fresh one
+        en.value = dest;
+        en.lastuse = now;
+      }
+    }
+    return dest;
+  },
+
+  explain(_svc, st, dest, pkt) {
+    const key = ipStr(pkt.vaddr);
+    if (st.how === LblcHow.Cached) return `lblc: ${key} -> ${destStr(dest)} (cached)`;
+    if (st.how === LblcHow.New) return `lblc: ${key} -> ${destStr(dest)} (new, weighted least-connection)`;
+    const old = st.replaced;
+    return `lblc: ${key} -> ${destStr(dest)} (was ${old ? destStr(old) : '?'}: removed, weight 0 or overloaded)`;
+  },
+};
+
+registerScheduler(lblc);
