@@ -1,0 +1,177 @@
+// ipvsadm -L listings, laid out column for column as ipvsadm 1.31 prints
+// them (print_title, print_service_entry, print_largenum, list_conn). tapvs
+// never resolves names, so the output always reads as `ipvsadm -Ln` would.
+import { fwdName, FWD_TUN, type Dest } from '../model/dest.js';
+import { IPPROTO_TCP, IPPROTO_UDP } from '../model/proto.js';
+import type { Service } from '../model/service.js';
+import type { ServiceTable } from '../model/services.js';
+import { formatIpv4, type ListFormat, type ServiceKey } from './ipvsadm-args.js';
+
+/** IP_VS_VERSION_CODE 0x010201, which every kernel since 2.6 reports. */
+export const IPVS_VERSION = '1.2.1';
+
+/** One connection as the caller sees it; this file knows nothing of the connection table. */
+export interface ConnRecord {
+  proto: number;
+  /** State name as /proc/net/ip_vs_conn shows it: ESTABLISHED, SYN_RECV, FIN_WAIT, NONE, UDP, ... */
+  state: string;
+  expiresInMs: number;
+  caddr: number;
+  cport: number;
+  vaddr: number;
+  vport: number;
+  daddr: number;
+  dport: number;
+}
+
+const pad = (s: string, w: number): string => (s.length >= w ? s : s + ' '.repeat(w - s.length));
+const lpad = (s: string, w: number): string => (s.length >= w ? s : ' '.repeat(w - s.length) + s);
+const ap = (a: number, p: number): string => `${formatIpv4(a)}:${p}`;
+
+function protoText(p: number): string {
+  return p === IPPROTO_TCP ? 'TCP' : p === IPPROTO_UDP ? 'UDP' : '?';
+}
+
+/** A counter as print_largenum prints it: 9 columns, scaled to K/M/G/T unless --exact. */
+export function largeNum(n: number, exact: boolean): string {
+  n = Math.max(0, Math.floor(n));
+  if (exact) {
+    const s = String(n);
+    return lpad(s, s.length <= 8 ? 9 : s.length + 1);
+  }
+  if (n < 1e8) return lpad(String(n), 9);
+  if (n < 1e9) return lpad(String(Math.floor(n / 1e3)), 8) + 'K';
+  if (n < 1e11) return lpad(String(Math.floor(n / 1e6)), 8) + 'M';
+  if (n < 1e14) return lpad(String(Math.floor(n / 1e9)), 8) + 'G';
+  return lpad(String(Math.floor(n / 1e12)), 8) + 'T';
+}
+
+/** The sched flags as ipvsadm names them, comma separated ('' when none). */
+export function schedFlagsText(svc: Service): string {
+  const f: string[] = [];
+  if (svc.sched.name === 'sh') {
+    if (svc.flags.shFallback) f.push('sh-fallback');
+    if (svc.flags.shPort) f.push('sh-port');
+  } else if (svc.sched.name === 'mh') {
+    if (svc.flags.mhFallback) f.push('mh-fallback');
+    if (svc.flags.mhPort) f.push('mh-port');
+  }
+  return f.join(',');
+}
+
+/** ipvsadm's default order: fwmark, protocol, address, port (ipvs_cmp_services), unsigned. */
+export function sortServices(list: readonly Service[]): Service[] {
+  return [...list].sort((a, b) => a.fwmark - b.fwmark || a.proto - b.proto || (a.addr >>> 0) - (b.addr >>> 0) || a.port - b.port);
+}
+
+/** ipvsadm's default order of real servers: address, then port (ipvs_cmp_dests). */
+export function sortDests(list: readonly Dest[]): Dest[] {
+  return [...list].sort((a, b) => (a.addr >>> 0) - (b.addr >>> 0) || a.port - b.port);
+}
+
+function title(f: ListFormat): string {
+  const first = pad('Prot LocalAddress:Port', 33);
+  const r = (cols: string[], w: number, left: boolean) => cols.map((c) => (left ? pad(c, w) : lpad(c, w))).join(' ');
+  if (f.stats) return `${first} ${r(['Conns', 'InPkts', 'OutPkts', 'InBytes', 'OutBytes'], 8, false)}\n  -> RemoteAddress:Port\n`;
+  if (f.rate) return `${first} ${r(['CPS', 'InPPS', 'OutPPS', 'InBPS', 'OutBPS'], 8, false)}\n  -> RemoteAddress:Port\n`;
+  if (f.thresholds) return `${first} ${r(['Uthreshold', 'Lthreshold', 'ActiveConn', 'InActConn'], 10, true)}\n  -> RemoteAddress:Port\n`;
+  if (f.persistentConn) {
+    return `${first} ${pad('Weight', 9)} ${pad('PersistConn', 11)} ${pad('ActiveConn', 10)} ${pad('InActConn', 10)}\n  -> RemoteAddress:Port\n`;
+  }
+  if (f.tunInfo) {
+    return 'Prot LocalAddress:Port Scheduler Flags\n  -> RemoteAddress:Port           Forward TunnelInfo    Weight ActiveConn InActConn\n';
+  }
+  return 'Prot LocalAddress:Port Scheduler Flags\n  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn\n';
+}
+
+function serviceName(svc: Service): string {
+  const name = svc.fwmark ? `FWM  ${svc.fwmark}` : `${pad(protoText(svc.proto), 4)} ${ap(svc.addr, svc.port)}`;
+  return name.slice(0, 33);
+}
+
+function serviceLine(svc: Service, f: ListFormat): string {
+  const name = serviceName(svc);
+  const s = svc.stats;
+  const x = f.exact;
+  if (f.stats) return pad(name, 33) + [s.conns, s.inpkts, s.outpkts, s.inbytes, s.outbytes].map((n) => largeNum(n, x)).join('');
+  if (f.rate) return pad(name, 33) + [s.cps, s.inpps, s.outpps, s.inbps, s.outbps].map((n) => largeNum(Math.round(n), x)).join('');
+  let line = `${name} ${svc.sched.name}`;
+  const flags = schedFlagsText(svc);
+  if (flags) line += ` (${flags})`;
+  if (svc.persistent) {
+    line += ` persistent ${svc.timeout}`;
+    if (svc.netmask >>> 0 !== 0xffffffff) line += ` mask ${formatIpv4(svc.netmask)}`;
+  }
+  if (svc.onePacket) line += ' ops';
+  return line;
+}
+
+function destLine(d: Dest, f: ListFormat): string {
+  const name = ap(d.addr, d.port).slice(0, 28);
+  const s = d.stats;
+  const x = f.exact;
+  const u = (n: number) => String(Math.max(0, Math.floor(n)));
+  if (f.stats) return `  -> ${pad(name, 28)}` + [s.conns, s.inpkts, s.outpkts, s.inbytes, s.outbytes].map((n) => largeNum(n, x)).join('');
+  if (f.rate) {
+    const [cps, inpps, outpps] = [s.cps, s.inpps, s.outpps].map((n) => lpad(u(Math.round(n)), 8));
+    return `  -> ${pad(name, 28)} ${cps} ${inpps} ${outpps}` + largeNum(Math.round(s.inbps), x) + largeNum(Math.round(s.outbps), x);
+  }
+  if (f.thresholds) {
+    return `  -> ${pad(name, 28)} ${[d.uThreshold, d.lThreshold, d.activeConns, d.inactConns].map((n) => pad(u(n), 10)).join(' ')}`;
+  }
+  if (f.persistentConn) {
+    return `  -> ${pad(name, 28)} ${pad(u(d.weight), 9)} ${pad(u(d.persistConns), 11)} ${pad(u(d.activeConns), 10)} ${pad(u(d.inactConns), 10)}`;
+  }
+  if (f.tunInfo) {
+    const ti = d.fwd === FWD_TUN ? 'ipip' : 'n/a';
+    return `  -> ${pad(name, 28)} ${pad(fwdName(d.fwd), 7)} ${pad(ti, 13)} ${pad(u(d.weight), 6)} ${pad(u(d.activeConns), 10)} ${pad(u(d.inactConns), 10)}`;
+  }
+  return `  -> ${pad(name, 28)} ${pad(fwdName(d.fwd), 7)} ${pad(u(d.weight), 6)} ${pad(u(d.activeConns), 10)} ${pad(u(d.inactConns), 10)}`;
+}
+
+function serviceEntry(svc: Service, f: ListFormat): string {
+  const dests = f.nosort ? svc.dests : sortDests(svc.dests);
+  return [serviceLine(svc, f), ...dests.map((d) => destLine(d, f))].map((l) => l + '\n').join('');
+}
+
+export type ListingResult = { ok: true; text: string } | { ok: false; error: string };
+
+/**
+ * `ipvsadm -L [-t|-u|-f service] [--stats|--rate|--thresholds|--persistent-conn|--tun-info] [--exact] [--nosort]`.
+ * `connTableSize` is what the header's "(size=N)" reports.
+ */
+export function formatServiceListing(table: ServiceTable, f: ListFormat, connTableSize: number, key?: ServiceKey): ListingResult {
+  if (key) {
+    const svc = key.fwmark ? table.getByMark(key.fwmark) : table.get(key.proto, key.addr, key.port);
+    if (!svc) return { ok: false, error: 'No such service' };
+    return { ok: true, text: title(f) + serviceEntry(svc, f) };
+  }
+  const services = f.nosort ? table.all : sortServices(table.all);
+  const head = `IP Virtual Server version ${IPVS_VERSION} (size=${connTableSize})\n`;
+  return { ok: true, text: head + title(f) + services.map((s) => serviceEntry(s, f)).join('') };
+}
+
+/** `ipvsadm -L --timeout`. */
+export function formatTimeouts(t: { tcp: number; tcpfin: number; udp: number }): string {
+  return `Timeout (tcp tcpfin udp): ${t.tcp} ${t.tcpfin} ${t.udp}\n`;
+}
+
+/** Expiry as ipvsadm shows it: whole seconds left, as mm:ss (minutes may pass 99). */
+export function expireText(ms: number): string {
+  const secs = Math.max(0, Math.floor(ms / 1000));
+  const two = (n: number) => (n < 10 ? `0${n}` : String(n));
+  return `${two(Math.floor(secs / 60))}:${two(secs % 60)}`;
+}
+
+/** `ipvsadm -L -c [--persistent-conn]`: the connection entries, in the order given. */
+export function formatConnections(conns: Iterable<ConnRecord>, f: Pick<ListFormat, 'persistentConn'>): string {
+  let out = 'IPVS connection entries\n';
+  out += f.persistentConn
+    ? `pro expire ${pad('state', 11)} ${pad('source', 18)} ${pad('virtual', 18)} ${pad('destination', 18)} ${pad('pe name', 16)} pe_data\n`
+    : `pro expire ${pad('state', 11)} ${pad('source', 18)} ${pad('virtual', 18)} destination\n`;
+  for (const c of conns) {
+    const proto = c.proto === IPPROTO_TCP ? 'TCP' : c.proto === IPPROTO_UDP ? 'UDP' : 'IP';
+    out += `${pad(proto, 3)} ${pad(expireText(c.expiresInMs), 6)} ${pad(c.state, 11)} ${pad(ap(c.caddr, c.cport), 18)} ${pad(ap(c.vaddr, c.vport), 18)} ${ap(c.daddr, c.dport)}\n`;
+  }
+  return out;
+}
