@@ -1,0 +1,19 @@
+// Per-connection flag bits (ConnTable.flags). The low two bits hold the
+// forwarding method with the same numbers as model/dest.ts (FWD_MASQ=0,
+// FWD_DR=1, FWD_TUN=2) so the director can switch on `flags & CONN_F_FWD_MASK`.
+
+export const CONN_F_FWD_MASK = 0x0003;
+/** A persistence template, not a connection: never matched by lookupIn/Out. */
+export const CONN_F_TEMPLATE = 0x0004;
+/** UDP one-packet scheduling: not hashed, freed once its packet is sent. */
+export const CONN_F_ONE_PACKET = 0x0008;
+/** Counted in dest.inactConns rather than dest.activeConns. */
+export const CONN_F_INACTIVE = 0x0010;
+/** DR/TUN: no reply seen yet, so client packets use the input-only table. */
+export const CONN_F_NOOUTPUT = 0x0020;
+/** A template whose dest went away or went quiescent: unhashed, waiting to die. */
+export const CONN_F_INVALID = 0x0040;
+/** Linked in the in/out hash chains. */
+export const CONN_F_HASHED = 0x0080;
+/** The slot holds a connection (free slots have flags 0). */
+export const CONN_F_USED = 0x8000;

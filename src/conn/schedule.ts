@@ -1,0 +1,119 @@
+import type { Dest } from '../model/dest.js';
+import { IPPROTO_UDP } from '../model/proto.js';
+import type { Service } from '../model/service.js';
+import type { SchedPacket } from '../sched/scheduler.js';
+import { BAD_PORT, NO_DEST, TABLE_FULL } from './codes.js';
+import { CONN_F_ONE_PACKET, CONN_F_TEMPLATE } from './flags.js';
+import { INITIAL_TIMEOUT } from './timeouts.js';
+import type { ConnTable } from './table.js';
+
+/** Port of the FTP control service: its templates cover every port (data conns). */
+const FTP_PORT = 21;
+/** IPPROTO_IP: the protocol of fwmark templates, which cover TCP and UDP alike. */
+const PROTO_IP = 0;
+
+/**
+ * Schedules the first packet of a new connection to `svc` (ip_vs_schedule
+ * and ip_vs_sched_persist): picks a real server, or for a persistent service
+ * reuses the client's template, creates the conn bound to the dest and counts
+ * it in the dest's and service's stats. Returns the new slot, or a negative
+ * code: NO_DEST, TABLE_FULL or BAD_PORT. Never throws.
+ *
+ * The conn starts in state NONE; the director then runs the packet through
+ * tcpState()/touch() as for any other packet of the conn.
+ */
+export function schedule(table: ConnTable, svc: Service, pkt: SchedPacket, now: number): number {
+  if (svc.timeout > 0) return schedulePersist(table, svc, pkt, now);
+
+  // A non-persistent service takes only its own port; port 0 ("all ports")
+  // needs persistence, as ipvs says.
+  if (svc.fwmark === 0 && pkt.vport !== svc.port) return BAD_PORT;
+  if (table.available < 1) {
+    table.counters.tableFull++;
+    return TABLE_FULL;
+  }
+  const dest = svc.sched.pick(svc, svc.schedState, pkt, now);
+  if (dest === null) return NO_DEST;
+  const slot = table.create(
+    pkt.proto, pkt.caddr >>> 0, pkt.cport, pkt.vaddr >>> 0, pkt.vport,
+    dest, dest.port !== 0 ? dest.port : pkt.vport, onePacketFlag(svc, pkt), -1, INITIAL_TIMEOUT, now,
+  );
+  if (slot >= 0) countConn(dest, svc);
+  return slot;
+}
+
+function onePacketFlag(svc: Service, pkt: SchedPacket): number {
+  return svc.onePacket && pkt.proto === IPPROTO_UDP ? CONN_F_ONE_PACKET : 0;
+}
+
+function countConn(dest: Dest, svc: Service): void {
+  dest.stats.conns++;
+  svc.stats.conns++;
+}
+
+/**
+ * Persistence. The template key is (proto, client & netmask, cport 0, vaddr,
+ * vport), where vport is 0 for port-0 services and FTP, and a fwmark service
+ * uses (IPPROTO_IP, fwmark as vaddr, 0): so one client keeps its real server
+ * across connections and, for port-0 and fwmark services, across ports.
+ */
+function schedulePersist(table: ConnTable, svc: Service, pkt: SchedPacket, now: number): number {
+  const caddr = pkt.caddr >>> 0;
+  const vaddr = pkt.vaddr >>> 0;
+  const snet = (caddr & svc.netmask) >>> 0;
+  const ownPort = pkt.vport === svc.port;
+  let tproto = pkt.proto;
+  let tvaddr = vaddr;
+  let tvport = 0;
+  if (ownPort) {
+    if (svc.port !== FTP_PORT) tvport = pkt.vport;
+  } else if (svc.fwmark !== 0) {
+    tproto = PROTO_IP;
+    tvaddr = svc.fwmark >>> 0;
+  }
+
+  let ct = table.lookupTemplate(tproto, snet, tvaddr, tvport, now);
+  if (ct >= 0 && !templateUsable(table, ct)) {
+    table.invalidateTemplate(ct);
+    ct = -1;
+  }
+
+  let dest: Dest;
+  if (ct >= 0) {
+    if (table.available < 1) {
+      table.counters.tableFull++;
+      return TABLE_FULL;
+    }
+    dest = table.dest(ct);
+    table.refreshTemplate(ct, now);
+  } else {
+    if (table.available < 2) {
+      table.counters.tableFull++;
+      return TABLE_FULL;
+    }
+    const picked = svc.sched.pick(svc, svc.schedState, pkt, now);
+    if (picked === null) return NO_DEST;
+    dest = picked;
+    const tdport = ownPort && svc.port !== FTP_PORT ? dest.port : 0;
+    ct = table.create(tproto, snet, 0, tvaddr, tvport, dest, tdport, CONN_F_TEMPLATE, -1, svc.timeout * 1000, now);
+    if (ct < 0) return ct;
+  }
+
+  const dport = pkt.vport === svc.port && dest.port !== 0 ? dest.port : pkt.vport;
+  const slot = table.create(
+    pkt.proto, caddr, pkt.cport, vaddr, pkt.vport, dest, dport, onePacketFlag(svc, pkt), ct, INITIAL_TIMEOUT, now,
+  );
+  if (slot >= 0) countConn(dest, svc);
+  return slot;
+}
+
+/**
+ * ip_vs_check_template: a template binds new conns only while its dest is
+ * still in the service and, with expire_quiescent_template, has weight > 0.
+ */
+function templateUsable(table: ConnTable, ct: number): boolean {
+  const d = table.dest(ct);
+  if (!d.available) return false;
+  if (table.settings.expireQuiescentTemplate && d.weight === 0) return false;
+  return true;
+}

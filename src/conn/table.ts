@@ -1,0 +1,592 @@
+import type { Dest } from '../model/dest.js';
+import { FWD_MASQ } from '../model/dest.js';
+import { AF_INET, IPPROTO_TCP } from '../model/proto.js';
+import type { Service } from '../model/service.js';
+import { CHECK_DROP, CHECK_MISS, TABLE_FULL } from './codes.js';
+import { DestRefs } from './dest-refs.js';
+import {
+  CONN_F_FWD_MASK, CONN_F_HASHED, CONN_F_INACTIVE, CONN_F_INVALID, CONN_F_NOOUTPUT,
+  CONN_F_ONE_PACKET, CONN_F_TEMPLATE, CONN_F_USED,
+} from './flags.js';
+import { connHash } from './hash.js';
+import {
+  DIR_INPUT_ONLY, DIR_OUTPUT, TCP_S_CLOSE, TCP_S_FIN_WAIT, TCP_S_TIME_WAIT, TCP_STATE_ACTIVE,
+  nextTcpState,
+} from './tcp-states.js';
+import { CONTROL_REARM, INITIAL_TIMEOUT, Timeouts } from './timeouts.js';
+import { TimerWheel } from './wheel.js';
+
+/** The IPVS sysctls that change how connections live and die. */
+export interface ConnSettings {
+  /** expire_nodest_conn: a conn whose real server was removed is expired on its next packet (else the packet is dropped). */
+  expireNodestConn: boolean;
+  /** expire_quiescent_template: a persistence template whose dest has weight 0 no longer binds new conns. */
+  expireQuiescentTemplate: boolean;
+  /** conn_reuse_mode: 0 off; bit 0: a SYN on a TIME_WAIT/CLOSE conn is scheduled anew; bit 1: also FIN_WAIT of DR/TUN conns. */
+  connReuseMode: number;
+  /** secure_tcp: use the stricter TCP state table (tcp_states_dos). */
+  secureTcp: boolean;
+}
+
+export interface ConnTableOptions {
+  /** Most connections + templates held at once; slots are preallocated. */
+  max: number;
+  /** Hash buckets per index, rounded up to a power of two (default: >= max). */
+  buckets?: number;
+  /** Timer wheel geometry (default 1024 ticks of 1 s: a 17 min horizon). */
+  wheelSlots?: number;
+  wheelTickMs?: number;
+  /** Hash seed; a random one by default. Lookups and listings do not depend on it. */
+  seed?: number;
+  settings?: Partial<ConnSettings>;
+}
+
+export interface ConnCounters {
+  /** connections created (templates not included) */
+  conns: number;
+  /** persistence templates created */
+  templates: number;
+  /** slots reaped by expire() */
+  expired: number;
+  /** conns ended early: checkIn reschedules, expireDest, expireNow */
+  expiredEarly: number;
+  /** one-packet conns freed by put() */
+  onePacket: number;
+  /** a new conn or template found no free slot */
+  tableFull: number;
+}
+
+/**
+ * The IPVS connection table (ip_vs_conn.c) as struct-of-arrays: a connection
+ * is a slot number and its fields are cells of preallocated typed arrays, so
+ * a million connections are a handful of large buffers and no JS objects.
+ *
+ * Two hash indexes over the slots, chained through Int32Arrays:
+ *   in:  (proto, caddr, cport, vaddr, vport)  client -> VIP packets, and templates
+ *   out: (proto, daddr, dport, caddr, cport)  real server -> client replies (NAT)
+ *
+ * Expiry: a conn is dead from the moment `expires <= now`. Lookups compare
+ * against the `now` they are given (default: the latest time the table has
+ * seen through any call that takes one) and skip dead conns, so a conn whose
+ * slot has not been reaped yet is a miss exactly as a reaped one is, and a
+ * new conn with the same key can be created beside it. A template stays alive
+ * past its expiry while conns it controls exist (the kernel re-arms its timer),
+ * so template lookups count it as live then. expire() reaps dead slots in
+ * bounded steps through a lazy timer wheel.
+ */
+export class ConnTable {
+  readonly max: number;
+  /** slots in use: connections and templates */
+  size = 0;
+  /** the table's clock: the latest `now` passed to any method */
+  now = Number.NEGATIVE_INFINITY;
+
+  readonly proto: Uint8Array;
+  readonly af: Uint8Array;
+  readonly state: Uint8Array;
+  readonly flags: Uint16Array;
+  readonly caddr: Uint32Array;
+  readonly vaddr: Uint32Array;
+  readonly daddr: Uint32Array;
+  readonly cport: Uint16Array;
+  readonly vport: Uint16Array;
+  readonly dport: Uint16Array;
+  /** absolute expiry time, ms */
+  readonly expires: Float64Array;
+  /** the conn's current timeout, ms (set by its last state change) */
+  readonly timeout: Uint32Array;
+  /** DestRefs number of the conn's real server */
+  readonly destRef: Int32Array;
+  /** slot of the controlling template, -1 if none */
+  readonly control: Int32Array;
+  /** number of conns this slot controls (templates) */
+  readonly nControl: Int32Array;
+
+  readonly timeouts = new Timeouts();
+  readonly settings: ConnSettings;
+  readonly counters: ConnCounters = { conns: 0, templates: 0, expired: 0, expiredEarly: 0, onePacket: 0, tableFull: 0 };
+  /** Work units done by the last expire() call (entries visited + ticks passed). */
+  lastExpireWork = 0;
+
+  private readonly refs = new DestRefs();
+  private readonly wheel: TimerWheel;
+  private readonly seed: number;
+  private readonly mask: number;
+  private readonly inHead: Int32Array;
+  private readonly inNext: Int32Array;
+  private readonly outHead: Int32Array;
+  private readonly outNext: Int32Array;
+  private readonly freeStack: Int32Array;
+  private freeTop: number;
+  /** one past the highest slot ever used: walks stop here */
+  private highWater = 0;
+
+  private visitNow = 0;
+  private visitRemoved = 0;
+  private readonly visit = (i: number): void => {
+    const now = this.visitNow;
+    if (this.expires[i]! > now) {
+      this.wheel.file(i, this.expires[i]!);
+    } else if (this.nControl[i]! > 0) {
+      this.expires[i] = now + CONTROL_REARM;
+      this.wheel.file(i, this.expires[i]!);
+    } else {
+      this.free(i);
+      this.visitRemoved++;
+    }
+  };
+
+  constructor(opts: ConnTableOptions) {
+    const max = opts.max;
+    if (!Number.isInteger(max) || max < 1 || max > 0x3fffffff) throw new Error(`conn table: bad max ${max}`);
+    this.max = max;
+    this.proto = new Uint8Array(max);
+    this.af = new Uint8Array(max);
+    this.state = new Uint8Array(max);
+    this.flags = new Uint16Array(max);
+    this.caddr = new Uint32Array(max);
+    this.vaddr = new Uint32Array(max);
+    this.daddr = new Uint32Array(max);
+    this.cport = new Uint16Array(max);
+    this.vport = new Uint16Array(max);
+    this.dport = new Uint16Array(max);
+    this.expires = new Float64Array(max);
+    this.timeout = new Uint32Array(max);
+    this.destRef = new Int32Array(max).fill(-1);
+    this.control = new Int32Array(max).fill(-1);
+    this.nControl = new Int32Array(max);
+
+    let buckets = 1;
+    const want = Math.max(opts.buckets ?? max, 1);
+    while (buckets < want) buckets *= 2;
+    this.mask = buckets - 1;
+    this.inHead = new Int32Array(buckets).fill(-1);
+    this.outHead = new Int32Array(buckets).fill(-1);
+    this.inNext = new Int32Array(max).fill(-1);
+    this.outNext = new Int32Array(max).fill(-1);
+
+    this.freeStack = new Int32Array(max);
+    for (let i = 0; i < max; i++) this.freeStack[i] = max - 1 - i;
+    this.freeTop = max;
+
+    this.wheel = new TimerWheel(max, opts.wheelSlots ?? 1024, opts.wheelTickMs ?? 1000);
+    this.seed = (opts.seed ?? (Math.random() * 0x100000000)) | 0;
+    this.settings = {
+      expireNodestConn: false,
+      expireQuiescentTemplate: false,
+      connReuseMode: 1,
+      secureTcp: false,
+      ...opts.settings,
+    };
+  }
+
+  /** Free slots left. */
+  get available(): number {
+    return this.freeTop;
+  }
+
+  // ---- lookups -------------------------------------------------------------
+
+  /** The live connection of a client packet, or -1. */
+  lookupIn(proto: number, caddr: number, cport: number, vaddr: number, vport: number, now = this.now): number {
+    caddr >>>= 0;
+    vaddr >>>= 0;
+    let i = this.inHead[connHash(this.seed, proto, caddr, cport, vaddr, vport) & this.mask]!;
+    while (i >= 0) {
+      if (
+        this.cport[i] === cport && this.caddr[i] === caddr && this.vport[i] === vport &&
+        this.vaddr[i] === vaddr && this.proto[i] === proto &&
+        (this.flags[i]! & CONN_F_TEMPLATE) === 0 && this.expires[i]! > now
+      ) return i;
+      i = this.inNext[i]!;
+    }
+    return -1;
+  }
+
+  /** The live connection of a real server's reply (NAT), or -1. */
+  lookupOut(proto: number, daddr: number, dport: number, caddr: number, cport: number, now = this.now): number {
+    daddr >>>= 0;
+    caddr >>>= 0;
+    let i = this.outHead[connHash(this.seed, proto, daddr, dport, caddr, cport) & this.mask]!;
+    while (i >= 0) {
+      if (
+        this.cport[i] === cport && this.caddr[i] === caddr && this.dport[i] === dport &&
+        this.daddr[i] === daddr && this.proto[i] === proto && this.expires[i]! > now
+      ) return i;
+      i = this.outNext[i]!;
+    }
+    return -1;
+  }
+
+  /**
+   * The valid persistence template for (proto, masked client, vaddr-or-fwmark,
+   * vport-or-0), or -1. Live while not expired or while it controls conns.
+   */
+  lookupTemplate(proto: number, caddr: number, vaddr: number, vport: number, now = this.now): number {
+    caddr >>>= 0;
+    vaddr >>>= 0;
+    let i = this.inHead[connHash(this.seed, proto, caddr, 0, vaddr, vport) & this.mask]!;
+    while (i >= 0) {
+      if (
+        this.caddr[i] === caddr && this.vaddr[i] === vaddr && this.vport[i] === vport &&
+        this.cport[i] === 0 && this.proto[i] === proto && (this.flags[i]! & CONN_F_TEMPLATE) !== 0 &&
+        (this.expires[i]! > now || this.nControl[i]! > 0)
+      ) return i;
+      i = this.inNext[i]!;
+    }
+    return -1;
+  }
+
+  dest(slot: number): Dest {
+    return this.refs.get(this.destRef[slot]!);
+  }
+
+  svc(slot: number): Service {
+    return this.refs.get(this.destRef[slot]!).svc;
+  }
+
+  fwd(slot: number): number {
+    return this.flags[slot]! & CONN_F_FWD_MASK;
+  }
+
+  isTemplate(slot: number): boolean {
+    return (this.flags[slot]! & CONN_F_TEMPLATE) !== 0;
+  }
+
+  /** True while the slot holds a conn or template, dead-but-unreaped included. */
+  used(slot: number): boolean {
+    return (this.flags[slot]! & CONN_F_USED) !== 0;
+  }
+
+  // ---- creation --------------------------------------------------------------
+
+  /**
+   * Creates a connection (or with CONN_F_TEMPLATE in `extraFlags`, a
+   * template) bound to `dest`, as ip_vs_conn_new + ip_vs_bind_dest: the
+   * forwarding method comes from the dest, a new conn starts inactive in state
+   * NONE with a short timeout until its first state change, the dest's
+   * counters and overload mark are updated. Returns the slot, or TABLE_FULL.
+   * Statistics (stats.conns) are the scheduler's business.
+   */
+  create(
+    proto: number, caddr: number, cport: number, vaddr: number, vport: number,
+    dest: Dest, dport: number, extraFlags: number, controlSlot: number, timeoutMs: number, now: number,
+  ): number {
+    if (this.freeTop === 0) {
+      this.counters.tableFull++;
+      return TABLE_FULL;
+    }
+    this.advance(now);
+    const i = this.freeStack[--this.freeTop]!;
+    if (i >= this.highWater) this.highWater = i + 1;
+    const template = (extraFlags & CONN_F_TEMPLATE) !== 0;
+    const fwd = dest.fwd;
+    let f = CONN_F_USED | fwd | extraFlags;
+    if (!template) f |= CONN_F_INACTIVE;
+    if (fwd !== FWD_MASQ) f |= CONN_F_NOOUTPUT;
+
+    this.proto[i] = proto;
+    this.af[i] = AF_INET;
+    this.state[i] = 0;
+    this.caddr[i] = caddr;
+    this.cport[i] = cport;
+    this.vaddr[i] = vaddr;
+    this.vport[i] = vport;
+    this.daddr[i] = dest.addr;
+    this.dport[i] = dport;
+    this.timeout[i] = timeoutMs;
+    this.expires[i] = (f & CONN_F_ONE_PACKET) !== 0 ? now : now + timeoutMs;
+    this.destRef[i] = this.refs.acquire(dest);
+    this.control[i] = controlSlot;
+    this.nControl[i] = 0;
+    if (controlSlot >= 0) this.nControl[controlSlot]!++;
+
+    if (template) {
+      dest.persistConns++;
+      this.counters.templates++;
+    } else {
+      dest.inactConns++;
+      this.counters.conns++;
+    }
+    if (dest.uThreshold !== 0 && dest.activeConns + dest.inactConns >= dest.uThreshold) dest.overloaded = true;
+
+    if ((f & CONN_F_ONE_PACKET) === 0) {
+      this.hashIn(i);
+      if (!template) this.hashOut(i);
+      f |= CONN_F_HASHED;
+    }
+    this.flags[i] = f;
+    this.wheel.file(i, this.expires[i]!);
+    this.size++;
+    return i;
+  }
+
+  /** Initial timeout of a new conn, before its protocol sets one. */
+  static readonly INITIAL_TIMEOUT = INITIAL_TIMEOUT;
+
+  // ---- per packet ------------------------------------------------------------
+
+  /**
+   * The TCP state machine: moves the conn on a segment with `tcpFlags` seen
+   * in `dir`, keeps the dest's active/inactive counts in step and restarts the
+   * conn's timer with its new state's timeout. A DR/TUN conn uses the
+   * input-only table until a reply is seen. Returns the new state.
+   */
+  tcpState(slot: number, dir: number, tcpFlags: number, now: number): number {
+    this.advance(now);
+    let f = this.flags[slot]!;
+    let d = dir;
+    if ((f & CONN_F_NOOUTPUT) !== 0) {
+      if (dir === DIR_OUTPUT) f &= ~CONN_F_NOOUTPUT;
+      else d = DIR_INPUT_ONLY;
+    }
+    const ns = nextTcpState(this.state[slot]!, d, tcpFlags, this.settings.secureTcp);
+    const active = TCP_STATE_ACTIVE[ns]!;
+    if ((f & CONN_F_INACTIVE) !== 0) {
+      if (active) {
+        f &= ~CONN_F_INACTIVE;
+        const dest = this.refs.get(this.destRef[slot]!);
+        dest.inactConns--;
+        dest.activeConns++;
+      }
+    } else if (!active) {
+      f |= CONN_F_INACTIVE;
+      const dest = this.refs.get(this.destRef[slot]!);
+      dest.activeConns--;
+      dest.inactConns++;
+    }
+    this.flags[slot] = f;
+    this.state[slot] = ns;
+    const t = this.timeouts.tcp[ns]!;
+    this.timeout[slot] = t;
+    this.expires[slot] = now + t;
+    return ns;
+  }
+
+  /** Restarts the timer of a stateless (UDP, ICMP, ...) conn with its protocol's timeout. */
+  touch(slot: number, now: number): void {
+    this.advance(now);
+    const t = this.timeouts.of(this.proto[slot]!, this.state[slot]!);
+    this.timeout[slot] = t;
+    this.expires[slot] = (this.flags[slot]! & CONN_F_ONE_PACKET) !== 0 ? now : now + t;
+  }
+
+  /**
+   * The director is done with this packet's conn: a one-packet conn is freed
+   * here (it was never hashed), as the kernel's ip_vs_conn_put does.
+   */
+  put(slot: number): void {
+    if ((this.flags[slot]! & CONN_F_ONE_PACKET) !== 0 && (this.flags[slot]! & CONN_F_USED) !== 0) {
+      this.free(slot);
+      this.counters.onePacket++;
+    }
+  }
+
+  /**
+   * The checks ip_vs_in makes on a conn found for a client packet, before
+   * using it. `syn`: the packet opens a new TCP connection (SYN set).
+   *  - conn_reuse_mode: a SYN on a TIME_WAIT/CLOSE conn not under a template,
+   *    or (with expire_nodest_conn) on a conn whose dest has weight 0, ends
+   *    the old conn: returns CHECK_MISS and the packet is scheduled anew;
+   *  - the conn's dest was removed: with expire_nodest_conn the conn ends
+   *    (CHECK_MISS, schedule anew), without it the packet is dropped
+   *    (CHECK_DROP) and the conn lives on until its timeout.
+   * Otherwise returns the slot.
+   */
+  checkIn(slot: number, syn: boolean, now: number): number {
+    this.advance(now);
+    const dest = this.refs.get(this.destRef[slot]!);
+    const mode = this.settings.connReuseMode;
+    if (mode !== 0 && syn) {
+      let resched = false;
+      if (this.settings.expireNodestConn && dest.weight === 0) resched = true;
+      else if (this.control[slot]! < 0 && this.proto[slot] === IPPROTO_TCP) {
+        const s = this.state[slot]!;
+        resched = s === TCP_S_TIME_WAIT || s === TCP_S_CLOSE ||
+          ((mode & 2) !== 0 && s === TCP_S_FIN_WAIT && (this.flags[slot]! & CONN_F_NOOUTPUT) !== 0);
+      }
+      if (resched) {
+        this.expireNow(slot, now);
+        return CHECK_MISS;
+      }
+    }
+    if (!dest.available) {
+      if (!this.settings.expireNodestConn) return CHECK_DROP;
+      this.expireNow(slot, now);
+      return CHECK_MISS;
+    }
+    return slot;
+  }
+
+  /** "Is this conn's real server gone?" (removed from its service). */
+  destGone(slot: number): boolean {
+    return !this.refs.get(this.destRef[slot]!).available;
+  }
+
+  /**
+   * Ends a conn now (ip_vs_conn_expire_now). A slot that still controls
+   * conns cannot go: it is marked expired and re-armed by the reaper.
+   */
+  expireNow(slot: number, now = this.now): void {
+    if ((this.flags[slot]! & CONN_F_USED) === 0) return;
+    if (this.nControl[slot]! > 0) {
+      if (this.expires[slot]! > now) this.expires[slot] = now;
+      return;
+    }
+    this.free(slot);
+    this.counters.expiredEarly++;
+  }
+
+  /**
+   * Invalidates a template whose dest may no longer take new conns
+   * (ip_vs_check_template): it leaves the index so no lookup finds it and
+   * lingers, unused, until its conns and its timer are gone.
+   */
+  invalidateTemplate(slot: number): void {
+    const f = this.flags[slot]!;
+    if ((f & CONN_F_HASHED) !== 0) this.unhashIn(slot);
+    this.flags[slot] = (f & ~CONN_F_HASHED) | CONN_F_INVALID;
+  }
+
+  /** Restarts a template's timer with its own timeout (on each use). */
+  refreshTemplate(slot: number, now: number): void {
+    this.advance(now);
+    this.expires[slot] = now + this.timeout[slot]!;
+  }
+
+  // ---- expiry and changes ----------------------------------------------------
+
+  /**
+   * Reaps dead slots, doing at most `budget` units of work (one per timer
+   * entry looked at, one per wheel tick passed). Returns how many slots were
+   * freed; `lastExpireWork` tells the work done. Call it regularly, e.g.
+   * every few ms with a budget of a few thousand.
+   */
+  expire(now: number, budget: number): number {
+    this.advance(now);
+    this.visitNow = now;
+    this.visitRemoved = 0;
+    this.lastExpireWork = this.wheel.run(now, budget, this.visit);
+    this.counters.expired += this.visitRemoved;
+    return this.visitRemoved;
+  }
+
+  /**
+   * Ends every conn of `dest`, then its templates (the kernel's flush of a
+   * removed dest's conns when expire_nodest_conn is set). Walks the whole
+   * table: a control-plane call. Returns how many slots were freed.
+   */
+  expireDest(dest: Dest): number {
+    const r = this.refs.find(dest);
+    if (r < 0) return 0;
+    let n = 0;
+    for (let pass = 0; pass < 2; pass++) {
+      for (let i = 0; i < this.highWater; i++) {
+        const f = this.flags[i]!;
+        if ((f & CONN_F_USED) === 0 || this.destRef[i] !== r) continue;
+        if ((pass === 0) === ((f & CONN_F_TEMPLATE) !== 0)) continue;
+        if (this.nControl[i]! > 0) continue;
+        this.free(i);
+        this.counters.expiredEarly++;
+        n++;
+      }
+    }
+    return n;
+  }
+
+  /** Calls `cb` for every slot in use (conns and templates, dead-but-unreaped included), in slot order. */
+  forEach(cb: (slot: number) => void): void {
+    for (let i = 0; i < this.highWater; i++) if ((this.flags[i]! & CONN_F_USED) !== 0) cb(i);
+  }
+
+  /** Slots in use, for `for..of` (ipvsadm -c listings). */
+  *[Symbol.iterator](): IterableIterator<number> {
+    for (let i = 0; i < this.highWater; i++) if ((this.flags[i]! & CONN_F_USED) !== 0) yield i;
+  }
+
+  /** Entries filed in the timer wheel (for tests: equals size when consistent). */
+  wheelCount(): number {
+    return this.wheel.count();
+  }
+
+  // ---- internals ---------------------------------------------------------------
+
+  private advance(now: number): void {
+    if (now > this.now) this.now = now;
+    this.wheel.start(now);
+  }
+
+  private free(i: number): void {
+    const f = this.flags[i]!;
+    if ((f & CONN_F_HASHED) !== 0) {
+      this.unhashIn(i);
+      if ((f & CONN_F_TEMPLATE) === 0) this.unhashOut(i);
+    }
+    this.wheel.unlink(i);
+
+    const r = this.destRef[i]!;
+    const dest = this.refs.get(r);
+    if ((f & CONN_F_TEMPLATE) !== 0) dest.persistConns--;
+    else if ((f & CONN_F_INACTIVE) !== 0) dest.inactConns--;
+    else dest.activeConns--;
+    // the kernel's rule for lifting the overload mark (ip_vs_unbind_dest)
+    const total = dest.activeConns + dest.inactConns;
+    if (dest.lThreshold !== 0) {
+      if (total < dest.lThreshold) dest.overloaded = false;
+    } else if (dest.uThreshold !== 0) {
+      if (total * 4 < dest.uThreshold * 3) dest.overloaded = false;
+    } else {
+      dest.overloaded = false;
+    }
+    this.refs.release(r);
+    this.destRef[i] = -1;
+
+    const ctl = this.control[i]!;
+    if (ctl >= 0) {
+      this.nControl[ctl]!--;
+      this.control[i] = -1;
+    }
+    this.flags[i] = 0;
+    this.freeStack[this.freeTop++] = i;
+    this.size--;
+  }
+
+  private hashIn(i: number): void {
+    const h = connHash(this.seed, this.proto[i]!, this.caddr[i]!, this.cport[i]!, this.vaddr[i]!, this.vport[i]!) & this.mask;
+    this.inNext[i] = this.inHead[h]!;
+    this.inHead[h] = i;
+  }
+
+  private hashOut(i: number): void {
+    const h = connHash(this.seed, this.proto[i]!, this.daddr[i]!, this.dport[i]!, this.caddr[i]!, this.cport[i]!) & this.mask;
+    this.outNext[i] = this.outHead[h]!;
+    this.outHead[h] = i;
+  }
+
+  private unhashIn(i: number): void {
+    const h = connHash(this.seed, this.proto[i]!, this.caddr[i]!, this.cport[i]!, this.vaddr[i]!, this.vport[i]!) & this.mask;
+    unlinkChain(this.inHead, this.inNext, h, i);
+  }
+
+  private unhashOut(i: number): void {
+    const h = connHash(this.seed, this.proto[i]!, this.daddr[i]!, this.dport[i]!, this.caddr[i]!, this.cport[i]!) & this.mask;
+    unlinkChain(this.outHead, this.outNext, h, i);
+  }
+}
+
+function unlinkChain(head: Int32Array, next: Int32Array, h: number, i: number): void {
+  let p = head[h]!;
+  if (p === i) {
+    head[h] = next[i]!;
+  } else {
+    while (p >= 0) {
+      const n = next[p]!;
+      if (n === i) {
+        next[p] = next[i]!;
+        break;
+      }
+      p = n;
+    }
+  }
+  next[i] = -1;
+}
