@@ -1,0 +1,661 @@
+// The tapvs config file (docs/config.md): tapvs's own directives plus
+// ipvsadm-save lines taken verbatim. Parsing collects every error with its
+// line, then checks the file as a whole (ports, routes and real servers must
+// make a director that can actually forward).
+import { FWD_DR, FWD_MASQ, FWD_TUN, type DestSpec } from '../model/dest.js';
+import { IPPROTO_TCP, IPPROTO_UDP } from '../model/proto.js';
+import type { MarkRule } from '../model/services.js';
+import { schedulerNames } from '../sched/index.js';
+import {
+  DEFAULT_OPTIONS,
+  type DirectorConfig,
+  type DirectorOptions,
+  type HealthCheckConfig,
+  type PortConfig,
+  type RouteConfig,
+  type ServiceConfig,
+  type VipConfig,
+} from './config-types.js';
+import {
+  MAX_TIMEOUT,
+  formatIpv4,
+  formatServiceKey,
+  parseIpvsadmArgs,
+  parseIpv4,
+  parseNumber,
+  type ServiceKey,
+} from './ipvsadm-args.js';
+
+export interface ConfigError {
+  file: string;
+  line: number;
+  message: string;
+}
+
+/** "tapvs.conf:12: unknown scheduler 'rrr' (known: rr, wrr, ...)". */
+export function formatConfigError(e: ConfigError): string {
+  return `${e.file}:${e.line}: ${e.message}`;
+}
+
+/** IPVS's default protocol timeouts, in seconds (tcp established, tcp fin_wait, udp). */
+export const DEFAULT_TIMEOUTS = { tcp: 900, tcpfin: 120, udp: 300 };
+
+const DIRECTIVES = ['port', 'vip', 'route', 'mark', 'set', 'option', 'check'];
+
+// ---------------------------------------------------------------- lexing
+
+/** Splits a line into words: blanks separate, "..." quotes (with \" and \\), '#' at a word start comments. */
+export function tokenizeLine(line: string): string[] | string {
+  const words: string[] = [];
+  let cur = '';
+  let inWord = false;
+  for (let i = 0; i < line.length; i++) {
+    const ch = line[i]!;
+    if (ch === '"') {
+      inWord = true;
+      let closed = false;
+      for (i++; i < line.length; i++) {
+        const q = line[i]!;
+        if (q === '\\' && (line[i + 1] === '"' || line[i + 1] === '\\')) cur += line[++i];
+        else if (q === '"') {
+          closed = true;
+          break;
+        } else cur += q;
+      }
+      if (!closed) return 'unterminated quoted string';
+      continue;
+    }
+    if (ch === ' ' || ch === '\t' || ch === '\r') {
+      if (inWord) words.push(cur);
+      cur = '';
+      inWord = false;
+      continue;
+    }
+    if (ch === '#' && !inWord) break;
+    cur += ch;
+    inWord = true;
+  }
+  if (inWord) words.push(cur);
+  return words;
+}
+
+// ---------------------------------------------------------------- values
+
+function parseCidr(s: string): { addr: number; prefix: number } | null {
+  const m = /^([0-9.]+)\/([0-9]{1,2})$/.exec(s);
+  if (!m) return null;
+  const addr = parseIpv4(m[1]!);
+  const prefix = parseNumber(m[2]!, 0, 32);
+  return addr === null || prefix === null ? null : { addr, prefix };
+}
+
+const maskOf = (prefix: number): number => (prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0);
+const inSubnet = (a: number, net: number, prefix: number): boolean => ((a ^ net) & maskOf(prefix)) >>> 0 === 0;
+
+function parseMac(s: string): number | null {
+  if (!/^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/.test(s)) return null;
+  return s.split(':').reduce((acc, h) => acc * 256 + parseInt(h, 16), 0);
+}
+
+export function formatMac(m: number): string {
+  const out: string[] = [];
+  for (let i = 5; i >= 0; i--) out.push((Math.floor(m / 2 ** (8 * i)) % 256).toString(16).padStart(2, '0'));
+  return out.join(':');
+}
+
+/** "2s", "500ms", "1m", "1h", or a bare number of seconds, to milliseconds. */
+function parseDuration(s: string): number | null {
+  const m = /^([0-9]+)(ms|s|m|h)?$/.exec(s);
+  if (!m) return null;
+  const n = Number(m[1]);
+  const unit = m[2] ?? 's';
+  return n * (unit === 'ms' ? 1 : unit === 's' ? 1000 : unit === 'm' ? 60000 : 3600000);
+}
+
+function parseBool(s: string): boolean | null {
+  if (['1', 'yes', 'true', 'on'].includes(s)) return true;
+  if (['0', 'no', 'false', 'off'].includes(s)) return false;
+  return null;
+}
+
+const NAME_RE = /^[A-Za-z][A-Za-z0-9_.-]{0,14}$/;
+
+/** Why an address cannot be a host address, or null. */
+function badHostAddr(a: number): string | null {
+  if (a === 0) return '0.0.0.0 is not a host address';
+  if (a >>> 28 === 14) return `${formatIpv4(a)} is a multicast address`;
+  if (a === 0xffffffff) return '255.255.255.255 is the broadcast address';
+  return null;
+}
+
+// ---------------------------------------------------------------- parser
+
+interface Pending {
+  dests: Map<ServiceConfig, Map<string, number>>; // dest key -> line
+  serviceLines: Map<string, ServiceConfig>;
+  setOnce: Map<string, number>; // option/timeout name -> line first set
+}
+
+class Parser {
+  readonly errors: ConfigError[] = [];
+  readonly ports: PortConfig[] = [];
+  readonly vips: VipConfig[] = [];
+  readonly routes: RouteConfig[] = [];
+  readonly marks: (MarkRule & { line: number })[] = [];
+  readonly services: ServiceConfig[] = [];
+  readonly checks: HealthCheckConfig[] = [];
+  timeouts = { ...DEFAULT_TIMEOUTS };
+  options: DirectorOptions = { ...DEFAULT_OPTIONS };
+  private p: Pending = { dests: new Map(), serviceLines: new Map(), setOnce: new Map() };
+  private line = 0;
+
+  constructor(private readonly file: string) {}
+
+  err(message: string, line = this.line): void {
+    this.errors.push({ file: this.file, line, message });
+  }
+
+  /** Records that `what` was set on this line; false (and an error) if it was set before. */
+  private once(what: string): boolean {
+    const prev = this.p.setOnce.get(what);
+    if (prev !== undefined) {
+      this.err(`${what} is already set (line ${prev})`);
+      return false;
+    }
+    this.p.setOnce.set(what, this.line);
+    return true;
+  }
+
+  parseLine(text: string, line: number): void {
+    this.line = line;
+    const words = tokenizeLine(text);
+    if (typeof words === 'string') return this.err(words);
+    if (words.length === 0) return;
+    const head = words[0]!;
+    if (head.startsWith('-') || head === 'ipvsadm') return this.ipvsadmLine(words);
+    switch (head) {
+      case 'port': return this.port(words.slice(1));
+      case 'vip': return this.vip(words.slice(1));
+      case 'route': return this.route(words.slice(1));
+      case 'mark': return this.mark(words.slice(1));
+      case 'set': return this.set(words.slice(1));
+      case 'option': return this.option(words.slice(1));
+      case 'check': return this.check(words.slice(1));
+      default:
+        return this.err(`unknown directive '${head}' (known: ${DIRECTIVES.join(', ')}, or an ipvsadm line: -A, -a, --set)`);
+    }
+  }
+
+  // ------------------------------------------------------------ ipvsadm lines
+
+  private ipvsadmLine(words: string[]): void {
+    const r = parseIpvsadmArgs(words);
+    if (!r.ok) return this.err(r.error);
+    const c = r.command;
+    switch (c.cmd) {
+      case 'add-service': {
+        const known = schedulerNames();
+        if (!known.includes(c.svc.scheduler)) {
+          return this.err(`unknown scheduler '${c.svc.scheduler}' (known: ${known.join(', ')})`);
+        }
+        const k = formatServiceKey(c.key);
+        const prev = this.p.serviceLines.get(k);
+        if (prev) return this.err(`Service already exists: ${k} (line ${prev.line})`);
+        const svc: ServiceConfig = {
+          proto: c.key.fwmark ? 0 : c.key.proto,
+          addr: c.key.addr,
+          port: c.key.port,
+          fwmark: c.key.fwmark,
+          scheduler: c.svc.scheduler,
+          flags: { ...c.svc.flags },
+          persistent: c.svc.persistent,
+          netmask: c.svc.netmask,
+          onePacket: c.svc.onePacket,
+          dests: [],
+          line: this.line,
+        };
+        this.services.push(svc);
+        this.p.serviceLines.set(k, svc);
+        this.p.dests.set(svc, new Map());
+        return;
+      }
+      case 'add-server': {
+        const k = formatServiceKey(c.key);
+        const svc = this.p.serviceLines.get(k);
+        if (!svc) return this.err(`Service not defined: ${k} (a real server line must come after its service's -A line)`);
+        const d = c.dest;
+        const bad = badHostAddr(d.addr);
+        if (bad) return this.err(`illegal real server address: ${bad}`);
+        if (c.portForced) {
+          const how = d.fwd === FWD_DR ? 'direct routing (-g)' : 'tunnelling (-i)';
+          return this.err(
+            `real server port differs from the service port ${c.key.port}, but ${how} cannot change ports ` +
+              `(ipvsadm would silently use ${c.key.port}): leave the port out, or use masquerading (-m)`,
+          );
+        }
+        if (d.lThreshold > d.uThreshold) {
+          return this.err(`lower threshold ${d.lThreshold} (-y) is higher than upper threshold ${d.uThreshold} (-x)`);
+        }
+        const dk = `${d.addr}:${d.port}`;
+        const seen = this.p.dests.get(svc)!;
+        const prevLine = seen.get(dk);
+        if (prevLine !== undefined) return this.err(`Destination already exists: ${formatIpv4(d.addr)}:${d.port} in ${k} (line ${prevLine})`);
+        seen.set(dk, this.line);
+        const spec: DestSpec = { addr: d.addr, port: d.port, weight: d.weight, fwd: d.fwd, uThreshold: d.uThreshold, lThreshold: d.lThreshold };
+        svc.dests.push(spec);
+        return;
+      }
+      case 'set':
+        if (!this.once('timeouts')) return;
+        // 0 leaves a timeout unchanged, as ipvsadm --set
+        if (c.tcp) this.timeouts.tcp = c.tcp;
+        if (c.tcpfin) this.timeouts.tcpfin = c.tcpfin;
+        if (c.udp) this.timeouts.udp = c.udp;
+        return;
+      default:
+        return this.err(`'${c.cmd}' does not belong in a config file: it describes rules with -A, -a and --set only`);
+    }
+  }
+
+  // ------------------------------------------------------------ directives
+
+  /** key=value words; repeatable keys collect; bare words are flags. */
+  private keyValues(words: string[], allowed: string[], repeatable: string[] = [], flags: string[] = []) {
+    const kv = new Map<string, string[]>();
+    const set = new Set<string>();
+    let ok = true;
+    for (const w of words) {
+      const eq = w.indexOf('=');
+      if (eq < 0) {
+        if (flags.includes(w)) set.add(w);
+        else {
+          this.err(`unexpected word '${w}' (expected key=value: ${allowed.join(', ')}${flags.length ? `, or ${flags.join(', ')}` : ''})`);
+          ok = false;
+        }
+        continue;
+      }
+      const k = w.slice(0, eq);
+      if (!allowed.includes(k)) {
+        this.err(`unknown key '${k}' (known: ${allowed.join(', ')})`);
+        ok = false;
+        continue;
+      }
+      const list = kv.get(k) ?? [];
+      if (list.length > 0 && !repeatable.includes(k)) {
+        this.err(`'${k}' given twice`);
+        ok = false;
+        continue;
+      }
+      list.push(w.slice(eq + 1));
+      kv.set(k, list);
+    }
+    return { ok, get: (k: string) => kv.get(k)?.[0], all: (k: string) => kv.get(k) ?? [], flags: set };
+  }
+
+  private port(words: string[]): void {
+    const name = words[0];
+    if (!name || name.includes('=')) return this.err('port needs a name: port NAME kind=tap mac=02:00:00:00:00:01 addr=10.0.0.1/24');
+    if (!NAME_RE.test(name)) return this.err(`illegal port name '${name}' (a letter, then letters, digits, '_', '-', '.'; at most 15)`);
+    const prev = this.ports.find((p) => p.name === name);
+    if (prev) return this.err(`port '${name}' is already defined (line ${prev.line})`);
+    const kv = this.keyValues(words.slice(1), ['kind', 'device', 'mac', 'addr', 'mtu', 'netns'], ['addr']);
+    if (!kv.ok) return;
+    const kind = kv.get('kind') ?? 'tap';
+    if (kind !== 'tap' && kind !== 'pcap' && kind !== 'memory') return this.err(`unknown port kind '${kind}' (known: tap, pcap, memory)`);
+    const macText = kv.get('mac');
+    if (macText === undefined) return this.err(`port '${name}' needs mac=XX:XX:XX:XX:XX:XX`);
+    const mac = parseMac(macText);
+    if (mac === null) return this.err(`illegal MAC address '${macText}' (six hex pairs separated by ':')`);
+    if (mac === 0 || Math.floor(mac / 2 ** 40) % 2 === 1) return this.err(`MAC address ${macText} is not a unicast address`);
+    const dup = this.ports.find((p) => p.mac === mac);
+    if (dup) return this.err(`MAC address ${macText} is already used by port '${dup.name}' (line ${dup.line})`);
+    const addrs: { addr: number; prefix: number }[] = [];
+    for (const a of kv.all('addr')) {
+      const c = parseCidr(a);
+      if (!c || c.prefix === 0) return this.err(`illegal interface address '${a}' (ADDR/PREFIX with PREFIX 1..32, e.g. 10.0.0.1/24)`);
+      const bad = badHostAddr(c.addr);
+      if (bad) return this.err(`illegal interface address '${a}': ${bad}`);
+      if (c.prefix <= 30) {
+        const host = c.addr & ~maskOf(c.prefix);
+        if (host === 0 || host >>> 0 === ~maskOf(c.prefix) >>> 0) return this.err(`'${a}' is the network or broadcast address of its subnet, not a host address`);
+      }
+      for (const p of this.ports) {
+        for (const o of p.addrs) {
+          const pre = Math.min(o.prefix, c.prefix);
+          if (inSubnet(c.addr, o.addr, pre)) {
+            return this.err(`subnet ${a} overlaps ${formatIpv4(o.addr)}/${o.prefix} of port '${p.name}' (line ${p.line}): each port needs its own network`);
+          }
+        }
+      }
+      addrs.push(c);
+    }
+    const mtuText = kv.get('mtu');
+    const mtu = mtuText === undefined ? 1500 : parseNumber(mtuText, 68, 65535);
+    if (mtu === null) return this.err(`illegal mtu '${mtuText}' (68..65535)`);
+    const device = kv.get('device') ?? name;
+    if (!NAME_RE.test(device)) return this.err(`illegal device name '${device}' (an interface name of at most 15 characters)`);
+    const netns = kv.get('netns');
+    if (netns !== undefined) {
+      if (kind !== 'tap') return this.err(`netns= only applies to kind=tap (a pcap port attaches to an interface where it is)`);
+      if (!/^[A-Za-z0-9_.-]{1,64}$/.test(netns)) return this.err(`illegal network namespace name '${netns}'`);
+    }
+    const port: PortConfig = { name, kind, device, mac, addrs, mtu, line: this.line };
+    if (netns !== undefined) port.netns = netns;
+    this.ports.push(port);
+  }
+
+  private vip(words: string[]): void {
+    if (words.length !== 3 || words[1] !== 'on') return this.err('usage: vip ADDR on PORT');
+    const addr = parseIpv4(words[0]!);
+    if (addr === null) return this.err(`illegal VIP '${words[0]}' (a numeric IPv4 address; host names are not resolved)`);
+    const bad = badHostAddr(addr);
+    if (bad) return this.err(`illegal VIP: ${bad}`);
+    const prev = this.vips.find((v) => v.addr === addr);
+    if (prev) return this.err(`VIP ${words[0]} is already declared (line ${prev.line})`);
+    this.vips.push({ addr, port: words[2]!, line: this.line });
+  }
+
+  private route(words: string[]): void {
+    const usage = 'usage: route DEST/PREFIX via GATEWAY [dev PORT]';
+    if (words.length !== 3 && words.length !== 5) return this.err(usage);
+    if (words[1] !== 'via' || (words.length === 5 && words[3] !== 'dev')) return this.err(usage);
+    const dst = words[0] === 'default' ? { addr: 0, prefix: 0 } : parseCidr(words[0]!);
+    if (!dst) return this.err(`illegal route destination '${words[0]}' (NETWORK/PREFIX, or default)`);
+    if ((dst.addr & ~maskOf(dst.prefix)) !== 0) {
+      return this.err(`route destination ${words[0]} has host bits set (network is ${formatIpv4(dst.addr & maskOf(dst.prefix))}/${dst.prefix})`);
+    }
+    const via = parseIpv4(words[2]!);
+    if (via === null) return this.err(`illegal gateway '${words[2]}' (a numeric IPv4 address)`);
+    const prev = this.routes.find((r) => r.dst === dst.addr >>> 0 && r.prefix === dst.prefix);
+    if (prev) return this.err(`a route to ${words[0]} is already defined (line ${prev.line})`);
+    const r: RouteConfig = { dst: dst.addr >>> 0, prefix: dst.prefix, via, line: this.line };
+    if (words.length === 5) r.port = words[4]!;
+    this.routes.push(r);
+  }
+
+  private mark(words: string[]): void {
+    const usage = 'usage: mark MARK tcp|udp ADDR [ports PORT[,PORT|,LOW-HIGH...]]';
+    if (words.length !== 3 && words.length !== 5) return this.err(usage);
+    if (words.length === 5 && words[3] !== 'ports') return this.err(usage);
+    const mark = parseNumber(words[0]!, 1, 0xffffffff);
+    if (mark === null) return this.err(`invalid fwmark value '${words[0]}' (1..4294967295)`);
+    const proto = words[1] === 'tcp' ? IPPROTO_TCP : words[1] === 'udp' ? IPPROTO_UDP : 0;
+    if (!proto) return this.err(`unknown protocol '${words[1]}' (tcp or udp)`);
+    const addr = parseIpv4(words[2]!);
+    if (addr === null) return this.err(`illegal address '${words[2]}' (a numeric IPv4 address)`);
+    const ports: number[] = [];
+    if (words.length === 5) {
+      for (const part of words[4]!.split(',')) {
+        const range = /^([0-9]+)-([0-9]+)$/.exec(part);
+        const lo = parseNumber(range ? range[1]! : part, 1, 65535);
+        const hi = range ? parseNumber(range[2]!, 1, 65535) : lo;
+        if (lo === null || hi === null || hi < lo) return this.err(`illegal port or range '${part}' (1..65535, LOW-HIGH)`);
+        for (let p = lo; p <= hi; p++) ports.push(p);
+      }
+    }
+    for (const m of this.marks) {
+      if (m.proto !== proto || m.addr !== addr) continue;
+      const clash = ports.length === 0 ? (m.ports.length === 0 ? 0 : -1) : ports.find((p) => m.ports.includes(p));
+      if (clash !== undefined && clash !== -1) {
+        const what = ports.length === 0 ? 'all ports' : `port ${clash}`;
+        return this.err(`${words[1]} ${words[2]} ${what} is already marked ${m.mark} (line ${m.line})`);
+      }
+    }
+    this.marks.push({ proto, addr, ports: [...new Set(ports)], mark, line: this.line });
+  }
+
+  private set(words: string[]): void {
+    if (words[0] !== 'timeout' || words.length < 3 || words.length % 2 === 0) {
+      return this.err('usage: set timeout [tcp SECONDS] [tcpfin SECONDS] [udp SECONDS] (or the ipvsadm form: --set TCP TCPFIN UDP)');
+    }
+    if (!this.once('timeouts')) return;
+    const seen = new Set<string>();
+    for (let i = 1; i < words.length; i += 2) {
+      const k = words[i]!;
+      const v = words[i + 1]!;
+      if (k !== 'tcp' && k !== 'tcpfin' && k !== 'udp') {
+        this.err(`unknown timeout '${k}' (known: tcp, tcpfin, udp)`);
+        continue;
+      }
+      if (seen.has(k)) {
+        this.err(`timeout '${k}' given twice`);
+        continue;
+      }
+      seen.add(k);
+      const n = parseNumber(v, 1, MAX_TIMEOUT);
+      if (n === null) this.err(`invalid timeout value '${v}' for ${k} (1..${MAX_TIMEOUT} seconds)`);
+      else this.timeouts[k] = n;
+    }
+  }
+
+  private option(words: string[]): void {
+    if (words.length !== 2) return this.err('usage: option NAME VALUE');
+    const [name, v] = words as [string, string];
+    const o = this.options;
+    const int = (min: number, max: number): number | null => {
+      const n = parseNumber(v, min, max);
+      if (n === null) this.err(`option ${name}: '${v}' is not a whole number in ${min}..${max}`);
+      return n;
+    };
+    const bool = (): boolean | null => {
+      const b = parseBool(v);
+      if (b === null) this.err(`option ${name}: '${v}' is not a boolean (0/1, yes/no, on/off, true/false)`);
+      return b;
+    };
+    const known = ['max_conns', 'expire_nodest_conn', 'expire_quiescent_template', 'unmatched_from_rs',
+      'neighbour_queue', 'arp_retries', 'arp_retry_interval', 'control_socket', 'metrics_listen'];
+    if (!known.includes(name)) return this.err(`unknown option '${name}' (known: ${known.join(', ')})`);
+    if (!this.once(`option ${name}`)) return;
+    switch (name) {
+      case 'max_conns': { const n = int(1, 0x7fffffff); if (n !== null) o.maxConns = n; return; }
+      case 'expire_nodest_conn': { const b = bool(); if (b !== null) o.expireNodestConn = b; return; }
+      case 'expire_quiescent_template': { const b = bool(); if (b !== null) o.expireQuiescentTemplate = b; return; }
+      case 'neighbour_queue': { const n = int(0, 65535); if (n !== null) o.neighbourQueue = n; return; }
+      case 'arp_retries': { const n = int(0, 100); if (n !== null) o.arpRetries = n; return; }
+      case 'arp_retry_interval': {
+        const ms = parseDuration(v);
+        if (ms === null || ms === 0) return this.err(`option ${name}: '${v}' is not a duration such as 500ms or 1s`);
+        o.arpRetryMs = ms;
+        return;
+      }
+      case 'unmatched_from_rs':
+        if (v !== 'drop' && v !== 'route') return this.err(`option ${name}: '${v}' must be drop or route`);
+        o.unmatchedFromRealServer = v;
+        return;
+      case 'control_socket':
+        o.controlSocket = v;
+        return;
+      default: {
+        const m = /^([0-9.]+):([0-9]+)$/.exec(v);
+        if (!m || parseIpv4(m[1]!) === null || parseNumber(m[2]!, 1, 65535) === null) {
+          return this.err(`option ${name}: '${v}' is not ADDR:PORT (numeric, e.g. 127.0.0.1:9107)`);
+        }
+        o.metricsListen = v;
+      }
+    }
+  }
+
+  private check(words: string[]): void {
+    const usage = 'usage: check tcp|http|icmp|misc -t|-u ADDR:PORT | -f MARK -r ADDR[:PORT] [key=value ...] [inhibit_on_failure]';
+    const kind = words[0];
+    if (kind !== 'tcp' && kind !== 'http' && kind !== 'icmp' && kind !== 'misc') {
+      return this.err(kind ? `unknown check kind '${kind}' (known: tcp, http, icmp, misc)` : usage);
+    }
+    if (words.length < 5 || !['-t', '-u', '-f'].includes(words[1]!) || words[3] !== '-r') return this.err(usage);
+    // reuse ipvsadm's parsing of the service and server addresses
+    const r = parseIpvsadmArgs(['-d', words[1]!, words[2]!, '-r', words[4]!]);
+    if (!r.ok) return this.err(r.error);
+    if (r.command.cmd !== 'delete-server') return this.err(usage);
+    const { key, dest } = r.command;
+    const keys: Record<typeof kind, string[]> = {
+      tcp: ['interval', 'timeout', 'retries', 'port'],
+      http: ['interval', 'timeout', 'retries', 'port', 'path', 'status', 'digest'],
+      icmp: ['interval', 'timeout', 'retries'],
+      misc: ['interval', 'timeout', 'retries', 'command'],
+    };
+    const kv = this.keyValues(words.slice(5), keys[kind], [], ['inhibit_on_failure']);
+    if (!kv.ok) return;
+    const hc: HealthCheckConfig = {
+      service: formatServiceKey(key),
+      dest: { addr: dest.addr, port: dest.port },
+      kind,
+      intervalMs: 5000,
+      timeoutMs: 3000,
+      retries: 1,
+      inhibitOnFailure: kv.flags.has('inhibit_on_failure'),
+      line: this.line,
+    };
+    const dur = (k: 'interval' | 'timeout'): number | null | undefined => {
+      const t = kv.get(k);
+      if (t === undefined) return undefined;
+      const ms = parseDuration(t);
+      if (ms === null || ms === 0) this.err(`check ${k}: '${t}' is not a duration such as 2s or 500ms`);
+      return ms === 0 ? null : ms;
+    };
+    const interval = dur('interval');
+    const timeout = dur('timeout');
+    if (interval === null || timeout === null) return;
+    if (interval !== undefined) hc.intervalMs = interval;
+    if (timeout !== undefined) hc.timeoutMs = timeout;
+    if (hc.timeoutMs > hc.intervalMs) return this.err(`check timeout (${hc.timeoutMs} ms) is longer than its interval (${hc.intervalMs} ms)`);
+    const retries = kv.get('retries');
+    if (retries !== undefined) {
+      const n = parseNumber(retries, 0, 100);
+      if (n === null) return this.err(`check retries: '${retries}' is not a whole number in 0..100`);
+      hc.retries = n;
+    }
+    const port = kv.get('port');
+    if (port !== undefined) {
+      const n = parseNumber(port, 1, 65535);
+      if (n === null) return this.err(`check port: '${port}' is not a port number`);
+      hc.connectPort = n;
+    }
+    if (kind === 'http') {
+      hc.path = kv.get('path') ?? '/';
+      if (!hc.path.startsWith('/')) return this.err(`check path: '${hc.path}' must start with '/'`);
+      const st = kv.get('status');
+      const status = st === undefined ? 200 : parseNumber(st, 100, 599);
+      if (status === null) return this.err(`check status: '${st}' is not an HTTP status code (100..599)`);
+      hc.expectStatus = status;
+      const digest = kv.get('digest');
+      if (digest !== undefined) {
+        if (!/^[0-9a-fA-F]{32}$/.test(digest)) return this.err(`check digest: '${digest}' is not an MD5 digest (32 hex digits)`);
+        hc.digest = digest.toLowerCase();
+      }
+    }
+    if (kind === 'misc') {
+      const cmd = kv.get('command');
+      if (!cmd) return this.err('a misc check needs command="..."');
+      hc.command = cmd;
+    }
+    if (kind !== 'icmp' && !key.fwmark && dest.port === 0 && hc.connectPort === undefined) {
+      return this.err(`a ${kind} check of a port-0 service needs port=N`);
+    }
+    const dup = this.checks.find((c) => c.service === hc.service && c.dest.addr === hc.dest.addr && c.dest.port === hc.dest.port && c.kind === kind);
+    if (dup) return this.err(`this ${kind} check is already defined (line ${dup.line})`);
+    this.checks.push(hc);
+  }
+
+  // ------------------------------------------------------------ whole-file checks
+
+  finish(): void {
+    const portByName = new Map(this.ports.map((p) => [p.name, p]));
+    const portList = this.ports.map((p) => `${p.name} ${p.addrs.map((a) => `${formatIpv4(a.addr)}/${a.prefix}`).join(' ') || '(no address)'}`).join(', ');
+    const connected = (a: number) => this.ports.find((p) => p.addrs.some((s) => inSubnet(a, s.addr, s.prefix)));
+    const ownAddr = (a: number) => this.ports.some((p) => p.addrs.some((s) => s.addr === a));
+    const routed = (a: number) => this.routes.some((r) => inSubnet(a, r.dst, r.prefix));
+    const known = [...portByName.keys()].join(', ') || 'none defined';
+
+    for (const v of this.vips) {
+      if (!portByName.has(v.port)) this.err(`vip ${formatIpv4(v.addr)} is on unknown port '${v.port}' (ports: ${known})`, v.line!);
+    }
+    for (const r of this.routes) {
+      const label = `route ${r.prefix === 0 ? 'default' : `${formatIpv4(r.dst)}/${r.prefix}`}`;
+      if (r.port !== undefined && !portByName.has(r.port)) {
+        this.err(`${label}: unknown port '${r.port}' (ports: ${known})`, r.line!);
+        continue;
+      }
+      const gwPort = r.port !== undefined ? portByName.get(r.port)! : connected(r.via);
+      if (!gwPort || !gwPort.addrs.some((s) => inSubnet(r.via, s.addr, s.prefix))) {
+        const where = r.port !== undefined ? `port '${r.port}'` : 'any port';
+        this.err(`${label}: gateway ${formatIpv4(r.via)} is not on a network connected to ${where} (ports: ${portList || 'none'})`, r.line!);
+      }
+    }
+
+    const haveTopology = this.ports.length > 0;
+    const announced = (a: number) => ownAddr(a) || this.vips.some((v) => v.addr === a);
+    const marksUsed = new Set<number>();
+    for (const svc of this.services) {
+      if (svc.fwmark) {
+        if (!this.marks.some((m) => m.mark === svc.fwmark)) {
+          this.err(`fwmark service ${svc.fwmark} would receive nothing: no 'mark ${svc.fwmark} ...' line classifies traffic into it`, svc.line!);
+        }
+        marksUsed.add(svc.fwmark);
+      } else if (haveTopology && !announced(svc.addr!)) {
+        this.err(`VIP ${formatIpv4(svc.addr!)} is not answered on any port: add 'vip ${formatIpv4(svc.addr!)} on PORT'`, svc.line!);
+      }
+      if (!haveTopology) continue;
+      const lines = this.p.dests.get(svc)!;
+      for (const d of svc.dests) {
+        const line = lines.get(`${d.addr}:${d.port}`)!;
+        const rs = formatIpv4(d.addr);
+        if (d.fwd === FWD_DR && !connected(d.addr)) {
+          this.err(
+            `real server ${rs} uses direct routing (-g) but is on no network directly connected to the director ` +
+              `(ports: ${portList}): DR only rewrites the destination MAC, so the real server must share a LAN with a port`,
+            line,
+          );
+        } else if ((d.fwd === FWD_TUN || d.fwd === FWD_MASQ) && !connected(d.addr) && !routed(d.addr)) {
+          const how = d.fwd === FWD_TUN ? 'tunnelling (-i)' : 'masquerading (-m)';
+          this.err(`no route to real server ${rs} (${how}): it is on no connected network (ports: ${portList}) and no route covers it`, line);
+        }
+      }
+    }
+    for (const m of this.marks) {
+      if (!marksUsed.has(m.mark)) this.err(`mark ${m.mark} has no fwmark service: add '-A -f ${m.mark} ...'`, m.line);
+      else if (haveTopology && !announced(m.addr)) {
+        this.err(`marked address ${formatIpv4(m.addr)} is not answered on any port: add 'vip ${formatIpv4(m.addr)} on PORT'`, m.line);
+      }
+    }
+    for (const hc of this.checks) {
+      const svc = this.p.serviceLines.get(hc.service);
+      if (!svc) {
+        this.err(`check of an undefined service ${hc.service}`, hc.line!);
+        continue;
+      }
+      if (!svc.dests.some((d) => d.addr === hc.dest.addr && d.port === hc.dest.port)) {
+        this.err(`check of ${formatIpv4(hc.dest.addr)}:${hc.dest.port}, which is not a real server of ${hc.service}`, hc.line!);
+      }
+    }
+    this.errors.sort((a, b) => a.line - b.line);
+  }
+
+  result(): DirectorConfig {
+    return {
+      ports: this.ports,
+      vips: this.vips,
+      routes: this.routes,
+      marks: this.marks.map(({ proto, addr, ports, mark }) => ({ proto, addr, ports, mark })),
+      services: this.services,
+      timeouts: this.timeouts,
+      options: this.options,
+      healthChecks: this.checks,
+    };
+  }
+}
+
+/**
+ * Parses a tapvs config file. Either the whole config, or every error found
+ * (each with its file and line), never a partial config.
+ */
+export function parseConfig(text: string, file: string): { config: DirectorConfig } | { errors: ConfigError[] } {
+  const p = new Parser(file);
+  text.split('\n').forEach((line, i) => p.parseLine(line, i + 1));
+  p.finish();
+  return p.errors.length > 0 ? { errors: p.errors } : { config: p.result() };
+}
+
+/** The service key of a parsed service, as ipvsadm commands name it. */
+export function serviceKeyOf(svc: ServiceConfig): ServiceKey {
+  return { proto: svc.fwmark ? 0 : svc.proto, addr: svc.addr ?? 0, port: svc.port ?? 0, fwmark: svc.fwmark ?? 0 };
+}
