@@ -92,7 +92,7 @@ export class TimerWheel {
         work++;
         i = this.next[h]!;
       }
-      if (i !== h) break;
+      if (i !== h || work >= budget) break;
       this.cursor++;
       work++;
     }
