@@ -227,6 +227,20 @@ describe('pcapng fixtures', () => {
     expect(hex(cap.frames[1]!.data)).toBe(hex(classic[1]!.data));
   });
 
+  it('takes a Simple Packet Block to its interface snaplen, not into its padding', () => {
+    const head = Buffer.from(new PcapngWriter(['a'], { snaplen: 97 }).toBytes());
+    const spb = Buffer.alloc(12 + 4 + 100);
+    spb.writeUInt32LE(3, 0);
+    spb.writeUInt32LE(spb.length, 4);
+    spb.writeUInt32LE(200, 8); // original length
+    Buffer.from(frameOf(97, 7)).copy(spb, 12);
+    spb.fill(0xee, 12 + 97, 12 + 100); // padding
+    spb.writeUInt32LE(spb.length, spb.length - 4);
+    const [f] = parseCapture(Buffer.concat([head, spb]), 'spb.pcapng').frames;
+    expect([f!.data.length, f!.origLen]).toEqual([97, 200]);
+    expect(hex(f!.data)).toBe(hex(frameOf(97, 7)));
+  });
+
   it('reads a two-interface capture written by dumpcap', () => {
     const cap = readCapture(join(FIX, 'dumpcap-two-ifaces.pcapng'));
     expect(cap.interfaces).toEqual(['pcapio-a', 'pcapio-b']);
