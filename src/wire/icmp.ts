@@ -93,6 +93,21 @@ export class IcmpView {
     return b0 >>> 4 === 4 && hl >= 20 && hl + 8 <= avail;
   }
 
+  // The quoted datagram's fields, for matching an error to a connection and
+  // rewriting it (NAT). Meaningful when embeddedComplete is true.
+  get embeddedHeaderLength(): number { return (this.buf[this.off + ICMP_HEADER_LEN]! & 0x0f) << 2; }
+  get embeddedProtocol(): number { return this.buf[this.off + ICMP_HEADER_LEN + 9]!; }
+  get embeddedSrc(): number { return get32(this.buf, this.off + ICMP_HEADER_LEN + 12); }
+  set embeddedSrc(v: number) { put32(this.buf, this.off + ICMP_HEADER_LEN + 12, v); }
+  get embeddedDst(): number { return get32(this.buf, this.off + ICMP_HEADER_LEN + 16); }
+  set embeddedDst(v: number) { put32(this.buf, this.off + ICMP_HEADER_LEN + 16, v); }
+  /** Absolute offset of the quoted transport header (its first 8 bytes). */
+  get embeddedTransportOffset(): number { return this.off + ICMP_HEADER_LEN + this.embeddedHeaderLength; }
+  get embeddedSport(): number { return get16(this.buf, this.embeddedTransportOffset); }
+  set embeddedSport(v: number) { put16(this.buf, this.embeddedTransportOffset, v); }
+  get embeddedDport(): number { return get16(this.buf, this.embeddedTransportOffset + 2); }
+  set embeddedDport(v: number) { put16(this.buf, this.embeddedTransportOffset + 2, v); }
+
   checksumOk(): boolean {
     return checksum(this.buf, this.off, this.len) === 0;
   }

@@ -152,7 +152,8 @@ function formatTcp(buf: Uint8Array, off: number, len: number, src: number, dst: 
 
 function formatUdp(buf: Uint8Array, off: number, len: number, src: number, dst: number, checkable: boolean): string {
   const udp = new UdpView();
-  const rc = udp.wrap(buf, off, len);
+  // a first fragment holds the header but not all the bytes its length counts
+  const rc = checkable ? udp.wrap(buf, off, len) : udp.wrapHeader(buf, off, len);
   if (rc !== WIRE_OK) return `udp ${wireErrorName(rc)} (${len} bytes)`;
   let sum: string;
   if (!udp.hasChecksum) sum = 'cksum none';

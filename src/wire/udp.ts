@@ -24,6 +24,22 @@ export class UdpView {
     return WIRE_OK;
   }
 
+  /**
+   * Wraps only the 8-byte header, for a first fragment or a datagram quoted by
+   * an ICMP error, where the length field covers bytes that are not here.
+   * The checksum then cannot be verified: checksumOk() returns false.
+   */
+  wrapHeader(buf: Uint8Array, off: number, len: number): number {
+    if (len < UDP_HEADER_LEN || off < 0 || off + len > buf.length) return UDP_TRUNCATED;
+    this.buf = buf;
+    this.off = off;
+    this.len = len;
+    return WIRE_OK;
+  }
+
+  /** Whether the whole datagram (per the length field) is present. */
+  get complete(): boolean { return this.length <= this.len && this.length >= UDP_HEADER_LEN; }
+
   get sport(): number { return get16(this.buf, this.off); }
   set sport(v: number) { put16(this.buf, this.off, v); }
   get dport(): number { return get16(this.buf, this.off + 2); }
@@ -41,13 +57,14 @@ export class UdpView {
   /** True when the checksum verifies, or when there is none (field 0). */
   checksumOk(src: number, dst: number): boolean {
     if (!this.hasChecksum) return true;
+    if (!this.complete) return false;
     const l = this.length;
     return csumFinish(pseudoHeaderSum(src, dst, IPPROTO_UDP, l) + sumBytes(this.buf, this.off, l, 0)) === 0;
   }
 
   /** The value a sender would put in the field (never 0). */
   expectedChecksum(src: number, dst: number): number {
-    const l = this.length;
+    const l = Math.min(Math.max(this.length, UDP_HEADER_LEN), this.len);
     const acc = pseudoHeaderSum(src, dst, IPPROTO_UDP, l) + sumBytes(this.buf, this.off, l, 0) -
       get16(this.buf, this.off + 6);
     const c = csumFinish(acc);
