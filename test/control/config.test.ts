@@ -158,7 +158,7 @@ describe('parseConfig: errors, every one with its line', () => {
     ['-E does not belong', ['-E -t 10.0.0.100:80 -s rr'], 4, /'edit-service' does not belong in a config file/],
     ['mark with no service', ['mark 5 tcp 10.0.0.100 ports 80'], 4, /^mark 5 has no fwmark service/],
     ['fwmark service with no mark', ['-A -f 9 -s rr'], 4, /fwmark service 9 would receive nothing/],
-    ['mark clash', ['mark 1 tcp 10.0.0.100 ports 80,443', 'mark 2 tcp 10.0.0.100 ports 8000,443-450', '-A -f 1', '-A -f 2'], 5, /port 443 is already marked 1 \(line 4\)/],
+    ['mark clash', ['mark 1 tcp 10.0.0.100 ports 80,443', 'mark 2 tcp 10.0.0.100 ports 8000,443-450', '-A -f 1'], 5, /port 443 is already marked 1 \(line 4\)/],
     ['check of an unknown server', ['-A -t 10.0.0.100:80', 'check tcp -t 10.0.0.100:80 -r 192.168.10.99'], 5, /check of 192\.168\.10\.99:80, which is not a real server of -t 10\.0\.0\.100:80/],
     ['http key on a tcp check', ['-A -t 10.0.0.100:80', '-a -t 10.0.0.100:80 -r 192.168.10.11 -m', 'check tcp -t 10.0.0.100:80 -r 192.168.10.11 path=/'], 6, /unknown key 'path' \(known: interval, timeout, retries, port\)/],
     ['bad digest', ['-A -t 10.0.0.100:80', '-a -t 10.0.0.100:80 -r 192.168.10.11 -m', 'check http -t 10.0.0.100:80 -r 192.168.10.11 digest=xyz'], 6, /not an MD5 digest/],
