@@ -14,7 +14,7 @@ export function ip(s: string): number {
 // A plain round robin over dests with weight > 0 that are not overloaded,
 // defined here so these tests do not depend on the real schedulers.
 interface RrState { next: number; picks: number }
-registerScheduler<RrState>({
+registerScheduler({
   name: 'conn-test-rr',
   init: () => ({ next: 0, picks: 0 }),
   pick(svc: Service, st: RrState): Dest | null {
