@@ -1,0 +1,80 @@
+/**
+ * The contract between the director and a device: a Port delivers received
+ * Ethernet frames to a sink and writes frames out.
+ *
+ * Clock: every `now` handed to a sink is milliseconds on the monotonic clock,
+ * expressed as an epoch value (`performance.timeOrigin + performance.now()`,
+ * see `portNow`). It never jumps when the wall clock is adjusted, so
+ * connection timeouts stay honest, and it still reads like a Unix time in
+ * logs. Control-plane code that compares against frame times should call
+ * `portNow` too rather than `Date.now()`.
+ */
+
+/** Bytes kept free before each received frame (room for an IPIP outer header). */
+export const HEADROOM = 64;
+
+/** Largest frame a port delivers (jumbo Ethernet); longer ones are counted in rxTooBig and dropped. */
+export const MAX_FRAME = 9216;
+
+/** Size of the receive buffer a port hands out: headroom + the largest frame + the same again at the tail. */
+export const RX_BUFFER_SIZE = HEADROOM + MAX_FRAME + HEADROOM;
+
+export type FrameSink = (portIndex: number, buf: Uint8Array, off: number, len: number, now: number) => void;
+
+export interface PortCounters {
+  rxFrames: number;
+  txFrames: number;
+  /** Frames that arrived but could not be handed to the sink (not started, sink threw, short). */
+  rxDropped: number;
+  txErrors: number;
+  /** Frames longer than MAX_FRAME (or truncated by the capture layer). */
+  rxTooBig: number;
+}
+
+export interface Port {
+  /** tapvs port name */
+  readonly name: string;
+  /** kernel interface name */
+  readonly device: string;
+  /** 48-bit MAC of the kernel netdev when known */
+  mac: number | undefined;
+  mtu: number;
+  /** Write one frame now (synchronously copies or writes it; must not keep `buf`). */
+  send(buf: Uint8Array, off: number, len: number): void;
+  /** Begin delivering received frames to sink: each frame sits at buf[off..off+len) with
+   *  off >= HEADROOM and free tail room up to buf.length >= off + 9216 so the
+   *  director can rewrite in place and grow the frame by up to HEADROOM at the front. */
+  start(sink: FrameSink, portIndex: number): void;
+  close(): Promise<void>;
+  readonly counters: PortCounters;
+}
+
+export function newCounters(): PortCounters {
+  return { rxFrames: 0, txFrames: 0, rxDropped: 0, txErrors: 0, rxTooBig: 0 };
+}
+
+const timeOrigin = performance.timeOrigin;
+
+/** The port clock in milliseconds (monotonic, epoch-based). */
+export function portNow(): number {
+  return timeOrigin + performance.now();
+}
+
+/** 48-bit MAC held in a number: bytes [a,b,c,d,e,f] -> a*2^40 + ... + f. */
+export function macFromBytes(b: Uint8Array, off: number): number {
+  return (b[off]! * 0x10000 + b[off + 1]! * 0x100 + b[off + 2]!) * 0x1000000 +
+    ((b[off + 3]! << 16) | (b[off + 4]! << 8) | b[off + 5]!);
+}
+
+export function macToString(mac: number): string {
+  const hex = mac.toString(16).padStart(12, '0');
+  return hex.replace(/(..)(?!$)/g, '$1:');
+}
+
+export function macFromString(s: string): number {
+  const parts = s.split(':');
+  if (parts.length !== 6 || parts.some((p) => !/^[0-9a-fA-F]{1,2}$/.test(p))) {
+    throw new Error(`not a MAC address: ${JSON.stringify(s)}`);
+  }
+  return parseInt(parts.map((p) => p.padStart(2, '0')).join(''), 16);
+}
