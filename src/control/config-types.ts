@@ -15,6 +15,8 @@ export interface DirectorConfig {
   timeouts: { tcp: number; tcpfin: number; udp: number }; // seconds, as ipvsadm --set
   options: DirectorOptions;
   healthChecks: HealthCheckConfig[];
+  /** Static neighbours (like `ip neigh add ... nud permanent`): no ARP needed for them. */
+  neighbours?: { addr: number; mac: number; line?: number }[];
 }
 
 export interface PortConfig {

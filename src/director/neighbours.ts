@@ -1,0 +1,167 @@
+import { ARP_OP_REPLY, ARP_OP_REQUEST, emitArp } from '../wire/arp.js';
+import { MAC_BROADCAST, MAC_ZERO, writeMac } from '../wire/addr.js';
+import { ETHERTYPE_ARP, emitEthernet } from '../wire/ethernet.js';
+
+const ST_INCOMPLETE = 0;
+const ST_REACHABLE = 1;
+const ST_PERMANENT = 2;
+const ST_FAILED = 3;
+
+interface Held {
+  port: number;
+  frame: Uint8Array; // a copy, Ethernet header included (dst MAC filled on release)
+}
+
+interface Neighbour {
+  ip: number;
+  port: number;
+  mac: number;
+  state: number;
+  updated: number; // ms
+  tries: number;
+  nextTry: number;
+  held: Held[];
+}
+
+export interface NeighbourIo {
+  /** Emits a frame on a port. */
+  send(port: number, buf: Uint8Array, off: number, len: number): void;
+  /** The port's MAC and the source address to ask from on that port. */
+  portMac(port: number): number;
+  portAddrFor(port: number, target: number): number;
+  /** Counted drop: the frames given up on. */
+  dropUnresolved(n: number): void;
+  dropQueueFull(): void;
+}
+
+export interface NeighbourOptions {
+  queue: number; // frames held per unresolved address
+  retries: number;
+  retryMs: number;
+  /** How long a learned entry is trusted (Linux base_reachable_time is 30 s; entries are refreshed by traffic). */
+  reachableMs: number;
+}
+
+/**
+ * The ARP cache: answers "which MAC for this next hop", holds a few frames for
+ * an address being resolved, retries, and gives up with a counted drop.
+ */
+export class NeighbourTable {
+  private table = new Map<number, Neighbour>();
+  private scratch = new Uint8Array(64);
+
+  constructor(private io: NeighbourIo, private opts: NeighbourOptions) {}
+
+  /** MAC for ip, or -1 when unknown or stale. Hot path: one Map lookup. */
+  lookup(ip: number, now: number): number {
+    const n = this.table.get(ip);
+    if (n === undefined) return -1;
+    if (n.state === ST_PERMANENT) return n.mac;
+    if (n.state === ST_REACHABLE && now - n.updated < this.opts.reachableMs) return n.mac;
+    return -1;
+  }
+
+  addPermanent(ip: number, mac: number, port: number): void {
+    this.table.set(ip >>> 0, { ip: ip >>> 0, port, mac, state: ST_PERMANENT, updated: 0, tries: 0, nextTry: 0, held: [] });
+  }
+
+  /** Learns ip -> mac (from ARP or traffic) and releases frames held for it. */
+  learn(ip: number, mac: number, port: number, now: number): void {
+    if (mac === MAC_ZERO || mac === MAC_BROADCAST || ip === 0) return;
+    let n = this.table.get(ip);
+    if (n === undefined) {
+      n = { ip, port, mac, state: ST_REACHABLE, updated: now, tries: 0, nextTry: 0, held: [] };
+      this.table.set(ip, n);
+      return;
+    }
+    if (n.state === ST_PERMANENT) return;
+    n.mac = mac;
+    n.port = port;
+    n.state = ST_REACHABLE;
+    n.updated = now;
+    n.tries = 0;
+    if (n.held.length > 0) {
+      const held = n.held;
+      n.held = [];
+      for (const h of held) {
+        // the frame was built for this port with a placeholder destination MAC
+        writeMac(h.frame, 0, mac);
+        this.io.send(h.port, h.frame, 0, h.frame.length);
+      }
+    }
+  }
+
+  /** True if ip is known at all (refreshes nothing). */
+  has(ip: number): boolean {
+    return this.table.has(ip);
+  }
+
+  /**
+   * Holds a copy of a frame until ip resolves, asking for it now if this is
+   * the first frame waiting. Not on the fast path: only for unknown neighbours.
+   */
+  hold(ip: number, port: number, buf: Uint8Array, off: number, len: number, now: number): void {
+    let n = this.table.get(ip);
+    if (n === undefined) {
+      n = { ip, port, mac: 0, state: ST_INCOMPLETE, updated: now, tries: 0, nextTry: 0, held: [] };
+      this.table.set(ip, n);
+    } else if (n.state !== ST_INCOMPLETE) {
+      // stale or failed: resolve again
+      n.state = ST_INCOMPLETE;
+      n.tries = 0;
+      n.nextTry = 0;
+      n.port = port;
+    }
+    if (n.held.length >= this.opts.queue) {
+      this.io.dropQueueFull();
+      return;
+    }
+    n.held.push({ port, frame: buf.slice(off, off + len) });
+    if (n.tries === 0) this.request(n, now);
+  }
+
+  private request(n: Neighbour, now: number): void {
+    n.tries++;
+    n.nextTry = now + this.opts.retryMs;
+    const b = this.scratch;
+    const mac = this.io.portMac(n.port);
+    emitEthernet({ dst: MAC_BROADCAST, src: mac, etherType: ETHERTYPE_ARP }, b, 0);
+    emitArp({ op: ARP_OP_REQUEST, sha: mac, spa: this.io.portAddrFor(n.port, n.ip), tha: MAC_ZERO, tpa: n.ip }, b, 14);
+    this.io.send(n.port, b, 0, 42);
+  }
+
+  /** Retries and gives up on unresolved addresses; expires nothing else (entries are small and few). */
+  tick(now: number): void {
+    for (const n of this.table.values()) {
+      if (n.state !== ST_INCOMPLETE || now < n.nextTry) continue;
+      if (n.tries >= this.opts.retries) {
+        n.state = ST_FAILED;
+        if (n.held.length > 0) this.io.dropUnresolved(n.held.length);
+        n.held = [];
+        continue;
+      }
+      this.request(n, now);
+    }
+  }
+
+  /** Sends an ARP reply for `ip` (ours) to the asker. */
+  reply(port: number, ourMac: number, ourIp: number, toMac: number, toIp: number): void {
+    const b = this.scratch;
+    emitEthernet({ dst: toMac, src: ourMac, etherType: ETHERTYPE_ARP }, b, 0);
+    emitArp({ op: ARP_OP_REPLY, sha: ourMac, spa: ourIp, tha: toMac, tpa: toIp }, b, 14);
+    this.io.send(port, b, 0, 42);
+  }
+
+  /** Gratuitous ARP (a request for our own address), as the kernel sends on address add. */
+  announce(port: number, ourMac: number, ip: number): void {
+    const b = this.scratch;
+    emitEthernet({ dst: MAC_BROADCAST, src: ourMac, etherType: ETHERTYPE_ARP }, b, 0);
+    emitArp({ op: ARP_OP_REQUEST, sha: ourMac, spa: ip, tha: MAC_ZERO, tpa: ip }, b, 14);
+    this.io.send(port, b, 0, 42);
+  }
+
+  entries(): { ip: number; mac: number; port: number; state: string; held: number }[] {
+    const names = ['incomplete', 'reachable', 'permanent', 'failed'];
+    return [...this.table.values()].map((n) => ({ ip: n.ip, mac: n.mac, port: n.port, state: names[n.state]!, held: n.held.length }));
+  }
+}

@@ -1,0 +1,26 @@
+import { prefixToMask } from '../wire/addr.js';
+
+/** One of the director's interfaces, as the pipeline sees it. */
+export interface DirectorPort {
+  index: number;
+  name: string;
+  mac: number;
+  mtu: number;
+  addrs: { addr: number; prefix: number; mask: number }[];
+  /** VIPs answered for on this port (ARP, ICMP echo). */
+  vips: Set<number>;
+}
+
+export function makePort(index: number, name: string, mac: number, mtu: number, addrs: { addr: number; prefix: number }[]): DirectorPort {
+  return {
+    index, name, mac, mtu,
+    addrs: addrs.map((a) => ({ addr: a.addr >>> 0, prefix: a.prefix, mask: prefixToMask(a.prefix) })),
+    vips: new Set(),
+  };
+}
+
+/** The port's address on the subnet of `target`, else its first address (as Linux picks an ARP/ICMP source). */
+export function sourceAddrFor(p: DirectorPort, target: number): number {
+  for (const a of p.addrs) if (((target & a.mask) >>> 0) === ((a.addr & a.mask) >>> 0)) return a.addr;
+  return p.addrs[0]?.addr ?? 0;
+}
