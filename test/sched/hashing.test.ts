@@ -100,6 +100,23 @@ describe('sh', () => {
     expect(rerouted).toBeGreaterThan(200);
   });
 
+  it('sh-fallback probes as the kernel does, from bucket 2*home onwards, not home+1', () => {
+    // Five weight-1 dests: bucket i belongs to dest i % 5 (11..15). 13 (index
+    // 2) is overloaded. The kernel's probe k looks at hash(addr, port, k +
+    // home) = k + 2*home. For home < 128 with home % 5 == 2, 2*home % 5 == 4,
+    // so the first probe already lands on 15; walking home+1 would find 14.
+    const { svc, by } = makeSvc('sh', ['11', '12', '13', '14', '15'].map((name) => ({ name })), { shFallback: true });
+    by['13']!.overloaded = true;
+    let checked = 0;
+    for (const c of clients(3000, 77)) {
+      const home = shBucket(c, 0, 0);
+      if (home >= 128 || home % 5 !== 2) continue;
+      expect(pickName(svc, pkt(c))).toBe('15');
+      checked++;
+    }
+    expect(checked).toBeGreaterThan(100);
+  });
+
   it('sh-port hashes client address + port for TCP/UDP, and only the address otherwise', () => {
     const ds = [{ name: '11' }, { name: '12' }, { name: '13' }, { name: '14' }];
     const plain = makeSvc('sh', ds).svc;

@@ -55,6 +55,21 @@ describe('lblc', () => {
     expect(run(24 * HOUR + 1 * MIN)).toBe('12');
   });
 
+  it('a stale binding lives until the next half-hourly check, not a minute more or less', () => {
+    const run = (at: number) => {
+      const { svc, by } = makeSvc('lblc', [{ name: '11' }, { name: '12' }]);
+      expect(pickName(svc, to(V2), 0)).toBe('11'); // starts the collector clock
+      by['11']!.activeConns = 1;
+      expect(pickName(svc, to(V1), 10 * MIN)).toBe('12'); // V1 -> 12, last used at 10 min
+      by['11']!.activeConns = 0;
+      by['12']!.activeConns = 1; // wlc now prefers 11
+      return pickName(svc, to(V1), at);
+    };
+    // stale from 24 h 10 min; the full checks run at 24 h 00 and 24 h 30
+    expect(run(24 * HOUR + 29 * MIN)).toBe('12');
+    expect(run(24 * HOUR + 30 * MIN)).toBe('11');
+  });
+
   it('use keeps a binding alive past 24 h', () => {
     const { svc, by } = makeSvc('lblc', [{ name: '11' }, { name: '12' }]);
     expect(pickName(svc, to(V1), 0)).toBe('11');
