@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { getScheduler, schedulerNames } from '../../src/sched/index.js';
 import { clients, makeSvc, pick, pkt } from './helpers.js';
+import { ALL_NAMES } from './names.js';
 
-const ALL = ['rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'dh', 'sh', 'sed', 'nq', 'fo', 'ovf', 'mh', 'twos'];
+const ALL = ALL_NAMES;
 // Hashing schedulers without their fallback flag answer null when the
 // hashed dest is unusable instead of choosing another one.
 const HASHING = new Set(['dh', 'sh', 'mh']);
