@@ -1,0 +1,100 @@
+import { readFileSync } from 'node:fs';
+import { parseConfig, formatConfigError } from '../control/config.js';
+import { directorProblems } from '../director/validate.js';
+import { loadConfig, replay } from './replay.js';
+
+const USAGE = `tapvs — a Linux Virtual Server director in TypeScript
+
+usage:
+  tapvs run --config FILE [--trace]          run the director on its ports (TAP / pcap)
+  tapvs replay --config FILE --in IN.pcap[ng] --out OUT.pcapng [--port NAME] [--trace]
+                                             run captured frames through the director
+  tapvs check-config FILE                    report config errors with line numbers
+  tapvs ipvsadm [ipvsadm options]            talk to a running director, as ipvsadm
+  tapvs help
+`;
+
+interface Flags {
+  [k: string]: string | boolean | undefined;
+}
+
+/** --name value / --flag parsing; values never start with "--". */
+export function parseFlags(args: string[], valued: string[]): { flags: Flags; rest: string[] } {
+  const flags: Flags = {};
+  const rest: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (!a.startsWith('--')) {
+      rest.push(a);
+      continue;
+    }
+    const name = a.slice(2);
+    if (valued.includes(name)) {
+      const v = args[i + 1];
+      if (v === undefined || v.startsWith('--')) throw new Error(`--${name} needs a value`);
+      flags[name] = v;
+      i++;
+    } else {
+      flags[name] = true;
+    }
+  }
+  return { flags, rest };
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [cmd, ...args] = argv;
+  try {
+    switch (cmd) {
+      case 'replay': return cmdReplay(args);
+      case 'check-config': return cmdCheckConfig(args);
+      case 'run': {
+        const { runCommand } = await import('./run.js');
+        return await runCommand(args);
+      }
+      case 'ipvsadm': {
+        const { ipvsadmCommand } = await import('./ipvsadm.js');
+        return await ipvsadmCommand(args);
+      }
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        process.stdout.write(USAGE);
+        return cmd === undefined ? 2 : 0;
+      default:
+        process.stderr.write(`tapvs: unknown command '${cmd}'\n${USAGE}`);
+        return 2;
+    }
+  } catch (e) {
+    process.stderr.write(`tapvs ${cmd}: ${(e as Error).message}\n`);
+    return 1;
+  }
+}
+
+function cmdReplay(args: string[]): number {
+  const { flags } = parseFlags(args, ['config', 'in', 'out', 'port']);
+  for (const k of ['config', 'in', 'out']) if (typeof flags[k] !== 'string') throw new Error(`--${k} is required\n${USAGE}`);
+  const cfg = loadConfig(flags.config as string);
+  const trace = flags.trace ? (l: string) => process.stdout.write(l + '\n') : undefined;
+  const { result, writer } = replay(cfg, flags.in as string, { port: flags.port as string | undefined, trace });
+  writer.writeFile(flags.out as string);
+  const drops = Object.entries(result.drops).map(([k, v]) => `${k}=${v}`).join(' ') || 'none';
+  process.stderr.write(`replayed ${result.framesIn} frames, sent ${result.framesOut}; drops: ${drops}\n`);
+  return 0;
+}
+
+function cmdCheckConfig(args: string[]): number {
+  const file = args[0];
+  if (!file) throw new Error('usage: tapvs check-config FILE');
+  const text = readFileSync(file, 'utf8');
+  const r = parseConfig(text, file);
+  if ('errors' in r) {
+    for (const e of r.errors) process.stderr.write(formatConfigError(e) + '\n');
+    return 1;
+  }
+  const problems = directorProblems(r.config);
+  for (const p of problems) process.stderr.write(`${file}:${p.line ?? 0}: ${p.message}\n`);
+  if (problems.length > 0) return 1;
+  process.stdout.write(`${file}: OK (${r.config.ports.length} ports, ${r.config.services.length} services)\n`);
+  return 0;
+}
