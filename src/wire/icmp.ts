@@ -94,19 +94,25 @@ export class IcmpView {
   }
 
   // The quoted datagram's fields, for matching an error to a connection and
-  // rewriting it (NAT). Meaningful when embeddedComplete is true.
-  get embeddedHeaderLength(): number { return (this.buf[this.off + ICMP_HEADER_LEN]! & 0x0f) << 2; }
-  get embeddedProtocol(): number { return this.buf[this.off + ICMP_HEADER_LEN + 9]!; }
-  get embeddedSrc(): number { return get32(this.buf, this.off + ICMP_HEADER_LEN + 12); }
-  set embeddedSrc(v: number) { put32(this.buf, this.off + ICMP_HEADER_LEN + 12, v); }
-  get embeddedDst(): number { return get32(this.buf, this.off + ICMP_HEADER_LEN + 16); }
-  set embeddedDst(v: number) { put32(this.buf, this.off + ICMP_HEADER_LEN + 16, v); }
-  /** Absolute offset of the quoted transport header (its first 8 bytes). */
-  get embeddedTransportOffset(): number { return this.off + ICMP_HEADER_LEN + this.embeddedHeaderLength; }
-  get embeddedSport(): number { return get16(this.buf, this.embeddedTransportOffset); }
-  set embeddedSport(v: number) { put16(this.buf, this.embeddedTransportOffset, v); }
-  get embeddedDport(): number { return get16(this.buf, this.embeddedTransportOffset + 2); }
-  set embeddedDport(v: number) { put16(this.buf, this.embeddedTransportOffset + 2, v); }
+  // rewriting it (NAT). They read 0 and ignore writes unless embeddedComplete.
+  get embeddedHeaderLength(): number {
+    return this.embeddedComplete ? (this.buf[this.off + ICMP_HEADER_LEN]! & 0x0f) << 2 : 0;
+  }
+  get embeddedProtocol(): number {
+    return this.embeddedComplete ? this.buf[this.off + ICMP_HEADER_LEN + 9]! : 0;
+  }
+  get embeddedSrc(): number { return this.embeddedComplete ? get32(this.buf, this.off + ICMP_HEADER_LEN + 12) : 0; }
+  set embeddedSrc(v: number) { if (this.embeddedComplete) put32(this.buf, this.off + ICMP_HEADER_LEN + 12, v); }
+  get embeddedDst(): number { return this.embeddedComplete ? get32(this.buf, this.off + ICMP_HEADER_LEN + 16) : 0; }
+  set embeddedDst(v: number) { if (this.embeddedComplete) put32(this.buf, this.off + ICMP_HEADER_LEN + 16, v); }
+  /** Absolute offset of the quoted transport header (its first 8 bytes); 0 unless complete. */
+  get embeddedTransportOffset(): number {
+    return this.embeddedComplete ? this.off + ICMP_HEADER_LEN + ((this.buf[this.off + ICMP_HEADER_LEN]! & 0x0f) << 2) : 0;
+  }
+  get embeddedSport(): number { return this.embeddedComplete ? get16(this.buf, this.embeddedTransportOffset) : 0; }
+  set embeddedSport(v: number) { if (this.embeddedComplete) put16(this.buf, this.embeddedTransportOffset, v); }
+  get embeddedDport(): number { return this.embeddedComplete ? get16(this.buf, this.embeddedTransportOffset + 2) : 0; }
+  set embeddedDport(v: number) { if (this.embeddedComplete) put16(this.buf, this.embeddedTransportOffset + 2, v); }
 
   checksumOk(): boolean {
     return checksum(this.buf, this.off, this.len) === 0;
