@@ -16,6 +16,11 @@ import {
 import { CONTROL_REARM, INITIAL_TIMEOUT, Timeouts } from './timeouts.js';
 import { TimerWheel } from './wheel.js';
 
+/** Words per index record. */
+const REC = 8;
+/** Marks a template's key in an index record, so conn and template keys never match each other. */
+const META_TEMPLATE = 0x100;
+
 /** The IPVS sysctls that change how connections live and die. */
 export interface ConnSettings {
   /** expire_nodest_conn: a conn whose real server was removed is expired on its next packet (else the packet is dropped). */
@@ -112,10 +117,15 @@ export class ConnTable {
   private readonly wheel: TimerWheel;
   private readonly seed: number;
   private readonly mask: number;
+  // The hash indexes keep a copy of each key in an 8-word record per slot
+  // (a, b, ports, proto/template, next, 3 spare): a lookup reads one cache
+  // line per chain step instead of one per field array.
   private readonly inHead: Int32Array;
-  private readonly inNext: Int32Array;
+  private readonly inRec: Uint32Array;
+  private readonly inRecI: Int32Array;
   private readonly outHead: Int32Array;
-  private readonly outNext: Int32Array;
+  private readonly outRec: Uint32Array;
+  private readonly outRecI: Int32Array;
   private readonly freeStack: Int32Array;
   private freeTop: number;
   /** one past the highest slot ever used: walks stop here */
@@ -162,8 +172,10 @@ export class ConnTable {
     this.mask = buckets - 1;
     this.inHead = new Int32Array(buckets).fill(-1);
     this.outHead = new Int32Array(buckets).fill(-1);
-    this.inNext = new Int32Array(max).fill(-1);
-    this.outNext = new Int32Array(max).fill(-1);
+    this.inRec = new Uint32Array(max * REC);
+    this.inRecI = new Int32Array(this.inRec.buffer);
+    this.outRec = new Uint32Array(max * REC);
+    this.outRecI = new Int32Array(this.outRec.buffer);
 
     this.freeStack = new Int32Array(max);
     for (let i = 0; i < max; i++) this.freeStack[i] = max - 1 - i;
@@ -191,14 +203,13 @@ export class ConnTable {
   lookupIn(proto: number, caddr: number, cport: number, vaddr: number, vport: number, now = this.now): number {
     caddr >>>= 0;
     vaddr >>>= 0;
+    const ports = ((cport << 16) | vport) >>> 0;
+    const rec = this.inRec;
     let i = this.inHead[connHash(this.seed, proto, caddr, cport, vaddr, vport) & this.mask]!;
     while (i >= 0) {
-      if (
-        this.cport[i] === cport && this.caddr[i] === caddr && this.vport[i] === vport &&
-        this.vaddr[i] === vaddr && this.proto[i] === proto &&
-        (this.flags[i]! & CONN_F_TEMPLATE) === 0 && this.expires[i]! > now
-      ) return i;
-      i = this.inNext[i]!;
+      const o = i * REC;
+      if (rec[o] === caddr && rec[o + 2] === ports && rec[o + 1] === vaddr && rec[o + 3] === proto && this.expires[i]! > now) return i;
+      i = this.inRecI[o + 4]!;
     }
     return -1;
   }
@@ -207,13 +218,13 @@ export class ConnTable {
   lookupOut(proto: number, daddr: number, dport: number, caddr: number, cport: number, now = this.now): number {
     daddr >>>= 0;
     caddr >>>= 0;
+    const ports = ((dport << 16) | cport) >>> 0;
+    const rec = this.outRec;
     let i = this.outHead[connHash(this.seed, proto, daddr, dport, caddr, cport) & this.mask]!;
     while (i >= 0) {
-      if (
-        this.cport[i] === cport && this.caddr[i] === caddr && this.dport[i] === dport &&
-        this.daddr[i] === daddr && this.proto[i] === proto && this.expires[i]! > now
-      ) return i;
-      i = this.outNext[i]!;
+      const o = i * REC;
+      if (rec[o] === daddr && rec[o + 2] === ports && rec[o + 1] === caddr && rec[o + 3] === proto && this.expires[i]! > now) return i;
+      i = this.outRecI[o + 4]!;
     }
     return -1;
   }
@@ -225,14 +236,16 @@ export class ConnTable {
   lookupTemplate(proto: number, caddr: number, vaddr: number, vport: number, now = this.now): number {
     caddr >>>= 0;
     vaddr >>>= 0;
+    const meta = proto | META_TEMPLATE;
+    const rec = this.inRec;
     let i = this.inHead[connHash(this.seed, proto, caddr, 0, vaddr, vport) & this.mask]!;
     while (i >= 0) {
+      const o = i * REC;
       if (
-        this.caddr[i] === caddr && this.vaddr[i] === vaddr && this.vport[i] === vport &&
-        this.cport[i] === 0 && this.proto[i] === proto && (this.flags[i]! & CONN_F_TEMPLATE) !== 0 &&
+        rec[o] === caddr && rec[o + 2] === vport && rec[o + 1] === vaddr && rec[o + 3] === meta &&
         (this.expires[i]! > now || this.nControl[i]! > 0)
       ) return i;
-      i = this.inNext[i]!;
+      i = this.inRecI[o + 4]!;
     }
     return -1;
   }
@@ -310,12 +323,12 @@ export class ConnTable {
     }
     if (dest.uThreshold !== 0 && dest.activeConns + dest.inactConns >= dest.uThreshold) dest.overloaded = true;
 
-    if ((f & CONN_F_ONE_PACKET) === 0) {
+    if ((f & CONN_F_ONE_PACKET) === 0) f |= CONN_F_HASHED;
+    this.flags[i] = f;
+    if ((f & CONN_F_HASHED) !== 0) {
       this.hashIn(i);
       if (!template) this.hashOut(i);
-      f |= CONN_F_HASHED;
     }
-    this.flags[i] = f;
     this.wheel.file(i, this.expires[i]!);
     this.size++;
     return i;
@@ -504,6 +517,16 @@ export class ConnTable {
     for (let i = 0; i < this.highWater; i++) if ((this.flags[i]! & CONN_F_USED) !== 0) yield i;
   }
 
+  /** Bytes held by the table's typed arrays (the preallocated cost of `max` slots). */
+  bytesAllocated(): number {
+    const arrays = [
+      this.proto, this.af, this.state, this.flags, this.caddr, this.vaddr, this.daddr, this.cport, this.vport,
+      this.dport, this.expires, this.timeout, this.destRef, this.control, this.nControl, this.inHead, this.inRec,
+      this.outHead, this.outRec, this.freeStack,
+    ];
+    return arrays.reduce((n, a) => n + a.byteLength, 0) + this.wheel.bytesAllocated();
+  }
+
   /** Entries filed in the timer wheel (for tests: equals size when consistent). */
   wheelCount(): number {
     return this.wheel.count();
@@ -553,40 +576,54 @@ export class ConnTable {
 
   private hashIn(i: number): void {
     const h = connHash(this.seed, this.proto[i]!, this.caddr[i]!, this.cport[i]!, this.vaddr[i]!, this.vport[i]!) & this.mask;
-    this.inNext[i] = this.inHead[h]!;
+    const o = i * REC;
+    const r = this.inRec;
+    r[o] = this.caddr[i]!;
+    r[o + 1] = this.vaddr[i]!;
+    r[o + 2] = ((this.cport[i]! << 16) | this.vport[i]!) >>> 0;
+    r[o + 3] = this.proto[i]! | ((this.flags[i]! & CONN_F_TEMPLATE) !== 0 ? META_TEMPLATE : 0);
+    this.inRecI[o + 4] = this.inHead[h]!;
     this.inHead[h] = i;
   }
 
   private hashOut(i: number): void {
     const h = connHash(this.seed, this.proto[i]!, this.daddr[i]!, this.dport[i]!, this.caddr[i]!, this.cport[i]!) & this.mask;
-    this.outNext[i] = this.outHead[h]!;
+    const o = i * REC;
+    const r = this.outRec;
+    r[o] = this.daddr[i]!;
+    r[o + 1] = this.caddr[i]!;
+    r[o + 2] = ((this.dport[i]! << 16) | this.cport[i]!) >>> 0;
+    r[o + 3] = this.proto[i]!;
+    this.outRecI[o + 4] = this.outHead[h]!;
     this.outHead[h] = i;
   }
 
   private unhashIn(i: number): void {
     const h = connHash(this.seed, this.proto[i]!, this.caddr[i]!, this.cport[i]!, this.vaddr[i]!, this.vport[i]!) & this.mask;
-    unlinkChain(this.inHead, this.inNext, h, i);
+    unlinkChain(this.inHead, this.inRecI, h, i);
   }
 
   private unhashOut(i: number): void {
     const h = connHash(this.seed, this.proto[i]!, this.daddr[i]!, this.dport[i]!, this.caddr[i]!, this.cport[i]!) & this.mask;
-    unlinkChain(this.outHead, this.outNext, h, i);
+    unlinkChain(this.outHead, this.outRecI, h, i);
   }
 }
 
-function unlinkChain(head: Int32Array, next: Int32Array, h: number, i: number): void {
+/** Unlinks slot `i` from chain `h`; `rec` holds each slot's next pointer at word 4 of its record. */
+function unlinkChain(head: Int32Array, rec: Int32Array, h: number, i: number): void {
+  const oi = i * REC + 4;
   let p = head[h]!;
   if (p === i) {
-    head[h] = next[i]!;
+    head[h] = rec[oi]!;
   } else {
     while (p >= 0) {
-      const n = next[p]!;
+      const n = rec[p * REC + 4]!;
       if (n === i) {
-        next[p] = next[i]!;
+        rec[p * REC + 4] = rec[oi]!;
         break;
       }
       p = n;
     }
   }
-  next[i] = -1;
+  rec[oi] = -1;
 }

@@ -99,6 +99,10 @@ export class TimerWheel {
     return work;
   }
 
+  bytesAllocated(): number {
+    return this.next.byteLength + this.prev.byteLength;
+  }
+
   /** Number of filed entries (walks every list: for tests and checks only). */
   count(): number {
     let n = 0;
