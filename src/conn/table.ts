@@ -13,7 +13,7 @@ import {
   DIR_INPUT_ONLY, DIR_OUTPUT, TCP_S_CLOSE, TCP_S_FIN_WAIT, TCP_S_TIME_WAIT, TCP_STATE_ACTIVE,
   nextTcpState,
 } from './tcp-states.js';
-import { CONTROL_REARM, INITIAL_TIMEOUT, Timeouts } from './timeouts.js';
+import { CONTROL_REARM, Timeouts } from './timeouts.js';
 import { TimerWheel } from './wheel.js';
 
 /** Words per index record. */
@@ -333,9 +333,6 @@ export class ConnTable {
     this.size++;
     return i;
   }
-
-  /** Initial timeout of a new conn, before its protocol sets one. */
-  static readonly INITIAL_TIMEOUT = INITIAL_TIMEOUT;
 
   // ---- per packet ------------------------------------------------------------
 
