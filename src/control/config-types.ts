@@ -30,6 +30,8 @@ export interface PortConfig {
   mtu: number;
   /** Move the TAP netdev into this network namespace after creating it. */
   netns?: string;
+  /** Enslave the TAP netdev to this bridge (in `netns` when given), e.g. a lab LAN. */
+  bridge?: string;
   /** Line in the config file, for error messages. */
   line?: number;
 }
