@@ -1,0 +1,15 @@
+// Everything in src/wire, for callers that prefer one import. The data path
+// imports the protocol files directly.
+export * from './addr.js';
+export * from './arp.js';
+export * from './bytes.js';
+export * from './checksum.js';
+export * from './errors.js';
+export * from './ethernet.js';
+export * from './icmp.js';
+export * from './ipip.js';
+export * from './ipv4.js';
+export * from './tcp.js';
+export * from './udp.js';
+export * from './builder.js';
+export * from './printer.js';
