@@ -40,7 +40,7 @@ export function formatConfigError(e: ConfigError): string {
 /** IPVS's default protocol timeouts, in seconds (tcp established, tcp fin_wait, udp). */
 export const DEFAULT_TIMEOUTS = { tcp: 900, tcpfin: 120, udp: 300 };
 
-const DIRECTIVES = ['port', 'vip', 'route', 'mark', 'set', 'option', 'check'];
+const DIRECTIVES = ['port', 'vip', 'route', 'neigh', 'mark', 'set', 'option', 'check'];
 
 // ---------------------------------------------------------------- lexing
 
@@ -141,6 +141,7 @@ class Parser {
   readonly ports: PortConfig[] = [];
   readonly vips: VipConfig[] = [];
   readonly routes: RouteConfig[] = [];
+  readonly neighbours: { addr: number; mac: number; line: number }[] = [];
   readonly marks: (MarkRule & { line: number })[] = [];
   readonly services: ServiceConfig[] = [];
   readonly checks: HealthCheckConfig[] = [];
@@ -177,6 +178,7 @@ class Parser {
       case 'port': return this.port(words.slice(1));
       case 'vip': return this.vip(words.slice(1));
       case 'route': return this.route(words.slice(1));
+      case 'neigh': return this.neigh(words.slice(1));
       case 'mark': return this.mark(words.slice(1));
       case 'set': return this.set(words.slice(1));
       case 'option': return this.option(words.slice(1));
@@ -298,7 +300,7 @@ class Parser {
     if (!NAME_RE.test(name)) return this.err(`illegal port name '${name}' (a letter, then letters, digits, '_', '-', '.'; at most 15)`);
     const prev = this.ports.find((p) => p.name === name);
     if (prev) return this.err(`port '${name}' is already defined (line ${prev.line})`);
-    const kv = this.keyValues(words.slice(1), ['kind', 'device', 'mac', 'addr', 'mtu', 'netns'], ['addr']);
+    const kv = this.keyValues(words.slice(1), ['kind', 'device', 'mac', 'addr', 'mtu', 'netns', 'bridge'], ['addr']);
     if (!kv.ok) return;
     const kind = kv.get('kind') ?? 'tap';
     if (kind !== 'tap' && kind !== 'pcap' && kind !== 'memory') return this.err(`unknown port kind '${kind}' (known: tap, pcap, memory)`);
@@ -339,8 +341,14 @@ class Parser {
       if (kind !== 'tap') return this.err(`netns= only applies to kind=tap (a pcap port attaches to an interface where it is)`);
       if (!/^[A-Za-z0-9_.-]{1,64}$/.test(netns)) return this.err(`illegal network namespace name '${netns}'`);
     }
+    const bridge = kv.get('bridge');
+    if (bridge !== undefined) {
+      if (kind !== 'tap') return this.err(`bridge= only applies to kind=tap`);
+      if (!NAME_RE.test(bridge)) return this.err(`illegal bridge name '${bridge}' (an interface name of at most 15 characters)`);
+    }
     const port: PortConfig = { name, kind, device, mac, addrs, mtu, line: this.line };
     if (netns !== undefined) port.netns = netns;
+    if (bridge !== undefined) port.bridge = bridge;
     this.ports.push(port);
   }
 
@@ -371,6 +379,18 @@ class Parser {
     const r: RouteConfig = { dst: dst.addr >>> 0, prefix: dst.prefix, via, line: this.line };
     if (words.length === 5) r.port = words[4]!;
     this.routes.push(r);
+  }
+
+  /** A static neighbour, like `ip neigh add ADDR lladdr MAC nud permanent`: never ARPed for. */
+  private neigh(words: string[]): void {
+    if (words.length !== 2) return this.err('usage: neigh ADDR MAC');
+    const addr = parseIpv4(words[0]!);
+    if (addr === null) return this.err(`illegal neighbour address '${words[0]}' (a numeric IPv4 address)`);
+    const mac = parseMac(words[1]!);
+    if (mac === null) return this.err(`illegal MAC address '${words[1]}' (six hex pairs separated by ':')`);
+    const prev = this.neighbours.find((n) => n.addr === addr);
+    if (prev) return this.err(`neighbour ${words[0]} is already declared (line ${prev.line})`);
+    this.neighbours.push({ addr, mac, line: this.line });
   }
 
   private mark(words: string[]): void {
@@ -640,6 +660,7 @@ class Parser {
       timeouts: this.timeouts,
       options: this.options,
       healthChecks: this.checks,
+      neighbours: this.neighbours,
     };
   }
 }

@@ -57,6 +57,7 @@ describe('parseConfig: complete examples', () => {
           intervalMs: 2000, timeoutMs: 1000, retries: 1, inhibitOnFailure: true, line: 20,
         },
       ],
+      neighbours: [],
     });
   });
 
@@ -86,6 +87,7 @@ describe('parseConfig: complete examples', () => {
           inhibitOnFailure: false, command: '/usr/local/bin/probe --host 10.1.0.12', line: 15,
         },
       ],
+      neighbours: [],
     });
   });
 
@@ -116,6 +118,7 @@ describe('parseConfig: complete examples', () => {
       timeouts: { tcp: 900, tcpfin: 120, udp: 300 },
       options: { ...DEFAULT_OPTIONS, maxConns: 65536, expireQuiescentTemplate: true, arpRetryMs: 250, metricsListen: '127.0.0.1:9107' },
       healthChecks: [],
+      neighbours: [],
     });
   });
 
