@@ -238,9 +238,12 @@ export class Director {
 
     if (proto === IPPROTO_TCP || proto === IPPROTO_UDP) {
       const l4 = proto === IPPROTO_TCP ? this.tcp : this.udp;
-      if (l4.wrap(buf, ip.payloadOffset, ip.totalLength - ip.headerLength) !== WIRE_OK) {
-        return this.drop(DropCode['malformed-l4']);
-      }
+      const l4len = ip.totalLength - ip.headerLength;
+      // a first fragment holds only the start of the datagram: take the UDP header alone
+      const rc = proto === IPPROTO_UDP && ip.isFragment
+        ? this.udp.wrapHeader(buf, ip.payloadOffset, l4len)
+        : l4.wrap(buf, ip.payloadOffset, l4len);
+      if (rc !== WIRE_OK) return this.drop(DropCode['malformed-l4']);
       const sport = l4.sport;
       const dport = l4.dport;
       const svc = this.services.find(proto, dst, dport);
