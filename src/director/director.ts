@@ -11,7 +11,7 @@ import { ServiceTable } from '../model/services.js';
 import type { SchedPacket } from '../sched/scheduler.js';
 import '../sched/index.js';
 import { ARP_OP_REQUEST, ArpView } from '../wire/arp.js';
-import { MAC_BROADCAST, ipToString } from '../wire/addr.js';
+import { MAC_BROADCAST, ipToString, readMac, writeMac } from '../wire/addr.js';
 import { get16, get32, put16, put32 } from '../wire/bytes.js';
 import { checksum, csumUpdate16, csumUpdate32, udpCsumUpdate16, udpCsumUpdate32 } from '../wire/checksum.js';
 import { WIRE_OK } from '../wire/errors.js';
@@ -583,7 +583,7 @@ export class Director {
     const ipLen = get16(buf, ipOff + 2);
     const b = this.scratch;
     let egress = port.index;
-    let toMac = readSrcMac(buf, ethOff);
+    let toMac = readMac(buf, ethOff + 6);
     if (viaRoute) {
       if (!this.routes.lookup(to)) return;
       egress = this.routes.port;
@@ -607,14 +607,14 @@ export class Director {
       this.icmpError(p, buf, ethOff, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, icmpMtuRest(p.mtu), sourceAddrFor(p, nextHop), true);
       return this.drop(DropCode['frag-needed']);
     }
-    writeMacAt(buf, ethOff + 6, p.mac);
+    writeMac(buf, ethOff + 6, p.mac);
     const mac = this.neigh.lookup(nextHop, now);
     if (mac < 0) {
       this.tracer?.note(`arp: resolving ${ipToString(nextHop)} on ${p.name}, frame held`);
       this.neigh.hold(nextHop, port, buf, ethOff, len, now);
       return;
     }
-    writeMacAt(buf, ethOff, mac);
+    writeMac(buf, ethOff, mac);
     this.emit(port, buf, ethOff, len);
   }
 }
@@ -622,22 +622,6 @@ export class Director {
 function sourceOnPort(p: DirectorPort, addr: number): boolean {
   for (const a of p.addrs) if (((addr & a.mask) >>> 0) === ((a.addr & a.mask) >>> 0)) return true;
   return false;
-}
-
-function readSrcMac(buf: Uint8Array, ethOff: number): number {
-  const o = ethOff + 6;
-  return (buf[o]! * 0x10000 + buf[o + 1]! * 0x100 + buf[o + 2]!) * 0x1000000 + ((buf[o + 3]! << 16) | (buf[o + 4]! << 8) | buf[o + 5]!);
-}
-
-function writeMacAt(buf: Uint8Array, off: number, mac: number): void {
-  const hi = (mac / 0x100000000) >>> 0;
-  const lo = mac >>> 0;
-  buf[off] = hi >>> 8;
-  buf[off + 1] = hi;
-  buf[off + 2] = lo >>> 24;
-  buf[off + 3] = lo >>> 16;
-  buf[off + 4] = lo >>> 8;
-  buf[off + 5] = lo;
 }
 
 /**
