@@ -51,7 +51,7 @@ export interface DirectorOptions {
 const FRAG_ROUTED = -2;
 const FRAG_DROPPED = -3;
 
-const EXPIRE_BUDGET = 4096;
+const EXPIRE_BUDGET = 65536;
 
 /**
  * The per-frame pipeline of DESIGN.md: decode in place, ARP, services and
