@@ -1,0 +1,115 @@
+// LVS-DR and LVS-TUN: the director sees only the client's half of each
+// connection. DR changes nothing but the MAC addresses; TUN puts an outer
+// IPv4 header (protocol 4) from the director to the real server in front of
+// the untouched client packet, copying the inner TOS, DF and TTL.
+import { describe, expect, it } from 'vitest';
+import { TCP_STATE_NAMES } from '../../src/conn/tcp-states.js';
+import { eth } from '../../src/wire/builder.js';
+import { expectFrames, Rig } from './harness.js';
+import { pad60, tcpFrame, udpFrame, type TcpSpec } from './frames.js';
+import { CLIENT, DR, drConfig, ip, TUN, tunConfig } from './topo.js';
+
+const CPORT = 41000;
+type Step = { flags: string; seq: number; ack: number; payload?: string };
+
+const steps: [Step, string, number[]][] = [
+  [{ flags: 'S', seq: 10, ack: 0 }, 'SYN_RECV', [1, 0]],
+  [{ flags: 'A', seq: 11, ack: 501 }, 'ESTABLISHED', [1, 0]],
+  [{ flags: 'PA', seq: 11, ack: 501, payload: 'GET /\r\n' }, 'ESTABLISHED', [1, 0]],
+  // input-only table: the client's FIN moves the conn to FIN_WAIT, inactive
+  [{ flags: 'FA', seq: 18, ack: 600 }, 'FIN_WAIT', [0, 1]],
+  [{ flags: 'A', seq: 19, ack: 601 }, 'FIN_WAIT', [0, 1]],
+];
+
+describe('DR: only MAC addresses change', () => {
+  const cfg = drConfig({ services: [{ port: 80, dests: [{ addr: DR.rs1, port: 80 }] }] });
+  const client = (s: Step): TcpSpec => ({
+    smac: DR.routerMac, dmac: DR.mac, src: CLIENT, dst: DR.vip, sport: CPORT, dport: 80, ttl: 50, id: 77, tos: 0x10, ...s,
+  });
+
+  it('forwards every client segment to the real server MAC, bytes otherwise untouched', () => {
+    const rig = new Rig(cfg);
+    const dest = rig.d.services.all[0]!.dests[0]!;
+    let t = 0;
+    for (const [seg, st, c] of steps) {
+      const out = rig.in(0, pad60(tcpFrame(client(seg))), (t += 5));
+      expectFrames(out, [{ port: 0, bytes: tcpFrame({ ...client(seg), smac: DR.mac, dmac: DR.rs1Mac }) }]);
+      const slot = rig.d.conns.lookupIn(6, ip(CLIENT), CPORT, ip(DR.vip), 80, t);
+      expect([seg.flags, TCP_STATE_NAMES[rig.d.conns.state[slot]!], dest.activeConns, dest.inactConns])
+        .toEqual([seg.flags, st, ...c]);
+    }
+    expect(rig.drops()).toEqual({});
+  });
+
+  it('UDP goes the same way', () => {
+    const cfgU = drConfig({ services: [{ proto: 'udp', port: 53, dests: [{ addr: DR.rs2, port: 53 }] }] });
+    const rig = new Rig(cfgU);
+    const q = { smac: DR.routerMac, dmac: DR.mac, src: CLIENT, dst: DR.vip, sport: 5353, dport: 53, ttl: 60, payload: 'query' };
+    expectFrames(rig.in(0, pad60(udpFrame(q)), 1), [{ port: 0, bytes: udpFrame({ ...q, smac: DR.mac, dmac: DR.rs2Mac }) }]);
+  });
+});
+
+describe('TUN: IPIP to the real server', () => {
+  const cfg = tunConfig({ services: [{ port: 80, dests: [{ addr: TUN.rs1, port: 80 }] }] });
+  const client = (s: Step, df = true): TcpSpec => ({
+    smac: TUN.routerMac, dmac: TUN.mac, src: CLIENT, dst: TUN.vip, sport: CPORT, dport: 80, ttl: 50, id: 99, tos: 0x28, df, ...s,
+  });
+  /** The client's IP packet, as it must appear inside the tunnel. */
+  const inner = (s: Step, df = true) => tcpFrame(client(s, df)).subarray(14);
+  // the director numbers the outer headers it makes 1, 2, 3, ...
+  const tunnelled = (s: Step, outerId: number, df = true) =>
+    eth({ src: TUN.mac, dst: TUN.gwMac })
+      .ipip({ src: TUN.addr, dst: TUN.rs1, ttl: 50, tos: 0x28, id: outerId, flags: df ? 'DF' : 0 })
+      .payload(inner(s, df))
+      .build();
+
+  it('encapsulates each client segment, through the gateway to the real servers network', () => {
+    const rig = new Rig(cfg);
+    const dest = rig.d.services.all[0]!.dests[0]!;
+    let t = 0;
+    let id = 0;
+    for (const [seg, st, c] of steps) {
+      const out = rig.in(0, pad60(tcpFrame(client(seg))), (t += 5));
+      expectFrames(out, [{ port: 0, bytes: tunnelled(seg, ++id) }]);
+      const slot = rig.d.conns.lookupIn(6, ip(CLIENT), CPORT, ip(TUN.vip), 80, t);
+      expect([seg.flags, TCP_STATE_NAMES[rig.d.conns.state[slot]!], dest.activeConns, dest.inactConns])
+        .toEqual([seg.flags, st, ...c]);
+    }
+    expect(rig.drops()).toEqual({});
+  });
+
+  it('the outer header copies DF only when the client set it', () => {
+    const rig = new Rig(cfg);
+    const syn = { flags: 'S', seq: 1, ack: 0 };
+    expectFrames(rig.in(0, pad60(tcpFrame(client(syn, false))), 1), [{ port: 0, bytes: tunnelled(syn, 1, false) }]);
+  });
+
+  it('DF and too big for the egress MTU: frag-needed to the client from the VIP, MTU = egress MTU - 20', () => {
+    const rig = new Rig(cfg);
+    rig.in(0, pad60(tcpFrame(client({ flags: 'S', seq: 1, ack: 0 }))), 1); // outer id 1
+    const big = { flags: 'PA', seq: 2, ack: 1, payload: 'x'.repeat(1500 - 40) }; // IP total 1500: fits the link, not the tunnel
+    const bigFrame = tcpFrame(client(big));
+    const out = rig.in(0, bigFrame, 2);
+    const icmp = eth({ src: TUN.mac, dst: TUN.routerMac })
+      // id 3: the SYN's outer header took 1, and the refused encapsulation drew 2 before it was refused
+      .ipv4({ src: TUN.vip, dst: CLIENT, tos: 0xc0, ttl: 64, id: 3 })
+      .icmp({ type: 3, code: 4, mtu: 1480, quote: 28 })
+      .payload(bigFrame.subarray(14))
+      .build();
+    expectFrames(out, [{ port: 0, bytes: icmp }]);
+    expect(rig.drops()).toEqual({ 'frag-needed': 1 });
+  });
+
+  it('without DF the outer packet is fragmented to the egress MTU', () => {
+    const rig = new Rig(cfg);
+    rig.in(0, pad60(tcpFrame(client({ flags: 'S', seq: 1, ack: 0 }, false))), 1); // outer id 1
+    const big = { flags: 'PA', seq: 2, ack: 1, payload: 'y'.repeat(1500 - 40) };
+    const out = rig.in(0, tcpFrame(client(big, false)), 2);
+    const whole = inner(big, false); // 1500 bytes inside a 1520-byte outer packet
+    const outer = { src: TUN.addr, dst: TUN.rs1, ttl: 50, tos: 0x28, id: 2, protocol: 4 };
+    const f1 = eth({ src: TUN.mac, dst: TUN.gwMac }).ipv4({ ...outer, flags: 'MF' }).payload(whole.subarray(0, 1480)).build();
+    const f2 = eth({ src: TUN.mac, dst: TUN.gwMac }).ipv4({ ...outer, fragOffset: 1480 / 8 }).payload(whole.subarray(1480)).build();
+    expectFrames(out, [{ port: 0, bytes: f1 }, { port: 0, bytes: f2 }]);
+    expect(rig.drops()).toEqual({});
+  });
+});
