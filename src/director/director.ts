@@ -448,14 +448,8 @@ export class Director {
     if (slot === FRAG_ROUTED) return this.notLvs(port, buf, ethOff, frameLen, this.ip.src, this.ip.dst, now);
     if (!this.conns.used(slot)) return this.drop(DropCode['fragment-timeout']);
     const ipLen = this.ip.totalLength;
-    if (outbound) {
-      const dest = this.conns.dest(slot);
-      dest.stats.outpkts++;
-      dest.stats.outbytes += ipLen;
-      dest.svc.stats.outpkts++;
-      dest.svc.stats.outbytes += ipLen;
-      return this.fromRealServer(slot, port, buf, ethOff, frameLen, this.ip.protocol, null, now);
-    }
+    // fromRealServer counts reply traffic itself
+    if (outbound) return this.fromRealServer(slot, port, buf, ethOff, frameLen, this.ip.protocol, null, now);
     const dest = this.conns.dest(slot);
     dest.stats.inpkts++;
     dest.stats.inbytes += ipLen;
