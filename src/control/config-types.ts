@@ -52,6 +52,8 @@ export interface RouteConfig {
 
 export interface ServiceConfig extends ServiceSpec {
   dests: DestSpec[];
+  /** keepalived's sorry_server: put in while no real server has weight > 0 (health checks do it). */
+  sorry?: DestSpec;
   line?: number;
 }
 
@@ -69,6 +71,8 @@ export interface DirectorOptions {
   arpRetryMs: number;
   controlSocket?: string;
   metricsListen?: string; // e.g. "127.0.0.1:9107"
+  /** Run health checks inside this network namespace (through a probe agent), unless a check names its own. */
+  checkNetns?: string;
 }
 
 export interface HealthCheckConfig {
@@ -89,6 +93,8 @@ export interface HealthCheckConfig {
   connectPort?: number;
   /** inhibit_on_failure: set weight 0 instead of removing */
   inhibitOnFailure: boolean;
+  /** Probe from inside this network namespace (overrides option check_netns). */
+  netns?: string;
   line?: number;
 }
 

@@ -40,7 +40,7 @@ export function formatConfigError(e: ConfigError): string {
 /** IPVS's default protocol timeouts, in seconds (tcp established, tcp fin_wait, udp). */
 export const DEFAULT_TIMEOUTS = { tcp: 900, tcpfin: 120, udp: 300 };
 
-const DIRECTIVES = ['port', 'vip', 'route', 'neigh', 'mark', 'set', 'option', 'check'];
+const DIRECTIVES = ['port', 'vip', 'route', 'neigh', 'mark', 'set', 'option', 'check', 'sorry'];
 
 // ---------------------------------------------------------------- lexing
 
@@ -119,6 +119,7 @@ function parseBool(s: string): boolean | null {
 }
 
 const NAME_RE = /^[A-Za-z][A-Za-z0-9_.-]{0,14}$/;
+const NETNS_RE = /^[A-Za-z0-9_.-]{1,64}$/;
 
 /** Why an address cannot be a host address, or null. */
 function badHostAddr(a: number): string | null {
@@ -132,6 +133,7 @@ function badHostAddr(a: number): string | null {
 
 interface Pending {
   dests: Map<ServiceConfig, Map<string, number>>; // dest key -> line
+  sorry: { service: string; dest: DestSpec; fwdGiven: boolean; line: number }[];
   serviceLines: Map<string, ServiceConfig>;
   setOnce: Map<string, number>; // option/timeout name -> line first set
 }
@@ -147,7 +149,7 @@ class Parser {
   readonly checks: HealthCheckConfig[] = [];
   timeouts = { ...DEFAULT_TIMEOUTS };
   options: DirectorOptions = { ...DEFAULT_OPTIONS };
-  private p: Pending = { dests: new Map(), serviceLines: new Map(), setOnce: new Map() };
+  private p: Pending = { dests: new Map(), sorry: [], serviceLines: new Map(), setOnce: new Map() };
   private line = 0;
 
   constructor(private readonly file: string) {}
@@ -183,6 +185,7 @@ class Parser {
       case 'set': return this.set(words.slice(1));
       case 'option': return this.option(words.slice(1));
       case 'check': return this.check(words.slice(1));
+      case 'sorry': return this.sorry(words.slice(1));
       default:
         return this.err(`unknown directive '${head}' (known: ${DIRECTIVES.join(', ')}, or an ipvsadm line: -A, -a, --set)`);
     }
@@ -339,7 +342,7 @@ class Parser {
     const netns = kv.get('netns');
     if (netns !== undefined) {
       if (kind !== 'tap') return this.err(`netns= only applies to kind=tap (a pcap port attaches to an interface where it is)`);
-      if (!/^[A-Za-z0-9_.-]{1,64}$/.test(netns)) return this.err(`illegal network namespace name '${netns}'`);
+      if (!NETNS_RE.test(netns)) return this.err(`illegal network namespace name '${netns}'`);
     }
     const bridge = kv.get('bridge');
     if (bridge !== undefined) {
@@ -463,7 +466,7 @@ class Parser {
       return b;
     };
     const known = ['max_conns', 'expire_nodest_conn', 'expire_quiescent_template', 'unmatched_from_rs',
-      'neighbour_queue', 'arp_retries', 'arp_retry_interval', 'control_socket', 'metrics_listen'];
+      'neighbour_queue', 'arp_retries', 'arp_retry_interval', 'control_socket', 'metrics_listen', 'check_netns'];
     if (!known.includes(name)) return this.err(`unknown option '${name}' (known: ${known.join(', ')})`);
     if (!this.once(`option ${name}`)) return;
     switch (name) {
@@ -485,6 +488,10 @@ class Parser {
       case 'control_socket':
         o.controlSocket = v;
         return;
+      case 'check_netns':
+        if (!NETNS_RE.test(v)) return this.err(`option ${name}: illegal network namespace name '${v}'`);
+        o.checkNetns = v;
+        return;
       default: {
         const m = /^([0-9.]+):([0-9]+)$/.exec(v);
         if (!m || parseIpv4(m[1]!) === null || parseNumber(m[2]!, 1, 65535) === null) {
@@ -496,7 +503,7 @@ class Parser {
   }
 
   private check(words: string[]): void {
-    const usage = 'usage: check tcp|http|icmp|misc -t|-u ADDR:PORT | -f MARK -r ADDR[:PORT] [key=value ...] [inhibit_on_failure]';
+    const usage = 'usage: check tcp|http|icmp|misc -t|-u ADDR:PORT | -f MARK -r ADDR[:PORT] [key=value ...] [netns=NAME] [inhibit_on_failure]';
     const kind = words[0];
     if (kind !== 'tcp' && kind !== 'http' && kind !== 'icmp' && kind !== 'misc') {
       return this.err(kind ? `unknown check kind '${kind}' (known: tcp, http, icmp, misc)` : usage);
@@ -513,7 +520,10 @@ class Parser {
       icmp: ['interval', 'timeout', 'retries'],
       misc: ['interval', 'timeout', 'retries', 'command'],
     };
-    const kv = this.keyValues(words.slice(5), keys[kind], [], ['inhibit_on_failure']);
+    // netns= belongs to every kind: taken out here so the per-kind key lists stay about the probe
+    const netnsWords = words.slice(5).filter((w) => w.startsWith('netns='));
+    if (netnsWords.length > 1) return this.err(`'netns' given twice`);
+    const kv = this.keyValues(words.slice(5).filter((w) => !w.startsWith('netns=')), keys[kind], [], ['inhibit_on_failure']);
     if (!kv.ok) return;
     const hc: HealthCheckConfig = {
       service: formatServiceKey(key),
@@ -563,6 +573,11 @@ class Parser {
         hc.digest = digest.toLowerCase();
       }
     }
+    const netns = netnsWords[0]?.slice('netns='.length);
+    if (netns !== undefined) {
+      if (!NETNS_RE.test(netns)) return this.err(`check netns: illegal network namespace name '${netns}'`);
+      hc.netns = netns;
+    }
     if (kind === 'misc') {
       const cmd = kv.get('command');
       if (!cmd) return this.err('a misc check needs command="..."');
@@ -576,6 +591,34 @@ class Parser {
     this.checks.push(hc);
   }
 
+  /** keepalived's sorry_server: the real server a service falls back to when none is left with weight > 0. */
+  private sorry(words: string[]): void {
+    const usage = 'usage: sorry -t|-u ADDR:PORT | -f MARK -r ADDR[:PORT] [-m|-g|-i] [-w WEIGHT]';
+    if (words.length < 4 || !['-t', '-u', '-f'].includes(words[0]!) || words[2] !== '-r') return this.err(usage);
+    const rest = words.slice(4);
+    for (let i = 0; i < rest.length; i++) {
+      const w = rest[i]!;
+      if (w === '-w') i++;
+      else if (w !== '-m' && w !== '-g' && w !== '-i') return this.err(`sorry: unexpected '${w}' (${usage})`);
+    }
+    const fwds = rest.filter((w) => w === '-m' || w === '-g' || w === '-i');
+    if (fwds.length > 1) return this.err(`sorry: more than one forwarding method (${fwds.join(' ')})`);
+    const r = parseIpvsadmArgs(['-a', ...words]);
+    if (!r.ok) return this.err(r.error);
+    if (r.command.cmd !== 'add-server') return this.err(usage);
+    const { key, dest: d, portForced } = r.command;
+    const bad = badHostAddr(d.addr);
+    if (bad) return this.err(`illegal sorry server address: ${bad}`);
+    if (portForced) {
+      return this.err(`sorry server port differs from the service port ${key.port}, but ${d.fwd === FWD_DR ? 'direct routing (-g)' : 'tunnelling (-i)'} cannot change ports`);
+    }
+    const service = formatServiceKey(key);
+    const prev = this.p.sorry.find((s) => s.service === service);
+    if (prev) return this.err(`${service} already has a sorry server (line ${prev.line})`);
+    const dest: DestSpec = { addr: d.addr, port: d.port, weight: d.weight, fwd: d.fwd, uThreshold: 0, lThreshold: 0 };
+    this.p.sorry.push({ service, dest, fwdGiven: fwds.length > 0, line: this.line });
+  }
+
   // ------------------------------------------------------------ whole-file checks
 
   finish(): void {
@@ -585,6 +628,19 @@ class Parser {
     const ownAddr = (a: number) => this.ports.some((p) => p.addrs.some((s) => s.addr === a));
     const routed = (a: number) => this.routes.some((r) => inSubnet(a, r.dst, r.prefix));
     const known = [...portByName.keys()].join(', ') || 'none defined';
+    const checkReachable = (d: DestSpec, what: string, line: number): void => {
+      const rs = formatIpv4(d.addr);
+      if (d.fwd === FWD_DR && !connected(d.addr)) {
+        this.err(
+          `${what} ${rs} uses direct routing (-g) but is on no network directly connected to the director ` +
+            `(ports: ${portList}): DR only rewrites the destination MAC, so the real server must share a LAN with a port`,
+          line,
+        );
+      } else if ((d.fwd === FWD_TUN || d.fwd === FWD_MASQ) && !connected(d.addr) && !routed(d.addr)) {
+        const how = d.fwd === FWD_TUN ? 'tunnelling (-i)' : 'masquerading (-m)';
+        this.err(`no route to ${what} ${rs} (${how}): it is on no connected network (ports: ${portList}) and no route covers it`, line);
+      }
+    };
 
     for (const v of this.vips) {
       if (!portByName.has(v.port)) this.err(`vip ${formatIpv4(v.addr)} is on unknown port '${v.port}' (ports: ${known})`, v.line!);
@@ -616,20 +672,22 @@ class Parser {
       }
       if (!haveTopology) continue;
       const lines = this.p.dests.get(svc)!;
-      for (const d of svc.dests) {
-        const line = lines.get(`${d.addr}:${d.port}`)!;
-        const rs = formatIpv4(d.addr);
-        if (d.fwd === FWD_DR && !connected(d.addr)) {
-          this.err(
-            `real server ${rs} uses direct routing (-g) but is on no network directly connected to the director ` +
-              `(ports: ${portList}): DR only rewrites the destination MAC, so the real server must share a LAN with a port`,
-            line,
-          );
-        } else if ((d.fwd === FWD_TUN || d.fwd === FWD_MASQ) && !connected(d.addr) && !routed(d.addr)) {
-          const how = d.fwd === FWD_TUN ? 'tunnelling (-i)' : 'masquerading (-m)';
-          this.err(`no route to real server ${rs} (${how}): it is on no connected network (ports: ${portList}) and no route covers it`, line);
-        }
+      for (const d of svc.dests) checkReachable(d, 'real server', lines.get(`${d.addr}:${d.port}`)!);
+    }
+    for (const s of this.p.sorry) {
+      const svc = this.p.serviceLines.get(s.service);
+      if (!svc) {
+        this.err(`sorry server of an undefined service ${s.service}`, s.line);
+        continue;
       }
+      // keepalived's sorry server forwards as its virtual server does: take the real servers' method
+      if (!s.fwdGiven && svc.dests.length > 0) s.dest.fwd = svc.dests[0]!.fwd ?? FWD_DR;
+      if (svc.dests.some((d) => d.addr === s.dest.addr && d.port === s.dest.port)) {
+        this.err(`sorry server ${formatIpv4(s.dest.addr)}:${s.dest.port} is also a real server of ${s.service}`, s.line);
+        continue;
+      }
+      if (haveTopology) checkReachable(s.dest, 'sorry server', s.line);
+      svc.sorry = s.dest;
     }
     for (const m of this.marks) {
       if (!marksUsed.has(m.mark)) this.err(`mark ${m.mark} has no fwmark service: add '-A -f ${m.mark} ...'`, m.line);
