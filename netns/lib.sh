@@ -1,0 +1,295 @@
+#!/usr/bin/env bash
+# Lab topologies for tapvs in network namespaces (source this file).
+#
+# Every run has an id (LAB_ID, default "tv$$") that prefixes everything it
+# creates, and a state dir (LAB_DIR) that records the namespaces and PIDs it
+# created. Teardown (lab_down) removes exactly those — never anything found by
+# a name pattern — so parallel or leftover runs never clash.
+#
+#   source netns/lib.sh
+#   lab_init [RUN_ID]          # sets LAB_ID, LAB_DIR; call once
+#   lab_trap                   # tear down on exit, error, Ctrl-C
+#   lab_nat [OUT_DEV] [IN_DEV] # or lab_dr [DEV] / lab_tun [DEV]
+#   ... run tapvs with $LAB_DIR/lab.json, test through $LAB_DIR/lab.env ...
+#   lab_down                   # (also run by the trap)
+#
+# Addresses: see netns/README.md.
+
+LAB_ROOT_DIR=${TAPVS_LAB_DIR:-/tmp/tapvs-lab}
+LAB_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
+lab_log() { printf 'lab[%s]: %s\n' "${LAB_ID:-?}" "$*" >&2; }
+
+# lab_init [RUN_ID]: choose the run id and create the state dir.
+lab_init() {
+  LAB_ID=${1:-tv$$}
+  if ! [[ $LAB_ID =~ ^[a-z][a-z0-9]{1,9}$ ]]; then
+    echo "lab_init: run id must be 2-10 lowercase letters/digits starting with a letter (got '$LAB_ID')" >&2
+    return 1
+  fi
+  LAB_DIR=$LAB_ROOT_DIR/$LAB_ID
+  if [ -e "$LAB_DIR" ]; then
+    echo "lab_init: $LAB_DIR exists: run id '$LAB_ID' is in use (lab_down $LAB_ID removes it)" >&2
+    return 1
+  fi
+  mkdir -p "$LAB_DIR"
+  : >"$LAB_DIR/netns"
+  : >"$LAB_DIR/pids"
+  export LAB_ID LAB_DIR
+}
+
+# lab_trap: tear this run down however the script ends.
+lab_trap() {
+  trap 'lab_down' EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+}
+
+# lab_ns NAME: create namespace "$LAB_ID-NAME" (recorded), print its name.
+lab_ns() {
+  local ns="$LAB_ID-$1"
+  ip netns add "$ns" || return 1
+  echo "$ns" >>"$LAB_DIR/netns"
+  ip -n "$ns" link set lo up
+  echo "$ns"
+}
+
+# lab_veth NS1 IF1 NS2 IF2: a veth pair created directly inside the two namespaces.
+lab_veth() {
+  ip link add "$2" netns "$1" type veth peer name "$4" netns "$3" || return 1
+  ip -n "$1" link set "$2" up
+  ip -n "$3" link set "$4" up
+}
+
+# lab_bridge NS BR: a bridge that forwards at once (no STP delay).
+lab_bridge() {
+  ip -n "$1" link add "$2" type bridge forward_delay 0 stp_state 0 || return 1
+  ip -n "$1" link set "$2" up
+}
+
+# lab_sysctl NS KEY VALUE
+lab_sysctl() { ip netns exec "$1" sysctl -qw "$2=$3" >/dev/null; }
+
+# lab_spawn NS LOGNAME CMD...: run CMD in NS in the background, record its PID.
+lab_spawn() {
+  local ns=$1 log=$2; shift 2
+  ( cd "$LAB_REPO" && exec ip netns exec "$ns" "$@" ) >"$LAB_DIR/$log.log" 2>&1 &
+  echo $! >>"$LAB_DIR/pids"
+}
+
+# lab_wait_line FILE REGEX [SECONDS]
+lab_wait_line() {
+  local i
+  for ((i = 0; i < ${3:-15} * 10; i++)); do
+    grep -Eq "$2" "$1" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  echo "lab: timed out waiting for /$2/ in $1:" >&2
+  cat "$1" >&2 2>/dev/null
+  return 1
+}
+
+# lab_rs BRIDGE_NS NAME ADDR/LEN GATEWAY [VIP]: a real server on bridge br0 of BRIDGE_NS,
+# running rs-server.mjs. With VIP: holds it on lo and stays quiet about it in ARP (DR/TUN).
+lab_rs() {
+  local brns=$1 name=$2 addr=$3 gw=$4 vip=${5:-}
+  local ns
+  ns=$(lab_ns "$name") || return 1
+  lab_veth "$ns" eth0 "$brns" "$name" || return 1
+  ip -n "$brns" link set "$name" master br0
+  ip -n "$ns" addr add "$addr" dev eth0
+  ip -n "$ns" route add default via "$gw"
+  if [ -n "$vip" ]; then
+    ip -n "$ns" addr add "$vip/32" dev lo
+    for c in all eth0; do
+      lab_sysctl "$ns" "net.ipv4.conf.$c.arp_ignore" 1
+      lab_sysctl "$ns" "net.ipv4.conf.$c.arp_announce" 2
+    done
+  fi
+  lab_spawn "$ns" "$name" node "$LAB_REPO/netns/rs-server.mjs" --name "$name" --http 80 --udp 7
+  lab_wait_line "$LAB_DIR/$name.log" "^ready $name" || return 1
+}
+
+# lab_decap NS VIP: LVS-TUN decapsulation in a real server: kernel ipip when present, else the helper.
+lab_decap() {
+  local ns=$1 vip=$2 name=${1#"$LAB_ID-"}
+  lab_spawn "$ns" "$name-decap" node --import tsx "$LAB_REPO/src/io/tun-decap-main.ts" --vip "$vip" --dev tvdecap0
+  lab_wait_line "$LAB_DIR/$name-decap.log" '^ready (kernel|helper)' 30 || return 1
+  sed -n 's/^ready \([a-z]*\).*/\1/p' "$LAB_DIR/$name-decap.log" | head -1
+}
+
+# lab_client ADDR/LEN GATEWAY [BRIDGE]: namespace "client"; with BRIDGE the address sits on a
+# bridge there (the director's TAP joins it), else returns the ns for a veth to be added.
+lab_client() {
+  local ns
+  ns=$(lab_ns client) || return 1
+  if [ -n "${3:-}" ]; then
+    lab_bridge "$ns" "$3"
+    ip -n "$ns" addr add "$1" dev "$3"
+    ip -n "$ns" route add default via "$2"
+  fi
+  echo "$ns"
+}
+
+_lab_write_env() {
+  # shell form for scripts/tests (source it), JSON form for tapvs configs
+  {
+    echo "LAB_ID=$LAB_ID"
+    echo "LAB_DIR=$LAB_DIR"
+    local kv
+    for kv in "$@"; do echo "$kv"; done
+  } >"$LAB_DIR/lab.env"
+}
+
+# lab_nat [OUTSIDE_DEV] [INSIDE_DEV] [N_RS]
+#   client ns: br0 10.0.0.2/24, default via 10.0.0.1   <- TAP OUTSIDE_DEV joins br0 (director 10.0.0.1, VIP 10.0.0.100)
+#   lan ns:    br0                                      <- TAP INSIDE_DEV joins br0 (director 192.168.10.1)
+#   rsK:       192.168.10.1K/24 (K=1..N), default via 192.168.10.1
+lab_nat() {
+  local out=${1:-${LAB_ID}o} in=${2:-${LAB_ID}i} n=${3:-2} k client lan rs=()
+  client=$(lab_client 10.0.0.2/24 10.0.0.1 br0) || return 1
+  lan=$(lab_ns lan) || return 1
+  lab_bridge "$lan" br0
+  for ((k = 1; k <= n; k++)); do
+    lab_rs "$lan" "rs$k" "192.168.10.1$k/24" 192.168.10.1 || return 1
+    rs+=("{\"name\":\"rs$k\",\"netns\":\"$LAB_ID-rs$k\",\"addr\":\"192.168.10.1$k\",\"method\":\"masq\"}")
+  done
+  _lab_write_env LAB_MODE=nat LAB_VIP=10.0.0.100 LAB_CLIENT_NS="$client" LAB_CLIENT_ADDR=10.0.0.2 \
+    LAB_PORT_OUTSIDE_DEV="$out" LAB_PORT_OUTSIDE_NS="$client" LAB_PORT_OUTSIDE_MASTER=br0 LAB_PORT_OUTSIDE_ADDR=10.0.0.1/24 \
+    LAB_PORT_INSIDE_DEV="$in" LAB_PORT_INSIDE_NS="$lan" LAB_PORT_INSIDE_MASTER=br0 LAB_PORT_INSIDE_ADDR=192.168.10.1/24 \
+    LAB_RS_ADDRS="$(seq -f '192.168.10.1%g' -s ' ' 1 "$n")"
+  _lab_write_json nat 10.0.0.100 "$client" 10.0.0.2 \
+    "{\"name\":\"outside\",\"device\":\"$out\",\"netns\":\"$client\",\"master\":\"br0\",\"addr\":\"10.0.0.1/24\"},{\"name\":\"inside\",\"device\":\"$in\",\"netns\":\"$lan\",\"master\":\"br0\",\"addr\":\"192.168.10.1/24\"}" \
+    "" "$(IFS=,; echo "${rs[*]}")"
+}
+
+# _lab_router: namespace "router" with a client leg (10.0.0.1/24, client 10.0.0.2/24) and a leg
+# into bridge br0 of LAN_NS at 172.16.0.1/24. Prints the router ns and the client ns.
+_lab_router() {
+  local lan=$1 router client
+  router=$(lab_ns router) || return 1
+  client=$(lab_client) || return 1
+  lab_veth "$client" eth0 "$router" eth0
+  ip -n "$client" addr add 10.0.0.2/24 dev eth0
+  ip -n "$client" route add default via 10.0.0.1
+  ip -n "$router" addr add 10.0.0.1/24 dev eth0
+  lab_veth "$router" eth1 "$lan" router
+  ip -n "$lan" link set router master br0
+  ip -n "$router" addr add 172.16.0.1/24 dev eth1
+  lab_sysctl "$router" net.ipv4.ip_forward 1
+  for c in all default eth0 eth1; do lab_sysctl "$router" "net.ipv4.conf.$c.rp_filter" 0; done
+  echo "$router $client"
+}
+
+# lab_dr [DEV] [N_RS]
+#   client 10.0.0.2/24 -- router 10.0.0.1 | 172.16.0.1 -- lan ns br0: TAP DEV (director 172.16.0.2, VIP 172.16.0.100),
+#   rsK 172.16.0.1K/24 with the VIP on lo (arp_ignore=1, arp_announce=2), default via 172.16.0.1
+lab_dr() {
+  local dev=${1:-${LAB_ID}l} n=${2:-2} k lan router client rs=() rc
+  lan=$(lab_ns lan) || return 1
+  lab_bridge "$lan" br0
+  rc=$(_lab_router "$lan") || return 1
+  read -r router client <<<"$rc"
+  for ((k = 1; k <= n; k++)); do
+    lab_rs "$lan" "rs$k" "172.16.0.1$k/24" 172.16.0.1 172.16.0.100 || return 1
+    rs+=("{\"name\":\"rs$k\",\"netns\":\"$LAB_ID-rs$k\",\"addr\":\"172.16.0.1$k\",\"method\":\"route\"}")
+  done
+  _lab_write_env LAB_MODE=dr LAB_VIP=172.16.0.100 LAB_CLIENT_NS="$client" LAB_CLIENT_ADDR=10.0.0.2 LAB_ROUTER_NS="$router" \
+    LAB_PORT_LAN_DEV="$dev" LAB_PORT_LAN_NS="$lan" LAB_PORT_LAN_MASTER=br0 LAB_PORT_LAN_ADDR=172.16.0.2/24 \
+    LAB_GATEWAY=172.16.0.1 LAB_RS_ADDRS="$(seq -f '172.16.0.1%g' -s ' ' 1 "$n")"
+  _lab_write_json dr 172.16.0.100 "$client" 10.0.0.2 \
+    "{\"name\":\"lan\",\"device\":\"$dev\",\"netns\":\"$lan\",\"master\":\"br0\",\"addr\":\"172.16.0.2/24\"}" \
+    "{\"dst\":\"0.0.0.0/0\",\"via\":\"172.16.0.1\"}" "$(IFS=,; echo "${rs[*]}")"
+}
+
+# lab_tun [DEV] [N_RS]
+#   like DR, but the real servers sit on another subnet behind the router:
+#   router 172.16.1.1/24 -- rsnet ns br0 -- rsK 172.16.1.1K/24, VIP on lo, decapsulating IPIP
+#   (kernel ipip when the kernel has it, else src/io/tun-decap-main.ts)
+lab_tun() {
+  local dev=${1:-${LAB_ID}l} n=${2:-2} k lan rsnet router client rs=() rc how
+  lan=$(lab_ns lan) || return 1
+  lab_bridge "$lan" br0
+  rc=$(_lab_router "$lan") || return 1
+  read -r router client <<<"$rc"
+  rsnet=$(lab_ns rsnet) || return 1
+  lab_bridge "$rsnet" br0
+  lab_veth "$router" eth2 "$rsnet" router
+  ip -n "$rsnet" link set router master br0
+  ip -n "$router" addr add 172.16.1.1/24 dev eth2
+  lab_sysctl "$router" net.ipv4.conf.eth2.rp_filter 0
+  for ((k = 1; k <= n; k++)); do
+    lab_rs "$rsnet" "rs$k" "172.16.1.1$k/24" 172.16.1.1 172.16.0.100 || return 1
+    how=$(lab_decap "$LAB_ID-rs$k" 172.16.0.100) || return 1
+    rs+=("{\"name\":\"rs$k\",\"netns\":\"$LAB_ID-rs$k\",\"addr\":\"172.16.1.1$k\",\"method\":\"tunnel\",\"decap\":\"$how\"}")
+  done
+  _lab_write_env LAB_MODE=tun LAB_VIP=172.16.0.100 LAB_CLIENT_NS="$client" LAB_CLIENT_ADDR=10.0.0.2 LAB_ROUTER_NS="$router" \
+    LAB_PORT_LAN_DEV="$dev" LAB_PORT_LAN_NS="$lan" LAB_PORT_LAN_MASTER=br0 LAB_PORT_LAN_ADDR=172.16.0.2/24 \
+    LAB_GATEWAY=172.16.0.1 LAB_RS_ADDRS="$(seq -f '172.16.1.1%g' -s ' ' 1 "$n")"
+  _lab_write_json tun 172.16.0.100 "$client" 10.0.0.2 \
+    "{\"name\":\"lan\",\"device\":\"$dev\",\"netns\":\"$lan\",\"master\":\"br0\",\"addr\":\"172.16.0.2/24\"}" \
+    "{\"dst\":\"0.0.0.0/0\",\"via\":\"172.16.0.1\"}" "$(IFS=,; echo "${rs[*]}")"
+}
+
+# _lab_write_json MODE VIP CLIENT_NS CLIENT_ADDR PORTS_JSON ROUTES_JSON RS_JSON
+_lab_write_json() {
+  cat >"$LAB_DIR/lab.json" <<JSON
+{
+  "id": "$LAB_ID",
+  "mode": "$1",
+  "vip": "$2",
+  "services": [{ "proto": "tcp", "port": 80 }, { "proto": "udp", "port": 7 }],
+  "client": { "netns": "$3", "addr": "$4" },
+  "ports": [$5],
+  "routes": [$6],
+  "realServers": [$7]
+}
+JSON
+}
+
+# lab_place_port DEV NS [MASTER]: move an existing TAP netdev (made by tapvs in this
+# namespace) into NS, join MASTER there, bring it up. tapvs can do the same itself
+# with openTap({ netns, master }).
+lab_place_port() {
+  ip link set dev "$1" netns "$2" || return 1
+  [ -n "${3:-}" ] && ip -n "$2" link set dev "$1" master "$3"
+  ip -n "$2" link set dev "$1" up
+}
+
+# _lab_any_alive PID...: true while one of them runs (zombies count as gone)
+_lab_any_alive() {
+  local pid st
+  for pid in "$@"; do
+    st=$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null) || continue
+    [ -n "$st" ] && [ "$st" != Z ] && return 0
+  done
+  return 1
+}
+
+# lab_down [RUN_ID]: stop the PIDs and delete the namespaces this run recorded. Idempotent.
+lab_down() {
+  local id=${1:-${LAB_ID:-}} dir pid ns
+  [ -n "$id" ] || return 0
+  dir=$LAB_ROOT_DIR/$id
+  [ -d "$dir" ] || return 0
+  if [ -f "$dir/pids" ]; then
+    local pids i
+    pids=$(cat "$dir/pids")
+    for pid in $pids; do kill -TERM "$pid" 2>/dev/null; done
+    # give them a moment to exit cleanly, then insist
+    for ((i = 0; i < 20; i++)); do
+      _lab_any_alive $pids || break
+      sleep 0.1
+    done
+    for pid in $pids; do kill -KILL "$pid" 2>/dev/null; done
+  fi
+  if [ -f "$dir/netns" ]; then
+    while read -r ns; do
+      [ -n "$ns" ] || continue
+      for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null; done
+      ip netns del "$ns" 2>/dev/null
+    done <"$dir/netns"
+  fi
+  rm -rf "$dir"
+  return 0
+}
