@@ -75,7 +75,8 @@ function base(): Omit<DirectorConfig, 'ports' | 'vips' | 'routes' | 'services'> 
   return {
     marks: [],
     timeouts: { tcp: 900, tcpfin: 120, udp: 300 },
-    options: { ...DEFAULT_OPTIONS },
+    // a small table: the default preallocates a million slots per director, and tests make hundreds
+    options: { ...DEFAULT_OPTIONS, maxConns: 4096 },
     healthChecks: [],
   };
 }
