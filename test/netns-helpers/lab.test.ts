@@ -67,7 +67,7 @@ describe.runIf(isRoot)('netns lab topologies', () => {
 
   it('tears a lab down when its script is interrupted', async () => {
     const id = labId('i');
-    const script = `source netns/lib.sh; lab_init ${id}; lab_trap; lab_nat >/dev/null; echo up; sleep 20 & wait $!`;
+    const script = `source netns/lib.sh; lab_init ${id}; lab_trap; lab_nat >/dev/null; echo up; sleep 20 & echo $! >>"$LAB_DIR/pids"; wait`;
     const child = spawn('bash', ['-c', script], { stdio: ['ignore', 'pipe', 'inherit'] });
     await new Promise<void>((resolve) => child.stdout.on('data', (d: Buffer) => { if (d.toString().includes('up')) resolve(); }));
     expect(await namespacesOf(id)).toHaveLength(4);
