@@ -4,6 +4,7 @@ import { Director } from '../director/director.js';
 import { openPcap } from '../io/pcap-port.js';
 import { portNow, type Port } from '../io/port.js';
 import { openTap } from '../io/tap.js';
+import { startControlPlane } from '../control/server.js';
 import { parseFlags } from './main.js';
 import { loadConfig } from './replay.js';
 
@@ -36,11 +37,17 @@ export class LiveDirector {
   private timers: NodeJS.Timeout[] = [];
   private stopped = false;
 
-  constructor(readonly cfg: DirectorConfig, readonly log: Logger, trace?: (line: string) => void) {
+  /** `open` makes each port; tests pass one that builds memory ports. */
+  constructor(
+    readonly cfg: DirectorConfig,
+    readonly log: Logger,
+    trace?: (line: string) => void,
+    open: (p: PortConfig) => Port = openPort,
+  ) {
     this.director = new Director(cfg, { send: (i, b, o, l) => this.ports[i]!.send(b, o, l) }, { trace });
     try {
       for (const p of cfg.ports) {
-        const port = openPort(p);
+        const port = open(p);
         this.ports.push(port);
         log.info({ port: p.name, device: port.device, kind: p.kind, netns: p.netns, bridge: p.bridge }, 'port open');
       }
@@ -90,7 +97,13 @@ export async function runCommand(args: string[]): Promise<number> {
   const trace = flags.trace ? (l: string) => process.stdout.write(l + '\n') : undefined;
   const live = new LiveDirector(cfg, log, trace);
   live.start();
-  const extras = await startControlPlane(live, flags.config, log);
+  let extras: { stop(): Promise<void> };
+  try {
+    extras = await startControlPlane(live, flags.config, log);
+  } catch (e) {
+    await live.stop(); // close the ports (and remove the TAPs) before reporting
+    throw e;
+  }
   await new Promise<void>((resolve) => {
     const done = (sig: string) => {
       log.info({ signal: sig }, 'shutting down');
@@ -102,15 +115,4 @@ export async function runCommand(args: string[]): Promise<number> {
   await extras.stop();
   await live.stop();
   return 0;
-}
-
-/** Control socket, health checks, metrics: loaded when present (issue 6). */
-async function startControlPlane(live: LiveDirector, configPath: string, log: Logger): Promise<{ stop(): Promise<void> }> {
-  try {
-    const mod = await import('../control/server.js');
-    return await mod.startControlPlane(live, configPath, log);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND') return { stop: async () => {} };
-    throw e;
-  }
 }

@@ -1,0 +1,117 @@
+// One ipvsadm command line run against the running director: what the
+// control socket does with each request. Output and exit codes follow
+// ipvsadm: 0 on success, 2 for a bad command line, 1 when a listed service
+// does not exist, 255 when the kernel (here: the rule checks) refuses a change.
+import { IPPROTO_TCP, IPPROTO_UDP } from '../model/proto.js';
+import { listConns } from '../conn/listing.js';
+import type { Director } from '../director/director.js';
+import type { DirectorConfig } from './config-types.js';
+import { parseIpvsadmArgs, type IpvsadmCommand } from './ipvsadm-args.js';
+import { IPVS_VERSION, formatConnections, formatServiceListing, formatTimeouts, type ConnRecord } from './ipvsadm-format.js';
+import { formatSave, parseRestore } from './ipvsadm-save.js';
+import { applyLive } from './live-rules.js';
+
+export interface IpvsadmReply {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** What a command needs: the director, and the running config's ports and routes. */
+export interface IpvsadmTarget {
+  readonly director: Director;
+  readonly cfg: DirectorConfig;
+}
+
+export const EXIT_USAGE = 2;
+export const EXIT_NO_SERVICE = 1;
+/** ipvsadm returns -1 from main when the kernel refuses a change. */
+export const EXIT_REFUSED = 255;
+
+const ok = (stdout = ''): IpvsadmReply => ({ code: 0, stdout, stderr: '' });
+const fail = (code: number, stderr: string): IpvsadmReply => ({ code, stdout: '', stderr: stderr.endsWith('\n') ? stderr : stderr + '\n' });
+
+const HELP = `tapvs ipvsadm: ipvsadm's commands, sent to a running tapvs director
+Usage:
+  tapvs ipvsadm [--socket PATH] -A|E -t|u|f service-address [-s scheduler] [-p [timeout]] [-M netmask] [-b sched-flags] [-o]
+  tapvs ipvsadm -D -t|u|f service-address
+  tapvs ipvsadm -C
+  tapvs ipvsadm -R < rules
+  tapvs ipvsadm -S [-n]
+  tapvs ipvsadm -a|e -t|u|f service-address -r server-address [-g|i|m] [-w weight] [-x upper] [-y lower]
+  tapvs ipvsadm -d -t|u|f service-address -r server-address
+  tapvs ipvsadm -L|l [-n] [-c] [--timeout] [--stats] [--rate] [--thresholds] [--persistent-conn] [--exact] [--nosort] [-t|u|f service-address]
+  tapvs ipvsadm -Z [-t|u|f service-address]
+  tapvs ipvsadm --set tcp tcpfin udp
+  tapvs ipvsadm -h | -v
+Addresses and ports are numeric; listings are always numeric (as -n).
+Changes are applied whole or not at all; -R checks every line before changing anything.
+`;
+
+function connRecords(d: Director, now: number): ConnRecord[] {
+  const t = d.conns;
+  return listConns(t, now).map((r) => {
+    const p = t.proto[r.slot]!;
+    return {
+      proto: p === IPPROTO_TCP || p === IPPROTO_UDP ? p : 0,
+      state: r.state,
+      expiresInMs: r.expiresIn,
+      caddr: r.caddr, cport: r.cport, vaddr: r.vaddr, vport: r.vport, daddr: r.daddr, dport: r.dport,
+    };
+  });
+}
+
+function list(t: IpvsadmTarget, c: Extract<IpvsadmCommand, { cmd: 'list' }>, now: number): IpvsadmReply {
+  const d = t.director;
+  switch (c.what) {
+    case 'connections':
+      return ok(formatConnections(connRecords(d, now), c.format));
+    case 'timeout':
+      return ok(formatTimeouts(d.conns.timeouts.get()));
+    case 'daemon':
+      return ok(''); // no sync daemon: ipvsadm prints nothing when none runs
+    default: {
+      const r = formatServiceListing(d.services, c.format, d.conns.max, c.key);
+      return r.ok ? ok(r.text) : fail(EXIT_NO_SERVICE, r.error);
+    }
+  }
+}
+
+function restoreFrom(t: IpvsadmTarget, stdin: string): IpvsadmReply {
+  const p = parseRestore(stdin);
+  if ('errors' in p) {
+    const lines = p.errors.map((e) => `line ${e.line}: ${e.message}`);
+    return fail(EXIT_USAGE, `${lines.join('\n')}\nno rule was changed\n`);
+  }
+  const r = applyLive(t.director, t.cfg, p.commands);
+  if (r.ok) return ok();
+  const lines = r.errors.map((e) => `line ${p.lines[e.index]}: ${e.message}`);
+  return fail(EXIT_REFUSED, `${lines.join('\n')}\nno rule was changed\n`);
+}
+
+/**
+ * Runs one ipvsadm command line (argv without the program name) with the
+ * given stdin (for -R). `now` is the port clock, for connection expiry times.
+ */
+export function execIpvsadm(t: IpvsadmTarget, argv: readonly string[], stdin: string | undefined, now: number): IpvsadmReply {
+  const parsed = parseIpvsadmArgs(argv);
+  if (!parsed.ok) return fail(EXIT_USAGE, parsed.error);
+  const c = parsed.command;
+  switch (c.cmd) {
+    case 'help':
+      return ok(HELP);
+    case 'version':
+      return ok(`ipvsadm v1.31 (tapvs; IPVS v${IPVS_VERSION} compatible)\n`);
+    case 'list':
+      return list(t, c, now);
+    case 'save':
+      return ok(formatSave(t.director.services));
+    case 'restore':
+      return restoreFrom(t, stdin ?? '');
+    default: {
+      const r = applyLive(t.director, t.cfg, [c]);
+      if (r.ok) return ok();
+      return fail(EXIT_REFUSED, r.errors.map((e) => e.message).join('\n'));
+    }
+  }
+}

@@ -1,0 +1,229 @@
+// Prometheus metrics in the text exposition format 0.0.4, written by hand:
+// a family is `# HELP`, `# TYPE`, then `name{label="value",...} number`
+// lines. Counters are the director's own (they restart from 0 after
+// `ipvsadm -Z`, which Prometheus reads as a counter reset); rates come from
+// the Stats estimators, as `ipvsadm -L --rate` shows them.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Dest } from '../model/dest.js';
+import { IPPROTO_UDP } from '../model/proto.js';
+import type { Service } from '../model/service.js';
+import type { Stats } from '../model/stats.js';
+import type { Director } from '../director/director.js';
+import { DROP_REASONS } from '../director/counters.js';
+import type { PortCounters } from '../io/port.js';
+import { formatIpv4 } from './ipvsadm-args.js';
+
+export const CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
+
+/** A real server's health as the health checker reports it. */
+export interface HealthStateLike {
+  service: string;
+  dest: string;
+  kind: string;
+  up: boolean;
+}
+
+export interface MetricsSource {
+  readonly director: Director;
+  readonly ports: readonly { readonly name: string; readonly counters: PortCounters }[];
+  /** Health states, when health checks run. */
+  health?: () => readonly HealthStateLike[];
+}
+
+type Labels = Record<string, string>;
+type Kind = 'counter' | 'gauge';
+
+function escapeLabel(v: string): string {
+  return v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+}
+
+function formatValue(n: number): string {
+  if (Number.isNaN(n)) return 'NaN';
+  if (n === Infinity) return '+Inf';
+  if (n === -Infinity) return '-Inf';
+  return String(n);
+}
+
+/** Families in the order first added; samples of a family stay together, as the format requires. */
+class Exposition {
+  private readonly families = new Map<string, { kind: Kind; help: string; lines: string[] }>();
+
+  add(name: string, kind: Kind, help: string, labels: Labels, value: number): void {
+    let f = this.families.get(name);
+    if (!f) {
+      f = { kind, help, lines: [] };
+      this.families.set(name, f);
+    }
+    const l = Object.entries(labels).map(([k, v]) => `${k}="${escapeLabel(v)}"`).join(',');
+    f.lines.push(`${name}${l ? `{${l}}` : ''} ${formatValue(value)}`);
+  }
+
+  /** Declares a family even when it has no samples yet, so dashboards see it exists. */
+  declare(name: string, kind: Kind, help: string): void {
+    if (!this.families.has(name)) this.families.set(name, { kind, help, lines: [] });
+  }
+
+  text(): string {
+    let out = '';
+    for (const [name, f] of this.families) {
+      out += `# HELP ${name} ${f.help}\n# TYPE ${name} ${f.kind}\n`;
+      for (const l of f.lines) out += l + '\n';
+    }
+    return out;
+  }
+}
+
+/** `TCP 10.0.0.100:80`, `UDP 10.0.0.100:53`, `FWM 1`: the service label. */
+export function serviceLabel(svc: Pick<Service, 'proto' | 'addr' | 'port' | 'fwmark'>): string {
+  if (svc.fwmark) return `FWM ${svc.fwmark}`;
+  return `${svc.proto === IPPROTO_UDP ? 'UDP' : 'TCP'} ${formatIpv4(svc.addr)}:${svc.port}`;
+}
+
+/** The same label from ipvsadm's service words ("-t 10.0.0.100:80", "-f 1"), as health checks name services. */
+export function serviceLabelFromKey(key: string): string {
+  const m = /^-([tuf])\s+(.+)$/.exec(key.trim());
+  if (!m) return key;
+  return `${m[1] === 't' ? 'TCP' : m[1] === 'u' ? 'UDP' : 'FWM'} ${m[2]}`;
+}
+
+export function realServerLabel(d: Pick<Dest, 'addr' | 'port'>): string {
+  return `${formatIpv4(d.addr)}:${d.port}`;
+}
+
+function traffic(x: Exposition, prefix: string, what: string, labels: Labels, s: Stats): void {
+  x.add(`${prefix}_connections_total`, 'counter', `Connections scheduled to the ${what}.`, labels, s.conns);
+  x.add(`${prefix}_in_packets_total`, 'counter', `Packets from clients to the ${what}.`, labels, s.inpkts);
+  x.add(`${prefix}_out_packets_total`, 'counter', `Packets from the ${what} to clients.`, labels, s.outpkts);
+  x.add(`${prefix}_in_bytes_total`, 'counter', `Bytes from clients to the ${what}.`, labels, s.inbytes);
+  x.add(`${prefix}_out_bytes_total`, 'counter', `Bytes from the ${what} to clients.`, labels, s.outbytes);
+}
+
+function rates(x: Exposition, prefix: string, what: string, labels: Labels, s: Stats): void {
+  x.add(`${prefix}_connections_per_second`, 'gauge', `New connections per second to the ${what} (smoothed, as ipvsadm --rate).`, labels, s.cps);
+  x.add(`${prefix}_in_packets_per_second`, 'gauge', `Packets per second from clients to the ${what} (smoothed).`, labels, s.inpps);
+  x.add(`${prefix}_out_packets_per_second`, 'gauge', `Packets per second from the ${what} to clients (smoothed).`, labels, s.outpps);
+  x.add(`${prefix}_in_bytes_per_second`, 'gauge', `Bytes per second from clients to the ${what} (smoothed).`, labels, s.inbps);
+  x.add(`${prefix}_out_bytes_per_second`, 'gauge', `Bytes per second from the ${what} to clients (smoothed).`, labels, s.outbps);
+}
+
+function conns(x: Exposition, prefix: string, what: string, labels: Labels, active: number, inact: number, persist: number): void {
+  x.add(`${prefix}_active_connections`, 'gauge', `Connections of the ${what} in an active state (ActiveConn).`, labels, active);
+  x.add(`${prefix}_inactive_connections`, 'gauge', `Connections of the ${what} in any other state (InActConn).`, labels, inact);
+  x.add(`${prefix}_persistent_connections`, 'gauge', `Persistence templates pointing at the ${what} (PersistConn).`, labels, persist);
+}
+
+/** The whole exposition, read from the live tables (control plane: allocates freely). */
+export function renderMetrics(src: MetricsSource): string {
+  const x = new Exposition();
+  const d = src.director;
+  const services = [...d.services.all].sort((a, b) => serviceLabel(a).localeCompare(serviceLabel(b)));
+  for (const svc of services) {
+    const labels = { service: serviceLabel(svc) };
+    let a = 0, i = 0, p = 0;
+    for (const dest of svc.dests) {
+      a += dest.activeConns;
+      i += dest.inactConns;
+      p += dest.persistConns;
+    }
+    traffic(x, 'tapvs_service', 'virtual service', labels, svc.stats);
+    conns(x, 'tapvs_service', 'virtual service', labels, a, i, p);
+    rates(x, 'tapvs_service', 'virtual service', labels, svc.stats);
+  }
+  for (const svc of services) {
+    const service = serviceLabel(svc);
+    const dests = [...svc.dests].sort((a, b) => (a.addr >>> 0) - (b.addr >>> 0) || a.port - b.port);
+    for (const dest of dests) {
+      const labels = { service, real_server: realServerLabel(dest) };
+      traffic(x, 'tapvs_real_server', 'real server', labels, dest.stats);
+      conns(x, 'tapvs_real_server', 'real server', labels, dest.activeConns, dest.inactConns, dest.persistConns);
+      rates(x, 'tapvs_real_server', 'real server', labels, dest.stats);
+      x.add('tapvs_real_server_weight', 'gauge', 'Scheduling weight of the real server (0: quiesced).', labels, dest.weight);
+    }
+  }
+  const health = src.health?.();
+  if (health) {
+    x.declare('tapvs_real_server_up', 'gauge', 'Health check result per real server and check kind: 1 up, 0 down.');
+    for (const h of health) {
+      x.add('tapvs_real_server_up', 'gauge', '', { service: serviceLabelFromKey(h.service), real_server: h.dest, check: h.kind }, h.up ? 1 : 0);
+    }
+  }
+
+  x.add('tapvs_conn_table_entries', 'gauge', 'Connections and persistence templates in the connection table.', {}, d.conns.size);
+  x.add('tapvs_conn_table_max', 'gauge', 'Capacity of the connection table (option max_conns).', {}, d.conns.max);
+  const cc = d.conns.counters;
+  x.add('tapvs_conns_created_total', 'counter', 'Connections created (templates not included).', {}, cc.conns);
+  x.add('tapvs_templates_created_total', 'counter', 'Persistence templates created.', {}, cc.templates);
+  x.add('tapvs_conns_expired_total', 'counter', 'Connection table entries reaped after their timeout.', {}, cc.expired);
+  x.add('tapvs_conns_expired_early_total', 'counter', 'Connection table entries ended before their timeout (dest removed, rescheduled).', {}, cc.expiredEarly);
+
+  DROP_REASONS.forEach((reason, idx) => {
+    x.add('tapvs_drops_total', 'counter', 'Frames dropped by the director, by reason.', { reason }, d.drops.counts[idx]!);
+  });
+  x.add('tapvs_frames_received_total', 'counter', 'Frames handed to the director by its ports.', {}, d.counters.framesIn);
+  x.add('tapvs_frames_sent_total', 'counter', 'Frames the director sent out of its ports.', {}, d.counters.framesOut);
+  x.add('tapvs_frames_forwarded_total', 'counter', 'Frames forwarded through a connection or a route.', {}, d.counters.forwarded);
+
+  for (const p of src.ports) {
+    const labels = { port: p.name };
+    x.add('tapvs_port_rx_frames_total', 'counter', 'Frames received on the port.', labels, p.counters.rxFrames);
+    x.add('tapvs_port_tx_frames_total', 'counter', 'Frames sent on the port.', labels, p.counters.txFrames);
+    x.add('tapvs_port_rx_dropped_total', 'counter', 'Frames received on the port but not handed to the director.', labels, p.counters.rxDropped + p.counters.rxTooBig);
+    x.add('tapvs_port_tx_errors_total', 'counter', 'Frames the port failed to send.', labels, p.counters.txErrors);
+  }
+  return x.text();
+}
+
+export interface MetricsServer {
+  /** Where it listens (the port is the real one when 0 was asked for). */
+  readonly address: { host: string; port: number };
+  close(): Promise<void>;
+}
+
+/** Splits "ADDR:PORT" (numeric IPv4, as the config checks it). */
+export function parseListen(listen: string): { host: string; port: number } {
+  const i = listen.lastIndexOf(':');
+  const port = Number(listen.slice(i + 1));
+  if (i <= 0 || !Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`metrics_listen '${listen}' is not ADDR:PORT`);
+  return { host: listen.slice(0, i), port };
+}
+
+/** Serves GET /metrics on `listen` ("127.0.0.1:9107"). */
+export async function startMetricsServer(listen: string, render: () => string): Promise<MetricsServer> {
+  const { host, port } = parseListen(listen);
+  const server = http.createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (path !== '/metrics') {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('tapvs: metrics are at /metrics\n');
+      return;
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain' }).end('method not allowed\n');
+      return;
+    }
+    let body: string;
+    try {
+      body = render();
+    } catch (e) {
+      res.writeHead(500, { 'content-type': 'text/plain' }).end(`tapvs: ${(e as Error).message}\n`);
+      return;
+    }
+    res.writeHead(200, { 'content-type': CONTENT_TYPE, 'content-length': Buffer.byteLength(body) });
+    res.end(req.method === 'HEAD' ? undefined : body);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const a = server.address() as AddressInfo;
+  return {
+    address: { host: a.address, port: a.port },
+    close: () => new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    }),
+  };
+}

@@ -1,0 +1,222 @@
+// Reloading the config file into a running director (SIGHUP). The new file is
+// parsed and checked as a whole; the service table is then brought to the new
+// rule set by the ipvsadm commands that turn the live table into it (only
+// what differs: an unchanged service or real server keeps its stats and
+// conns), applied whole. Ports, VIPs, routes, neighbours and the options
+// that size or wire the director cannot change under a running director: a
+// reload that changes them is refused whole, with what changed.
+import { readFileSync } from 'node:fs';
+import type { Director } from '../director/director.js';
+import { directorProblems } from '../director/validate.js';
+import type { Dest } from '../model/dest.js';
+import { FWD_DR } from '../model/dest.js';
+import type { Service } from '../model/service.js';
+import type { MarkRule } from '../model/services.js';
+import { formatConfigError, parseConfig, serviceKeyOf } from './config.js';
+import type { DirectorConfig, DirectorOptions, ServiceConfig } from './config-types.js';
+import { formatIpv4, formatServiceKey, type DestAttrs, type IpvsadmCommand, type ServiceAttrs, type ServiceKey } from './ipvsadm-args.js';
+import { applyLive } from './live-rules.js';
+
+export interface ReloadLogger {
+  info(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+export interface ReloadTarget {
+  readonly director: Director;
+  /** The config the director was started with: its ports, VIPs and routes are the ones in use. */
+  readonly cfg: DirectorConfig;
+}
+
+export type ReloadResult =
+  | { ok: true; config: DirectorConfig; commands: IpvsadmCommand[]; summary: string }
+  | { ok: false; errors: string[] };
+
+/** Options that can change while running (IPVS sysctls); every other option needs a restart. */
+const LIVE_OPTIONS: readonly (keyof DirectorOptions)[] = ['expireNodestConn', 'expireQuiescentTemplate'];
+const RESTART_OPTIONS: readonly [keyof DirectorOptions, string][] = [
+  ['maxConns', 'max_conns'],
+  ['unmatchedFromRealServer', 'unmatched_from_rs'],
+  ['neighbourQueue', 'neighbour_queue'],
+  ['arpRetries', 'arp_retries'],
+  ['arpRetryMs', 'arp_retry_interval'],
+  ['controlSocket', 'control_socket'],
+  ['metricsListen', 'metrics_listen'],
+];
+
+/** Compares two keyed lists; describes what was added, removed or changed. */
+function listChanges<T>(what: string, before: readonly T[], after: readonly T[], key: (t: T) => string, body: (t: T) => string): string[] {
+  const b = new Map(before.map((t) => [key(t), body(t)]));
+  const a = new Map(after.map((t) => [key(t), body(t)]));
+  const out: string[] = [];
+  for (const [k, v] of a) {
+    if (!b.has(k)) out.push(`${what} ${k} added`);
+    else if (b.get(k) !== v) out.push(`${what} ${k} changed`);
+  }
+  for (const k of b.keys()) if (!a.has(k)) out.push(`${what} ${k} removed`);
+  return out;
+}
+
+/** What changed that only a restart can apply (empty: the reload can go live). */
+export function restartNeeded(running: DirectorConfig, next: DirectorConfig): string[] {
+  const out = [
+    ...listChanges('port', running.ports, next.ports, (p) => `'${p.name}'`,
+      (p) => JSON.stringify([p.kind, p.device ?? p.name, p.mac, p.addrs, p.mtu, p.netns ?? '', p.bridge ?? ''])),
+    ...listChanges('vip', running.vips, next.vips, (v) => formatIpv4(v.addr), (v) => v.port),
+    ...listChanges('route', running.routes, next.routes, (r) => `${formatIpv4(r.dst)}/${r.prefix}`, (r) => `${r.via} ${r.port ?? ''}`),
+    ...listChanges('neigh', running.neighbours ?? [], next.neighbours ?? [], (n) => formatIpv4(n.addr), (n) => String(n.mac)),
+  ];
+  if (running.ports.map((p) => p.name).join() !== next.ports.map((p) => p.name).join() && out.length === 0) {
+    out.push('port order changed');
+  }
+  for (const [k, name] of RESTART_OPTIONS) {
+    if (running.options[k] !== next.options[k]) out.push(`option ${name} changed`);
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- the diff
+
+function attrsOf(c: ServiceConfig): ServiceAttrs {
+  return {
+    scheduler: c.scheduler ?? 'wlc',
+    flags: { shFallback: false, shPort: false, mhFallback: false, mhPort: false, ...c.flags },
+    persistent: c.persistent ?? 0,
+    netmask: (c.netmask ?? 0xffffffff) >>> 0,
+    onePacket: c.onePacket ?? false,
+  };
+}
+
+function sameAttrs(svc: Service, a: ServiceAttrs): boolean {
+  const f = svc.flags;
+  return svc.sched.name === a.scheduler && svc.timeout === a.persistent && svc.netmask >>> 0 === a.netmask &&
+    svc.onePacket === a.onePacket && f.shFallback === a.flags.shFallback && f.shPort === a.flags.shPort &&
+    f.mhFallback === a.flags.mhFallback && f.mhPort === a.flags.mhPort;
+}
+
+function destAttrs(d: ServiceConfig['dests'][number]): DestAttrs {
+  return { addr: d.addr >>> 0, port: d.port, fwd: d.fwd ?? FWD_DR, weight: d.weight ?? 1, uThreshold: d.uThreshold ?? 0, lThreshold: d.lThreshold ?? 0 };
+}
+
+function sameDest(d: Dest, a: DestAttrs): boolean {
+  return d.weight === a.weight && d.fwd === a.fwd && d.uThreshold === a.uThreshold && d.lThreshold === a.lThreshold;
+}
+
+const keyText = (k: ServiceKey): string => formatServiceKey(k);
+const liveKey = (s: Service): ServiceKey => ({ proto: s.fwmark ? 0 : s.proto, addr: s.addr, port: s.port, fwmark: s.fwmark });
+const destKey = (addr: number, port: number): string => `${addr >>> 0}:${port}`;
+
+/**
+ * The ipvsadm commands that turn the live service table (and timeouts) into
+ * `next`'s: removed services first, then changes inside kept services, then
+ * new services with their real servers in file order (as startup adds them).
+ * A sorry server of `next` that the health checker put in is left alone.
+ */
+export function diffCommands(director: Director, next: DirectorConfig): IpvsadmCommand[] {
+  const cmds: IpvsadmCommand[] = [];
+  const wanted = new Map(next.services.map((s) => [keyText(serviceKeyOf(s)), s]));
+  const live = new Map(director.services.all.map((s) => [keyText(liveKey(s)), s]));
+
+  for (const [k, svc] of live) if (!wanted.has(k)) cmds.push({ cmd: 'delete-service', key: liveKey(svc) });
+
+  for (const [k, c] of wanted) {
+    const svc = live.get(k);
+    if (!svc) continue;
+    const key = serviceKeyOf(c);
+    const attrs = attrsOf(c);
+    if (!sameAttrs(svc, attrs)) cmds.push({ cmd: 'edit-service', key, svc: attrs });
+    const want = new Map(c.dests.map((d) => [destKey(d.addr, d.port), destAttrs(d)]));
+    const sorry = c.sorry ? destKey(c.sorry.addr, c.sorry.port) : undefined;
+    for (const d of svc.dests) {
+      const dk = destKey(d.addr, d.port);
+      if (!want.has(dk) && dk !== sorry) cmds.push({ cmd: 'delete-server', key, dest: { addr: d.addr, port: d.port } });
+    }
+    for (const a of want.values()) {
+      const d = svc.findDest(a.addr, a.port);
+      if (!d) cmds.push({ cmd: 'add-server', key, dest: a, portForced: false });
+      else if (!sameDest(d, a)) cmds.push({ cmd: 'edit-server', key, dest: a, portForced: false });
+    }
+  }
+
+  for (const [k, c] of wanted) {
+    if (live.has(k)) continue;
+    const key = serviceKeyOf(c);
+    cmds.push({ cmd: 'add-service', key, svc: attrsOf(c) });
+    for (const d of c.dests) cmds.push({ cmd: 'add-server', key, dest: destAttrs(d), portForced: false });
+  }
+
+  const t = director.conns.timeouts.get();
+  const n = next.timeouts;
+  if (t.tcp !== n.tcp || t.tcpfin !== n.tcpfin || t.udp !== n.udp) cmds.push({ cmd: 'set', tcp: n.tcp, tcpfin: n.tcpfin, udp: n.udp });
+  return cmds;
+}
+
+function sameMarks(a: readonly MarkRule[], b: readonly MarkRule[]): boolean {
+  const text = (l: readonly MarkRule[]) => l.map((m) => `${m.mark} ${m.proto} ${m.addr >>> 0} ${[...m.ports].sort((x, y) => x - y).join(',')}`).sort().join('\n');
+  return text(a) === text(b);
+}
+
+function describe(cmds: readonly IpvsadmCommand[], marksChanged: boolean, settingsChanged: boolean): string {
+  if (cmds.length === 0 && !marksChanged && !settingsChanged) return 'no change';
+  const count = new Map<string, number>();
+  for (const c of cmds) count.set(c.cmd, (count.get(c.cmd) ?? 0) + 1);
+  const parts = [...count].map(([c, n]) => `${n} ${c}`);
+  if (marksChanged) parts.push('mark rules');
+  if (settingsChanged) parts.push('options');
+  return parts.join(', ');
+}
+
+/**
+ * Applies `next` (already parsed) to the running director, or refuses it
+ * whole. Nothing changes when the result is not ok.
+ */
+export function applyConfig(target: ReloadTarget, next: DirectorConfig, file: string): ReloadResult {
+  const problems = directorProblems(next);
+  if (problems.length > 0) return { ok: false, errors: problems.map((p) => `${file}:${p.line ?? 0}: ${p.message}`) };
+  const restart = restartNeeded(target.cfg, next);
+  if (restart.length > 0) {
+    return { ok: false, errors: [`${file}: restart needed, reload refused (nothing was changed): ${restart.join('; ')}`] };
+  }
+  const d = target.director;
+  const cmds = diffCommands(d, next);
+  const r = applyLive(d, target.cfg, cmds);
+  if (!r.ok) {
+    return { ok: false, errors: r.errors.map((e) => `${file}: ${keyOfCommand(cmds[e.index])}${e.message} (nothing was changed)`) };
+  }
+  const marksChanged = !sameMarks(d.services.markRules, next.marks);
+  if (marksChanged) d.services.setMarkRules(next.marks);
+  const s = d.conns.settings;
+  const settingsChanged = LIVE_OPTIONS.some((k) => s[k as 'expireNodestConn'] !== next.options[k]);
+  s.expireNodestConn = next.options.expireNodestConn;
+  s.expireQuiescentTemplate = next.options.expireQuiescentTemplate;
+  return { ok: true, config: next, commands: cmds, summary: describe(cmds, marksChanged, settingsChanged) };
+}
+
+function keyOfCommand(c: IpvsadmCommand | undefined): string {
+  return c && 'key' in c && c.key ? `${formatServiceKey(c.key)}: ` : '';
+}
+
+/**
+ * SIGHUP: reads and parses `file`, then applyConfig. Every error is logged
+ * with its file:line, and the running rules stay as they were.
+ */
+export function reloadConfig(target: ReloadTarget, file: string, log?: ReloadLogger): ReloadResult {
+  const result = readAndApply(target, file);
+  if (log) {
+    if (result.ok) log.info({ file, changes: result.summary }, 'config reloaded');
+    else for (const e of result.errors) log.error({ file }, `reload failed, old config kept: ${e}`);
+  }
+  return result;
+}
+
+function readAndApply(target: ReloadTarget, file: string): ReloadResult {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    return { ok: false, errors: [`${file}: cannot read: ${(e as Error).message}`] };
+  }
+  const parsed = parseConfig(text, file);
+  if ('errors' in parsed) return { ok: false, errors: parsed.errors.map(formatConfigError) };
+  return applyConfig(target, parsed.config, file);
+}
