@@ -1,0 +1,87 @@
+// What a health verdict does to the live service table, as keepalived does
+// it to kernel IPVS: take a real server out (or set its weight to 0 with
+// inhibit_on_failure), put it back exactly as it was, and swap the sorry
+// server in while no real server with weight > 0 is left.
+import type { Director } from '../../director/director.js';
+import type { DestSpec } from '../../model/dest.js';
+import type { Dest } from '../../model/dest.js';
+import type { Service } from '../../model/service.js';
+import { formatServiceKey } from '../ipvsadm-args.js';
+
+/** How a real server was taken out, so that it can be put back exactly. */
+export type TakenOut =
+  | { how: 'removed'; spec: Required<DestSpec> }
+  | { how: 'inhibited'; weight: number }
+  /** It was not in the service (the operator removed it): nothing to restore. */
+  | { how: 'absent' };
+
+export function serviceKeyText(svc: Service): string {
+  return formatServiceKey({ proto: svc.proto, addr: svc.addr, port: svc.port, fwmark: svc.fwmark });
+}
+
+/** The live service named by a check's service key ("-t 10.0.0.100:80", "-f 1"). */
+export function findService(director: Director, key: string): Service | undefined {
+  return director.services.all.find((s) => serviceKeyText(s) === key);
+}
+
+function specOf(d: Dest): Required<DestSpec> {
+  return { addr: d.addr, port: d.port, weight: d.weight, fwd: d.fwd, uThreshold: d.uThreshold, lThreshold: d.lThreshold };
+}
+
+/** Unlinks a dest; with expire_nodest_conn its connections end now, otherwise they run out. */
+function unlink(director: Director, svc: Service, d: Dest): void {
+  svc.removeDest(d);
+  if (director.conns.settings.expireNodestConn) director.conns.expireDest(d);
+}
+
+export function takeOut(director: Director, svc: Service, addr: number, port: number, inhibit: boolean): TakenOut {
+  const d = svc.findDest(addr, port);
+  if (!d) return { how: 'absent' };
+  if (inhibit) {
+    const weight = d.weight;
+    svc.editDest(d, { weight: 0 });
+    director.refreshRealServers();
+    return { how: 'inhibited', weight };
+  }
+  const spec = specOf(d);
+  unlink(director, svc, d);
+  director.refreshRealServers();
+  return { how: 'removed', spec };
+}
+
+/** Undoes takeOut. Returns false when there was nothing to do (or the operator changed it meanwhile). */
+export function putBack(director: Director, svc: Service, addr: number, port: number, t: TakenOut): boolean {
+  if (t.how === 'absent') return false;
+  const d = svc.findDest(addr, port);
+  if (t.how === 'inhibited') {
+    // a weight the operator set while the server was down is theirs: leave it
+    if (!d || d.weight !== 0) return false;
+    svc.editDest(d, { weight: t.weight });
+  } else {
+    if (d) return false;
+    svc.addDest({ ...t.spec });
+  }
+  director.refreshRealServers();
+  return true;
+}
+
+/**
+ * keepalived's sorry_server: in while no other real server of the service
+ * has weight > 0, out as soon as one has. Returns what changed, if anything.
+ */
+export function applySorry(director: Director, svc: Service, sorry: DestSpec): 'added' | 'removed' | null {
+  const isSorry = (d: Dest): boolean => d.addr === sorry.addr >>> 0 && d.port === sorry.port;
+  const present = svc.dests.find(isSorry);
+  const alive = svc.dests.some((d) => !isSorry(d) && d.weight > 0);
+  if (!alive && !present) {
+    svc.addDest({ ...sorry });
+    director.refreshRealServers();
+    return 'added';
+  }
+  if (alive && present) {
+    unlink(director, svc, present);
+    director.refreshRealServers();
+    return 'removed';
+  }
+  return null;
+}
