@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { checksum } from '../../src/wire/checksum.js';
 import { eth } from '../../src/wire/builder.js';
 import { expectFrames, Rig } from './harness.js';
-import { pad60, tcpFrame, udpFrame } from './frames.js';
+import { pad60, tcpFrame, udpFrame, type UdpSpec } from './frames.js';
 import { CLIENT, NAT, natConfig } from './topo.js';
 
 const cfg = natConfig({
@@ -42,7 +42,7 @@ describe('NAT UDP', () => {
 
   it('a UDP checksum of 0 (none) stays 0 through the rewrite', () => {
     const rig = new Rig(cfg);
-    const mk = (o: typeof query) => eth({ src: o.smac, dst: o.dmac })
+    const mk = (o: UdpSpec) => eth({ src: o.smac, dst: o.dmac })
       .ipv4({ src: o.src, dst: o.dst, ttl: o.ttl, id: o.id }).udp({ sport: o.sport, dport: o.dport, payload: o.payload, checksum: 0 }).build();
     expectFrames(rig.in(0, pad60(mk(query)), 1), [{ port: 1, bytes: mk(queryAtRs) }]);
   });

@@ -6,7 +6,7 @@ import { expectFrames, Rig } from './harness.js';
 import { pad60, tcpFrame, udpFrame } from './frames.js';
 import { CLIENT, CLIENT2, ip, NAT, natConfig } from './topo.js';
 
-const RS = { [NAT.rs1]: NAT.rs1Mac, [NAT.rs2]: NAT.rs2Mac } as const;
+const RS: Record<string, string> = { [NAT.rs1]: NAT.rs1Mac, [NAT.rs2]: NAT.rs2Mac };
 // both dests listen on 8080; the kernel lists the last added first, so rr picks rs2 first
 const dests = [{ addr: NAT.rs1, port: 8080 }, { addr: NAT.rs2, port: 8080 }];
 
