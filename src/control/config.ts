@@ -129,6 +129,11 @@ function badHostAddr(a: number): string | null {
   return null;
 }
 
+function sorryPortError(svcPort: number, fwd: number): string {
+  const how = fwd === FWD_DR ? 'direct routing (-g)' : 'tunnelling (-i)';
+  return `sorry server port differs from the service port ${svcPort}, but ${how} cannot change ports`;
+}
+
 // ---------------------------------------------------------------- parser
 
 interface Pending {
@@ -603,15 +608,14 @@ class Parser {
     }
     const fwds = rest.filter((w) => w === '-m' || w === '-g' || w === '-i');
     if (fwds.length > 1) return this.err(`sorry: more than one forwarding method (${fwds.join(' ')})`);
-    const r = parseIpvsadmArgs(['-a', ...words]);
+    // without a method the service's decides (in finish): parse as -m so the port is kept as written
+    const r = parseIpvsadmArgs(['-a', ...words, ...(fwds.length === 0 ? ['-m'] : [])]);
     if (!r.ok) return this.err(r.error);
     if (r.command.cmd !== 'add-server') return this.err(usage);
     const { key, dest: d, portForced } = r.command;
     const bad = badHostAddr(d.addr);
     if (bad) return this.err(`illegal sorry server address: ${bad}`);
-    if (portForced) {
-      return this.err(`sorry server port differs from the service port ${key.port}, but ${d.fwd === FWD_DR ? 'direct routing (-g)' : 'tunnelling (-i)'} cannot change ports`);
-    }
+    if (portForced) return this.err(sorryPortError(key.port, d.fwd));
     const service = formatServiceKey(key);
     const prev = this.p.sorry.find((s) => s.service === service);
     if (prev) return this.err(`${service} already has a sorry server (line ${prev.line})`);
@@ -681,7 +685,13 @@ class Parser {
         continue;
       }
       // keepalived's sorry server forwards as its virtual server does: take the real servers' method
-      if (!s.fwdGiven && svc.dests.length > 0) s.dest.fwd = svc.dests[0]!.fwd ?? FWD_DR;
+      if (!s.fwdGiven) {
+        s.dest.fwd = svc.dests[0]?.fwd ?? FWD_DR;
+        if (!svc.fwmark && s.dest.fwd !== FWD_MASQ && s.dest.port !== svc.port) {
+          this.err(`${sorryPortError(svc.port!, s.dest.fwd)} (the method comes from the service's real servers; give -m to masquerade)`, s.line);
+          continue;
+        }
+      }
       if (svc.dests.some((d) => d.addr === s.dest.addr && d.port === s.dest.port)) {
         this.err(`sorry server ${formatIpv4(s.dest.addr)}:${s.dest.port} is also a real server of ${s.service}`, s.line);
         continue;
