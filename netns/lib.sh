@@ -106,7 +106,7 @@ lab_rs() {
       lab_sysctl "$ns" "net.ipv4.conf.$c.arp_announce" 2
     done
   fi
-  lab_spawn "$ns" "$name" node "$LAB_REPO/netns/rs-server.mjs" --name "$name" --http 80 --udp 7
+  lab_spawn "$ns" "$name" node "$LAB_REPO/netns/rs-server.mjs" --name "$name" --http 80 --udp 7 ${vip:+--vip "$vip"}
   lab_wait_line "$LAB_DIR/$name.log" "^ready $name" || return 1
 }
 
@@ -137,7 +137,7 @@ _lab_write_env() {
     echo "LAB_ID=$LAB_ID"
     echo "LAB_DIR=$LAB_DIR"
     local kv
-    for kv in "$@"; do echo "$kv"; done
+    for kv in "$@"; do printf '%s=%q\n' "${kv%%=*}" "${kv#*=}"; done
   } >"$LAB_DIR/lab.env"
 }
 
@@ -231,6 +231,55 @@ lab_tun() {
     "{\"dst\":\"0.0.0.0/0\",\"via\":\"172.16.0.1\"}" "$(IFS=,; echo "${rs[*]}")"
 }
 
+# lab_conf [SCHED] [EXTRA_LINE...]: write $LAB_DIR/tapvs.conf, the tapvs config for this lab:
+# its ports placed into the lab's namespaces and bridges, the VIP, routes, and two services
+# (TCP 80 and UDP 7) over every real server in the lab's forwarding mode. Extra lines
+# (options, checks, persistence flags on services...) are appended verbatim.
+lab_conf() {
+  local sched=${1:-rr}; shift || true
+  local conf=$LAB_DIR/tapvs.conf flag a p extra=("$@")
+  # shellcheck disable=SC1091
+  source "$LAB_DIR/lab.env"
+  {
+    echo "# tapvs config for lab $LAB_ID ($LAB_MODE), written by netns/lib.sh lab_conf"
+    case $LAB_MODE in
+      nat)
+        echo "port outside kind=tap device=$LAB_PORT_OUTSIDE_DEV mac=02:00:00:00:00:01 addr=$LAB_PORT_OUTSIDE_ADDR netns=$LAB_PORT_OUTSIDE_NS bridge=$LAB_PORT_OUTSIDE_MASTER"
+        echo "port inside kind=tap device=$LAB_PORT_INSIDE_DEV mac=02:00:00:00:00:02 addr=$LAB_PORT_INSIDE_ADDR netns=$LAB_PORT_INSIDE_NS bridge=$LAB_PORT_INSIDE_MASTER"
+        echo "vip $LAB_VIP on outside"
+        flag=-m ;;
+      dr|tun)
+        echo "port lan kind=tap device=$LAB_PORT_LAN_DEV mac=02:00:00:00:00:01 addr=$LAB_PORT_LAN_ADDR netns=$LAB_PORT_LAN_NS bridge=$LAB_PORT_LAN_MASTER"
+        echo "vip $LAB_VIP on lan"
+        echo "route default via $LAB_GATEWAY"
+        if [ "$LAB_MODE" = dr ]; then flag=-g; else flag=-i; fi ;;
+    esac
+    echo "option control_socket $LAB_DIR/tapvs.sock"
+    for p in t:80 u:7; do
+      echo "-A -${p%%:*} $LAB_VIP:${p#*:} -s $sched"
+      for a in $LAB_RS_ADDRS; do echo "-a -${p%%:*} $LAB_VIP:${p#*:} -r $a:${p#*:} $flag -w 1"; done
+    done
+    for a in "${extra[@]}"; do echo "$a"; done
+  } >"$conf"
+  echo "$conf"
+}
+
+# lab_tapvs [CONF] [ARGS...]: start `tapvs run` (in our own namespace: it moves its TAPs into the
+# lab), record its PID in the run, and wait until it runs. Its log is $LAB_DIR/tapvs.log.
+lab_tapvs() {
+  local conf=${1:-$LAB_DIR/tapvs.conf}; shift || true
+  ( cd "$LAB_REPO" && exec node bin/tapvs.js run --config "$conf" "$@" ) >"$LAB_DIR/tapvs.log" 2>&1 &
+  LAB_TAPVS_PID=$!
+  echo "$LAB_TAPVS_PID" >>"$LAB_DIR/pids"
+  echo "$LAB_TAPVS_PID" >"$LAB_DIR/tapvs.pid"
+  lab_wait_line "$LAB_DIR/tapvs.log" 'director running' 60 || return 1
+}
+
+# lab_ipvsadm ARGS...: ipvsadm against this lab's director.
+lab_ipvsadm() {
+  ( cd "$LAB_REPO" && node bin/tapvs.js ipvsadm --socket "$LAB_DIR/tapvs.sock" "$@" )
+}
+
 # _lab_write_json MODE VIP CLIENT_NS CLIENT_ADDR PORTS_JSON ROUTES_JSON RS_JSON
 _lab_write_json() {
   cat >"$LAB_DIR/lab.json" <<JSON
@@ -275,19 +324,19 @@ lab_down() {
   if [ -f "$dir/pids" ]; then
     local pids i
     pids=$(cat "$dir/pids")
-    for pid in $pids; do kill -TERM "$pid" 2>/dev/null; done
+    for pid in $pids; do kill -TERM "$pid" 2>/dev/null || true; done
     # give them a moment to exit cleanly, then insist
     for ((i = 0; i < 20; i++)); do
       _lab_any_alive $pids || break
       sleep 0.1
     done
-    for pid in $pids; do kill -KILL "$pid" 2>/dev/null; done
+    for pid in $pids; do kill -KILL "$pid" 2>/dev/null || true; done
   fi
   if [ -f "$dir/netns" ]; then
     while read -r ns; do
       [ -n "$ns" ] || continue
-      for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null; done
-      ip netns del "$ns" 2>/dev/null
+      for pid in $(ip netns pids "$ns" 2>/dev/null || true); do kill -KILL "$pid" 2>/dev/null || true; done
+      ip netns del "$ns" 2>/dev/null || true
     done <"$dir/netns"
   fi
   rm -rf "$dir"

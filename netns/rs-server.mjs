@@ -2,7 +2,10 @@
 // A lab real server: HTTP that answers with the server's name, and a UDP echo
 // that prefixes replies with the name, so a client can tell who answered.
 // Plain JS so it starts fast. Usage:
-//   node netns/rs-server.mjs --name rs1 [--http 80] [--udp 7] [--bind 0.0.0.0]
+//   node netns/rs-server.mjs --name rs1 [--http 80] [--udp 7] [--bind 0.0.0.0] [--vip ADDR]
+// GET /bytes/N answers N bytes of a fixed pattern (byte i = (i * 7) % 251), for
+// transfer tests that check every byte. With --vip, UDP is also bound to the
+// VIP so that DR/TUN replies leave from the VIP, as LVS real servers must.
 import http from 'node:http';
 import dgram from 'node:dgram';
 
@@ -16,7 +19,20 @@ const bind = opt('bind', '0.0.0.0');
 let pending = 2;
 const ready = () => { if (--pending === 0) process.stdout.write(`ready ${name}\n`); };
 
+const pattern = (n) => {
+  const b = Buffer.allocUnsafe(n);
+  for (let i = 0; i < n; i++) b[i] = (i * 7) % 251;
+  return b;
+};
+
 const server = http.createServer((req, res) => {
+  const m = /^\/bytes\/(\d{1,9})$/.exec(req.url ?? '');
+  if (m) {
+    const body = pattern(Number(m[1]));
+    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': body.length, 'x-real-server': name });
+    res.end(body);
+    return;
+  }
   const body = `${name}\n`;
   res.writeHead(200, { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(body), 'x-real-server': name });
   res.end(body);
@@ -24,12 +40,22 @@ const server = http.createServer((req, res) => {
 server.keepAliveTimeout = 1000;
 server.listen(httpPort, bind, ready);
 
-const udp = dgram.createSocket('udp4');
-udp.on('message', (msg, rinfo) => {
-  udp.send(Buffer.concat([Buffer.from(`${name}:`), msg]), rinfo.port, rinfo.address);
-});
-udp.bind(udpPort, bind, ready);
+const vip = opt('vip', '');
+const sockets = [];
+const echo = (addr) => {
+  const udp = dgram.createSocket({ type: 'udp4', reuseAddr: true });
+  udp.on('message', (msg, rinfo) => {
+    udp.send(Buffer.concat([Buffer.from(`${name}:`), msg]), rinfo.port, rinfo.address);
+  });
+  sockets.push(udp);
+  return udp;
+};
+if (vip) {
+  pending++;
+  echo().bind(udpPort, vip, ready);
+}
+echo().bind(udpPort, bind, ready);
 
-const stop = () => { server.close(); udp.close(); process.exit(0); };
+const stop = () => { server.close(); for (const s of sockets) s.close(); process.exit(0); };
 process.on('SIGTERM', stop);
 process.on('SIGINT', stop);
