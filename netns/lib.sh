@@ -108,6 +108,7 @@ lab_rs() {
   fi
   lab_spawn "$ns" "$name" node "$LAB_REPO/netns/rs-server.mjs" --name "$name" --http 80 --udp 7 ${vip:+--vip "$vip"}
   lab_wait_line "$LAB_DIR/$name.log" "^ready $name" || return 1
+  lab_spawn "$ns" "$name-iperf3" iperf3 -s -p 5201
 }
 
 # lab_decap NS VIP: LVS-TUN decapsulation in a real server: kernel ipip when present, else the helper.
@@ -259,6 +260,12 @@ lab_conf() {
       echo "-A -${p%%:*} $LAB_VIP:${p#*:} -s $sched"
       for a in $LAB_RS_ADDRS; do echo "-a -${p%%:*} $LAB_VIP:${p#*:} -r $a:${p#*:} $flag -w 1"; done
     done
+    # iperf3 (control over TCP, data over TCP or UDP, same port) must reach one server for both:
+    # one persistent fwmark service for TCP and UDP 5201, as LVS setups group multi-port apps
+    echo "mark 2 tcp $LAB_VIP ports 5201"
+    echo "mark 2 udp $LAB_VIP ports 5201"
+    echo "-A -f 2 -s $sched -p 60"
+    for a in $LAB_RS_ADDRS; do echo "-a -f 2 -r $a $flag -w 1"; done
     for a in "${extra[@]}"; do echo "$a"; done
   } >"$conf"
   echo "$conf"
