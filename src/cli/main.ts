@@ -43,6 +43,11 @@ export function parseFlags(args: string[], valued: string[]): { flags: Flags; re
 
 export async function main(argv: string[]): Promise<number> {
   const [cmd, ...args] = argv;
+  // `tapvs replay --trace | head` closes our stdout early: that is not an error
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(0);
+    throw e;
+  });
   try {
     switch (cmd) {
       case 'replay': return cmdReplay(args);

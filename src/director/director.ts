@@ -11,7 +11,7 @@ import { ServiceTable } from '../model/services.js';
 import type { SchedPacket } from '../sched/scheduler.js';
 import '../sched/index.js';
 import { ARP_OP_REQUEST, ArpView } from '../wire/arp.js';
-import { MAC_BROADCAST, ipToString, readMac, writeMac } from '../wire/addr.js';
+import { MAC_BROADCAST, ipToString, macToString, readMac, writeMac } from '../wire/addr.js';
 import { get16, get32, put16, put32 } from '../wire/bytes.js';
 import { checksum, csumUpdate16, csumUpdate32, udpCsumUpdate16, udpCsumUpdate32 } from '../wire/checksum.js';
 import { WIRE_OK } from '../wire/errors.js';
@@ -214,8 +214,12 @@ export class Director {
     const sha = arp.sha;
     const tpa = arp.tpa;
     // learn only from the subnets this port is on, as a host would
-    if (sourceOnPort(port, spa)) this.neigh.learn(spa, sha, port.index, now);
-    if (arp.op !== ARP_OP_REQUEST) return this.tracer?.note('arp: learned') ;
+    const request = arp.op === ARP_OP_REQUEST;
+    if (sourceOnPort(port, spa)) {
+      this.tracer?.note(`arp: learned ${ipToString(spa)} is-at ${macToString(sha)}`);
+      this.neigh.learn(spa, sha, port.index, now);
+    }
+    if (!request) return;
     const owns = this.local.get(tpa) === port.index || port.vips.has(tpa);
     if (!owns || spa === tpa) return this.tracer?.note('arp: not ours');
     this.counters.arpReplies++;
