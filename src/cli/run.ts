@@ -37,9 +37,13 @@ export class LiveDirector {
   private timers: NodeJS.Timeout[] = [];
   private stopped = false;
 
-  /** `open` makes each port; tests pass one that builds memory ports. */
+  /**
+   * `cfg` is the config in force: a successful reload replaces it (never its
+   * ports, VIPs or routes). `open` makes each port; tests pass one that
+   * builds memory ports.
+   */
   constructor(
-    readonly cfg: DirectorConfig,
+    public cfg: DirectorConfig,
     readonly log: Logger,
     trace?: (line: string) => void,
     open: (p: PortConfig) => Port = openPort,

@@ -13,7 +13,7 @@ import { FWD_DR } from '../model/dest.js';
 import type { Service } from '../model/service.js';
 import type { MarkRule } from '../model/services.js';
 import { formatConfigError, parseConfig, serviceKeyOf } from './config.js';
-import type { DirectorConfig, DirectorOptions, ServiceConfig } from './config-types.js';
+import type { DirectorConfig, DirectorOptions, HealthCheckConfig, ServiceConfig } from './config-types.js';
 import { formatIpv4, formatServiceKey, type DestAttrs, type IpvsadmCommand, type ServiceAttrs, type ServiceKey } from './ipvsadm-args.js';
 import { applyLive } from './live-rules.js';
 
@@ -24,8 +24,14 @@ export interface ReloadLogger {
 
 export interface ReloadTarget {
   readonly director: Director;
-  /** The config the director was started with: its ports, VIPs and routes are the ones in use. */
-  readonly cfg: DirectorConfig;
+  /** The config in force: its ports, VIPs and routes are the ones in use. A successful reload replaces it. */
+  cfg: DirectorConfig;
+}
+
+/** The health checker, as a reload needs it (src/control/health). */
+export interface ReloadHealth {
+  reload(checks: HealthCheckConfig[]): void;
+  states(): readonly { service: string; dest: string; up: boolean }[];
 }
 
 export type ReloadResult =
@@ -106,13 +112,18 @@ const keyText = (k: ServiceKey): string => formatServiceKey(k);
 const liveKey = (s: Service): ServiceKey => ({ proto: s.fwmark ? 0 : s.proto, addr: s.addr, port: s.port, fwmark: s.fwmark });
 const destKey = (addr: number, port: number): string => `${addr >>> 0}:${port}`;
 
+/** "-t 10.0.0.100:80 192.168.10.11:80": a real server of a service, as health states name it. */
+export const heldKey = (service: string, addr: number, port: number): string => `${service} ${formatIpv4(addr)}:${port}`;
+
 /**
  * The ipvsadm commands that turn the live service table (and timeouts) into
  * `next`'s: removed services first, then changes inside kept services, then
  * new services with their real servers in file order (as startup adds them).
- * A sorry server of `next` that the health checker put in is left alone.
+ * What the health checker did is left alone: a sorry server of `next` it put
+ * in, and real servers it holds out (`heldDown`, by heldKey) are neither
+ * added back nor given their weight back.
  */
-export function diffCommands(director: Director, next: DirectorConfig): IpvsadmCommand[] {
+export function diffCommands(director: Director, next: DirectorConfig, heldDown: ReadonlySet<string> = new Set()): IpvsadmCommand[] {
   const cmds: IpvsadmCommand[] = [];
   const wanted = new Map(next.services.map((s) => [keyText(serviceKeyOf(s)), s]));
   const live = new Map(director.services.all.map((s) => [keyText(liveKey(s)), s]));
@@ -132,6 +143,7 @@ export function diffCommands(director: Director, next: DirectorConfig): IpvsadmC
       if (!want.has(dk) && dk !== sorry) cmds.push({ cmd: 'delete-server', key, dest: { addr: d.addr, port: d.port } });
     }
     for (const a of want.values()) {
+      if (heldDown.has(heldKey(k, a.addr, a.port))) continue;
       const d = svc.findDest(a.addr, a.port);
       if (!d) cmds.push({ cmd: 'add-server', key, dest: a, portForced: false });
       else if (!sameDest(d, a)) cmds.push({ cmd: 'edit-server', key, dest: a, portForced: false });
@@ -166,11 +178,20 @@ function describe(cmds: readonly IpvsadmCommand[], marksChanged: boolean, settin
   return parts.join(', ');
 }
 
+/** Real servers some check of which is down: the health checker holds them out. */
+function heldDownBy(health: ReloadHealth | undefined): Set<string> {
+  const out = new Set<string>();
+  for (const h of health?.states() ?? []) if (!h.up) out.add(`${h.service} ${h.dest}`);
+  return out;
+}
+
 /**
  * Applies `next` (already parsed) to the running director, or refuses it
- * whole. Nothing changes when the result is not ok.
+ * whole. Nothing changes when the result is not ok. With a health checker,
+ * its checks are reloaded first (a server whose check is gone is given back
+ * before the rules are compared), and servers it still holds out stay out.
  */
-export function applyConfig(target: ReloadTarget, next: DirectorConfig, file: string): ReloadResult {
+export function applyConfig(target: ReloadTarget, next: DirectorConfig, file: string, health?: ReloadHealth): ReloadResult {
   const problems = directorProblems(next);
   if (problems.length > 0) return { ok: false, errors: problems.map((p) => `${file}:${p.line ?? 0}: ${p.message}`) };
   const restart = restartNeeded(target.cfg, next);
@@ -178,10 +199,16 @@ export function applyConfig(target: ReloadTarget, next: DirectorConfig, file: st
     return { ok: false, errors: [`${file}: restart needed, reload refused (nothing was changed): ${restart.join('; ')}`] };
   }
   const d = target.director;
-  const cmds = diffCommands(d, next);
-  const r = applyLive(d, target.cfg, cmds);
+  const old = target.cfg;
+  target.cfg = next; // the health checker reads sorry servers from it
+  health?.reload(next.healthChecks);
+  const cmds = diffCommands(d, next, heldDownBy(health));
+  const r = applyLive(d, next, cmds);
   if (!r.ok) {
-    return { ok: false, errors: r.errors.map((e) => `${file}: ${keyOfCommand(cmds[e.index])}${e.message} (nothing was changed)`) };
+    // cannot happen for a file that parsed and passed directorProblems, but if it does: back to the old checks
+    target.cfg = old;
+    health?.reload(old.healthChecks);
+    return { ok: false, errors: r.errors.map((e) => `${file}: ${keyOfCommand(cmds[e.index])}${e.message} (rules unchanged)`) };
   }
   const marksChanged = !sameMarks(d.services.markRules, next.marks);
   if (marksChanged) d.services.setMarkRules(next.marks);
@@ -200,8 +227,8 @@ function keyOfCommand(c: IpvsadmCommand | undefined): string {
  * SIGHUP: reads and parses `file`, then applyConfig. Every error is logged
  * with its file:line, and the running rules stay as they were.
  */
-export function reloadConfig(target: ReloadTarget, file: string, log?: ReloadLogger): ReloadResult {
-  const result = readAndApply(target, file);
+export function reloadConfig(target: ReloadTarget, file: string, log?: ReloadLogger, health?: ReloadHealth): ReloadResult {
+  const result = readAndApply(target, file, health);
   if (log) {
     if (result.ok) log.info({ file, changes: result.summary }, 'config reloaded');
     else for (const e of result.errors) log.error({ file }, `reload failed, old config kept: ${e}`);
@@ -209,7 +236,7 @@ export function reloadConfig(target: ReloadTarget, file: string, log?: ReloadLog
   return result;
 }
 
-function readAndApply(target: ReloadTarget, file: string): ReloadResult {
+function readAndApply(target: ReloadTarget, file: string, health: ReloadHealth | undefined): ReloadResult {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -218,5 +245,5 @@ function readAndApply(target: ReloadTarget, file: string): ReloadResult {
   }
   const parsed = parseConfig(text, file);
   if ('errors' in parsed) return { ok: false, errors: parsed.errors.map(formatConfigError) };
-  return applyConfig(target, parsed.config, file);
+  return applyConfig(target, parsed.config, file, health);
 }

@@ -2,21 +2,14 @@
 // reload of the config file, health checks and the metrics endpoint. It only
 // changes the tables the data path reads, synchronously between frames.
 import type { LiveDirector, Logger } from '../cli/run.js';
-import type { HealthCheckConfig } from './config-types.js';
 import { portNow } from '../io/port.js';
+import { startHealthChecks, type HealthChecks } from './health/index.js';
 import { DEFAULT_CONTROL_SOCKET, listenControlSocket, type ControlReply, type ControlRequest, type ControlSocket } from './control-socket.js';
 import { execIpvsadm } from './ipvsadm-exec.js';
 import { parseIpvsadmArgs } from './ipvsadm-args.js';
 import { changesRules } from './live-rules.js';
-import { renderMetrics, startMetricsServer, type HealthStateLike, type MetricsServer } from './metrics.js';
+import { renderMetrics, startMetricsServer, type MetricsServer } from './metrics.js';
 import { reloadConfig, type ReloadResult } from './reload.js';
-
-/** What the health checker (src/control/health) gives back once started. */
-export interface HealthChecks {
-  stop(): Promise<void>;
-  states(): HealthStateLike[];
-  reload(checks: HealthCheckConfig[]): void;
-}
 
 export interface ControlPlane {
   readonly socketPath: string;
@@ -31,26 +24,9 @@ export interface ControlPlane {
 export interface ControlPlaneOptions {
   /** Install the SIGHUP handler (default true; tests call reload() instead). */
   signals?: boolean;
-  /** Start health checks (default true when the config has any). */
+  /** Start the health checker (default true). */
   health?: boolean;
 }
-
-// ---- health checks: the single call site ------------------------------------
-// src/control/health is written alongside this file; until its entry point
-// exists, the director runs without health checks and says so.
-async function startHealth(live: LiveDirector, checks: HealthCheckConfig[], log: Logger): Promise<HealthChecks | undefined> {
-  const entry = './health/index.js';
-  try {
-    const mod = (await import(entry)) as { startHealthChecks?: (l: LiveDirector, c: HealthCheckConfig[], g: Logger) => HealthChecks };
-    if (typeof mod.startHealthChecks !== 'function') throw new Error('src/control/health has no startHealthChecks');
-    return mod.startHealthChecks(live, checks, log);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') throw e;
-    if (checks.length > 0) log.warn({ checks: checks.length }, 'health checks are configured but this build has no health checker');
-    return undefined;
-  }
-}
-// ------------------------------------------------------------------------------
 
 /**
  * Starts the control socket (cfg.options.controlSocket, default
@@ -60,7 +36,7 @@ async function startHealth(live: LiveDirector, checks: HealthCheckConfig[], log:
 export async function startControlPlane(
   live: LiveDirector, configPath: string, log: Logger, opts: ControlPlaneOptions = {},
 ): Promise<ControlPlane> {
-  const cfg = live.cfg;
+  const cfg = live.cfg; // as started; reloads replace live.cfg
   let health: HealthChecks | undefined;
   let socket: ControlSocket | undefined;
   let metrics: MetricsServer | undefined;
@@ -76,18 +52,16 @@ export async function startControlPlane(
     return reply;
   };
 
-  const reload = (): ReloadResult => {
-    const r = reloadConfig(live, configPath, log);
-    if (r.ok) health?.reload(r.config.healthChecks);
-    return r;
-  };
+  // a successful reload makes the new file live.cfg, the config in force
+  const reload = (): ReloadResult => reloadConfig(live, configPath, log, health);
   const onHup = () => {
     log.info({ file: configPath }, 'SIGHUP: reloading config');
     reload();
   };
 
   try {
-    if (opts.health !== false) health = await startHealth(live, cfg.healthChecks, log);
+    // started even without checks, so that a reload can add some
+    if (opts.health !== false) health = startHealthChecks(live, cfg.healthChecks);
     socket = await listenControlSocket(cfg.options.controlSocket ?? DEFAULT_CONTROL_SOCKET, handle);
     log.info({ socket: socket.path }, 'control socket listening');
     if (cfg.options.metricsListen) {

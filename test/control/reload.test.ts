@@ -2,6 +2,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { LiveRig, RS, VIP, TOPOLOGY, clientSegment, serverSegment } from './server-rig.js';
 import { execIpvsadm } from '../../src/control/ipvsadm-exec.js';
+import { reloadConfig } from '../../src/control/reload.js';
 
 let rig: LiveRig | undefined;
 afterEach(async () => {
@@ -141,5 +142,30 @@ describe('reload', () => {
     expect(r.director.services.classify(6, 0x0a000064, 8080)).toBe(7);
     // packets to the marked port now find the fwmark service
     expect(r.director.services.find(6, 0x0a000064, 8080)?.fwmark).toBe(7);
+  });
+});
+
+describe('reload beside the health checker', () => {
+  it('reloads the checks first and leaves real servers the checker holds out as they are', async () => {
+    const r = rig = await new LiveRig().start();
+    const svc = r.director.services.all[0]!;
+    // the checker took rs2 out (removed) earlier
+    svc.removeDest(svc.findDest(0xc0a80a0c, 80)!);
+    const calls: string[] = [];
+    const health = {
+      reload: (checks: { dest: { addr: number } }[]) => { calls.push(`reload ${checks.length} (rules: ${save(r).split('\n').length - 1} lines)`); },
+      states: () => [{ service: `-t ${VIP}:80`, dest: `${RS.rs2}:80`, up: false }, { service: `-t ${VIP}:80`, dest: `${RS.rs1}:80`, up: true }],
+    };
+    const text = r.text(
+      `-A -t ${VIP}:80 -s rr\n-a -t ${VIP}:80 -r ${RS.rs1}:80 -m -w 2\n-a -t ${VIP}:80 -r ${RS.rs2}:80 -m -w 3\n` +
+        `check tcp -t ${VIP}:80 -r ${RS.rs2}:80\ncheck tcp -t ${VIP}:80 -r ${RS.rs1}:80\n`,
+    );
+    r.writeConfig(text);
+    const res = reloadConfig(r.live, r.configPath, undefined, health);
+    expect(res.ok).toBe(true);
+    // checks were reloaded before any rule changed; rs2 stays out, rs1 gets its new weight
+    expect(calls).toEqual(['reload 2 (rules: 2 lines)']);
+    expect(save(r)).toBe(`-A -t ${VIP}:80 -s rr\n-a -t ${VIP}:80 -r ${RS.rs1}:80 -m -w 2\n`);
+    expect(r.live.cfg).toBe(res.ok ? res.config : undefined);
   });
 });
