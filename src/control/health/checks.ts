@@ -179,6 +179,8 @@ class Checker implements HealthChecks {
     if (c.stopped || this.stopped) return;
     try {
       this.verdict(c, r);
+      // the table may have changed under us (ipvsadm, a reload): keep the sorry server in line with it
+      this.applySorry(c.cfg.service);
     } catch (e) {
       this.log.error({ service: c.cfg.service, real_server: destText(c.cfg), check: c.cfg.kind, err: errorText(e) }, 'health check action failed');
     }

@@ -239,6 +239,25 @@ check tcp -t ${VIP}:80 -r 127.0.0.1:${b.port} interval=100ms timeout=80ms retrie
     expect(live.lines.some((l) => l.sorry_server === '127.0.0.9:8080' && l.action === 'removed')).toBe(true);
   });
 
+  it('follows weight changes made by the operator too, at the next probe', async () => {
+    const t = await new TcpTarget().start();
+    targets.push(t);
+    const live = makeLive(`
+-A -t ${VIP}:80 -s rr
+-a -t ${VIP}:80 -r 127.0.0.1:${t.port} -m -w 1
+sorry -t ${VIP}:80 -r 127.0.0.9:80
+check tcp -t ${VIP}:80 -r 127.0.0.1:${t.port} interval=100ms timeout=80ms
+`);
+    start(live);
+    const svc = svcOf(live);
+    await sleep(150);
+    expect(svc.findDest(ip('127.0.0.9'), 80)).toBeUndefined();
+    svc.editDest(svc.findDest(LO, t.port)!, { weight: 0 }); // as `ipvsadm -e ... -w 0` would
+    await waitFor(() => svc.findDest(ip('127.0.0.9'), 80) !== undefined, 'sorry in');
+    svc.editDest(svc.findDest(LO, t.port)!, { weight: 1 });
+    await waitFor(() => svc.findDest(ip('127.0.0.9'), 80) === undefined, 'sorry out');
+  });
+
   it('is put in at start when the service has no real server with weight > 0', () => {
     const live = makeLive(`
 -A -t ${VIP}:80 -s rr
