@@ -10,7 +10,9 @@ usage:
   tapvs replay --config FILE --in IN.pcap[ng] --out OUT.pcapng [--port NAME] [--trace]
                                              run captured frames through the director
   tapvs check-config FILE                    report config errors with line numbers
-  tapvs ipvsadm [ipvsadm options]            talk to a running director, as ipvsadm
+  tapvs ipvsadm [--socket PATH] [ipvsadm options]
+                                             talk to a running director, as ipvsadm
+                                             (socket: option control_socket, default /run/tapvs/tapvs.sock)
   tapvs help
 `;
 
