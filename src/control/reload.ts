@@ -38,8 +38,9 @@ export type ReloadResult =
   | { ok: true; config: DirectorConfig; commands: IpvsadmCommand[]; summary: string }
   | { ok: false; errors: string[] };
 
-/** Options that can change while running (IPVS sysctls); every other option needs a restart. */
-const LIVE_OPTIONS: readonly (keyof DirectorOptions)[] = ['expireNodestConn', 'expireQuiescentTemplate'];
+/** Options that change while running, as the IPVS sysctls they are (check_netns goes to the health checker). */
+const LIVE_OPTIONS = ['expireNodestConn', 'expireQuiescentTemplate'] as const;
+/** Options the director only reads when it starts. */
 const RESTART_OPTIONS: readonly [keyof DirectorOptions, string][] = [
   ['maxConns', 'max_conns'],
   ['unmatchedFromRealServer', 'unmatched_from_rs'],
@@ -213,7 +214,7 @@ export function applyConfig(target: ReloadTarget, next: DirectorConfig, file: st
   const marksChanged = !sameMarks(d.services.markRules, next.marks);
   if (marksChanged) d.services.setMarkRules(next.marks);
   const s = d.conns.settings;
-  const settingsChanged = LIVE_OPTIONS.some((k) => s[k as 'expireNodestConn'] !== next.options[k]);
+  const settingsChanged = LIVE_OPTIONS.some((k) => s[k] !== next.options[k]);
   s.expireNodestConn = next.options.expireNodestConn;
   s.expireQuiescentTemplate = next.options.expireQuiescentTemplate;
   return { ok: true, config: next, commands: cmds, summary: describe(cmds, marksChanged, settingsChanged) };
