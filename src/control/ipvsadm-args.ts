@@ -4,6 +4,7 @@
 // are numeric only (no resolver on a director's control path), and features
 // tapvs does not have (IPv6, SCTP, sync daemon, persistence engines, GUE/GRE
 // tunnels) are refused with a message saying so.
+import { ipToString, isIp, parseIp } from '../wire/addr.js';
 import { FWD_DR, FWD_MASQ, FWD_TUN, type Fwd } from '../model/dest.js';
 import { IPPROTO_TCP, IPPROTO_UDP } from '../model/proto.js';
 import type { SchedFlags } from '../model/service.js';
@@ -82,22 +83,10 @@ export type ParseArgsResult = { ok: true; command: IpvsadmCommand } | { ok: fals
 
 /** Strict dotted-quad IPv4 (four decimal parts, no leading zeros) to uint32, or null. */
 export function parseIpv4(s: string): number | null {
-  const parts = s.split('.');
-  if (parts.length !== 4) return null;
-  let v = 0;
-  for (const p of parts) {
-    if (!/^(0|[1-9][0-9]{0,2})$/.test(p)) return null;
-    const n = Number(p);
-    if (n > 255) return null;
-    v = v * 256 + n;
-  }
-  return v >>> 0;
+  return isIp(s) ? parseIp(s) : null;
 }
 
-export function formatIpv4(a: number): string {
-  a >>>= 0;
-  return `${a >>> 24}.${(a >>> 16) & 255}.${(a >>> 8) & 255}.${a & 255}`;
-}
+export const formatIpv4 = ipToString;
 
 /** A decimal number within [min, max] (strtol-like but strict), or null. */
 export function parseNumber(s: string, min: number, max: number): number | null {
