@@ -282,6 +282,46 @@ lab_tapvs() {
   lab_wait_line "$LAB_DIR/tapvs.log" 'director running' 60 || return 1
 }
 
+# lab_probe_leg [ADDR/LEN]: give the real servers' LAN bridge an address of its own, so that the
+# namespace holding it reaches the real servers directly, as a keepalived host would. tapvs keeps
+# its own addresses in user space, so its health checks probe from there (option check_netns).
+# Defaults: NAT 192.168.10.254/24 on <id>-lan br0; DR 172.16.0.254/24 on <id>-lan br0;
+# TUN 172.16.1.254/24 on <id>-rsnet br0. Records LAB_PROBE_NS in lab.env and prints it.
+lab_probe_leg() {
+  local ns addr
+  # shellcheck disable=SC1091
+  source "$LAB_DIR/lab.env"
+  case $LAB_MODE in
+    nat) ns=$LAB_ID-lan addr=192.168.10.254/24 ;;
+    dr) ns=$LAB_ID-lan addr=172.16.0.254/24 ;;
+    tun) ns=$LAB_ID-rsnet addr=172.16.1.254/24 ;;
+    *) echo "lab_probe_leg: unknown lab mode '$LAB_MODE'" >&2; return 1 ;;
+  esac
+  ip -n "$ns" addr add "${1:-$addr}" dev br0 || return 1
+  printf 'LAB_PROBE_NS=%q\n' "$ns" >>"$LAB_DIR/lab.env"
+  echo "$ns"
+}
+
+# lab_rs_pid NAME: PID of real server NAME's rs-server.mjs (to stop it in a test or demo).
+lab_rs_pid() {
+  local pid
+  for pid in $(ip netns pids "$LAB_ID-$1" 2>/dev/null); do
+    tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q 'rs-server\.mjs' && { echo "$pid"; return 0; }
+  done
+  return 1
+}
+
+# lab_rs_start NAME: start real server NAME's rs-server.mjs again (after it was stopped).
+lab_rs_start() {
+  local name=$1 log vip=
+  # shellcheck disable=SC1091
+  source "$LAB_DIR/lab.env"
+  [ "$LAB_MODE" = nat ] || vip=$LAB_VIP
+  log=$name-$(date +%s%N)
+  lab_spawn "$LAB_ID-$name" "$log" node "$LAB_REPO/netns/rs-server.mjs" --name "$name" --http 80 --udp 7 ${vip:+--vip "$vip"}
+  lab_wait_line "$LAB_DIR/$log.log" "^ready $name" || return 1
+}
+
 # lab_ipvsadm ARGS...: ipvsadm against this lab's director.
 lab_ipvsadm() {
   ( cd "$LAB_REPO" && node bin/tapvs.js ipvsadm --socket "$LAB_DIR/tapvs.sock" "$@" )
