@@ -24,13 +24,20 @@ function agentArgv(): string[] {
 }
 
 interface Waiter {
+  spec: ProbeSpec;
   settle: (r: ProbeResult) => void;
+  guard: NodeJS.Timeout | undefined;
+  /** Already sent again once, to a restarted agent. */
+  resent: boolean;
 }
 
 /**
  * The tapvs side of one namespace's probe agent: starts it on first use,
- * matches replies to requests, starts it again (with back-off) after it
- * dies, and kills it on close.
+ * matches replies to requests, and kills it on close. An agent that dies
+ * after working is started again at once and the probes it held are sent
+ * to the new one, so its death costs no verdict; one that fails to start
+ * is tried again with back-off, and probes fail meanwhile (with its last
+ * words), since nothing can reach the servers from there.
  */
 export class ProbeAgent {
   private child: ChildProcessWithoutNullStreams | null = null;
@@ -38,7 +45,7 @@ export class ProbeAgent {
   private nextId = 1;
   private ready = false;
   private closed = false;
-  private deaths = 0;
+  private failedStarts = 0;
   private notBefore = 0;
   private stderrTail = '';
   private exited: Promise<void> = Promise.resolve();
@@ -52,28 +59,38 @@ export class ProbeAgent {
 
   run(spec: ProbeSpec, signal?: AbortSignal): Promise<ProbeResult> {
     if (this.closed) return Promise.resolve({ ok: false, error: 'cancelled' });
+    const id = this.nextId++;
+    return new Promise((resolve) => {
+      const onAbort = (): void => w.settle({ ok: false, error: 'cancelled' });
+      const w: Waiter = {
+        spec,
+        guard: undefined,
+        resent: false,
+        settle: (r) => {
+          if (!this.waiting.delete(id)) return;
+          clearTimeout(w.guard);
+          signal?.removeEventListener('abort', onAbort);
+          resolve(r);
+        },
+      };
+      this.waiting.set(id, w);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.send(id, w);
+    });
+  }
+
+  private send(id: number, w: Waiter): void {
     const child = this.child ?? this.start();
     if (!child) {
       const wait = Math.max(0, this.notBefore - Date.now());
-      return Promise.resolve({ ok: false, error: `probe agent in netns ${this.netns} is down (restart in ${wait} ms)${this.lastWords()}` });
+      return w.settle({ ok: false, error: `probe agent in netns ${this.netns} is down (restart in ${wait} ms)${this.lastWords()}` });
     }
-    const id = this.nextId++;
-    return new Promise((resolve) => {
-      const guard = setTimeout(
-        () => settle({ ok: false, error: `probe agent in netns ${this.netns} did not answer in time` }),
-        spec.timeoutMs + (this.ready ? GRACE_MS : STARTUP_GRACE_MS),
-      );
-      const onAbort = (): void => settle({ ok: false, error: 'cancelled' });
-      const settle = (r: ProbeResult): void => {
-        if (!this.waiting.delete(id)) return;
-        clearTimeout(guard);
-        signal?.removeEventListener('abort', onAbort);
-        resolve(r);
-      };
-      this.waiting.set(id, { settle });
-      signal?.addEventListener('abort', onAbort, { once: true });
-      child.stdin.write(JSON.stringify({ id, probe: spec }) + '\n');
-    });
+    clearTimeout(w.guard);
+    w.guard = setTimeout(
+      () => w.settle({ ok: false, error: `probe agent in netns ${this.netns} did not answer in time` }),
+      w.spec.timeoutMs + (this.ready ? GRACE_MS : STARTUP_GRACE_MS),
+    );
+    child.stdin.write(JSON.stringify({ id, probe: w.spec }) + '\n');
   }
 
   private lastWords(): string {
@@ -101,11 +118,23 @@ export class ProbeAgent {
       this.child = null;
       resolveExit();
       if (this.closed) return;
-      this.deaths = this.ready ? 1 : this.deaths + 1;
-      const backoff = Math.min(RESTART_MAX_MS, RESTART_MIN_MS * 2 ** (this.deaths - 1));
-      this.notBefore = Date.now() + backoff;
       const why = err ? err.message : sig ? `signal ${sig}` : `exit status ${code}`;
-      this.log.warn({ netns: this.netns, reason: why, stderr: this.stderrTail.trim() || undefined, restart_ms: backoff }, 'health probe agent died');
+      const stderr = this.stderrTail.trim() || undefined;
+      if (this.ready) {
+        this.log.warn({ netns: this.netns, reason: why, stderr }, 'health probe agent died; starting it again');
+        for (const [id, w] of [...this.waiting]) {
+          if (w.resent) w.settle({ ok: false, error: `probe agent in netns ${this.netns} died twice during one probe (${why})` });
+          else {
+            w.resent = true;
+            this.send(id, w);
+          }
+        }
+        return;
+      }
+      this.failedStarts++;
+      const backoff = Math.min(RESTART_MAX_MS, RESTART_MIN_MS * 2 ** (this.failedStarts - 1));
+      this.notBefore = Date.now() + backoff;
+      this.log.warn({ netns: this.netns, reason: why, stderr, restart_ms: backoff }, 'health probe agent failed to start');
       for (const w of [...this.waiting.values()]) w.settle({ ok: false, error: `probe agent in netns ${this.netns} died (${why})${this.lastWords()}` });
     };
     child.once('exit', (code, sig) => onGone(code, sig));
@@ -123,7 +152,7 @@ export class ProbeAgent {
     }
     if (msg.ready === true) {
       this.ready = true;
-      this.deaths = 0;
+      this.failedStarts = 0;
       return;
     }
     if (typeof msg.id !== 'number') return;

@@ -129,12 +129,12 @@ describe('MISC check', () => {
     const live = makeLive(`
 -A -t ${VIP}:80 -s rr
 -a -t ${VIP}:80 -r 127.0.0.5:80 -g
-check misc -t ${VIP}:80 -r 127.0.0.5:80 command="case $(cat ${mode}) in ok) exit 0;; hang) sleep 10;; *) exit 1;; esac" interval=150ms timeout=100ms retries=1
+check misc -t ${VIP}:80 -r 127.0.0.5:80 command="case $(cat ${mode}) in ok) exit 0;; hang) sleep 10;; *) exit 1;; esac" interval=300ms timeout=250ms retries=1
 `);
     const events: HealthState[] = [];
     start(live, events);
     const svc = svcOf(live);
-    await sleep(350);
+    await sleep(700);
     expect(events).toEqual([]);
     writeFileSync(mode, 'fail');
     await waitFor(() => events.length === 1, 'down on exit 1');
@@ -145,7 +145,7 @@ check misc -t ${VIP}:80 -r 127.0.0.5:80 command="case $(cat ${mode}) in ok) exit
     expect(svc.dests).toHaveLength(1);
     writeFileSync(mode, 'hang');
     await waitFor(() => events.length === 3, 'down on timeout');
-    expect(events[2]!.lastError).toBe('timed out after 100 ms');
+    expect(events[2]!.lastError).toBe('timed out after 250 ms');
     rmSync(dir, { recursive: true, force: true });
   });
 });
