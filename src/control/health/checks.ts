@@ -122,11 +122,15 @@ class Checker implements HealthChecks {
       this.schedule(c, 0);
     }
     for (const rs of [...this.servers.values()]) {
-      if (rs.checks.size === 0) {
-        // nothing watches it any more: give back what was taken
-        if (rs.out) this.restore(rs, 'no health check left');
-        this.servers.delete(rs.key);
-      } else this.settle(rs, 'check reloaded');
+      try {
+        if (rs.checks.size === 0) {
+          // nothing watches it any more: give back what was taken
+          this.servers.delete(rs.key);
+          if (rs.out) this.restore(rs, 'no health check left');
+        } else this.settle(rs, 'check reloaded');
+      } catch (e) {
+        this.log.error({ service: rs.service, real_server: `${formatIpv4(rs.addr)}:${rs.port}`, err: errorText(e) }, 'health check action failed');
+      }
     }
     for (const [ns, agent] of this.agents) {
       if (![...this.checks.values()].some((c) => c.netns === ns)) {
