@@ -108,7 +108,8 @@ lab_rs() {
   fi
   lab_spawn "$ns" "$name" node "$LAB_REPO/netns/rs-server.mjs" --name "$name" --http 80 --udp 7 ${vip:+--vip "$vip"}
   lab_wait_line "$LAB_DIR/$name.log" "^ready $name" || return 1
-  lab_spawn "$ns" "$name-iperf3" iperf3 -s -p 5201
+  # bound to the VIP in DR/TUN: a UDP reply must leave from the address the client sent to
+  lab_spawn "$ns" "$name-iperf3" iperf3 -s -p 5201 ${vip:+-B "$vip"}
 }
 
 # lab_decap NS VIP: LVS-TUN decapsulation in a real server: kernel ipip when present, else the helper.

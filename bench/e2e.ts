@@ -1,0 +1,210 @@
+// End to end through the netns labs: iperf3 from the client namespace to the
+// VIP, through tapvs (NAT, DR, TUN) and through the kernel doing the same job
+// (netns/kernel-peer.sh: nftables DNAT for NAT, plain forwarding for DR), in
+// the same run, side by side.
+//
+//   TCP: one iperf3 stream for 3 s, receiver's Gb/s.
+//   UDP: 64-byte payloads as fast as the client can send (-b 0) for 3 s;
+//        "delivered" is what the real server's iperf3 received (its byte count
+//        / 64) divided by the test time, so drops anywhere on the way count.
+//
+// Needs root and iperf3 (and nft for the kernel NAT peer); without them it
+// returns a "skipped" line saying why. Each lab is built, measured and torn
+// down in turn (teardown also on errors and Ctrl-C); about 1.5 minutes.
+import { execFile, execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { BenchResult } from './types.js';
+
+const repo = fileURLToPath(new URL('..', import.meta.url));
+const labRoot = process.env.TAPVS_LAB_DIR ?? '/tmp/tapvs-lab';
+const SECONDS = 3;
+const UDP_PAYLOAD = 64;
+
+type Mode = 'nat' | 'dr' | 'tun';
+type Director = 'tapvs' | 'kernel';
+
+interface Figures {
+  tcpGbps?: number;
+  udpDelivered?: number;
+  udpOffered?: number;
+  /** Why a figure is missing ("n/a (no ipip module)", an error). */
+  missing?: string;
+}
+
+/** Labs that are up right now, so a signal or a crash can take them down. */
+const liveLabs = new Set<string>();
+
+function sh(file: string, args: string[], timeoutMs: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(file, args, { cwd: repo, timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
+      if (err) {
+        const code = (err as { code?: number | string }).code;
+        const why = String(stderr).trim().split('\n').slice(-3).join(' | ') || err.message;
+        reject(Object.assign(new Error(`${file} ${args.join(' ')}: ${why}`), { exitCode: code, stdout: String(stdout) }));
+      } else {
+        resolve(stdout);
+      }
+    });
+  });
+}
+
+function labDownSync(id: string): void {
+  try {
+    execFileSync('bash', [`${repo}/netns/lab.sh`, 'down', id], { stdio: 'ignore', timeout: 20000 });
+  } catch { /* best effort: lab_down is idempotent and recorded */ }
+  liveLabs.delete(id);
+}
+
+function env(id: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of readFileSync(`${labRoot}/${id}/lab.env`, 'utf8').split('\n')) {
+    const m = /^([A-Z_]+)=(.*)$/.exec(line);
+    // %q quoting of our simple values only ever escapes spaces
+    if (m) out[m[1]!] = m[2]!.replace(/\\(.)/g, '$1');
+  }
+  return out;
+}
+
+async function up(director: Director, mode: Mode, id: string): Promise<Record<string, string>> {
+  liveLabs.add(id);
+  if (director === 'kernel') {
+    await sh('bash', [`${repo}/netns/kernel-peer.sh`, 'up', mode, id], 90000);
+  } else {
+    await sh('bash', [`${repo}/netns/lab.sh`, 'up', mode, id], 90000);
+    // lab_tapvs records tapvs's PID in the run, so lab_down stops it
+    const start = `source netns/lib.sh; export LAB_ID=${id} LAB_DIR=${labRoot}/${id}; lab_conf rr >/dev/null && lab_tapvs`;
+    await sh('bash', ['-c', start], 90000);
+  }
+  return env(id);
+}
+
+interface IperfEnd {
+  sum_sent?: { packets?: number; seconds?: number; bytes?: number };
+  sum_received?: { bytes?: number; seconds?: number; bits_per_second?: number };
+}
+
+async function iperf(ns: string, vip: string, extra: string[]): Promise<IperfEnd> {
+  const argv = ['netns', 'exec', ns, 'iperf3', '-c', vip, '-p', '5201', '-t', String(SECONDS), '-J', ...extra];
+  // iperf3 -J reports its own failures as JSON on stdout (and exits 1)
+  const out = await sh('ip', argv, (SECONDS + 15) * 1000).catch((err: Error & { stdout?: string }) => err.stdout || Promise.reject(err));
+  let j: { end?: IperfEnd; error?: string };
+  try {
+    j = JSON.parse(out) as typeof j;
+  } catch {
+    throw new Error(`iperf3 ${extra.join(' ')}: no JSON report`);
+  }
+  if (j.error) throw new Error(`iperf3 ${extra.join(' ')}: ${j.error}`);
+  return j.end ?? {};
+}
+
+async function measure(director: Director, mode: Mode, id: string): Promise<Figures> {
+  if (director === 'kernel' && mode === 'tun') {
+    try {
+      await sh('bash', [`${repo}/netns/kernel-peer.sh`, 'can', 'tun'], 10000);
+    } catch {
+      return { missing: 'n/a (no ipip module)' };
+    }
+  }
+  try {
+    const e = await up(director, mode, id);
+    const ns = e.LAB_CLIENT_NS!;
+    const vip = e.LAB_VIP!;
+    const tcp = await iperf(ns, vip, []);
+    await new Promise((r) => setTimeout(r, 300)); // let the server take the next test
+    const udp = await iperf(ns, vip, ['-u', '-l', String(UDP_PAYLOAD), '-b', '0']);
+    const rx = udp.sum_received ?? {};
+    const secs = rx.seconds ?? SECONDS;
+    return {
+      tcpGbps: (tcp.sum_received?.bits_per_second ?? 0) / 1e9,
+      udpDelivered: (rx.bytes ?? 0) / UDP_PAYLOAD / secs,
+      udpOffered: (udp.sum_sent?.packets ?? 0) / (udp.sum_sent?.seconds ?? secs),
+    };
+  } catch (err) {
+    return { missing: `failed: ${(err as Error).message.slice(0, 200)}` };
+  } finally {
+    labDownSync(id);
+  }
+}
+
+function ratio(a: number | undefined, b: number | undefined): string {
+  return a !== undefined && b !== undefined && b > 0 ? `${(a / b).toFixed(2)}x kernel` : 'no kernel figure';
+}
+
+function rows(mode: Mode, t: Figures, k: Figures): BenchResult[] {
+  const M = mode.toUpperCase();
+  const out: BenchResult[] = [];
+  const kernelNote = k.missing ?? '';
+  if (t.missing) {
+    out.push({ name: `e2e ${M}: tapvs`, value: 0, unit: '', note: t.missing });
+  } else {
+    out.push({ name: `e2e ${M}: TCP tapvs`, value: t.tcpGbps!, unit: 'Gb/s', note: ratio(t.tcpGbps, k.tcpGbps) });
+    out.push({
+      name: `e2e ${M}: UDP 64 B delivered, tapvs`,
+      value: Math.round(t.udpDelivered!),
+      unit: 'packets/s',
+      note: `${ratio(t.udpDelivered, k.udpDelivered)}; client offered ${Math.round(t.udpOffered! / 1000)} k/s`,
+    });
+  }
+  if (k.missing) {
+    out.push({ name: `e2e ${M}: kernel peer`, value: 0, unit: '', note: kernelNote });
+  } else {
+    out.push({ name: `e2e ${M}: TCP kernel peer`, value: k.tcpGbps!, unit: 'Gb/s', note: mode === 'nat' ? 'nftables DNAT' : 'kernel forwarding to rs1' });
+    out.push({
+      name: `e2e ${M}: UDP 64 B delivered, kernel peer`,
+      value: Math.round(k.udpDelivered!),
+      unit: 'packets/s',
+      note: `client offered ${Math.round(k.udpOffered! / 1000)} k/s`,
+    });
+  }
+  return out;
+}
+
+function missingTools(): string | undefined {
+  if (process.getuid?.() !== 0) return 'needs root (network namespaces, TAP devices)';
+  for (const tool of ['iperf3', 'ip', 'nft']) {
+    try {
+      execFileSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' });
+    } catch {
+      return `needs ${tool} (apt-get install ${tool === 'ip' ? 'iproute2' : tool === 'nft' ? 'nftables' : tool})`;
+    }
+  }
+  if (!existsSync('/dev/net/tun')) return 'needs /dev/net/tun';
+  return undefined;
+}
+
+export async function benchE2e(modes: Mode[] = ['nat', 'dr', 'tun']): Promise<BenchResult[]> {
+  const why = missingTools();
+  if (why) return [{ name: 'e2e: skipped', value: 0, unit: '', note: why }];
+  const onSignal = (sig: NodeJS.Signals): void => {
+    for (const id of [...liveLabs]) labDownSync(id);
+    process.kill(process.pid, sig);
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const onExit = (): void => { for (const id of [...liveLabs]) labDownSync(id); };
+  process.on('exit', onExit);
+  const tag = (process.pid % 10000).toString(36);
+  const results: BenchResult[] = [];
+  try {
+    for (const mode of modes) {
+      // the same lab, one after the other: tapvs, then the kernel
+      const t = await measure('tapvs', mode, `eb${tag}${mode[0]}t`);
+      const k = await measure('kernel', mode, `eb${tag}${mode[0]}k`);
+      results.push(...rows(mode, t, k));
+    }
+  } finally {
+    for (const id of [...liveLabs]) labDownSync(id);
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    process.off('exit', onExit);
+  }
+  return results;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const modes = process.argv.slice(2).filter((a): a is Mode => a === 'nat' || a === 'dr' || a === 'tun');
+  for (const r of await benchE2e(modes.length > 0 ? modes : undefined)) {
+    console.log(`${r.name.padEnd(44)} ${(Number.isInteger(r.value) ? String(r.value) : r.value.toFixed(2)).padStart(10)} ${r.unit.padEnd(10)} ${r.note ?? ''}`);
+  }
+}
