@@ -55,7 +55,7 @@ describe.runIf(isRoot)('netns lab topologies', () => {
     expect(cfg.realServers.map((r: { decap: string }) => r.decap)).toEqual(expect.arrayContaining([expect.stringMatching(/^(kernel|helper)$/)]));
     expect((await run('curl', ['-s', '--max-time', '3', 'http://172.16.1.12/'], `${id}-client`)).stdout).toBe('rs2\n');
     const pids = readFileSync(`${up.stdout.trim()}/pids`, 'utf8').split('\n').filter(Boolean).map(Number);
-    expect(pids.length).toBe(4); // two real-server services, two decapsulators
+    expect(pids.length).toBe(6); // per real server: its service, its iperf3 server, its decapsulator
     expect((await lab('down', id)).code).toBe(0);
     expect(await namespacesOf(id)).toEqual([]);
     // every process the lab started is gone
