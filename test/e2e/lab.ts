@@ -7,7 +7,7 @@
  */
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { appendFileSync, readFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -56,6 +56,15 @@ export function patternSha256(n: number): string {
 export function fileSha256(path: string): { sha: string; size: number } {
   const b = readFileSync(path);
   return { sha: createHash('sha256').update(b).digest('hex'), size: b.length };
+}
+
+/** Size of a file that may not exist yet (0 then). */
+export function sizeOf(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
+  }
 }
 
 export interface ConnEntry { proto: string; state: string; source: string; virtual: string; destination: string }

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isRoot } from '../netns-helpers/ns.js';
 import {
-  DIRECTOR_MAC, E2eLab, FWD_FLAG, destsOf, fileSha256, parseConns, patternSha256, sleep, stillRunning, waitFor, type Mode,
+  DIRECTOR_MAC, E2eLab, REPO, FWD_FLAG, destsOf, fileSha256, parseConns, patternSha256, sizeOf, sleep, stillRunning, waitFor, type Mode,
 } from './lab.js';
 
 /** Where the director's client-facing ARP happens: the namespace and interface that resolve the VIP. */
@@ -122,18 +122,18 @@ export function modeSuite(mode: Mode, tag: string): void {
 
     it('a weight-0 real server gets no new connections while its open one completes', async () => {
       const [rs1, rs2] = lab.rsAddrs as [string, string];
-      const n = 2 * 1024 * 1024;
-      // a slow download (~4 s) from a known client port, so the connection table says where it went;
-      // rr decides which server gets it, so start a second one if the first lands on rs2
+      const n = 1_500_000;
+      // a slow download (~6 s: tiny receive window, read at 250 kB/s; see slow-get.py) from a known
+      // client port, so the connection table says where it went; rr decides which server gets it,
+      // so start a second one if the first lands on rs2
       type Slow = { port: number; file: string; hdr: string; run: ReturnType<E2eLab['spawnIn']> };
       const slows: Slow[] = [];
       let onRs1: Slow | undefined;
       for (let attempt = 0; attempt < 2 && !onRs1; attempt++) {
         const port = 40_011 + attempt;
         const file = join(lab.dir, `slow-${port}.bin`);
-        const hdr = join(lab.dir, `slow-${port}.hdr`);
-        const run = lab.spawnIn(lab.clientNs, 'curl', ['-s', '--max-time', '30', '--local-port', String(port), '--limit-rate', '500k',
-          '-D', hdr, '-o', file, `http://${lab.vip}/bytes/${n}`]);
+        const hdr = `${file}.hdr`;
+        const run = lab.spawnIn(lab.clientNs, 'python3', [join(REPO, 'test/e2e/slow-get.py'), lab.vip, '80', `/bytes/${n}`, String(port), file, '250000']);
         const slow = { port, file, hdr, run };
         slows.push(slow);
         let dest = '';
@@ -149,8 +149,12 @@ export function modeSuite(mode: Mode, tag: string): void {
 
       const edit = await lab.ipvsadm('-e', '-t', `${lab.vip}:80`, '-r', `${rs1}:80`, FWD_FLAG[mode], '-w', '0');
       expect(edit.code, edit.stderr).toBe(0);
+      // the change must have hit an open transfer for the test to mean anything
+      expect(onRs1!.run.child.exitCode).toBeNull();
+      expect(sizeOf(onRs1!.file)).toBeLessThan(n);
       const listed = destsOf((await lab.ipvsadm('-Ln')).stdout, `TCP ${lab.vip}:80`);
-      expect(listed?.find((d) => d.addr === `${rs1}:80`)?.weight).toBe(0);
+      // weight 0, and the open transfer still counts as its active connection
+      expect(listed?.find((d) => d.addr === `${rs1}:80`)).toMatchObject({ weight: 0, active: 1 });
 
       const seen: string[] = [];
       for (let i = 0; i < 6; i++) seen.push(await lab.whoAnswers());
