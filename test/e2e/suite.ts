@@ -110,8 +110,8 @@ export function modeSuite(mode: Mode, tag: string): void {
       expect(listing.code, listing.stderr).toBe(0);
       const conns = parseConns(listing.stdout);
       const to5201 = conns.filter((c) => c.proto === 'TCP' && c.virtual === `${lab.vip}:5201`);
-      // the iperf3 run's control and data connections plus our four connects
-      expect(to5201.length).toBeGreaterThanOrEqual(6);
+      // our four connects (CLOSE entries live 10 s), plus the iperf3 run's while they last
+      expect(to5201.length).toBeGreaterThanOrEqual(4);
       const servers = new Set(to5201.map((c) => c.destination.split(':')[0]));
       expect(servers.size).toBe(1);
       // and the persistence template (fwmark 2 shows as 0.0.0.2:0) names that server
