@@ -7,7 +7,7 @@
  */
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { appendFileSync, readFileSync, statSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -107,6 +107,8 @@ export interface LabOptions {
 export class E2eLab {
   readonly dir: string;
   env: Record<string, string> = {};
+  // set once this object created the run: only then may down() remove it
+  private owned = false;
 
   constructor(readonly id: string, readonly mode: Mode) {
     this.dir = join(LAB_ROOT, id);
@@ -115,6 +117,10 @@ export class E2eLab {
   /** Build the lab, write its config and start tapvs. Throws with the logs on failure. */
   async up(opts: LabOptions = {}): Promise<void> {
     hookExit();
+    if (existsSync(this.dir)) {
+      throw new Error(`run id ${this.id} is in use (${this.dir} exists); \`bash -c 'source netns/lib.sh; lab_down ${this.id}'\` removes a stale one`);
+    }
+    this.owned = true;
     live.add(this.id);
     const script = [
       'set -e',
@@ -199,6 +205,7 @@ export class E2eLab {
   }
 
   async down(): Promise<void> {
+    if (!this.owned) return;
     await exec('bash', ['-c', 'source netns/lib.sh; lab_down "$1"', 'bash', this.id], 60_000);
     live.delete(this.id);
   }
