@@ -7,7 +7,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isRoot } from '../netns-helpers/ns.js';
 import {
   DIRECTOR_MAC, E2eLab, REPO, FWD_FLAG, destsOf, fileSha256, parseConns, patternSha256, sizeOf, sleep, stillRunning, waitFor, type Mode,
 } from './lab.js';
@@ -18,7 +17,7 @@ function arpSide(lab: E2eLab): { ns: string; dev: string } {
 }
 
 export function modeSuite(mode: Mode, tag: string): void {
-  describe.runIf(isRoot)(`e2e ${mode}: tapvs on TAP devices in a netns lab`, () => {
+  describe(`e2e ${mode}: tapvs on TAP devices in a netns lab`, () => {
     const lab = new E2eLab(`tve${process.pid % 1000}${tag}`, mode);
     let pids: number[] = [];
 

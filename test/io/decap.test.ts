@@ -3,7 +3,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { innerPacket } from '../../src/io/tun-decap.js';
 import { openTap, type TapPort } from '../../src/io/tap.js';
 import { ipv4, ipv4Header, putMac, put16, udpFrame } from '../netns-helpers/frames.js';
-import { addNetns, delNetns, isRoot, uniqueName } from '../netns-helpers/ns.js';
+import { addNetns, delNetns, uniqueName } from '../netns-helpers/ns.js';
 
 /** Wait until a child prints a line matching `re` on stdout. */
 function waitFor(child: ChildProcess, re: RegExp, ms: number): Promise<string> {
@@ -37,7 +37,7 @@ describe('innerPacket', () => {
   });
 });
 
-describe.runIf(isRoot)('LVS-TUN decapsulation in a real-server namespace', () => {
+describe('LVS-TUN decapsulation in a real-server namespace', () => {
   const namespaces: string[] = [];
   const children: ChildProcess[] = [];
   let tap: TapPort | undefined;

@@ -4,7 +4,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { HEADROOM } from '../../src/io/port.js';
 import { PcapStreamParser, openPcap, type PcapPort } from '../../src/io/pcap-port.js';
 import { arpReply, echoReply, getMac, ipv4, u16, u32 } from '../netns-helpers/frames.js';
-import { addNetns, delNetns, isRoot, run, uniqueName } from '../netns-helpers/ns.js';
+import { addNetns, delNetns, run, uniqueName } from '../netns-helpers/ns.js';
 
 function pcapStream(frames: Uint8Array[], littleEndian = true): Uint8Array {
   const total = 24 + frames.reduce((n, f) => n + 16 + f.length, 0);
@@ -54,7 +54,7 @@ describe('PcapStreamParser', () => {
   });
 });
 
-describe.runIf(isRoot)('pcap port on a real veth', () => {
+describe('pcap port on a real veth', () => {
   const namespaces: string[] = [];
   const ports: PcapPort[] = [];
   const links: string[] = [];

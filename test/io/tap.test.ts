@@ -3,12 +3,12 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { HEADROOM, MAX_FRAME } from '../../src/io/port.js';
 import { DeviceError, openTap, type TapPort } from '../../src/io/tap.js';
 import { arpReply, echoReply, ipv4, u16, u32 } from '../netns-helpers/frames.js';
-import { addNetns, delNetns, isRoot, linkExists, run, uniqueName } from '../netns-helpers/ns.js';
+import { addNetns, delNetns, linkExists, run, uniqueName } from '../netns-helpers/ns.js';
 
 const MY_MAC = 0x020000770001;
 const MY_IP = ipv4('10.77.0.1');
 
-describe.runIf(isRoot)('TAP port on a real device', () => {
+describe('TAP port on a real device', () => {
   const namespaces: string[] = [];
   const ports: TapPort[] = [];
   afterAll(async () => {

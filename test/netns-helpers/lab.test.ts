@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { isRoot, run } from './ns.js';
+import { run } from './ns.js';
 
 const ids: string[] = [];
 const labId = (tag: string): string => {
@@ -13,7 +13,7 @@ const lab = (...args: string[]) => run('bash', ['netns/lab.sh', ...args], undefi
 const namespacesOf = async (id: string): Promise<string[]> =>
   (await run('ip', ['netns', 'list'])).stdout.split('\n').map((l) => l.split(' ')[0]!).filter((n) => n.startsWith(`${id}-`));
 
-describe.runIf(isRoot)('netns lab topologies', () => {
+describe('netns lab topologies', () => {
   afterAll(async () => {
     for (const id of ids) await lab('down', id);
   });

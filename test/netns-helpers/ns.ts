@@ -53,4 +53,3 @@ export function linkExists(device: string): boolean {
   }
 }
 
-export const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;

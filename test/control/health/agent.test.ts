@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHealthChecks, type HealthChecks, type HealthState } from '../../../src/control/health/index.js';
 import { parseIpv4 } from '../../../src/control/ipvsadm-args.js';
 import { IPPROTO_TCP } from '../../../src/model/proto.js';
-import { addNetns, delNetns, isRoot, run, uniqueName } from '../../netns-helpers/ns.js';
+import { addNetns, delNetns, run, uniqueName } from '../../netns-helpers/ns.js';
 import { makeLive, sleep, waitFor } from './helpers.js';
 
 // A namespace whose lo holds 198.51.100.7 with an HTTP server on it. The
@@ -20,7 +20,7 @@ const http = require('node:http');
 http.createServer((q, s) => { s.end(${JSON.stringify(BODY)}); }).listen(8080, '${RS}', () => console.log('listening'));
 `;
 
-describe.runIf(isRoot)('probe agent in a network namespace (check_netns)', () => {
+describe('probe agent in a network namespace (check_netns)', () => {
   const ns = uniqueName('hc');
   let server: ChildProcess | null = null;
   const running: HealthChecks[] = [];

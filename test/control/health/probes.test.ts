@@ -5,7 +5,6 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeIcmp, probeIcmpWithPingCommand } from '../../../src/control/health/probes/icmp.js';
 import { runProbe } from '../../../src/control/health/probes/index.js';
-import { isRoot } from '../../netns-helpers/ns.js';
 import { HttpTarget, sleep, TcpTarget } from './helpers.js';
 
 function processState(pid: number): string {
@@ -110,7 +109,7 @@ describe('MISC probe', () => {
   });
 });
 
-describe.runIf(isRoot)('ICMP probe', () => {
+describe('ICMP probe', () => {
   afterAll(() => closeIcmp());
 
   it('127.0.0.1 answers an echo (raw socket)', async () => {
