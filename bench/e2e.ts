@@ -34,6 +34,8 @@ interface Figures {
   tcpGbps?: number;
   udpDelivered?: number;
   udpOffered?: number;
+  /** Share of the UDP datagrams sent that the kernel dropped at tapvs's client-side TAP (queue full). */
+  udpTapDropShare?: number;
   /** Why a figure is missing ("n/a (no ipip module)", an error). */
   missing?: string;
 }
@@ -105,6 +107,16 @@ async function iperf(ns: string, vip: string, extra: string[]): Promise<IperfEnd
   return j.end ?? {};
 }
 
+/** Frames the kernel dropped because tapvs did not read its client-side TAP in time. */
+async function tapQueueDrops(e: Record<string, string>): Promise<number> {
+  const dev = e.LAB_PORT_OUTSIDE_DEV ?? e.LAB_PORT_LAN_DEV;
+  const ns = e.LAB_PORT_OUTSIDE_NS ?? e.LAB_PORT_LAN_NS;
+  if (!dev || !ns) return 0;
+  const out = await sh('ip', ['-n', ns, '-s', '-j', 'link', 'show', 'dev', dev], 10000);
+  const link = (JSON.parse(out) as Array<{ stats64?: { tx?: { dropped?: number } } }>)[0];
+  return link?.stats64?.tx?.dropped ?? 0;
+}
+
 async function measure(director: Director, mode: Mode, id: string): Promise<Figures> {
   if (director === 'kernel' && mode === 'tun') {
     try {
@@ -119,13 +131,17 @@ async function measure(director: Director, mode: Mode, id: string): Promise<Figu
     const vip = e.LAB_VIP!;
     const tcp = await iperf(ns, vip, []);
     await new Promise((r) => setTimeout(r, 300)); // let the server take the next test
+    const drops0 = director === 'tapvs' ? await tapQueueDrops(e) : 0;
     const udp = await iperf(ns, vip, ['-u', '-l', String(UDP_PAYLOAD), '-b', '0']);
+    const drops1 = director === 'tapvs' ? await tapQueueDrops(e) : 0;
     const rx = udp.sum_received ?? {};
     const secs = rx.seconds ?? SECONDS;
+    const sent = udp.sum_sent?.packets ?? 0;
     return {
       tcpGbps: (tcp.sum_received?.bits_per_second ?? 0) / 1e9,
       udpDelivered: (rx.bytes ?? 0) / UDP_PAYLOAD / secs,
-      udpOffered: (udp.sum_sent?.packets ?? 0) / (udp.sum_sent?.seconds ?? secs),
+      udpOffered: sent / (udp.sum_sent?.seconds ?? secs),
+      udpTapDropShare: sent > 0 ? (drops1 - drops0) / sent : undefined,
     };
   } catch (err) {
     return { missing: `failed: ${(err as Error).message.slice(0, 200)}` };
@@ -150,7 +166,8 @@ function rows(mode: Mode, t: Figures, k: Figures): BenchResult[] {
       name: `e2e ${M}: UDP 64 B delivered, tapvs`,
       value: Math.round(t.udpDelivered!),
       unit: 'packets/s',
-      note: `${ratio(t.udpDelivered, k.udpDelivered)}; client offered ${Math.round(t.udpOffered! / 1000)} k/s`,
+      note: `${ratio(t.udpDelivered, k.udpDelivered)}; client offered ${Math.round(t.udpOffered! / 1000)} k/s` +
+        (t.udpTapDropShare === undefined ? '' : `, ${(t.udpTapDropShare * 100).toFixed(0)}% dropped at the TAP queue`),
     });
   }
   if (k.missing) {
