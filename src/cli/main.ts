@@ -6,7 +6,9 @@ import { loadConfig, replay } from './replay.js';
 const USAGE = `tapvs — a Linux Virtual Server director in TypeScript
 
 usage:
-  tapvs run --config FILE [--trace]          run the director on its ports (TAP / pcap)
+  tapvs run --config FILE [--trace] [--nice N]
+                                             run the director on its ports (TAP / pcap);
+                                             --nice raises the I/O thread's priority
   tapvs replay --config FILE --in IN.pcap[ng] --out OUT.pcapng [--port NAME] [--trace]
                                              run captured frames through the director
   tapvs check-config FILE                    report config errors with line numbers

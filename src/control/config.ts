@@ -3,6 +3,7 @@
 // line, then checks the file as a whole (ports, routes and real servers must
 // make a director that can actually forward).
 import { FWD_DR, FWD_MASQ, FWD_TUN, type DestSpec } from '../model/dest.js';
+import { inSubnet, macToString, parseMac as parseMacText, prefixToMask } from '../wire/addr.js';
 import { IPPROTO_TCP, IPPROTO_UDP } from '../model/proto.js';
 import type { MarkRule } from '../model/services.js';
 import { schedulerNames } from '../sched/index.js';
@@ -89,19 +90,14 @@ function parseCidr(s: string): { addr: number; prefix: number } | null {
   return addr === null || prefix === null ? null : { addr, prefix };
 }
 
-const maskOf = (prefix: number): number => (prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0);
-const inSubnet = (a: number, net: number, prefix: number): boolean => ((a ^ net) & maskOf(prefix)) >>> 0 === 0;
+const maskOf = (prefix: number): number => prefixToMask(prefix);
 
 function parseMac(s: string): number | null {
-  if (!/^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/.test(s)) return null;
-  return s.split(':').reduce((acc, h) => acc * 256 + parseInt(h, 16), 0);
+  return MAC_TEXT.test(s) ? parseMacText(s) : null;
 }
+const MAC_TEXT = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;
 
-export function formatMac(m: number): string {
-  const out: string[] = [];
-  for (let i = 5; i >= 0; i--) out.push((Math.floor(m / 2 ** (8 * i)) % 256).toString(16).padStart(2, '0'));
-  return out.join(':');
-}
+export const formatMac = macToString;
 
 /** "2s", "500ms", "1m", "1h", or a bare number of seconds, to milliseconds. */
 function parseDuration(s: string): number | null {

@@ -60,21 +60,5 @@ export function portNow(): number {
   return timeOrigin + performance.now();
 }
 
-/** 48-bit MAC held in a number: bytes [a,b,c,d,e,f] -> a*2^40 + ... + f. */
-export function macFromBytes(b: Uint8Array, off: number): number {
-  return (b[off]! * 0x10000 + b[off + 1]! * 0x100 + b[off + 2]!) * 0x1000000 +
-    ((b[off + 3]! << 16) | (b[off + 4]! << 8) | b[off + 5]!);
-}
-
-export function macToString(mac: number): string {
-  const hex = mac.toString(16).padStart(12, '0');
-  return hex.replace(/(..)(?!$)/g, '$1:');
-}
-
-export function macFromString(s: string): number {
-  const parts = s.split(':');
-  if (parts.length !== 6 || parts.some((p) => !/^[0-9a-fA-F]{1,2}$/.test(p))) {
-    throw new Error(`not a MAC address: ${JSON.stringify(s)}`);
-  }
-  return parseInt(parts.map((p) => p.padStart(2, '0')).join(''), 16);
-}
+// MACs are 48-bit numbers, read and written by the wire layer's helpers.
+export { readMac as macFromBytes, macToString, parseMac as macFromString } from '../wire/addr.js';

@@ -77,6 +77,6 @@ describe('MAC helpers', () => {
     expect(macToString(n)).toBe(s);
     expect(macFromBytes(Uint8Array.from([0, 0xfe, 0xdc, 0xba, 0x98, 0x76, 0x54]), 1)).toBe(n);
     expect(macToString(0x020000000001)).toBe('02:00:00:00:00:01');
-    expect(() => macFromString('02:00:00:00:01')).toThrow(/not a MAC/);
+    expect(() => macFromString('02:00:00:00:01')).toThrow(/invalid MAC address/);
   });
 });
