@@ -1,7 +1,7 @@
 import type { Dest } from '../model/dest.js';
 import type { Service } from '../model/service.js';
 import { destStr, ipStr } from './format.js';
-import { connOverhead } from './load.js';
+import { COST_OVERHEAD, leastWeighted } from './load.js';
 import { LocalityTable } from './locality-table.js';
 import { registerScheduler } from './registry.js';
 import type { Scheduler } from './scheduler.js';
@@ -29,33 +29,11 @@ export interface LblcState {
   replaced: Dest | null;
 }
 
+const scratch = { loh: 0 };
+
 /** The weighted least-connection pick both lblc and lblcr fall back on. */
 export function wlcPick(svc: Service): Dest | null {
-  const ds = svc.dests;
-  const n = ds.length;
-  let i = 0;
-  let least: Dest | null = null;
-  let loh = 0;
-  for (; i < n; i++) {
-    const d = ds[i]!;
-    if (d.overloaded) continue;
-    if (d.weight > 0) {
-      least = d;
-      loh = connOverhead(d);
-      break;
-    }
-  }
-  if (least === null) return null;
-  for (i++; i < n; i++) {
-    const d = ds[i]!;
-    if (d.overloaded) continue;
-    const doh = connOverhead(d);
-    if (loh * d.weight > doh * least.weight) {
-      least = d;
-      loh = doh;
-    }
-  }
-  return least;
+  return leastWeighted(svc, COST_OVERHEAD, scratch);
 }
 
 /** lblc's and lblcr's overload test: busy beyond its weight while another dest is under half of its own. */

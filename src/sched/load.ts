@@ -1,4 +1,5 @@
 import type { Dest } from '../model/dest.js';
+import type { Service } from '../model/service.js';
 
 /**
  * The kernel's ip_vs_dest_conn_overhead(): an active connection is taken to
@@ -25,4 +26,43 @@ export function gcd(a: number, b: number): number {
 /** Index of the most significant set bit, counted from 1 (the kernel's fls()). */
 export function fls(x: number): number {
   return x === 0 ? 0 : 32 - Math.clz32(x);
+}
+
+/** What a weighted least-load pick ranks by. */
+export const COST_OVERHEAD = 0; // active*256 + inactive (wlc, lblc, lblcr)
+export const COST_SED = 1; // active + 1 (sed)
+
+/**
+ * The weighted least-load walk of ip_vs_wlc.c / ip_vs_sed.c / lblc(r)'s
+ * fallback: the first usable dest seeds the search, then the lowest
+ * cost/weight wins, compared as loh*dw > doh*lw so no division is needed;
+ * later weight-0 dests can never win; ties keep the earlier dest. The cost
+ * of the winner is left in `out.loh` for explain().
+ */
+export function leastWeighted(svc: Service, cost: number, out: { loh: number }): Dest | null {
+  const ds = svc.dests;
+  const n = ds.length;
+  let i = 0;
+  let least: Dest | null = null;
+  let loh = 0;
+  for (; i < n; i++) {
+    const d = ds[i]!;
+    if (!d.overloaded && d.weight > 0) {
+      least = d;
+      loh = cost === COST_SED ? d.activeConns + 1 : connOverhead(d);
+      break;
+    }
+  }
+  if (least === null) return null;
+  for (i++; i < n; i++) {
+    const d = ds[i]!;
+    if (d.overloaded) continue;
+    const doh = cost === COST_SED ? d.activeConns + 1 : connOverhead(d);
+    if (loh * d.weight > doh * least.weight) {
+      least = d;
+      loh = doh;
+    }
+  }
+  out.loh = loh;
+  return least;
 }

@@ -1,6 +1,6 @@
-import type { Dest } from '../model/dest.js';
 import { destStr } from './format.js';
 import type { LoadState } from './lc.js';
+import { COST_SED, leastWeighted } from './load.js';
 import { registerScheduler } from './registry.js';
 import type { Scheduler } from './scheduler.js';
 
@@ -14,31 +14,7 @@ export const sed: Scheduler<LoadState> = {
   init: () => ({ loh: 0 }),
 
   pick(svc, st) {
-    const ds = svc.dests;
-    const n = ds.length;
-    let i = 0;
-    let least: Dest | null = null;
-    let loh = 0;
-    for (; i < n; i++) {
-      const d = ds[i]!;
-      if (!d.overloaded && d.weight > 0) {
-        least = d;
-        loh = d.activeConns + 1;
-        break;
-      }
-    }
-    if (least === null) return null;
-    for (i++; i < n; i++) {
-      const d = ds[i]!;
-      if (d.overloaded) continue;
-      const doh = d.activeConns + 1;
-      if (loh * d.weight > doh * least.weight) {
-        least = d;
-        loh = doh;
-      }
-    }
-    st.loh = loh;
-    return least;
+    return leastWeighted(svc, COST_SED, st);
   },
 
   explain(_svc, st, dest) {

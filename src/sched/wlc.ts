@@ -1,7 +1,6 @@
-import type { Dest } from '../model/dest.js';
 import { destStr } from './format.js';
 import type { LoadState } from './lc.js';
-import { connOverhead } from './load.js';
+import { COST_OVERHEAD, leastWeighted } from './load.js';
 import { registerScheduler } from './registry.js';
 import type { Scheduler } from './scheduler.js';
 
@@ -16,31 +15,7 @@ export const wlc: Scheduler<LoadState> = {
   init: () => ({ loh: 0 }),
 
   pick(svc, st) {
-    const ds = svc.dests;
-    const n = ds.length;
-    let i = 0;
-    let least: Dest | null = null;
-    let loh = 0;
-    for (; i < n; i++) {
-      const d = ds[i]!;
-      if (!d.overloaded && d.weight > 0) {
-        least = d;
-        loh = connOverhead(d);
-        break;
-      }
-    }
-    if (least === null) return null;
-    for (i++; i < n; i++) {
-      const d = ds[i]!;
-      if (d.overloaded) continue;
-      const doh = connOverhead(d);
-      if (loh * d.weight > doh * least.weight) {
-        least = d;
-        loh = doh;
-      }
-    }
-    st.loh = loh;
-    return least;
+    return leastWeighted(svc, COST_OVERHEAD, st);
   },
 
   explain(_svc, st, dest) {
