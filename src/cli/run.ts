@@ -5,6 +5,7 @@ import { Director } from '../director/director.js';
 import { openPcap } from '../io/pcap-port.js';
 import { portNow, type Port } from '../io/port.js';
 import { openTap } from '../io/tap.js';
+import { rxGso } from '../io/vnet.js';
 import { startControlPlane } from '../control/server.js';
 import { parseFlags } from './main.js';
 import { loadConfig } from './replay.js';
@@ -32,7 +33,9 @@ export function makeLogger(): Logger {
 function openPort(p: PortConfig): Port {
   const device = p.device ?? p.name;
   if (p.kind === 'tap') {
-    return openTap({ name: p.name, device, create: true, up: true, mtu: p.mtu, txQueueLen: TAP_TX_QUEUE_LEN, netns: p.netns, master: p.bridge });
+    return openTap({
+      name: p.name, device, create: true, up: true, mtu: p.mtu, txQueueLen: TAP_TX_QUEUE_LEN, netns: p.netns, master: p.bridge, offload: p.offload,
+    });
   }
   if (p.kind === 'pcap') return openPcap({ name: p.name, device });
   throw new Error(`port '${p.name}' (line ${p.line ?? '?'}): kind=memory ports exist only in replay and tests; use kind=tap or kind=pcap`);
@@ -61,7 +64,7 @@ export class LiveDirector {
       for (const p of cfg.ports) {
         const port = open(p);
         this.ports.push(port);
-        log.info({ port: p.name, device: port.device, kind: p.kind, netns: p.netns, bridge: p.bridge }, 'port open');
+        log.info({ port: p.name, device: port.device, kind: p.kind, netns: p.netns, bridge: p.bridge, offload: p.offload }, 'port open');
       }
     } catch (e) {
       void this.closePorts();
@@ -71,7 +74,11 @@ export class LiveDirector {
 
   start(): void {
     const d = this.director;
-    const sink = (i: number, b: Uint8Array, o: number, l: number, now: number) => d.process(i, b, o, l, now);
+    // a TAP with offload marks the super-frame it is handing over (io/vnet.ts): the director must know
+    const sink = (i: number, b: Uint8Array, o: number, l: number, now: number) => {
+      d.rxGso = rxGso.buf === b;
+      d.process(i, b, o, l, now);
+    };
     this.ports.forEach((p, i) => p.start(sink, i));
     d.start(portNow());
     this.timers.push(setInterval(() => d.tick(portNow()), TICK_MS));

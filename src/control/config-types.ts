@@ -32,6 +32,11 @@ export interface PortConfig {
   netns?: string;
   /** Enslave the TAP netdev to this bridge (in `netns` when given), e.g. a lab LAN. */
   bridge?: string;
+  /**
+   * 'tso': the TAP exchanges TCP super-frames (up to 64 KB) and unfinished
+   * checksums with the kernel (IFF_VNET_HDR, TUNSETOFFLOAD). Absent: plain frames.
+   */
+  offload?: 'tso';
   /** Line in the config file, for error messages. */
   line?: number;
 }

@@ -304,7 +304,7 @@ class Parser {
     if (!NAME_RE.test(name)) return this.err(`illegal port name '${name}' (a letter, then letters, digits, '_', '-', '.'; at most 15)`);
     const prev = this.ports.find((p) => p.name === name);
     if (prev) return this.err(`port '${name}' is already defined (line ${prev.line})`);
-    const kv = this.keyValues(words.slice(1), ['kind', 'device', 'mac', 'addr', 'mtu', 'netns', 'bridge'], ['addr']);
+    const kv = this.keyValues(words.slice(1), ['kind', 'device', 'mac', 'addr', 'mtu', 'netns', 'bridge', 'offload'], ['addr']);
     if (!kv.ok) return;
     const kind = kv.get('kind') ?? 'tap';
     if (kind !== 'tap' && kind !== 'pcap' && kind !== 'memory') return this.err(`unknown port kind '${kind}' (known: tap, pcap, memory)`);
@@ -350,9 +350,15 @@ class Parser {
       if (kind !== 'tap') return this.err(`bridge= only applies to kind=tap`);
       if (!NAME_RE.test(bridge)) return this.err(`illegal bridge name '${bridge}' (an interface name of at most 15 characters)`);
     }
+    const offload = kv.get('offload');
+    if (offload !== undefined) {
+      if (offload !== 'tso' && offload !== 'none') return this.err(`unknown offload '${offload}' (known: tso, none)`);
+      if (offload === 'tso' && kind !== 'tap') return this.err(`offload=tso only applies to kind=tap (it needs the TAP's virtio_net_hdr)`);
+    }
     const port: PortConfig = { name, kind, device, mac, addrs, mtu, line: this.line };
     if (netns !== undefined) port.netns = netns;
     if (bridge !== undefined) port.bridge = bridge;
+    if (offload === 'tso') port.offload = 'tso';
     this.ports.push(port);
   }
 
@@ -642,6 +648,16 @@ class Parser {
       }
     };
 
+    const offloading = this.ports.find((p) => p.offload === 'tso');
+    if (offloading) {
+      // a super-frame may leave through any port: only a TAP port can cut it (or have the kernel cut it)
+      for (const p of this.ports) {
+        if (p.kind !== 'tap') {
+          this.err(`port '${p.name}' is kind=${p.kind}, but port '${offloading.name}' (line ${offloading.line}) has offload=tso: ` +
+            `its TCP super-frames could be forwarded to '${p.name}', which cannot segment them; with offload, every port must be kind=tap`, p.line!);
+        }
+      }
+    }
     for (const v of this.vips) {
       if (!portByName.has(v.port)) this.err(`vip ${formatIpv4(v.addr)} is on unknown port '${v.port}' (ports: ${known})`, v.line!);
     }

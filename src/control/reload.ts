@@ -68,7 +68,7 @@ function listChanges<T>(what: string, before: readonly T[], after: readonly T[],
 export function restartNeeded(running: DirectorConfig, next: DirectorConfig): string[] {
   const out = [
     ...listChanges('port', running.ports, next.ports, (p) => `'${p.name}'`,
-      (p) => JSON.stringify([p.kind, p.device ?? p.name, p.mac, p.addrs, p.mtu, p.netns ?? '', p.bridge ?? ''])),
+      (p) => JSON.stringify([p.kind, p.device ?? p.name, p.mac, p.addrs, p.mtu, p.netns ?? '', p.bridge ?? '', p.offload ?? ''])),
     ...listChanges('vip', running.vips, next.vips, (v) => formatIpv4(v.addr), (v) => v.port),
     ...listChanges('route', running.routes, next.routes, (r) => `${formatIpv4(r.dst)}/${r.prefix}`, (r) => `${r.via} ${r.port ?? ''}`),
     ...listChanges('neigh', running.neighbours ?? [], next.neighbours ?? [], (n) => formatIpv4(n.addr), (n) => String(n.mac)),

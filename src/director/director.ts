@@ -71,6 +71,14 @@ export class Director {
   readonly tracer: Tracer | null;
   /** Frames handled: in, and sent out. */
   readonly counters = { framesIn: 0, framesOut: 0, forwarded: 0, icmpSent: 0, arpReplies: 0 };
+  /**
+   * Set by the caller, before process(), when the frame is a TCP super-frame
+   * from a port with segmentation offload (io/vnet.ts). Its segments, not its
+   * length, are what crosses a link, and the port that sends it cuts it to
+   * fit that port's MTU (in the kernel or in software). So it skips the
+   * frag-needed MTU check and, in TUN mode, IP fragmentation.
+   */
+  rxGso = false;
 
   private readonly out: DirectorOutput;
   private readonly local = new Map<number, number>(); // own address -> port index
@@ -362,7 +370,7 @@ export class Director {
       const p = this.ports[egress]!;
       const ipOff = ethOff + 14;
       const ipLen = frameLen - 14;
-      const rc = tunEncap(buf, ipOff, ipLen, sourceAddrFor(p, nh), daddr, this.nextId(), p.mtu, this.tunOut);
+      const rc = tunEncap(buf, ipOff, ipLen, sourceAddrFor(p, nh), daddr, this.nextId(), this.rxGso ? 0x10000 : p.mtu, this.tunOut);
       if (rc === TUN_FRAG_NEEDED) {
         // the client must send smaller packets: say how small, from the VIP it talked to
         const mtu = p.mtu - 20;
@@ -371,7 +379,7 @@ export class Director {
       }
       if (rc !== TUN_OK) return this.drop(DropCode['frame-too-big']);
       const o = this.tunOut;
-      if (o.len - 14 > p.mtu) return this.sendFragmented(egress, nh, buf, o.off + 14, o.len - 14, p.mtu, now);
+      if (o.len - 14 > p.mtu && !this.rxGso) return this.sendFragmented(egress, nh, buf, o.off + 14, o.len - 14, p.mtu, now);
       return this.sendVia(egress, nh, buf, o.off, o.len, now);
     }
   }
@@ -600,7 +608,7 @@ export class Director {
   /** Writes MACs for the next hop and sends, or holds the frame while ARP resolves it. */
   private sendVia(port: number, nextHop: number, buf: Uint8Array, ethOff: number, len: number, now: number): void {
     const p = this.ports[port]!;
-    if (len - 14 > p.mtu && (buf[ethOff + 14 + 6]! & 0x40) !== 0) {
+    if (len - 14 > p.mtu && (buf[ethOff + 14 + 6]! & 0x40) !== 0 && !this.rxGso) {
       // DF set and too big for the egress link
       this.icmpError(p, buf, ethOff, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, icmpMtuRest(p.mtu), sourceAddrFor(p, nextHop), true);
       return this.drop(DropCode['frag-needed']);

@@ -11,20 +11,32 @@ import fs from 'node:fs';
 import { existsSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
+import { get32 } from '../wire/bytes.js';
 import { HEADROOM, MAX_FRAME, type FrameSink, type Port, type PortCounters, macFromBytes, macFromString, newCounters, portNow } from './port.js';
 import { READ_SPACE, startFdReader, type FdReader } from './loop-fd.js';
+import {
+  VNET_F_NEEDS_CSUM, VNET_GSO_ECN, VNET_GSO_NONE, VNET_GSO_TCPV4, VNET_HDR_LEN, TCP_CSUM_OFFSET,
+  completeChecksum, isRxGso, newVnetHdr, offloadPorts, readVnetHdr, rxGso, tcp4PartialCsum, writeVnetHdr, writeZeroVnetHdr,
+} from './vnet.js';
+import { newTcp4Layout, segmentTcp4, tcp4Layout } from './vnet-segment.js';
 
 const require = createRequire(import.meta.url);
 const ioctl = require('ioctl') as (fd: number, request: number, arg?: Buffer | number) => number;
 
 // <linux/if_tun.h>, <linux/sockios.h>
 const TUNSETIFF = 0x400454ca;
+const TUNSETOFFLOAD = 0x400454d0;
 const SIOCGIFHWADDR = 0x8927;
 export const IFF_TUN = 0x0001;
 export const IFF_TAP = 0x0002;
 export const IFF_NO_PI = 0x1000;
 export const IFF_MULTI_QUEUE = 0x0100;
 const IFF_TUN_EXCL = 0x8000;
+export const IFF_VNET_HDR = 0x4000;
+// TUNSETOFFLOAD: what the netdev may hand us unfinished (checksums) or unsegmented (TCP/IPv4, with ECN)
+export const TUN_F_CSUM = 0x01;
+export const TUN_F_TSO4 = 0x02;
+export const TUN_F_TSO_ECN = 0x08;
 const IFNAMSIZ = 16;
 const IFREQ_SIZE = 40;
 
@@ -56,6 +68,12 @@ export interface OpenTapOptions {
   addrs?: string[];
   /** MAC for the kernel side of the netdev ("02:00:..."). */
   kernelMac?: string;
+  /**
+   * 'tso': open with IFF_VNET_HDR and TUNSETOFFLOAD(CSUM|TSO4|TSO_ECN), so the
+   * kernel hands over TCP super-frames (up to 64 KB) with unfinished
+   * checksums and takes them back whole. Absent: plain frames, as before.
+   */
+  offload?: 'tso';
 }
 
 /** An error from opening or configuring a device; `code` is the errno name when there was one. */
@@ -141,14 +159,41 @@ export function tunDeviceMac(fd: number): number | undefined {
   return macFromBytes(ifr, IFNAMSIZ + 2);
 }
 
+/** TUNSETOFFLOAD: sets the netdev's checksum/TSO features; only valid on a descriptor opened with IFF_VNET_HDR. */
+export function setTapOffload(fd: number, device: string, flags: number): void {
+  try {
+    ioctl(fd, TUNSETOFFLOAD, flags);
+  } catch (err) {
+    const code = errnoOf(err);
+    throw new DeviceError(`${device}: the kernel refused TUNSETOFFLOAD 0x${flags.toString(16)} (${code ?? (err as Error).message}): use the port without offload=`, code);
+  }
+}
+
 function linkMtu(device: string, netns?: string): number {
   const out = ip(['-j', 'link', 'show', 'dev', device], netns);
   const links = JSON.parse(out) as Array<{ mtu?: number }>;
   return links[0]?.mtu ?? 1500;
 }
 
+/** What a TAP port with offload did with super-frames (beside PortCounters, whose shape others rely on). */
+export interface OffloadCounters {
+  /** Super-frames received (each is also one rxFrames). */
+  rxGso: number;
+  /** Received frames whose unfinished (NEEDS_CSUM) checksum we completed. */
+  rxCsumCompleted: number;
+  /** Super-frames written whole, for the kernel to segment. */
+  txGso: number;
+  /** Super-frames cut in software on this port, and the segments written for them. */
+  txSegmented: number;
+  txSegments: number;
+}
+
+/** Room for one frame of any size a TAP can take, after a virtio_net_hdr. */
+const TX_SPACE = VNET_HDR_LEN + 14 + 65535;
+
 export class TapPort implements Port {
   readonly counters: PortCounters = newCounters();
+  readonly offloadCounters: OffloadCounters = { rxGso: 0, rxCsumCompleted: 0, txGso: 0, txSegmented: 0, txSegments: 0 };
   mac: number | undefined;
   mtu: number;
   /** Why the receive loop ended on its own (device deleted under us), if it did. */
@@ -157,6 +202,19 @@ export class TapPort implements Port {
   sinkErrors = 0;
   private reader: FdReader | undefined;
   private closed = false;
+  private readonly hdr = newVnetHdr();
+  private readonly layout = newTcp4Layout();
+  private readonly saved = new Uint8Array(VNET_HDR_LEN);
+  private tx: Uint8Array | undefined;
+  private readonly emitSegment = (b: Uint8Array, o: number, l: number): void => {
+    this.offloadCounters.txSegments++;
+    if (this.offload) {
+      writeZeroVnetHdr(b, o - VNET_HDR_LEN);
+      this.write(b, o - VNET_HDR_LEN, l + VNET_HDR_LEN);
+    } else {
+      this.write(b, o, l);
+    }
+  };
 
   constructor(
     readonly name: string,
@@ -166,9 +224,12 @@ export class TapPort implements Port {
     mtu: number,
     /** Namespace the netdev now lives in (undefined: ours). */
     readonly netns: string | undefined,
+    /** Opened with IFF_VNET_HDR and TSO: every frame read or written has a virtio_net_hdr in front. */
+    readonly offload = false,
   ) {
     this.mac = mac;
     this.mtu = mtu;
+    if (offload) offloadPorts.open++;
   }
 
   /** How frames are read: 'uv-stream' normally, 'fs-read' on the slow fallback, undefined before start(). */
@@ -181,6 +242,13 @@ export class TapPort implements Port {
       this.counters.txErrors++;
       return;
     }
+    // a super-frame (or a frame too big for this link) can only exist while some port offloads
+    if (offloadPorts.open > 0 && (len - 14 > this.mtu || isRxGso(buf, off, len)) && this.sendLarge(buf, off, len)) return;
+    if (this.offload) this.writeWithHdr(buf, off, len, false);
+    else this.write(buf, off, len);
+  }
+
+  private write(buf: Uint8Array, off: number, len: number): void {
     try {
       fs.writeSync(this.fd, buf, off, len);
       this.counters.txFrames++;
@@ -190,10 +258,91 @@ export class TapPort implements Port {
     }
   }
 
+  /**
+   * Writes this.hdr (or a zero header) and the frame. In place when there is
+   * room before the frame (the receive headroom), the bytes there put back
+   * afterwards; else through the transmit buffer.
+   */
+  private writeWithHdr(buf: Uint8Array, off: number, len: number, withHdr: boolean): void {
+    if (off >= VNET_HDR_LEN) {
+      const at = off - VNET_HDR_LEN;
+      const saved = this.saved;
+      for (let i = 0; i < VNET_HDR_LEN; i++) saved[i] = buf[at + i]!;
+      if (withHdr) writeVnetHdr(buf, at, this.hdr);
+      else writeZeroVnetHdr(buf, at);
+      this.write(buf, at, len + VNET_HDR_LEN);
+      buf.set(saved, at);
+      return;
+    }
+    if (len > TX_SPACE - VNET_HDR_LEN) {
+      this.counters.txErrors++;
+      return;
+    }
+    const tx = this.txBuffer();
+    if (withHdr) writeVnetHdr(tx, 0, this.hdr);
+    else writeZeroVnetHdr(tx, 0);
+    tx.set(buf.subarray(off, off + len), VNET_HDR_LEN);
+    this.write(tx, 0, len + VNET_HDR_LEN);
+  }
+
+  private txBuffer(): Uint8Array {
+    return (this.tx ??= new Uint8Array(TX_SPACE));
+  }
+
+  /**
+   * A TCP super-frame (or any TCP frame longer than this link's MTU): written
+   * whole with a GSO header when this port offloads and the kernel can cut it
+   * (plain TCP/IPv4), else cut here. Segments carry the sender's segment size
+   * when the frame is the received super-frame, never more than this link's
+   * MTU allows. False for frames that are not TCP/IPv4 (the caller sends them as they are).
+   */
+  private sendLarge(buf: Uint8Array, off: number, len: number): boolean {
+    const l = this.layout;
+    if (!tcp4Layout(buf, off, len, l)) return false;
+    const gso = isRxGso(buf, off, len);
+    const fit = this.mtu - (l.payOff - off - 14);
+    const mss = gso ? Math.min(rxGso.gsoSize, fit) : fit;
+    if (mss < 1 || l.end - l.payOff <= mss) return false;
+    if (this.offload && l.outerOff < 0) {
+      const h = this.hdr;
+      h.flags = VNET_F_NEEDS_CSUM;
+      h.gsoType = gso ? rxGso.gsoType : VNET_GSO_TCPV4;
+      h.hdrLen = l.payOff - off;
+      h.gsoSize = mss;
+      h.csumStart = l.tcpOff - off;
+      h.csumOffset = TCP_CSUM_OFFSET;
+      // the kernel finishes the checksum of each segment from the pseudo-header part
+      const field = l.tcpOff + TCP_CSUM_OFFSET;
+      const c0 = buf[field]!;
+      const c1 = buf[field + 1]!;
+      const partial = tcp4PartialCsum(get32(buf, l.ipOff + 12), get32(buf, l.ipOff + 16), l.end - l.tcpOff);
+      buf[field] = partial >>> 8;
+      buf[field + 1] = partial;
+      this.writeWithHdr(buf, off, l.end - off, true);
+      buf[field] = c0;
+      buf[field + 1] = c1;
+      this.offloadCounters.txGso++;
+      return true;
+    }
+    const n = segmentTcp4(buf, off, l, mss, this.txBuffer(), VNET_HDR_LEN, this.emitSegment);
+    if (n === 0) return false;
+    this.offloadCounters.txSegmented++;
+    return true;
+  }
+
   start(sink: FrameSink, portIndex: number): void {
     if (this.reader || this.closed) throw new Error(`port ${this.name}: already started or closed`);
     const counters = this.counters;
     const rx = new Uint8Array(HEADROOM + READ_SPACE);
+    const deliver = (buf: Uint8Array, off: number, len: number): void => {
+      counters.rxFrames++;
+      try {
+        sink(portIndex, buf, off, len, portNow());
+      } catch {
+        counters.rxDropped++;
+        this.sinkErrors++;
+      }
+    };
     const onFrame = (buf: Uint8Array, len: number): void => {
       if (len > MAX_FRAME) {
         counters.rxTooBig++;
@@ -203,15 +352,47 @@ export class TapPort implements Port {
         counters.rxDropped++;
         return;
       }
-      counters.rxFrames++;
-      try {
-        sink(portIndex, buf, HEADROOM, len, portNow());
-      } catch {
-        counters.rxDropped++;
-        this.sinkErrors++;
-      }
+      deliver(buf, HEADROOM, len);
     };
-    this.reader = startFdReader(this.fd, rx, onFrame, (err) => {
+    const hdr = this.hdr;
+    const oc = this.offloadCounters;
+    const onVnetFrame = (buf: Uint8Array, n: number): void => {
+      const len = n - VNET_HDR_LEN;
+      if (len < 14) {
+        counters.rxDropped++;
+        return;
+      }
+      const off = HEADROOM + VNET_HDR_LEN;
+      readVnetHdr(buf, HEADROOM, hdr);
+      const gsoType = hdr.gsoType & ~VNET_GSO_ECN;
+      if (gsoType === VNET_GSO_NONE) {
+        if (len > MAX_FRAME) {
+          counters.rxTooBig++;
+          return;
+        }
+      } else if (gsoType !== VNET_GSO_TCPV4 || hdr.gsoSize === 0) {
+        // only TCP/IPv4 was offered to the kernel
+        counters.rxDropped++;
+        return;
+      }
+      if ((hdr.flags & VNET_F_NEEDS_CSUM) !== 0) {
+        // the director updates checksums incrementally: they must be whole first
+        if (!completeChecksum(buf, off, len, hdr.csumStart, hdr.csumOffset)) {
+          counters.rxDropped++;
+          return;
+        }
+        oc.rxCsumCompleted++;
+      }
+      if (gsoType === VNET_GSO_NONE) return deliver(buf, off, len);
+      oc.rxGso++;
+      rxGso.buf = buf;
+      rxGso.end = off + len;
+      rxGso.gsoType = hdr.gsoType;
+      rxGso.gsoSize = hdr.gsoSize;
+      deliver(buf, off, len);
+      rxGso.buf = null;
+    };
+    this.reader = startFdReader(this.fd, rx, this.offload ? onVnetFrame : onFrame, (err) => {
       if (err && !this.closed) this.lastError = err;
     });
   }
@@ -219,6 +400,7 @@ export class TapPort implements Port {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    if (this.offload) offloadPorts.open--;
     if (this.reader) {
       await this.reader.stop();
     } else {
@@ -238,10 +420,13 @@ export function openTap(opts: OpenTapOptions): TapPort {
   if (!create && !existsSync(`/sys/class/net/${device}`)) {
     throw new DeviceError(`${device}: no such device (ENODEV); create it first ("ip tuntap add mode tap name ${device}") or pass create: true`, 'ENODEV');
   }
-  const flags = IFF_TAP | IFF_NO_PI | (opts.multiQueue ? IFF_MULTI_QUEUE : 0);
+  const offload = opts.offload === 'tso';
+  const flags = IFF_TAP | IFF_NO_PI | (opts.multiQueue ? IFF_MULTI_QUEUE : 0) | (offload ? IFF_VNET_HDR : 0);
   const opened = openTunDevice(device, flags, create);
   const { fd } = opened;
   try {
+    // before the netdev joins a bridge, so the bridge sees the features when it computes its own
+    if (offload) setTapOffload(fd, opened.device, TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO_ECN);
     if (opts.kernelMac !== undefined) {
       macFromString(opts.kernelMac);
       ip(['link', 'set', 'dev', opened.device, 'address', opts.kernelMac]);
@@ -255,7 +440,7 @@ export function openTap(opts: OpenTapOptions): TapPort {
     for (const addr of opts.addrs ?? []) ip(['addr', 'add', addr, 'dev', opened.device], ns);
     if (opts.up ?? true) ip(['link', 'set', 'dev', opened.device, 'up'], ns);
     const mtu = opts.mtu ?? linkMtu(opened.device, ns);
-    return new TapPort(opts.name, opened.device, fd, mac, mtu, ns);
+    return new TapPort(opts.name, opened.device, fd, mac, mtu, ns, offload);
   } catch (err) {
     // closing the only descriptor removes the device we just created
     fs.closeSync(fd);
