@@ -1,0 +1,48 @@
+// The `offload=` key of the `port` directive (docs/config.md), and the rule
+// that makes it safe: with offload on one port, every port must be a TAP.
+import { describe, expect, it } from 'vitest';
+import { formatConfigError, parseConfig } from '../../src/control/config.js';
+import { restartNeeded } from '../../src/control/reload.js';
+import type { DirectorConfig } from '../../src/control/config-types.js';
+
+const SERVICE = ['vip 10.0.0.100 on outside', '-A -t 10.0.0.100:80 -s rr', '-a -t 10.0.0.100:80 -r 192.168.10.11:80 -m'];
+
+function conf(outside: string, inside: string): string {
+  return [
+    `port outside kind=tap mac=02:00:00:00:00:01 addr=10.0.0.1/24 ${outside}`,
+    `port inside ${inside} mac=02:00:00:00:00:02 addr=192.168.10.1/24`,
+    ...SERVICE,
+  ].join('\n');
+}
+
+function parse(text: string): DirectorConfig | string[] {
+  const r = parseConfig(text, 'o.conf');
+  return 'errors' in r ? r.errors.map(formatConfigError) : r.config;
+}
+
+describe('port offload=', () => {
+  it('offload=tso is kept on the port; none and absent leave it unset', () => {
+    const c = parse(conf('offload=tso', 'kind=tap offload=none')) as DirectorConfig;
+    expect(c.ports.map((p) => [p.name, p.offload])).toEqual([['outside', 'tso'], ['inside', undefined]]);
+    const d = parse(conf('', 'kind=tap')) as DirectorConfig;
+    expect(d.ports.map((p) => 'offload' in p)).toEqual([false, false]);
+  });
+
+  it('refuses unknown values and non-TAP ports', () => {
+    // (the refused port is then missing, hence a second error about its VIP)
+    expect((parse(conf('offload=gso', 'kind=tap')) as string[])[0]).toMatch(/o\.conf:1: .*unknown offload 'gso' \(known: tso, none\)/);
+    expect((parse(conf('', 'kind=pcap offload=tso')) as string[])[0]).toMatch(/o\.conf:2: .*offload=tso only applies to kind=tap/);
+  });
+
+  it('with offload on one port, a pcap port elsewhere is an error naming both', () => {
+    const errs = parse(conf('offload=tso', 'kind=pcap'));
+    expect(errs).toEqual([expect.stringMatching(/o\.conf:2: .*port 'inside' is kind=pcap, but port 'outside' \(line 1\) has offload=tso.*every port must be kind=tap/)]);
+  });
+
+  it('a reload that turns offload on or off needs a restart', () => {
+    const a = parse(conf('', 'kind=tap')) as DirectorConfig;
+    const b = parse(conf('offload=tso', 'kind=tap')) as DirectorConfig;
+    expect(restartNeeded(a, b)).toEqual([expect.stringContaining("'outside'")]);
+    expect(restartNeeded(a, a)).toEqual([]);
+  });
+});
