@@ -7,6 +7,8 @@
 //   UDP: 64-byte payloads as fast as the client can send (-b 0) for 3 s;
 //        "delivered" is what the real server's iperf3 received (its byte count
 //        / 64) divided by the test time, so drops anywhere on the way count.
+//   NAT TCP with offload: the same TCP run with `offload=tso` on both of
+//        tapvs's TAP ports (super-frames instead of 1500-byte frames).
 //
 // Needs root and iperf3 (and nft for the kernel NAT peer); without them it
 // returns a "skipped" line saying why. Each lab is built, measured and torn
@@ -77,7 +79,7 @@ function env(id: string): Record<string, string> {
   return out;
 }
 
-async function up(director: Director, mode: Mode, id: string): Promise<Record<string, string>> {
+async function up(director: Director, mode: Mode, id: string, offload = false): Promise<Record<string, string>> {
   liveLabs.add(id);
   if (director === 'kernel') {
     await sh('bash', [`${repo}/netns/kernel-peer.sh`, 'up', mode, id], 60000);
@@ -85,7 +87,8 @@ async function up(director: Director, mode: Mode, id: string): Promise<Record<st
     await sh('bash', [`${repo}/netns/lab.sh`, 'up', mode, id], 60000);
     // lab_tapvs records tapvs's PID in the run, so lab_down stops it
     const nice = NICE === '' ? '' : ` "$LAB_DIR/tapvs.conf" --nice ${NICE}`;
-    const start = `source netns/lib.sh; export LAB_ID=${id} LAB_DIR=${labRoot}/${id}; lab_conf rr >/dev/null && lab_tapvs${nice}`;
+    const tso = offload ? ` && sed -i 's/^port .*/& offload=tso/' "$LAB_DIR/tapvs.conf"` : '';
+    const start = `source netns/lib.sh; export LAB_ID=${id} LAB_DIR=${labRoot}/${id}; lab_conf rr >/dev/null${tso} && lab_tapvs${nice}`;
     await sh('bash', ['-c', start], 60000);
   }
   return env(id);
@@ -152,6 +155,27 @@ async function measure(director: Director, mode: Mode, id: string, deadline: num
   } finally {
     labDownSync(id);
   }
+}
+
+/** tapvs with offload=tso on its TAP ports: the TCP run only. */
+async function measureOffload(mode: Mode, id: string, deadline: number): Promise<Figures> {
+  if (performance.now() > deadline) return { missing: 'not run: the e2e time budget is spent' };
+  try {
+    const e = await up('tapvs', mode, id, true);
+    const tcp = await iperf(e.LAB_CLIENT_NS!, e.LAB_VIP!, []);
+    return { tcpGbps: (tcp.sum_received?.bits_per_second ?? 0) / 1e9 };
+  } catch (err) {
+    return { missing: `failed: ${(err as Error).message.slice(0, 200)}` };
+  } finally {
+    labDownSync(id);
+  }
+}
+
+function offloadRow(mode: Mode, o: Figures, t: Figures, k: Figures): BenchResult {
+  const M = mode.toUpperCase();
+  if (o.missing) return { name: `e2e ${M}: TCP tapvs offload=tso`, value: 0, unit: '', note: o.missing };
+  const vsPlain = t.tcpGbps !== undefined && t.tcpGbps > 0 ? `, ${(o.tcpGbps! / t.tcpGbps).toFixed(1)}x without offload` : '';
+  return { name: `e2e ${M}: TCP tapvs offload=tso`, value: o.tcpGbps!, unit: 'Gb/s', note: `${ratio(o.tcpGbps, k.tcpGbps)}${vsPlain}` };
 }
 
 function ratio(a: number | undefined, b: number | undefined): string {
@@ -223,6 +247,7 @@ export async function benchE2e(modes: Mode[] = ['nat', 'dr', 'tun']): Promise<Be
       const t = await measure('tapvs', mode, `eb${tag}${mode[0]}t`, deadline);
       const k = await measure('kernel', mode, `eb${tag}${mode[0]}k`, deadline);
       results.push(...rows(mode, t, k));
+      if (mode === 'nat') results.push(offloadRow(mode, await measureOffload(mode, `eb${tag}${mode[0]}o`, deadline), t, k));
     }
   } finally {
     for (const id of [...liveLabs]) labDownSync(id);
