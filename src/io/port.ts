@@ -13,7 +13,11 @@
 /** Bytes kept free before each received frame (room for an IPIP outer header). */
 export const HEADROOM = 64;
 
-/** Largest frame a port delivers (jumbo Ethernet); longer ones are counted in rxTooBig and dropped. */
+/**
+ * Largest frame a port delivers (jumbo Ethernet); longer ones are counted in
+ * rxTooBig and dropped. Exception: a TAP port with offload (io/vnet.ts) also
+ * delivers TCP super-frames of up to 14 + 65535 bytes, marked in `rxGso`.
+ */
 export const MAX_FRAME = 9216;
 
 /** Size of the receive buffer a port hands out: headroom + the largest frame + the same again at the tail. */
