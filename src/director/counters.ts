@@ -29,6 +29,7 @@ export const DROP_REASONS = [
   'fragment-timeout',
   'frame-too-big',
   'martian-source',
+  'fragment-first-dropped',
 ] as const;
 
 export type DropReason = (typeof DROP_REASONS)[number];

@@ -249,24 +249,45 @@ export class Director {
     if (ip.isFragment && ip.fragOffset !== 0) return this.laterFragment(port, buf, ethOff, frameLen, now);
 
     if (proto === IPPROTO_TCP || proto === IPPROTO_UDP) {
-      const l4 = proto === IPPROTO_TCP ? this.tcp : this.udp;
-      const l4len = ip.totalLength - ip.headerLength;
-      // a first fragment holds only the start of the datagram: take the UDP header alone
-      const rc = proto === IPPROTO_UDP && ip.isFragment
-        ? this.udp.wrapHeader(buf, ip.payloadOffset, l4len)
-        : l4.wrap(buf, ip.payloadOffset, l4len);
-      if (rc !== WIRE_OK) return this.drop(DropCode['malformed-l4']);
-      const sport = l4.sport;
-      const dport = l4.dport;
-      const svc = this.services.find(proto, dst, dport);
-      if (svc !== undefined) return this.toService(svc, port, buf, ethOff, frameLen, proto, l4, src, sport, dst, dport, now);
-      const slot = this.conns.lookupOut(proto, src, sport, dst, dport, now);
-      if (slot >= 0) return this.fromRealServer(slot, port, buf, ethOff, frameLen, proto, l4, now);
-      if (ip.isFragment) this.frags.decide(src, dst, proto, ip.id, FRAG_ROUTED, false, now);
-      return this.notLvs(port, buf, ethOff, frameLen, src, dst, now);
+      if (!ip.isFragment) return this.l4Input(port, buf, ethOff, frameLen, proto, src, dst, now);
+      // a first fragment: whatever becomes of it, its later fragments follow
+      const id = ip.id;
+      this.l4Input(port, buf, ethOff, frameLen, proto, src, dst, now);
+      return this.settleFirstFragment(src, dst, proto, id, now);
     }
     if (proto === IPPROTO_ICMP) return this.icmpInput(port, buf, ethOff, frameLen, src, dst, now);
     return this.notLvs(port, buf, ethOff, frameLen, src, dst, now);
+  }
+
+  private l4Input(port: DirectorPort, buf: Uint8Array, ethOff: number, frameLen: number, proto: number, src: number, dst: number, now: number): void {
+    const ip = this.ip;
+    const l4 = proto === IPPROTO_TCP ? this.tcp : this.udp;
+    const l4len = ip.totalLength - ip.headerLength;
+    // a first fragment holds only the start of the datagram: take the UDP header alone
+    const rc = proto === IPPROTO_UDP && ip.isFragment
+      ? this.udp.wrapHeader(buf, ip.payloadOffset, l4len)
+      : l4.wrap(buf, ip.payloadOffset, l4len);
+    if (rc !== WIRE_OK) return this.drop(DropCode['malformed-l4']);
+    const sport = l4.sport;
+    const dport = l4.dport;
+    const svc = this.services.find(proto, dst, dport);
+    if (svc !== undefined) return this.toService(svc, port, buf, ethOff, frameLen, proto, l4, src, sport, dst, dport, now);
+    const slot = this.conns.lookupOut(proto, src, sport, dst, dport, now);
+    if (slot >= 0) return this.fromRealServer(slot, port, buf, ethOff, frameLen, proto, l4, now);
+    if (ip.isFragment) this.frags.decide(src, dst, proto, ip.id, FRAG_ROUTED, false, now);
+    return this.notLvs(port, buf, ethOff, frameLen, src, dst, now);
+  }
+
+  /**
+   * After a first fragment was handled: if nothing recorded a verdict for its
+   * datagram, it was dropped, and so are its later fragments — those held now
+   * and those still to come — instead of waiting out the fragment timeout.
+   */
+  private settleFirstFragment(src: number, dst: number, proto: number, id: number, now: number): void {
+    const e = this.frags.get(src, dst, proto, id);
+    if (e !== undefined && e.slot !== FRAG_VERDICT_PENDING) return;
+    const held = this.frags.take(this.frags.decide(src, dst, proto, id, FRAG_DROPPED, false, now));
+    if (held.length > 0) this.drops.counts[DropCode['fragment-first-dropped']]! += held.length;
   }
 
   /** Traffic that belongs to no virtual service and no connection. */
@@ -456,7 +477,7 @@ export class Director {
   private sendFragmentByVerdict(
     slot: number, outbound: boolean, port: DirectorPort, buf: Uint8Array, ethOff: number, frameLen: number, now: number,
   ): void {
-    if (slot === FRAG_DROPPED) return this.drop(DropCode['no-real-server']);
+    if (slot === FRAG_DROPPED) return this.drop(DropCode['fragment-first-dropped']);
     if (slot === FRAG_ROUTED) return this.notLvs(port, buf, ethOff, frameLen, this.ip.src, this.ip.dst, now);
     if (!this.conns.used(slot)) return this.drop(DropCode['fragment-timeout']);
     const ipLen = this.ip.totalLength;

@@ -69,6 +69,20 @@ describe('NAT fragments', () => {
     expect(rig.drops()).toEqual({ 'fragment-timeout': 1 });
   });
 
+  it('when the first fragment is dropped, its later fragments are dropped with it (held ones at once, later ones on arrival)', () => {
+    // a service whose only real server has weight 0: the first fragment finds no real server
+    const rig = new Rig(natConfig({ services: [{ proto: 'udp', port: 53, dests: [{ addr: NAT.rs1, port: 5353, weight: 0 }] }] }));
+    const a = fragments(fromClient);
+    const b = fragments({ ...fromClient, id: 0x78 });
+    expect(rig.in(0, a[1]!, 1)).toEqual([]); // held, waiting for its first
+    rig.in(0, a[0]!, 2); // dropped: no real server (the client is told port unreachable)
+    expect(rig.d.frags.heldCount).toBe(0);
+    expect(rig.drops()).toEqual({ 'no-real-server': 1, 'fragment-first-dropped': 1 });
+    rig.in(0, b[0]!, 3);
+    expect(rig.in(0, b[1]!, 4)).toEqual([]);
+    expect(rig.drops()).toEqual({ 'no-real-server': 2, 'fragment-first-dropped': 2 });
+  });
+
   it('a fragmented reply goes back to the client from VIP:53, TTL-1, counted once per frame', () => {
     const rig = new Rig(cfg);
     const q = fragments(fromClient);
