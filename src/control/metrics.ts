@@ -163,6 +163,8 @@ export function renderMetrics(src: MetricsSource): string {
   x.add('tapvs_frames_received_total', 'counter', 'Frames handed to the director by its ports.', {}, d.counters.framesIn);
   x.add('tapvs_frames_sent_total', 'counter', 'Frames the director sent out of its ports.', {}, d.counters.framesOut);
   x.add('tapvs_frames_forwarded_total', 'counter', 'Frames forwarded through a connection or a route.', {}, d.counters.forwarded);
+  x.add('tapvs_icmp_sent_total', 'counter', 'ICMP messages the director sent (errors and echo replies).', {}, d.counters.icmpSent);
+  x.add('tapvs_icmp_rate_limited_total', 'counter', 'ICMP errors not sent because of the rate limit (1000/s, burst 50).', {}, d.counters.icmpRateLimited);
 
   for (const p of src.ports) {
     const labels = { port: p.name };

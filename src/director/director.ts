@@ -32,6 +32,7 @@ import { buildIcmpError, echoReplyInPlace } from './icmp-out.js';
 import { NeighbourTable } from './neighbours.js';
 import { makePort, sourceAddrFor, type DirectorPort } from './port.js';
 import { RouteTable } from './routes.js';
+import { TokenBucket } from './token-bucket.js';
 import { Tracer } from './trace.js';
 import { validateDirectorConfig } from './validate.js';
 
@@ -70,7 +71,7 @@ export class Director {
   readonly frags: FragmentTable;
   readonly tracer: Tracer | null;
   /** Frames handled: in, and sent out. */
-  readonly counters = { framesIn: 0, framesOut: 0, forwarded: 0, icmpSent: 0, arpReplies: 0 };
+  readonly counters = { framesIn: 0, framesOut: 0, forwarded: 0, icmpSent: 0, icmpRateLimited: 0, arpReplies: 0 };
   /**
    * Set by the caller, before process(), when the frame is a TCP super-frame
    * from a port with segmentation offload (io/vnet.ts). Its segments, not its
@@ -97,6 +98,10 @@ export class Director {
   private readonly scratch = new Uint8Array(2048);
   private ipId = 1;
   private lastTick = -Infinity;
+  /** The time of the frame being processed (or the last tick): the clock for rate limits. */
+  private lastSeen = 0;
+  /** ICMP errors are rate-limited like Linux's icmp_msgs_per_sec / icmp_msgs_burst (1000/s, burst 50). */
+  private readonly icmpTokens = new TokenBucket(1000, 50);
 
   constructor(cfg: DirectorConfig, out: DirectorOutput, opts: DirectorOptions = {}) {
     const errors = validateDirectorConfig(cfg);
@@ -201,6 +206,7 @@ export class Director {
   /** Handles one received frame at buf[off, off+len) on `portIndex`. */
   process(portIndex: number, buf: Uint8Array, off: number, len: number, now: number): void {
     this.counters.framesIn++;
+    this.lastSeen = now;
     const port = this.ports[portIndex];
     if (port === undefined) return;
     if (this.tracer) this.tracer.begin(now, port.name, buf, off, len);
@@ -606,6 +612,10 @@ export class Director {
     if (buf[ipOff + 9] === IPPROTO_ICMP) {
       const ihl = (buf[ipOff]! & 0x0f) << 2;
       if (icmpIsError(buf[ipOff + ihl]!)) return;
+    }
+    if (!this.icmpTokens.take(this.lastSeen)) {
+      this.counters.icmpRateLimited++;
+      return;
     }
     const ipLen = get16(buf, ipOff + 2);
     const b = this.scratch;
