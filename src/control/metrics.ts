@@ -172,6 +172,12 @@ export function renderMetrics(src: MetricsSource): string {
     x.add('tapvs_port_tx_frames_total', 'counter', 'Frames sent on the port.', labels, p.counters.txFrames);
     x.add('tapvs_port_rx_dropped_total', 'counter', 'Frames received on the port but not handed to the director.', labels, p.counters.rxDropped + p.counters.rxTooBig);
     x.add('tapvs_port_tx_errors_total', 'counter', 'Frames the port failed to send.', labels, p.counters.txErrors);
+    const off = (p as { offloadCounters?: Record<string, number> }).offloadCounters;
+    if (off) {
+      x.add('tapvs_port_rx_gso_frames_total', 'counter', 'TCP super-frames received (offload=tso).', labels, off.rxGso ?? 0);
+      x.add('tapvs_port_tx_gso_frames_total', 'counter', 'TCP super-frames sent whole (offload=tso).', labels, off.txGso ?? 0);
+      x.add('tapvs_port_tx_segmented_frames_total', 'counter', 'Super-frames cut into segments in software.', labels, off.txSegmented ?? 0);
+    }
   }
   return x.text();
 }

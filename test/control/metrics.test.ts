@@ -168,4 +168,15 @@ describe('metrics', () => {
     expect(text).toContain('real_server="odd\\"\\\\name\\n"');
     expect(serviceLabelFromKey('-u 10.0.0.100:53')).toBe('UDP 10.0.0.100:53');
   });
+
+  it('shows the offload counters of ports that have them, and only those', async () => {
+    const r = rig = await new LiveRig().start();
+    const [first, ...rest] = r.live.ports;
+    const tso = Object.assign(Object.create(first!), { offloadCounters: { rxGso: 7, txGso: 5, txSegmented: 2 } });
+    const samples = parseExposition(renderMetrics({ director: r.director, ports: [tso, ...rest] }));
+    expect(value(samples, 'tapvs_port_rx_gso_frames_total', { port: first!.name })).toBe(7);
+    expect(value(samples, 'tapvs_port_tx_gso_frames_total', { port: first!.name })).toBe(5);
+    expect(value(samples, 'tapvs_port_tx_segmented_frames_total', { port: first!.name })).toBe(2);
+    expect(samples.filter((x) => x.name === 'tapvs_port_rx_gso_frames_total')).toHaveLength(1);
+  });
 });
