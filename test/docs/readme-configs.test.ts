@@ -1,0 +1,43 @@
+// The configs shown to users must be ones tapvs accepts: every example in the
+// README's config section and in docs/config.md's examples is parsed and
+// checked as `tapvs check-config` would.
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { formatConfigError, parseConfig } from '../../src/control/config.js';
+import { directorProblems } from '../../src/director/validate.js';
+
+function blocks(file: string, from: string, to: string): string[] {
+  const text = readFileSync(file, 'utf8');
+  const start = text.indexOf(from);
+  const end = text.indexOf(to, start + from.length);
+  expect(start, `${file}: section '${from}'`).toBeGreaterThanOrEqual(0);
+  const section = text.slice(start, end < 0 ? undefined : end);
+  return [...section.matchAll(/```\n([\s\S]*?)```/g)].map((m) => m[1]!);
+}
+
+function problems(text: string, name: string): string[] {
+  const r = parseConfig(text, name);
+  if ('errors' in r) return r.errors.map(formatConfigError);
+  return directorProblems(r.config).map((p) => `${name}:${p.line ?? 0}: ${p.message}`);
+}
+
+describe('configs in the documentation', () => {
+  it('the README shows one valid config per forwarding mode', () => {
+    const found = blocks('README.md', '## The config file', '\n## ');
+    expect(found).toHaveLength(3);
+    const modes = found.map((b) => (b.includes(' -m') ? 'nat' : b.includes(' -g') ? 'dr' : b.includes(' -i') ? 'tun' : '?'));
+    expect(modes).toEqual(['nat', 'dr', 'tun']);
+    found.forEach((b, i) => expect(problems(b, `README example ${i + 1}`)).toEqual([]));
+  });
+
+  it('the NAT example of docs/config.md is valid', () => {
+    const [nat] = blocks('docs/config.md', '## Example (NAT)', '\n## ');
+    expect(problems(nat!, 'docs/config.md example')).toEqual([]);
+  });
+
+  it('a broken copy of an example is refused with its line (the check can fail)', () => {
+    const [nat] = blocks('README.md', '## The config file', '\n## ');
+    const broken = nat!.replace('-s rr', '-s rrr');
+    expect(problems(broken, 'x.conf').join('\n')).toMatch(/^x\.conf:\d+: unknown scheduler 'rrr'/);
+  });
+});
