@@ -6,9 +6,11 @@ import { loadConfig, replay } from './replay.js';
 const USAGE = `tapvs — a Linux Virtual Server director in TypeScript
 
 usage:
-  tapvs run --config FILE [--trace] [--nice N]
+  tapvs run --config FILE [--trace] [--nice N] [--record IN.pcapng] [--record-sent OUT.pcapng]
                                              run the director on its ports (TAP / pcap);
-                                             --nice raises the I/O thread's priority
+                                             --nice raises the I/O thread's priority;
+                                             --record keeps every received frame (replayable),
+                                             --record-sent every frame sent
   tapvs replay --config FILE --in IN.pcap[ng] --out OUT.pcapng [--port NAME] [--trace]
                                              run captured frames through the director
   tapvs check-config FILE                    report config errors with line numbers

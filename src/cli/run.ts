@@ -9,6 +9,7 @@ import { rxGso } from '../io/vnet.js';
 import { startControlPlane } from '../control/server.js';
 import { parseFlags } from './main.js';
 import { loadConfig } from './replay.js';
+import { Recorder } from './recorder.js';
 
 const TICK_MS = 100;
 const STATS_MS = 2000;
@@ -53,13 +54,24 @@ export class LiveDirector {
    * ports, VIPs or routes). `open` makes each port; tests pass one that
    * builds memory ports.
    */
+  private readonly recorder: Recorder | undefined;
+
   constructor(
     public cfg: DirectorConfig,
     readonly log: Logger,
     trace?: (line: string) => void,
     open: (p: PortConfig) => Port = openPort,
+    record: { received?: string; sent?: string } = {},
   ) {
-    this.director = new Director(cfg, { send: (i, b, o, l) => this.ports[i]!.send(b, o, l) }, { trace });
+    const rec = record.received || record.sent ? new Recorder(cfg.ports.map((p) => p.name), record) : undefined;
+    this.recorder = rec;
+    const send = rec
+      ? (i: number, b: Uint8Array, o: number, l: number) => {
+        rec.sent(i, b, o, l);
+        this.ports[i]!.send(b, o, l);
+      }
+      : (i: number, b: Uint8Array, o: number, l: number) => this.ports[i]!.send(b, o, l);
+    this.director = new Director(cfg, { send }, { trace });
     try {
       for (const p of cfg.ports) {
         const port = open(p);
@@ -75,13 +87,21 @@ export class LiveDirector {
   start(): void {
     const d = this.director;
     // a TAP with offload marks the super-frame it is handing over (io/vnet.ts): the director must know
+    const rec = this.recorder;
     const sink = (i: number, b: Uint8Array, o: number, l: number, now: number) => {
       d.rxGso = rxGso.buf === b;
+      rec?.received(i, b, o, l, now); // before processing: the director rewrites in place
       d.process(i, b, o, l, now);
     };
     this.ports.forEach((p, i) => p.start(sink, i));
-    d.start(portNow());
-    this.timers.push(setInterval(() => d.tick(portNow()), TICK_MS));
+    const t0 = portNow();
+    if (rec) rec.now = t0;
+    d.start(t0);
+    this.timers.push(setInterval(() => {
+      const now = portNow();
+      if (rec) rec.now = now;
+      d.tick(now);
+    }, TICK_MS));
     this.timers.push(setInterval(() => {
       const now = Date.now();
       for (const svc of d.services.all) {
@@ -101,6 +121,7 @@ export class LiveDirector {
     this.stopped = true;
     for (const t of this.timers) clearInterval(t);
     await this.closePorts();
+    this.recorder?.close();
     this.log.info({ drops: this.director.drops.toObject(), counters: this.director.counters }, 'director stopped');
   }
 }
@@ -124,7 +145,7 @@ function setNice(value: string, log: Logger): void {
 }
 
 export async function runCommand(args: string[]): Promise<number> {
-  const { flags } = parseFlags(args, ['config', 'nice']);
+  const { flags } = parseFlags(args, ['config', 'nice', 'record', 'record-sent']);
   if (typeof flags.config !== 'string') throw new Error('--config FILE is required');
   const log = makeLogger();
   if (typeof flags.nice === 'string') setNice(flags.nice, log);
@@ -133,7 +154,8 @@ export async function runCommand(args: string[]): Promise<number> {
   }
   const cfg = loadConfig(flags.config);
   const trace = flags.trace ? (l: string) => process.stdout.write(l + '\n') : undefined;
-  const live = new LiveDirector(cfg, log, trace);
+  const record = { received: flags.record as string | undefined, sent: flags['record-sent'] as string | undefined };
+  const live = new LiveDirector(cfg, log, trace, undefined, record);
   live.start();
   let extras: { stop(): Promise<void> };
   try {

@@ -102,6 +102,8 @@ export interface LabOptions {
   extra?: string[];
   /** Give the real servers' LAN an address for health-check probes (lab_probe_leg). */
   probeLeg?: boolean;
+  /** Extra `tapvs run` arguments; `$LAB_DIR` in them is the run's state dir. */
+  tapvsArgs?: string[];
 }
 
 export class E2eLab {
@@ -129,7 +131,7 @@ export class E2eLab {
       `lab_${this.mode} >/dev/null`,
       opts.probeLeg ? 'lab_probe_leg >/dev/null' : ':',
       `lab_conf ${opts.sched ?? 'rr'} "$@" >/dev/null`,
-      'lab_tapvs',
+      `lab_tapvs "$LAB_DIR/tapvs.conf" ${(opts.tapvsArgs ?? []).map((a) => `"${a.replace(/["\\`]/g, '')}"`).join(' ')}`,
     ].join('\n');
     const r = await exec('bash', ['-c', script, 'bash', ...(opts.extra ?? [])], 120_000);
     if (r.code !== 0) {
