@@ -70,6 +70,17 @@ describe('TAP port on a real device', () => {
     expect(port.counters.txErrors).toBe(1);
   });
 
+  it('sets the queue length of the netdev it creates (txQueueLen), in its namespace', async () => {
+    const ns = uniqueName('q');
+    namespaces.push(ns);
+    addNetns(ns);
+    const device = `tv${process.pid % 100000}q`;
+    const port = openTap({ name: 'q', device, netns: ns, txQueueLen: 4096 });
+    ports.push(port);
+    const link = JSON.parse((await run('ip', ['-n', ns, '-j', 'link', 'show', 'dev', device])).stdout) as { txqlen: number }[];
+    expect(link[0]!.txqlen).toBe(4096);
+  });
+
   it('counts a write the kernel refuses instead of throwing', async () => {
     const device = `tv${process.pid % 100000}w`;
     const port = openTap({ name: 'w', device, up: false });
