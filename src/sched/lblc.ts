@@ -33,7 +33,7 @@ const scratch = { loh: 0 };
 
 /** The weighted least-connection pick both lblc and lblcr fall back on. */
 export function wlcPick(svc: Service): Dest | null {
-  return leastWeighted(svc, COST_OVERHEAD, scratch);
+  return leastWeighted(svc.dests, COST_OVERHEAD, scratch);
 }
 
 /** lblc's and lblcr's overload test: busy beyond its weight while another dest is under half of its own. */

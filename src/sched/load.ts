@@ -1,5 +1,4 @@
 import type { Dest } from '../model/dest.js';
-import type { Service } from '../model/service.js';
 
 /**
  * The kernel's ip_vs_dest_conn_overhead(): an active connection is taken to
@@ -34,13 +33,12 @@ export const COST_SED = 1; // active + 1 (sed)
 
 /**
  * The weighted least-load walk of ip_vs_wlc.c / ip_vs_sed.c / lblc(r)'s
- * fallback: the first usable dest seeds the search, then the lowest
+ * fallback, over a service's dests: the first usable dest seeds the search, then the lowest
  * cost/weight wins, compared as loh*dw > doh*lw so no division is needed;
  * later weight-0 dests can never win; ties keep the earlier dest. The cost
  * of the winner is left in `out.loh` for explain().
  */
-export function leastWeighted(svc: Service, cost: number, out: { loh: number }): Dest | null {
-  const ds = svc.dests;
+export function leastWeighted(ds: readonly Dest[], cost: number, out: { loh: number }): Dest | null {
   const n = ds.length;
   let i = 0;
   let least: Dest | null = null;

@@ -14,7 +14,7 @@ export const sed: Scheduler<LoadState> = {
   init: () => ({ loh: 0 }),
 
   pick(svc, st) {
-    return leastWeighted(svc, COST_SED, st);
+    return leastWeighted(svc.dests, COST_SED, st);
   },
 
   explain(_svc, st, dest) {

@@ -15,7 +15,7 @@ export const wlc: Scheduler<LoadState> = {
   init: () => ({ loh: 0 }),
 
   pick(svc, st) {
-    return leastWeighted(svc, COST_OVERHEAD, st);
+    return leastWeighted(svc.dests, COST_OVERHEAD, st);
   },
 
   explain(_svc, st, dest) {
