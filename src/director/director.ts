@@ -1,6 +1,6 @@
 import { ConnTable } from '../conn/table.js';
 import { schedule } from '../conn/schedule.js';
-import { CHECK_DROP, CHECK_MISS, NO_DEST, TABLE_FULL } from '../conn/codes.js';
+import { CHECK_DROP, NO_DEST, TABLE_FULL } from '../conn/codes.js';
 import { CONN_F_FWD_MASK } from '../conn/flags.js';
 import { DIR_INPUT, DIR_OUTPUT } from '../conn/tcp-states.js';
 import type { DirectorConfig } from '../control/config-types.js';

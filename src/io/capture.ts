@@ -1,7 +1,7 @@
 // Shared pieces of the capture-file readers and writers: the frame record both
 // formats decode into, the error every malformed file turns into, and the
 // buffered descriptor sink the streaming writers use.
-import { writeSync } from 'node:fs';
+import { writeSync, closeSync } from 'node:fs';
 
 /** One frame read from a capture file. */
 export interface CapturedFrame {
@@ -146,5 +146,48 @@ export class FdSink {
       this.lastError = err instanceof Error ? err : new Error(String(err));
       return false;
     }
+  }
+}
+
+/**
+ * What the streaming capture writers share: a file header written first, then
+ * records appended through an FdSink; failures counted, never thrown.
+ * Subclasses encode their own records into `sink.buffer` at `sink.tail`.
+ */
+export abstract class CaptureStream {
+  protected readonly sink: FdSink;
+  private ownsFd = false;
+  /** Frames refused by the encoder (a timestamp or interface the format cannot hold). */
+  rejected = 0;
+
+  protected constructor(private readonly fd: number, header: Uint8Array, bufferBytes: number, maxRecord: number) {
+    this.sink = new FdSink(fd, bufferBytes, Math.max(maxRecord, header.length));
+    this.sink.buffer.set(header, this.sink.tail);
+    this.sink.commit(header.length);
+  }
+
+  /** Marks the descriptor as ours to close (the writer opened it). */
+  protected own(): this {
+    this.ownsFd = true;
+    return this;
+  }
+
+  get writeErrors(): number {
+    return this.sink.writeErrors;
+  }
+
+  get lastError(): Error | undefined {
+    return this.sink.lastError;
+  }
+
+  flush(): boolean {
+    return this.sink.flush();
+  }
+
+  /** Flushes; closes the descriptor only if `open` created it. */
+  close(): boolean {
+    const ok = this.sink.flush();
+    if (this.ownsFd) closeSync(this.fd);
+    return ok;
   }
 }

@@ -1,13 +1,13 @@
 // Classic libpcap files: a 24-byte global header, then 16-byte record headers
 // each followed by the captured bytes. Read in either byte order with
 // microsecond or nanosecond timestamps; written little-endian.
-import { openSync, closeSync, writeFileSync } from 'node:fs';
+import { openSync, writeFileSync } from 'node:fs';
 import {
   type CapturedFrame,
   type ParsedCapture,
   CaptureError,
   DEFAULT_SNAPLEN,
-  FdSink,
+  CaptureStream,
   LINKTYPE_ETHERNET,
   NS_PER_SECOND,
   checkSnaplen,
@@ -186,37 +186,17 @@ export interface StreamWriterOptions {
  * Appends frames to an open file as they happen (e.g. a live capture of what
  * tapvs sends). `add` never throws: failures are counted in `writeErrors`.
  */
-export class PcapStreamWriter {
+export class PcapStreamWriter extends CaptureStream {
   private readonly enc: PcapEncoder;
-  private readonly sink: FdSink;
-  /** Frames refused because their timestamp does not fit the format. */
-  rejected = 0;
 
   static open(path: string, opts?: PcapWriterOptions & StreamWriterOptions): PcapStreamWriter {
-    const w = new PcapStreamWriter(openSync(path, 'w'), opts);
-    w.ownsFd = true;
-    return w;
+    return new PcapStreamWriter(openSync(path, 'w'), opts).own();
   }
 
-  private ownsFd = false;
-
-  constructor(
-    private readonly fd: number,
-    opts: PcapWriterOptions & StreamWriterOptions = {},
-  ) {
-    this.enc = new PcapEncoder(opts);
-    this.sink = new FdSink(fd, opts.bufferBytes ?? 65_536, Math.max(this.enc.maxRecord, GLOBAL_HEADER_LEN));
-    const header = this.enc.fileHeader();
-    this.sink.buffer.set(header, this.sink.tail);
-    this.sink.commit(header.length);
-  }
-
-  get writeErrors(): number {
-    return this.sink.writeErrors;
-  }
-
-  get lastError(): Error | undefined {
-    return this.sink.lastError;
+  constructor(fd: number, opts: PcapWriterOptions & StreamWriterOptions = {}) {
+    const enc = new PcapEncoder(opts);
+    super(fd, enc.fileHeader(), opts.bufferBytes ?? 65_536, Math.max(enc.maxRecord, GLOBAL_HEADER_LEN));
+    this.enc = enc;
   }
 
   add(timeNs: bigint, frame: Uint8Array): boolean {
@@ -228,16 +208,5 @@ export class PcapStreamWriter {
       return false;
     }
     return this.sink.commit(len);
-  }
-
-  flush(): boolean {
-    return this.sink.flush();
-  }
-
-  /** Flushes; closes the descriptor only if `open` created it. */
-  close(): boolean {
-    const ok = this.sink.flush();
-    if (this.ownsFd) closeSync(this.fd);
-    return ok;
   }
 }

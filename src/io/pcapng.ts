@@ -3,12 +3,12 @@
 // descriptions that give them a link type, name and clock; every other block
 // is skipped by its length. Several sections in one file are read in turn.
 // Writing produces one little-endian section.
-import { openSync, closeSync, writeFileSync } from 'node:fs';
+import { openSync, writeFileSync } from 'node:fs';
 import {
   type CapturedFrame,
   type ParsedCapture,
   DEFAULT_SNAPLEN,
-  FdSink,
+  CaptureStream,
   LINKTYPE_ETHERNET,
   NS_PER_SECOND,
   checkSnaplen,
@@ -351,36 +351,17 @@ export interface PcapngStreamOptions extends PcapngWriterOptions {
  * tapvs sends on each port). `add` never throws: bad input is counted in
  * `rejected`, failed writes in `writeErrors`.
  */
-export class PcapngStreamWriter {
+export class PcapngStreamWriter extends CaptureStream {
   private readonly enc: PcapngEncoder;
-  private readonly sink: FdSink;
-  private ownsFd = false;
-  rejected = 0;
 
   static open(path: string, interfaces: string[], opts?: PcapngStreamOptions): PcapngStreamWriter {
-    const w = new PcapngStreamWriter(openSync(path, 'w'), interfaces, opts);
-    w.ownsFd = true;
-    return w;
+    return new PcapngStreamWriter(openSync(path, 'w'), interfaces, opts).own();
   }
 
-  constructor(
-    private readonly fd: number,
-    interfaces: string[],
-    opts: PcapngStreamOptions = {},
-  ) {
-    this.enc = new PcapngEncoder(interfaces, opts);
-    const header = this.enc.headerBytes();
-    this.sink = new FdSink(fd, opts.bufferBytes ?? 65_536, Math.max(this.enc.maxRecord, header.length));
-    this.sink.buffer.set(header, this.sink.tail);
-    this.sink.commit(header.length);
-  }
-
-  get writeErrors(): number {
-    return this.sink.writeErrors;
-  }
-
-  get lastError(): Error | undefined {
-    return this.sink.lastError;
+  constructor(fd: number, interfaces: string[], opts: PcapngStreamOptions = {}) {
+    const enc = new PcapngEncoder(interfaces, opts);
+    super(fd, enc.headerBytes(), opts.bufferBytes ?? 65_536, enc.maxRecord);
+    this.enc = enc;
   }
 
   add(ifIndex: number, timeNs: bigint, frame: Uint8Array): boolean {
@@ -392,16 +373,5 @@ export class PcapngStreamWriter {
       return false;
     }
     return this.sink.commit(len);
-  }
-
-  flush(): boolean {
-    return this.sink.flush();
-  }
-
-  /** Flushes; closes the descriptor only if `open` created it. */
-  close(): boolean {
-    const ok = this.sink.flush();
-    if (this.ownsFd) closeSync(this.fd);
-    return ok;
   }
 }
