@@ -1,5 +1,5 @@
 import { fwdName, type Fwd } from '../model/dest.js';
-import { IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP } from '../model/proto.js';
+import { IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, protoName } from '../model/proto.js';
 import { CONN_F_FWD_MASK, CONN_F_TEMPLATE } from './flags.js';
 import type { ConnTable } from './table.js';
 import { TCP_STATE_NAMES } from './tcp-states.js';
@@ -23,16 +23,6 @@ export interface ConnRow {
   fwd: 'Masq' | 'Route' | 'Tunnel';
 }
 
-function protoLabel(p: number): string {
-  switch (p) {
-    case IPPROTO_TCP: return 'TCP';
-    case IPPROTO_UDP: return 'UDP';
-    case IPPROTO_ICMP: return 'ICMP';
-    case 0: return 'IP';
-    default: return `IP${p}`;
-  }
-}
-
 /**
  * State name as ipvsadm shows it: the TCP state; 'UDP' for UDP conns (their
  * only state); templates show 'NONE' (the kernel's template state names).
@@ -52,7 +42,7 @@ export function listConns(table: ConnTable, now: number): ConnRow[] {
   table.forEach((i) => {
     rows.push({
       slot: i,
-      proto: protoLabel(table.proto[i]!),
+      proto: protoName(table.proto[i]!),
       caddr: table.caddr[i]!,
       cport: table.cport[i]!,
       vaddr: table.vaddr[i]!,

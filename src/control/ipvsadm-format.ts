@@ -2,7 +2,7 @@
 // them (print_title, print_service_entry, print_largenum, list_conn). tapvs
 // never resolves names, so the output always reads as `ipvsadm -Ln` would.
 import { fwdName, FWD_TUN, type Dest } from '../model/dest.js';
-import { IPPROTO_TCP, IPPROTO_UDP } from '../model/proto.js';
+import { IPPROTO_TCP, IPPROTO_UDP, protoName } from '../model/proto.js';
 import type { Service } from '../model/service.js';
 import type { ServiceTable } from '../model/services.js';
 import { formatIpv4, type ListFormat, type ServiceKey } from './ipvsadm-args.js';
@@ -27,10 +27,6 @@ export interface ConnRecord {
 const pad = (s: string, w: number): string => (s.length >= w ? s : s + ' '.repeat(w - s.length));
 const lpad = (s: string, w: number): string => (s.length >= w ? s : ' '.repeat(w - s.length) + s);
 const ap = (a: number, p: number): string => `${formatIpv4(a)}:${p}`;
-
-function protoText(p: number): string {
-  return p === IPPROTO_TCP ? 'TCP' : p === IPPROTO_UDP ? 'UDP' : '?';
-}
 
 /** A counter as print_largenum prints it: 9 columns, scaled to K/M/G/T unless --exact. */
 export function largeNum(n: number, exact: boolean): string {
@@ -85,7 +81,7 @@ function title(f: ListFormat): string {
 }
 
 function serviceName(svc: Service): string {
-  const name = svc.fwmark ? `FWM  ${svc.fwmark}` : `${pad(protoText(svc.proto), 4)} ${ap(svc.addr, svc.port)}`;
+  const name = svc.fwmark ? `FWM  ${svc.fwmark}` : `${pad(protoName(svc.proto), 4)} ${ap(svc.addr, svc.port)}`;
   return name.slice(0, 33);
 }
 

@@ -30,7 +30,7 @@ import { DropCode, DropCounters } from './counters.js';
 import { FRAG_VERDICT_PENDING, FragmentTable } from './fragments.js';
 import { buildIcmpError, echoReplyInPlace } from './icmp-out.js';
 import { NeighbourTable } from './neighbours.js';
-import { makePort, sourceAddrFor, type DirectorPort } from './port.js';
+import { makePort, onPortSubnet, sourceAddrFor, type DirectorPort } from './port.js';
 import { RouteTable } from './routes.js';
 import { TokenBucket } from './token-bucket.js';
 import { Tracer } from './trace.js';
@@ -229,7 +229,7 @@ export class Director {
     const tpa = arp.tpa;
     // learn only from the subnets this port is on, as a host would
     const request = arp.op === ARP_OP_REQUEST;
-    if (sourceOnPort(port, spa)) {
+    if (onPortSubnet(port, spa)) {
       this.tracer?.note(`arp: learned ${ipToString(spa)} is-at ${macToString(sha)}`);
       this.neigh.learn(spa, sha, port.index, now);
     }
@@ -654,11 +654,6 @@ export class Director {
     writeMac(buf, ethOff, mac);
     this.emit(port, buf, ethOff, len);
   }
-}
-
-function sourceOnPort(p: DirectorPort, addr: number): boolean {
-  for (const a of p.addrs) if (((addr & a.mask) >>> 0) === ((a.addr & a.mask) >>> 0)) return true;
-  return false;
 }
 
 /**

@@ -19,8 +19,19 @@ export function makePort(index: number, name: string, mac: number, mtu: number, 
   };
 }
 
+/** The port's address whose subnet holds `addr`, or -1. */
+function subnetAddr(p: DirectorPort, addr: number): number {
+  for (const a of p.addrs) if (((addr & a.mask) >>> 0) === ((a.addr & a.mask) >>> 0)) return a.addr;
+  return -1;
+}
+
+/** Is `addr` on one of the port's connected subnets? */
+export function onPortSubnet(p: DirectorPort, addr: number): boolean {
+  return subnetAddr(p, addr) !== -1;
+}
+
 /** The port's address on the subnet of `target`, else its first address (as Linux picks an ARP/ICMP source). */
 export function sourceAddrFor(p: DirectorPort, target: number): number {
-  for (const a of p.addrs) if (((target & a.mask) >>> 0) === ((a.addr & a.mask) >>> 0)) return a.addr;
-  return p.addrs[0]?.addr ?? 0;
+  const a = subnetAddr(p, target);
+  return a !== -1 ? a : p.addrs[0]?.addr ?? 0;
 }

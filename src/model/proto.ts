@@ -18,6 +18,7 @@ export function protoName(p: number): string {
     case IPPROTO_UDP: return 'UDP';
     case IPPROTO_ICMP: return 'ICMP';
     case IPPROTO_IPIP: return 'IPIP';
+    case 0: return 'IP'; // a fwmark persistence template covers every protocol
     default: return `IP${p}`;
   }
 }
