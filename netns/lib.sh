@@ -183,25 +183,41 @@ _lab_router() {
   echo "$router $client"
 }
 
+# _lab_routed_lan: the part DR and TUN share: namespace "lan" with bridge br0 (the director's
+# port joins it), and the router between it and the client. Prints "lan router client".
+_lab_routed_lan() {
+  local lan rc
+  lan=$(lab_ns lan) || return 1
+  lab_bridge "$lan" br0
+  rc=$(_lab_router "$lan") || return 1
+  echo "$lan $rc"
+}
+
+# _lab_routed_files MODE DEV N RS_PREFIX LAN ROUTER CLIENT RS_JSON: lab.env and lab.json of a
+# DR/TUN lab (director port "lan" at 172.16.0.2, VIP 172.16.0.100, gateway 172.16.0.1;
+# real servers RS_PREFIX1..RS_PREFIXN).
+_lab_routed_files() {
+  local mode=$1 dev=$2 n=$3 pfx=$4 lan=$5 router=$6 client=$7 rsjson=$8
+  _lab_write_env LAB_MODE="$mode" LAB_VIP=172.16.0.100 LAB_CLIENT_NS="$client" LAB_CLIENT_ADDR=10.0.0.2 LAB_ROUTER_NS="$router" \
+    LAB_PORT_LAN_DEV="$dev" LAB_PORT_LAN_NS="$lan" LAB_PORT_LAN_MASTER=br0 LAB_PORT_LAN_ADDR=172.16.0.2/24 \
+    LAB_GATEWAY=172.16.0.1 LAB_RS_ADDRS="$(seq -f "${pfx}%g" -s ' ' 1 "$n")"
+  _lab_write_json "$mode" 172.16.0.100 "$client" 10.0.0.2 \
+    "{\"name\":\"lan\",\"device\":\"$dev\",\"netns\":\"$lan\",\"master\":\"br0\",\"addr\":\"172.16.0.2/24\"}" \
+    "{\"dst\":\"0.0.0.0/0\",\"via\":\"172.16.0.1\"}" "$rsjson"
+}
+
 # lab_dr [DEV] [N_RS]
 #   client 10.0.0.2/24 -- router 10.0.0.1 | 172.16.0.1 -- lan ns br0: TAP DEV (director 172.16.0.2, VIP 172.16.0.100),
 #   rsK 172.16.0.1K/24 with the VIP on lo (arp_ignore=1, arp_announce=2), default via 172.16.0.1
 lab_dr() {
   local dev=${1:-${LAB_ID}l} n=${2:-2} k lan router client rs=() rc
-  lan=$(lab_ns lan) || return 1
-  lab_bridge "$lan" br0
-  rc=$(_lab_router "$lan") || return 1
-  read -r router client <<<"$rc"
+  rc=$(_lab_routed_lan) || return 1
+  read -r lan router client <<<"$rc"
   for ((k = 1; k <= n; k++)); do
     lab_rs "$lan" "rs$k" "172.16.0.1$k/24" 172.16.0.1 172.16.0.100 || return 1
     rs+=("{\"name\":\"rs$k\",\"netns\":\"$LAB_ID-rs$k\",\"addr\":\"172.16.0.1$k\",\"method\":\"route\"}")
   done
-  _lab_write_env LAB_MODE=dr LAB_VIP=172.16.0.100 LAB_CLIENT_NS="$client" LAB_CLIENT_ADDR=10.0.0.2 LAB_ROUTER_NS="$router" \
-    LAB_PORT_LAN_DEV="$dev" LAB_PORT_LAN_NS="$lan" LAB_PORT_LAN_MASTER=br0 LAB_PORT_LAN_ADDR=172.16.0.2/24 \
-    LAB_GATEWAY=172.16.0.1 LAB_RS_ADDRS="$(seq -f '172.16.0.1%g' -s ' ' 1 "$n")"
-  _lab_write_json dr 172.16.0.100 "$client" 10.0.0.2 \
-    "{\"name\":\"lan\",\"device\":\"$dev\",\"netns\":\"$lan\",\"master\":\"br0\",\"addr\":\"172.16.0.2/24\"}" \
-    "{\"dst\":\"0.0.0.0/0\",\"via\":\"172.16.0.1\"}" "$(IFS=,; echo "${rs[*]}")"
+  _lab_routed_files dr "$dev" "$n" 172.16.0.1 "$lan" "$router" "$client" "$(IFS=,; echo "${rs[*]}")"
 }
 
 # lab_tun [DEV] [N_RS]
@@ -210,10 +226,8 @@ lab_dr() {
 #   (kernel ipip when the kernel has it, else src/io/tun-decap-main.ts)
 lab_tun() {
   local dev=${1:-${LAB_ID}l} n=${2:-2} k lan rsnet router client rs=() rc how
-  lan=$(lab_ns lan) || return 1
-  lab_bridge "$lan" br0
-  rc=$(_lab_router "$lan") || return 1
-  read -r router client <<<"$rc"
+  rc=$(_lab_routed_lan) || return 1
+  read -r lan router client <<<"$rc"
   rsnet=$(lab_ns rsnet) || return 1
   lab_bridge "$rsnet" br0
   lab_veth "$router" eth2 "$rsnet" router
@@ -225,12 +239,7 @@ lab_tun() {
     how=$(lab_decap "$LAB_ID-rs$k" 172.16.0.100) || return 1
     rs+=("{\"name\":\"rs$k\",\"netns\":\"$LAB_ID-rs$k\",\"addr\":\"172.16.1.1$k\",\"method\":\"tunnel\",\"decap\":\"$how\"}")
   done
-  _lab_write_env LAB_MODE=tun LAB_VIP=172.16.0.100 LAB_CLIENT_NS="$client" LAB_CLIENT_ADDR=10.0.0.2 LAB_ROUTER_NS="$router" \
-    LAB_PORT_LAN_DEV="$dev" LAB_PORT_LAN_NS="$lan" LAB_PORT_LAN_MASTER=br0 LAB_PORT_LAN_ADDR=172.16.0.2/24 \
-    LAB_GATEWAY=172.16.0.1 LAB_RS_ADDRS="$(seq -f '172.16.1.1%g' -s ' ' 1 "$n")"
-  _lab_write_json tun 172.16.0.100 "$client" 10.0.0.2 \
-    "{\"name\":\"lan\",\"device\":\"$dev\",\"netns\":\"$lan\",\"master\":\"br0\",\"addr\":\"172.16.0.2/24\"}" \
-    "{\"dst\":\"0.0.0.0/0\",\"via\":\"172.16.0.1\"}" "$(IFS=,; echo "${rs[*]}")"
+  _lab_routed_files tun "$dev" "$n" 172.16.1.1 "$lan" "$router" "$client" "$(IFS=,; echo "${rs[*]}")"
 }
 
 # lab_conf [SCHED] [EXTRA_LINE...]: write $LAB_DIR/tapvs.conf, the tapvs config for this lab:
