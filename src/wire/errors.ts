@@ -21,6 +21,25 @@ export const UDP_BAD_LENGTH = 16;
 export const UDP_BAD_CHECKSUM = 17;
 export const IPIP_NOT_IPIP = 18;
 export const IPIP_NO_HEADROOM = 19;
+// SCTP (sctp.ts), GRE (gre.ts), GUE (gue.ts) and what both tunnels share
+export const SCTP_TRUNCATED = 20;
+export const SCTP_NO_CHUNK = 21;
+export const SCTP_CHUNK_TRUNCATED = 22;
+export const SCTP_BAD_CHUNK_LENGTH = 23;
+export const SCTP_BAD_CHECKSUM = 24;
+export const GRE_TRUNCATED = 25;
+export const GRE_BAD_VERSION = 26;
+export const GRE_BAD_FLAGS = 27;
+export const GRE_BAD_CHECKSUM = 28;
+export const GRE_NOT_GRE = 29;
+export const GRE_NO_HEADROOM = 30;
+export const GUE_TRUNCATED = 31;
+export const GUE_BAD_VERSION = 32;
+export const GUE_BAD_HLEN = 33;
+export const GUE_BAD_FLAGS = 34;
+export const GUE_NO_HEADROOM = 35;
+export const GUE_BAD_CSUM_OFFSET = 36;
+export const TUN_BAD_INNER = 37;
 
 /** Names indexed by code; the director sizes its drop counters with its length. */
 export const WIRE_ERROR_NAMES: readonly string[] = [
@@ -44,6 +63,24 @@ export const WIRE_ERROR_NAMES: readonly string[] = [
   'UDP_BAD_CHECKSUM',
   'IPIP_NOT_IPIP',
   'IPIP_NO_HEADROOM',
+  'SCTP_TRUNCATED',
+  'SCTP_NO_CHUNK',
+  'SCTP_CHUNK_TRUNCATED',
+  'SCTP_BAD_CHUNK_LENGTH',
+  'SCTP_BAD_CHECKSUM',
+  'GRE_TRUNCATED',
+  'GRE_BAD_VERSION',
+  'GRE_BAD_FLAGS',
+  'GRE_BAD_CHECKSUM',
+  'GRE_NOT_GRE',
+  'GRE_NO_HEADROOM',
+  'GUE_TRUNCATED',
+  'GUE_BAD_VERSION',
+  'GUE_BAD_HLEN',
+  'GUE_BAD_FLAGS',
+  'GUE_NO_HEADROOM',
+  'GUE_BAD_CSUM_OFFSET',
+  'TUN_BAD_INNER',
 ];
 
 export const WIRE_ERROR_COUNT = WIRE_ERROR_NAMES.length;
