@@ -40,6 +40,19 @@ export const GUE_BAD_FLAGS = 34;
 export const GUE_NO_HEADROOM = 35;
 export const GUE_BAD_CSUM_OFFSET = 36;
 export const TUN_BAD_INNER = 37;
+// IPv6 (ipv6.ts), its extension headers, ICMPv6 (icmpv6.ts) and IPv6-in-IPv6 (ip6ip6.ts)
+export const IP6_TRUNCATED = 38;
+export const IP6_BAD_VERSION = 39;
+export const IP6_BAD_PAYLOAD_LENGTH = 40;
+export const IP6_EXT_TRUNCATED = 41;
+export const IP6_EXT_HOP_NOT_FIRST = 42;
+export const IP6_EXT_UNKNOWN = 43;
+export const ICMPV6_TRUNCATED = 44;
+export const ICMPV6_BAD_CHECKSUM = 45;
+export const ICMPV6_BAD_ND_OPTION = 46;
+export const UDP6_NO_CHECKSUM = 47;
+export const IP6IP6_NOT_IP6IP6 = 48;
+export const IP6IP6_NO_HEADROOM = 49;
 
 /** Names indexed by code; the director sizes its drop counters with its length. */
 export const WIRE_ERROR_NAMES: readonly string[] = [
@@ -81,6 +94,18 @@ export const WIRE_ERROR_NAMES: readonly string[] = [
   'GUE_NO_HEADROOM',
   'GUE_BAD_CSUM_OFFSET',
   'TUN_BAD_INNER',
+  'IP6_TRUNCATED',
+  'IP6_BAD_VERSION',
+  'IP6_BAD_PAYLOAD_LENGTH',
+  'IP6_EXT_TRUNCATED',
+  'IP6_EXT_HOP_NOT_FIRST',
+  'IP6_EXT_UNKNOWN',
+  'ICMPV6_TRUNCATED',
+  'ICMPV6_BAD_CHECKSUM',
+  'ICMPV6_BAD_ND_OPTION',
+  'UDP6_NO_CHECKSUM',
+  'IP6IP6_NOT_IP6IP6',
+  'IP6IP6_NO_HEADROOM',
 ];
 
 export const WIRE_ERROR_COUNT = WIRE_ERROR_NAMES.length;
