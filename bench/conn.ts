@@ -4,7 +4,7 @@ import { DIR_INPUT, TH_ACK } from '../src/conn/tcp-states.js';
 import { IPPROTO_TCP } from '../src/model/proto.js';
 import { Service } from '../src/model/service.js';
 import { getScheduler } from '../src/sched/index.js';
-import type { SchedPacket } from '../src/sched/scheduler.js';
+import type { SchedPacket } from '../src/model/scheduler.js';
 import type { BenchResult } from './types.js';
 
 // Connection table figures: new conns/s (schedule + insert) with wlc and mh,

@@ -2,7 +2,7 @@
 // (a no-op sink), on one core, for established NAT, DR and TUN flows, and a
 // NAT mix where 10% of packets open a new connection.
 import { pathToFileURL } from 'node:url';
-import { DEFAULT_OPTIONS, type DirectorConfig } from '../src/control/config-types.js';
+import { DEFAULT_OPTIONS, type DirectorConfig } from '../src/model/config.js';
 import { Director } from '../src/director/director.js';
 import { FWD_DR, FWD_MASQ, FWD_TUN, type Fwd } from '../src/model/dest.js';
 import { parseIp as ip, parseMac as mac } from '../src/wire/addr.js';

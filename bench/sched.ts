@@ -1,7 +1,7 @@
 import { IPPROTO_TCP } from '../src/model/proto.js';
 import { Service } from '../src/model/service.js';
 import '../src/sched/index.js';
-import type { SchedPacket } from '../src/sched/scheduler.js';
+import type { SchedPacket } from '../src/model/scheduler.js';
 import type { BenchResult } from './types.js';
 
 // Picks per second of wlc (a list walk) and mh (a keyed hash + table lookup)

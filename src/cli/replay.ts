@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parseConfig, formatConfigError } from '../control/config.js';
-import type { DirectorConfig } from '../control/config-types.js';
+import type { DirectorConfig } from '../model/config.js';
 import { Director } from '../director/director.js';
 import { readCapture } from '../io/pcap-file.js';
 import { PcapngWriter } from '../io/pcap-file.js';

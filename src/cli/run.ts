@@ -1,6 +1,6 @@
 import os from 'node:os';
 import pino from 'pino';
-import type { DirectorConfig, PortConfig } from '../control/config-types.js';
+import type { DirectorConfig, PortConfig } from '../model/config.js';
 import { Director } from '../director/director.js';
 import { openPcap } from '../io/pcap-port.js';
 import { portNow, type Port } from '../io/port.js';

@@ -1,7 +1,7 @@
 import type { Dest } from '../model/dest.js';
 import { IPPROTO_UDP } from '../model/proto.js';
 import type { Service } from '../model/service.js';
-import type { SchedPacket } from '../sched/scheduler.js';
+import type { SchedPacket } from '../model/scheduler.js';
 import { BAD_PORT, NO_DEST, TABLE_FULL } from './codes.js';
 import { CONN_F_ONE_PACKET, CONN_F_TEMPLATE } from './flags.js';
 import { INITIAL_TIMEOUT } from './timeouts.js';

@@ -16,7 +16,7 @@ import {
   type RouteConfig,
   type ServiceConfig,
   type VipConfig,
-} from './config-types.js';
+} from '../model/config.js';
 import {
   MAX_TIMEOUT,
   formatIpv4,

@@ -5,7 +5,7 @@
 import { IPPROTO_TCP, IPPROTO_UDP } from '../model/proto.js';
 import { listConns } from '../conn/listing.js';
 import type { Director } from '../director/director.js';
-import type { DirectorConfig } from './config-types.js';
+import type { DirectorConfig } from '../model/config.js';
 import { parseIpvsadmArgs, type IpvsadmCommand } from './ipvsadm-args.js';
 import { IPVS_VERSION, formatConnections, formatServiceListing, formatTimeouts, type ConnRecord } from './ipvsadm-format.js';
 import { formatSave, parseRestore } from './ipvsadm-save.js';

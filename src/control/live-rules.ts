@@ -6,7 +6,7 @@
 // and the director's set of real-server addresses.
 import type { Director } from '../director/director.js';
 import { directorProblems } from '../director/validate.js';
-import type { DirectorConfig, ServiceConfig } from './config-types.js';
+import type { DirectorConfig, ServiceConfig } from '../model/config.js';
 import type { DestAttrs, IpvsadmCommand } from './ipvsadm-args.js';
 import { applyCommands, type RuleEffect, type RuleError } from './rules.js';
 

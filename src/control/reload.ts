@@ -13,7 +13,7 @@ import { FWD_DR } from '../model/dest.js';
 import type { Service } from '../model/service.js';
 import type { MarkRule } from '../model/services.js';
 import { formatConfigError, parseConfig, serviceKeyOf } from './config.js';
-import type { DirectorConfig, DirectorOptions, HealthCheckConfig, ServiceConfig } from './config-types.js';
+import type { DirectorConfig, DirectorOptions, HealthCheckConfig, ServiceConfig } from '../model/config.js';
 import { formatIpv4, formatServiceKey, type DestAttrs, type IpvsadmCommand, type ServiceAttrs, type ServiceKey } from './ipvsadm-args.js';
 import { applyLive } from './live-rules.js';
 

@@ -4,7 +4,7 @@ import { TCP_STATE_NAMES } from '../conn/tcp-states.js';
 import { fwdName, type Dest, type Fwd } from '../model/dest.js';
 import { IPPROTO_TCP, protoName } from '../model/proto.js';
 import type { Service } from '../model/service.js';
-import type { SchedPacket } from '../sched/scheduler.js';
+import type { SchedPacket } from '../model/scheduler.js';
 import { ipToString } from '../wire/addr.js';
 import { formatFrame } from '../wire/printer.js';
 import { DROP_REASONS } from './counters.js';

@@ -1,4 +1,4 @@
-import type { DirectorConfig } from '../control/config-types.js';
+import type { DirectorConfig } from '../model/config.js';
 import { FWD_DR, FWD_MASQ, FWD_TUN } from '../model/dest.js';
 import { ipToString, prefixToMask } from '../wire/addr.js';
 

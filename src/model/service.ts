@@ -1,7 +1,6 @@
 import { Dest, type DestSpec } from './dest.js';
 import { Stats } from './stats.js';
-import type { Scheduler } from '../sched/scheduler.js';
-import { getScheduler } from '../sched/index.js';
+import { getScheduler, type Scheduler } from './scheduler.js';
 
 /** Scheduler flags as ipvsadm -b names them (IP_VS_SVC_F_SCHED1..3). */
 export interface SchedFlags {

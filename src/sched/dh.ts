@@ -2,8 +2,7 @@ import type { Dest } from '../model/dest.js';
 import { destStr, ipStr } from './format.js';
 import { goldenHash32 } from './hash.js';
 import { usable } from './load.js';
-import { registerScheduler } from './registry.js';
-import type { Scheduler } from './scheduler.js';
+import { registerScheduler, type Scheduler } from '../model/scheduler.js';
 
 export const DH_TAB_BITS = 8;
 export const DH_TAB_SIZE = 1 << DH_TAB_BITS;

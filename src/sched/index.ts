@@ -1,6 +1,6 @@
 // Importing this module registers every scheduler. Each scheduler module calls
 // registerScheduler() at load time.
-export { getScheduler, registerScheduler, schedulerNames } from './registry.js';
+export { getScheduler, registerScheduler, schedulerNames } from '../model/scheduler.js';
 import './rr.js';
 import './wrr.js';
 import './lc.js';

@@ -3,8 +3,7 @@ import type { Service } from '../model/service.js';
 import { destStr, ipStr } from './format.js';
 import { COST_OVERHEAD, leastWeighted } from './load.js';
 import { LocalityTable } from './locality-table.js';
-import { registerScheduler } from './registry.js';
-import type { Scheduler } from './scheduler.js';
+import { registerScheduler, type Scheduler } from '../model/scheduler.js';
 
 /**
  * Locality-based least connection, as ip_vs_lblc.c. Each destination IP of

@@ -3,8 +3,7 @@ import { destStr, ipStr } from './format.js';
 import { LblcHow, localityOverloaded, wlcPick } from './lblc.js';
 import { connOverhead } from './load.js';
 import { LocalityTable } from './locality-table.js';
-import { registerScheduler } from './registry.js';
-import type { Scheduler } from './scheduler.js';
+import { registerScheduler, type Scheduler } from '../model/scheduler.js';
 
 /**
  * Locality-based least connection with replication, as ip_vs_lblcr.c. Each

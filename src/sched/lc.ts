@@ -1,8 +1,7 @@
 import type { Dest } from '../model/dest.js';
 import { destStr } from './format.js';
 import { connOverhead } from './load.js';
-import { registerScheduler } from './registry.js';
-import type { Scheduler } from './scheduler.js';
+import { registerScheduler, type Scheduler } from '../model/scheduler.js';
 
 /**
  * Least connection, as ip_vs_lc.c: the lowest active*256 + inactive among

@@ -3,8 +3,7 @@ import type { Service } from '../model/service.js';
 import { destStr, ipStr } from './format.js';
 import { keyedHash32 } from './hash.js';
 import { fls, gcd, usable } from './load.js';
-import { registerScheduler } from './registry.js';
-import type { Scheduler } from './scheduler.js';
+import { registerScheduler, type Scheduler } from '../model/scheduler.js';
 import { hashPortOf } from './sh.js';
 
 /** The kernel's prime table sizes; CONFIG_IP_VS_MH_TAB_INDEX picks one. */

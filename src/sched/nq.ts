@@ -1,7 +1,6 @@
 import type { Dest } from '../model/dest.js';
 import { destStr } from './format.js';
-import { registerScheduler } from './registry.js';
-import type { Scheduler } from './scheduler.js';
+import { registerScheduler, type Scheduler } from '../model/scheduler.js';
 
 /**
  * Never queue, as ip_vs_nq.c: the first usable dest with no active

@@ -1,7 +1,6 @@
 import type { Dest } from '../model/dest.js';
 import { destStr } from './format.js';
-import { registerScheduler } from './registry.js';
-import type { Scheduler } from './scheduler.js';
+import { registerScheduler, type Scheduler } from '../model/scheduler.js';
 
 /**
  * Overflow connection, as ip_vs_ovf.c: the highest-weight dest whose active

@@ -2,8 +2,7 @@ import type { Dest } from '../model/dest.js';
 import type { Service } from '../model/service.js';
 import { destStr } from './format.js';
 import { usable } from './load.js';
-import { registerScheduler } from './registry.js';
-import type { Scheduler } from './scheduler.js';
+import { registerScheduler, type Scheduler } from '../model/scheduler.js';
 
 /**
  * Round robin, as ip_vs_rr.c. The kernel keeps a pointer into the dest list

@@ -1,8 +1,7 @@
 import { destStr } from './format.js';
 import type { LoadState } from './lc.js';
 import { COST_SED, leastWeighted } from './load.js';
-import { registerScheduler } from './registry.js';
-import type { Scheduler } from './scheduler.js';
+import { registerScheduler, type Scheduler } from '../model/scheduler.js';
 
 /**
  * Shortest expected delay, as ip_vs_sed.c: the lowest (active + 1)/weight.

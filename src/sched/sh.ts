@@ -4,8 +4,7 @@ import type { HashTableState } from './dh.js';
 import { destStr, ipStr } from './format.js';
 import { goldenHash32 } from './hash.js';
 import { usable } from './load.js';
-import { registerScheduler } from './registry.js';
-import type { SchedPacket, Scheduler } from './scheduler.js';
+import { registerScheduler, type SchedPacket, type Scheduler } from '../model/scheduler.js';
 
 export const SH_TAB_BITS = 8;
 export const SH_TAB_SIZE = 1 << SH_TAB_BITS;

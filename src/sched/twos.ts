@@ -4,8 +4,7 @@ import { destStr } from './format.js';
 import { keyedHash32 } from './hash.js';
 import { connOverhead } from './load.js';
 import { makePrng, nextU32, type Prng } from './prng.js';
-import { registerScheduler } from './registry.js';
-import type { Scheduler } from './scheduler.js';
+import { registerScheduler, type Scheduler } from '../model/scheduler.js';
 
 /**
  * Power of two choices, as ip_vs_twos.c: draw two dests at random, each with

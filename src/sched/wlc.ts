@@ -1,8 +1,7 @@
 import { destStr } from './format.js';
 import type { LoadState } from './lc.js';
 import { COST_OVERHEAD, leastWeighted } from './load.js';
-import { registerScheduler } from './registry.js';
-import type { Scheduler } from './scheduler.js';
+import { registerScheduler, type Scheduler } from '../model/scheduler.js';
 
 /**
  * Weighted least connection, as ip_vs_wlc.c: the lowest overhead/weight,

@@ -2,8 +2,7 @@ import type { Dest } from '../model/dest.js';
 import type { Service } from '../model/service.js';
 import { destStr } from './format.js';
 import { gcd } from './load.js';
-import { registerScheduler } from './registry.js';
-import type { Scheduler } from './scheduler.js';
+import { registerScheduler, type Scheduler } from '../model/scheduler.js';
 
 /**
  * Weighted round robin, as ip_vs_wrr.c. The scan walks the list repeatedly

@@ -3,7 +3,7 @@ import { FWD_DR, FWD_MASQ, type Fwd } from '../../src/model/dest.js';
 import { IPPROTO_TCP } from '../../src/model/proto.js';
 import { Service, type ServiceSpec } from '../../src/model/service.js';
 import { registerScheduler } from '../../src/sched/index.js';
-import type { SchedPacket } from '../../src/sched/scheduler.js';
+import type { SchedPacket } from '../../src/model/scheduler.js';
 
 /** 10.0.0.1 -> uint32 */
 export function ip(s: string): number {

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { formatConfigError, parseConfig, tokenizeLine, type ConfigError } from '../../src/control/config.js';
-import { DEFAULT_OPTIONS, type DirectorConfig } from '../../src/control/config-types.js';
+import { DEFAULT_OPTIONS, type DirectorConfig } from '../../src/model/config.js';
 import { FWD_DR, FWD_MASQ, FWD_TUN } from '../../src/model/dest.js';
 
 const ip = (s: string) => s.split('.').reduce((a, x) => a * 256 + Number(x), 0);

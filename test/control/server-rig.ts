@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { LiveDirector } from '../../src/cli/run.js';
 import { parseConfig } from '../../src/control/config.js';
-import type { DirectorConfig } from '../../src/control/config-types.js';
+import type { DirectorConfig } from '../../src/model/config.js';
 import { startControlPlane, type ControlPlane } from '../../src/control/server.js';
 import { MemoryPort } from '../../src/io/memory-port.js';
 import { portNow } from '../../src/io/port.js';

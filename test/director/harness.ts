@@ -1,7 +1,7 @@
 // A director wired to an in-memory output, and a byte-exact frame comparison
 // whose failure message shows both sides layer by layer (formatFrame) and in hex.
 import { expect } from 'vitest';
-import type { DirectorConfig } from '../../src/control/config-types.js';
+import type { DirectorConfig } from '../../src/model/config.js';
 import { Director } from '../../src/director/director.js';
 import type { DropReason } from '../../src/director/counters.js';
 import { formatFrame } from '../../src/wire/printer.js';

@@ -1,7 +1,7 @@
 // Addresses, MACs and director configs shared by the golden tests. The
 // three topologies follow DESIGN.md's lab: NAT with an outside and an inside
 // port, DR and TUN on one LAN behind a router.
-import { DEFAULT_OPTIONS, type DirectorConfig, type ServiceConfig } from '../../src/control/config-types.js';
+import { DEFAULT_OPTIONS, type DirectorConfig, type ServiceConfig } from '../../src/model/config.js';
 import { FWD_DR, FWD_MASQ, FWD_TUN, type Fwd } from '../../src/model/dest.js';
 import { parseIp as ip, parseMac as mac } from '../../src/wire/addr.js';
 

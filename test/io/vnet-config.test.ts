@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { formatConfigError, parseConfig } from '../../src/control/config.js';
 import { restartNeeded } from '../../src/control/reload.js';
-import type { DirectorConfig } from '../../src/control/config-types.js';
+import type { DirectorConfig } from '../../src/model/config.js';
 
 const SERVICE = ['vip 10.0.0.100 on outside', '-A -t 10.0.0.100:80 -s rr', '-a -t 10.0.0.100:80 -r 192.168.10.11:80 -m'];
 

@@ -2,7 +2,7 @@ import type { Dest } from '../../src/model/dest.js';
 import { IPPROTO_TCP } from '../../src/model/proto.js';
 import { Service, type SchedFlags } from '../../src/model/service.js';
 import '../../src/sched/index.js';
-import type { SchedPacket } from '../../src/sched/scheduler.js';
+import type { SchedPacket } from '../../src/model/scheduler.js';
 
 export const VIP = ip('10.0.0.1');
 

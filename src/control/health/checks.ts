@@ -5,7 +5,7 @@
 import type pino from 'pino';
 import type { Director } from '../../director/director.js';
 import { serviceKeyOf } from '../config.js';
-import type { DirectorConfig, HealthCheckConfig, ServiceConfig } from '../config-types.js';
+import type { DirectorConfig, HealthCheckConfig, ServiceConfig } from '../../model/config.js';
 import { formatIpv4, formatServiceKey } from '../ipvsadm-args.js';
 import { applySorry, findService, putBack, takeOut, type TakenOut } from './actions.js';
 import { ProbeAgent } from './agent-client.js';

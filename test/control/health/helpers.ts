@@ -2,7 +2,7 @@ import { createServer as createHttpServer, type IncomingMessage, type ServerResp
 import { createServer as createTcpServer, type AddressInfo, type Server } from 'node:net';
 import pino from 'pino';
 import { parseConfig } from '../../../src/control/config.js';
-import type { DirectorConfig } from '../../../src/control/config-types.js';
+import type { DirectorConfig } from '../../../src/model/config.js';
 import { Director } from '../../../src/director/director.js';
 
 export interface LogLine {

@@ -27,3 +27,20 @@ export interface Scheduler<S = any> {
   pick(svc: Service, state: S, pkt: SchedPacket, now: number): Dest | null;
   explain?(svc: Service, state: S, dest: Dest, pkt: SchedPacket): string;
 }
+
+// The registry by name. It lives beside the interface (not in sched/) so that
+// a service can find its scheduler without model/ importing sched/; every
+// scheduler module registers itself when sched/index.ts loads it.
+const schedulers = new Map<string, Scheduler>();
+
+export function registerScheduler(s: Scheduler): void {
+  schedulers.set(s.name, s);
+}
+
+export function getScheduler(name: string): Scheduler | undefined {
+  return schedulers.get(name);
+}
+
+export function schedulerNames(): string[] {
+  return [...schedulers.keys()];
+}

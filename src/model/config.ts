@@ -1,6 +1,6 @@
-import type { DestSpec } from '../model/dest.js';
-import type { ServiceSpec } from '../model/service.js';
-import type { MarkRule } from '../model/services.js';
+import type { DestSpec } from './dest.js';
+import type { ServiceSpec } from './service.js';
+import type { MarkRule } from './services.js';
 
 /**
  * The parsed form of a tapvs config file: what `tapvs run` and `tapvs replay`
