@@ -53,6 +53,30 @@ export const ICMPV6_BAD_ND_OPTION = 46;
 export const UDP6_NO_CHECKSUM = 47;
 export const IP6IP6_NOT_IP6IP6 = 48;
 export const IP6IP6_NO_HEADROOM = 49;
+// VRRP (vrrp.ts) and the IPVS connection sync protocol (ipvs-sync.ts)
+export const VRRP_TRUNCATED = 50;
+export const VRRP_BAD_VERSION = 51;
+export const VRRP_BAD_TYPE = 52;
+export const VRRP_BAD_LENGTH = 53;
+export const VRRP_BAD_CHECKSUM = 54;
+export const VRRP_BAD_TTL = 55;
+export const VRRP_BAD_DEST = 56;
+export const VRRP_BAD_PROTOCOL = 57;
+export const VRRP_BAD_INTERVAL = 58;
+export const VRRP_AUTH_PASSWORD = 59;
+export const VRRP_AUTH_AH = 60;
+export const VRRP_BAD_AUTH_TYPE = 61;
+export const IPVS_SYNC_TRUNCATED = 62;
+export const IPVS_SYNC_BAD_SIZE = 63;
+export const IPVS_SYNC_BAD_VERSION = 64;
+export const IPVS_SYNC_COUNT_MISMATCH = 65;
+export const IPVS_SYNC_BAD_RECORD_SIZE = 66;
+export const IPVS_SYNC_BAD_FAMILY = 67;
+export const IPVS_SYNC_OPT_TRUNCATED = 68;
+export const IPVS_SYNC_BAD_OPTION = 69;
+export const IPVS_SYNC_FULL = 70;
+export const IPVS_SYNC_BAD_PE = 71;
+export const VRRP_ADDR_MISMATCH = 72;
 
 /** Names indexed by code; the director sizes its drop counters with its length. */
 export const WIRE_ERROR_NAMES: readonly string[] = [
@@ -106,6 +130,29 @@ export const WIRE_ERROR_NAMES: readonly string[] = [
   'UDP6_NO_CHECKSUM',
   'IP6IP6_NOT_IP6IP6',
   'IP6IP6_NO_HEADROOM',
+  'VRRP_TRUNCATED',
+  'VRRP_BAD_VERSION',
+  'VRRP_BAD_TYPE',
+  'VRRP_BAD_LENGTH',
+  'VRRP_BAD_CHECKSUM',
+  'VRRP_BAD_TTL',
+  'VRRP_BAD_DEST',
+  'VRRP_BAD_PROTOCOL',
+  'VRRP_BAD_INTERVAL',
+  'VRRP_AUTH_PASSWORD',
+  'VRRP_AUTH_AH',
+  'VRRP_BAD_AUTH_TYPE',
+  'IPVS_SYNC_TRUNCATED',
+  'IPVS_SYNC_BAD_SIZE',
+  'IPVS_SYNC_BAD_VERSION',
+  'IPVS_SYNC_COUNT_MISMATCH',
+  'IPVS_SYNC_BAD_RECORD_SIZE',
+  'IPVS_SYNC_BAD_FAMILY',
+  'IPVS_SYNC_OPT_TRUNCATED',
+  'IPVS_SYNC_BAD_OPTION',
+  'IPVS_SYNC_FULL',
+  'IPVS_SYNC_BAD_PE',
+  'VRRP_ADDR_MISMATCH',
 ];
 
 export const WIRE_ERROR_COUNT = WIRE_ERROR_NAMES.length;
