@@ -1,7 +1,8 @@
 // Shared pieces of the capture-file readers and writers: the frame record both
-// formats decode into, the error every malformed file turns into, and the
-// buffered descriptor sink the streaming writers use.
-import { writeSync, closeSync } from 'node:fs';
+// formats decode into, the streaming reader both implement, the error every
+// malformed file turns into, and the buffered descriptor sink the streaming
+// writers use.
+import { closeSync, fchmodSync, openSync, writeSync } from 'node:fs';
 
 /** One frame read from a capture file. */
 export interface CapturedFrame {
@@ -22,6 +23,69 @@ export interface ParsedCapture {
   /** One entry per interface, in file order; '' for an interface without a recorded name. */
   interfaces: string[];
   frames: CapturedFrame[];
+}
+
+/** An interface of a capture: classic pcap has one; pcapng one per Interface Description Block. */
+export interface CaptureInterface {
+  /** `if_name`, when the file records one. */
+  name: string | undefined;
+  linkType: number;
+}
+
+/**
+ * Reads a capture one frame at a time: `next()` moves to the next frame and
+ * the fields below describe it. `buf[off, off + capLen)` is a view into the
+ * reader's window, valid only until the next call of `next()`: copy what
+ * must outlive it. Memory use is the window, whatever the file's size.
+ */
+export interface CaptureReader {
+  readonly format: 'pcap' | 'pcapng';
+  /** The file name errors name. */
+  readonly name: string;
+  /** Interfaces described so far, file-wide (a pcapng file may describe more as it goes). */
+  readonly interfaces: readonly CaptureInterface[];
+  buf: Uint8Array;
+  off: number;
+  capLen: number;
+  /** Length on the wire; larger than `capLen` when cut at the snaplen. */
+  origLen: number;
+  /** Index into `interfaces`. */
+  ifIndex: number;
+  /** Nanoseconds since the Unix epoch. */
+  timeNs: bigint;
+  /** Moves to the next frame; false at the end of the file. Throws CaptureError on a malformed file. */
+  next(): boolean;
+  close(): void;
+}
+
+export interface ReadOptions {
+  /** Link types the reader hands out; every other one is refused. Default: Ethernet only. */
+  linkTypes?: readonly number[];
+  /** How the refusal of another link type ends, e.g. "tapvs replays Ethernet captures"; default the Ethernet-only wording. */
+  supported?: string;
+  /** Read window for a file, in bytes (default 1 MiB); it grows only for a record larger than itself. */
+  bufferBytes?: number;
+}
+
+/** Reads every frame of `reader` into memory, each a copy, then closes it. */
+export function collect(reader: CaptureReader): ParsedCapture {
+  const frames: CapturedFrame[] = [];
+  try {
+    while (reader.next()) {
+      const frame: CapturedFrame = {
+        data: reader.buf.slice(reader.off, reader.off + reader.capLen),
+        timeNs: reader.timeNs,
+        ifIndex: reader.ifIndex,
+        origLen: reader.origLen,
+      };
+      const ifName = reader.interfaces[reader.ifIndex]!.name;
+      if (ifName !== undefined) frame.ifName = ifName;
+      frames.push(frame);
+    }
+  } finally {
+    reader.close();
+  }
+  return { format: reader.format, interfaces: reader.interfaces.map((i) => i.name ?? ''), frames };
 }
 
 /** Every malformed, truncated or unsupported capture file is reported with this error. */
@@ -50,6 +114,10 @@ export function corruptError(file: string, offset: number, what: string): Captur
 }
 
 export const LINKTYPE_ETHERNET = 1;
+/** Linux cooked capture v1, what `tcpdump -i any` writes. */
+export const LINKTYPE_LINUX_SLL = 113;
+/** Linux cooked capture v2 (`tcpdump -i any -y LINUX_SLL2`): adds the interface index. */
+export const LINKTYPE_LINUX_SLL2 = 276;
 
 // Names for the link types people most often hand us by mistake, so the refusal
 // says what the file actually holds.
@@ -74,10 +142,22 @@ const LINKTYPE_NAMES: ReadonlyMap<number, string> = new Map([
   [276, 'LINUX_SLL2'],
 ]);
 
-export function linkTypeError(file: string, linkType: number): CaptureError {
+/** "link type 105 (IEEE802_11)", or just the number for a type without a listed name. */
+export function linkTypeLabel(linkType: number): string {
   const label = LINKTYPE_NAMES.get(linkType);
-  const named = label === undefined ? `link type ${linkType}` : `link type ${linkType} (${label})`;
+  return label === undefined ? `link type ${linkType}` : `link type ${linkType} (${label})`;
+}
+
+export function linkTypeError(file: string, linkType: number, supported?: string): CaptureError {
+  const named = linkTypeLabel(linkType);
+  if (supported !== undefined) return new CaptureError(file, undefined, `${file}: ${named} is not supported: ${supported}`);
   return new CaptureError(file, undefined, `${file}: ${named} is not Ethernet; tapvs reads Ethernet captures only`);
+}
+
+/** Throws the refusal when `linkType` is not one `opts` accepts. */
+export function checkLinkType(file: string, linkType: number, opts: ReadOptions): void {
+  const accepted = opts.linkTypes ?? [LINKTYPE_ETHERNET];
+  if (!accepted.includes(linkType)) throw linkTypeError(file, linkType, opts.supported);
 }
 
 export const NS_PER_SECOND = 1_000_000_000n;
@@ -96,6 +176,23 @@ export function checkSnaplen(snaplen: number): void {
 
 export function pad4(n: number): number {
   return (n + 3) & ~3;
+}
+
+/**
+ * Opens (creates or empties) a capture file for writing. With `mode`, the
+ * file gets exactly those permission bits, also when it existed before with
+ * wider ones: captures hold other people's traffic.
+ */
+export function openForWriting(path: string, mode?: number): number {
+  if (mode === undefined) return openSync(path, 'w');
+  const fd = openSync(path, 'w', mode);
+  try {
+    fchmodSync(fd, mode);
+  } catch (e) {
+    closeSync(fd);
+    throw e;
+  }
+  return fd;
 }
 
 /**

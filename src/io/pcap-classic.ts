@@ -1,21 +1,26 @@
 // Classic libpcap files: a 24-byte global header, then 16-byte record headers
 // each followed by the captured bytes. Read in either byte order with
 // microsecond or nanosecond timestamps; written little-endian.
-import { openSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import {
-  type CapturedFrame,
+  type CaptureInterface,
+  type CaptureReader,
   type ParsedCapture,
+  type ReadOptions,
   CaptureError,
   DEFAULT_SNAPLEN,
   CaptureStream,
   LINKTYPE_ETHERNET,
   NS_PER_SECOND,
+  checkLinkType,
   checkSnaplen,
   checkTimeNs,
+  collect,
+  openForWriting,
   corruptError,
-  linkTypeError,
   truncatedError,
 } from './capture.js';
+import { type ByteSource, MemorySource } from './capture-source.js';
 
 export const PCAP_MAGIC_MICROS = 0xa1b2c3d4;
 export const PCAP_MAGIC_NANOS = 0xa1b23c4d;
@@ -36,59 +41,96 @@ export function isPcapMagic(bytes: Uint8Array): boolean {
   return [PCAP_MAGIC_MICROS, PCAP_MAGIC_NANOS, PCAP_MAGIC_KUZNETZOV].some((m) => m === le || m === be);
 }
 
-export function parsePcap(bytes: Uint8Array, name: string): ParsedCapture {
-  const n = bytes.length;
-  if (n < GLOBAL_HEADER_LEN) throw truncatedError(name, 0, 'pcap file header', GLOBAL_HEADER_LEN, n);
-  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+/**
+ * Reads a classic pcap file record by record (see CaptureReader). The file
+ * header is read and checked by the constructor.
+ */
+export class PcapReader implements CaptureReader {
+  readonly format = 'pcap';
+  readonly interfaces: CaptureInterface[];
+  buf: Uint8Array;
+  off = 0;
+  capLen = 0;
+  origLen = 0;
+  ifIndex = 0;
+  timeNs = 0n;
+  private readonly le: boolean;
+  private readonly fracToNs: bigint;
+  private pos = GLOBAL_HEADER_LEN;
 
-  let le: boolean;
-  let nanos: boolean;
-  const magicLe = dv.getUint32(0, true);
-  const magicBe = dv.getUint32(0, false);
-  if (magicLe === PCAP_MAGIC_MICROS || magicLe === PCAP_MAGIC_NANOS) {
-    le = true;
-    nanos = magicLe === PCAP_MAGIC_NANOS;
-  } else if (magicBe === PCAP_MAGIC_MICROS || magicBe === PCAP_MAGIC_NANOS) {
-    le = false;
-    nanos = magicBe === PCAP_MAGIC_NANOS;
-  } else if (magicLe === PCAP_MAGIC_KUZNETZOV || magicBe === PCAP_MAGIC_KUZNETZOV) {
-    throw new CaptureError(name, 0, `${name}: Kuznetzov-modified pcap is not supported; convert it with editcap -F pcap`);
-  } else {
-    throw corruptError(name, 0, `0x${magicBe.toString(16).padStart(8, '0')} is not a pcap magic number`);
+  constructor(private readonly src: ByteSource, opts: ReadOptions = {}) {
+    const name = src.name;
+    const n = src.size;
+    if (n < GLOBAL_HEADER_LEN) throw truncatedError(name, 0, 'pcap file header', GLOBAL_HEADER_LEN, n);
+    src.load(0, GLOBAL_HEADER_LEN);
+    const dv = src.dv;
+    let nanos: boolean;
+    const magicLe = dv.getUint32(0, true);
+    const magicBe = dv.getUint32(0, false);
+    if (magicLe === PCAP_MAGIC_MICROS || magicLe === PCAP_MAGIC_NANOS) {
+      this.le = true;
+      nanos = magicLe === PCAP_MAGIC_NANOS;
+    } else if (magicBe === PCAP_MAGIC_MICROS || magicBe === PCAP_MAGIC_NANOS) {
+      this.le = false;
+      nanos = magicBe === PCAP_MAGIC_NANOS;
+    } else if (magicLe === PCAP_MAGIC_KUZNETZOV || magicBe === PCAP_MAGIC_KUZNETZOV) {
+      throw new CaptureError(name, 0, `${name}: Kuznetzov-modified pcap is not supported; convert it with editcap -F pcap`);
+    } else {
+      throw corruptError(name, 0, `0x${magicBe.toString(16).padStart(8, '0')} is not a pcap magic number`);
+    }
+    const le = this.le;
+    const major = dv.getUint16(4, le);
+    if (major !== 2) throw corruptError(name, 4, `pcap version ${major}.${dv.getUint16(6, le)} is not 2.x`);
+    const linkField = dv.getUint32(20, le);
+    const linkType = linkField & 0xffff;
+    checkLinkType(name, linkType, opts);
+    if ((linkField & LINKTYPE_FCS_PRESENT) !== 0) {
+      throw new CaptureError(name, 20, `${name}: frames carry an Ethernet FCS; tapvs reads captures without FCS only`);
+    }
+    this.fracToNs = nanos ? 1n : 1000n;
+    this.buf = src.buf;
+    // A classic file has exactly one, unnamed interface.
+    this.interfaces = [{ name: undefined, linkType }];
   }
 
-  const major = dv.getUint16(4, le);
-  if (major !== 2) throw corruptError(name, 4, `pcap version ${major}.${dv.getUint16(6, le)} is not 2.x`);
-  const linkField = dv.getUint32(20, le);
-  const linkType = linkField & 0xffff;
-  if (linkType !== LINKTYPE_ETHERNET) throw linkTypeError(name, linkType);
-  if ((linkField & LINKTYPE_FCS_PRESENT) !== 0) {
-    throw new CaptureError(name, 20, `${name}: frames carry an Ethernet FCS; tapvs reads captures without FCS only`);
+  get name(): string {
+    return this.src.name;
   }
 
-  const fracToNs = nanos ? 1n : 1000n;
-  const frames: CapturedFrame[] = [];
-  let off = GLOBAL_HEADER_LEN;
-  while (off < n) {
+  next(): boolean {
+    const src = this.src;
+    const name = src.name;
+    const n = src.size;
+    const off = this.pos;
+    if (off >= n) return false;
     if (n - off < RECORD_HEADER_LEN) throw truncatedError(name, off, 'packet record header', RECORD_HEADER_LEN, n - off);
-    const sec = dv.getUint32(off, le);
-    const frac = dv.getUint32(off + 4, le);
-    const capLen = dv.getUint32(off + 8, le);
-    const origLen = dv.getUint32(off + 12, le);
+    src.load(off, RECORD_HEADER_LEN);
+    let at = off - src.base;
+    const le = this.le;
+    const capLen = src.dv.getUint32(at + 8, le);
     const dataOff = off + RECORD_HEADER_LEN;
     if (capLen > n - dataOff) {
       throw truncatedError(name, off, `packet record of ${capLen} captured bytes`, RECORD_HEADER_LEN + capLen, n - off);
     }
-    frames.push({
-      data: bytes.slice(dataOff, dataOff + capLen),
-      timeNs: BigInt(sec) * NS_PER_SECOND + BigInt(frac) * fracToNs,
-      ifIndex: 0,
-      origLen,
-    });
-    off = dataOff + capLen;
+    src.load(off, RECORD_HEADER_LEN + capLen);
+    at = off - src.base;
+    const dv = src.dv;
+    this.timeNs = BigInt(dv.getUint32(at, le)) * NS_PER_SECOND + BigInt(dv.getUint32(at + 4, le)) * this.fracToNs;
+    this.capLen = capLen;
+    this.origLen = dv.getUint32(at + 12, le);
+    this.buf = src.buf;
+    this.off = at + RECORD_HEADER_LEN;
+    this.pos = dataOff + capLen;
+    return true;
   }
-  // A classic file has exactly one, unnamed interface.
-  return { format: 'pcap', interfaces: [''], frames };
+
+  close(): void {
+    this.src.close();
+  }
+}
+
+export function parsePcap(bytes: Uint8Array, name: string): ParsedCapture {
+  return collect(new PcapReader(new MemorySource(name, bytes)));
 }
 
 export interface PcapWriterOptions {
@@ -180,6 +222,8 @@ export class PcapWriter {
 export interface StreamWriterOptions {
   /** Bytes kept in memory before a write to the file; 0 writes each frame at once. Default 65536. */
   bufferBytes?: number;
+  /** For `open`: the file's permission bits (e.g. 0o600), set even when the file already existed. Default: 0o666 less the umask, for a new file. */
+  mode?: number;
 }
 
 /**
@@ -189,8 +233,8 @@ export interface StreamWriterOptions {
 export class PcapStreamWriter extends CaptureStream {
   private readonly enc: PcapEncoder;
 
-  static open(path: string, opts?: PcapWriterOptions & StreamWriterOptions): PcapStreamWriter {
-    return new PcapStreamWriter(openSync(path, 'w'), opts).own();
+  static open(path: string, opts: PcapWriterOptions & StreamWriterOptions = {}): PcapStreamWriter {
+    return new PcapStreamWriter(openForWriting(path, opts.mode), opts).own();
   }
 
   constructor(fd: number, opts: PcapWriterOptions & StreamWriterOptions = {}) {

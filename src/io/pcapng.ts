@@ -3,21 +3,26 @@
 // descriptions that give them a link type, name and clock; every other block
 // is skipped by its length. Several sections in one file are read in turn.
 // Writing produces one little-endian section.
-import { openSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import {
-  type CapturedFrame,
+  type CaptureInterface,
+  type CaptureReader,
   type ParsedCapture,
+  type ReadOptions,
   DEFAULT_SNAPLEN,
   CaptureStream,
   LINKTYPE_ETHERNET,
   NS_PER_SECOND,
+  checkLinkType,
   checkSnaplen,
   checkTimeNs,
+  collect,
+  openForWriting,
   corruptError,
-  linkTypeError,
   pad4,
   truncatedError,
 } from './capture.js';
+import { type ByteSource, MemorySource } from './capture-source.js';
 
 export const BT_SECTION_HEADER = 0x0a0d0d0a;
 const BT_INTERFACE_DESCRIPTION = 0x00000001;
@@ -54,111 +59,161 @@ interface ReadInterface {
   offsetNs: bigint;
 }
 
-export function parsePcapng(bytes: Uint8Array, name: string): ParsedCapture {
-  const n = bytes.length;
-  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const interfaces: string[] = [];
-  const frames: CapturedFrame[] = [];
-  let section: ReadInterface[] = [];
-  let le = true;
-  let sawSection = false;
+/**
+ * Reads a pcapng file block by block (see CaptureReader): sections in turn,
+ * interfaces as they are described, frames from Enhanced, obsolete and
+ * Simple Packet Blocks; every other block is skipped by its length without
+ * being read.
+ */
+export class PcapngReader implements CaptureReader {
+  readonly format = 'pcapng';
+  readonly interfaces: CaptureInterface[] = [];
+  buf: Uint8Array;
+  off = 0;
+  capLen = 0;
+  origLen = 0;
+  ifIndex = 0;
+  timeNs = 0n;
+  private section: ReadInterface[] = [];
+  private le = true;
+  private sawSection = false;
   // Simple Packet Blocks carry no time; they take the previous frame's, so a replay clock never runs backwards.
-  let lastTimeNs = 0n;
+  private lastTimeNs = 0n;
+  private pos = 0;
 
-  let off = 0;
-  while (off < n) {
-    if (n - off < 8) throw truncatedError(name, off, 'block header', 8, n - off);
-    const type = dv.getUint32(off, le);
-
-    if (type === BT_SECTION_HEADER) {
-      if (n - off < SHB_MIN_LEN) throw truncatedError(name, off, 'section header block', SHB_MIN_LEN, n - off);
-      const magic = dv.getUint32(off + 8, true);
-      if (magic === BYTE_ORDER_MAGIC) le = true;
-      else if (dv.getUint32(off + 8, false) === BYTE_ORDER_MAGIC) le = false;
-      else throw corruptError(name, off + 8, `section header byte-order magic 0x${magic.toString(16)} is neither order of 0x1a2b3c4d`);
-      const major = dv.getUint16(off + 12, le);
-      if (major !== 1) throw corruptError(name, off + 12, `pcapng section version ${major}.${dv.getUint16(off + 14, le)} is not 1.x`);
-      section = [];
-      sawSection = true;
-    } else if (!sawSection) {
-      throw corruptError(name, off, 'pcapng file does not start with a section header block');
-    }
-
-    const len = dv.getUint32(off + 4, le);
-    if (len < BLOCK_OVERHEAD || len % 4 !== 0) {
-      throw corruptError(name, off + 4, `block length ${len} is not a multiple of 4 of at least 12`);
-    }
-    if (len > n - off) throw truncatedError(name, off, `block of type 0x${type.toString(16)}`, len, n - off);
-    const trailer = dv.getUint32(off + len - 4, le);
-    if (trailer !== len) throw corruptError(name, off + len - 4, `block trailer length ${trailer} differs from header length ${len}`);
-    const body = off + 8;
-    const bodyEnd = off + len - 4;
-
-    switch (type) {
-      case BT_SECTION_HEADER:
-        if (len < SHB_MIN_LEN) throw corruptError(name, off + 4, `section header block length ${len} is below ${SHB_MIN_LEN}`);
-        break;
-      case BT_INTERFACE_DESCRIPTION:
-        section.push(readInterface(dv, bytes, body, bodyEnd, le, name, interfaces));
-        break;
-      case BT_ENHANCED_PACKET:
-      case BT_OBSOLETE_PACKET: {
-        if (bodyEnd - body < EPB_FIXED) throw corruptError(name, off, `packet block body of ${bodyEnd - body} bytes is below ${EPB_FIXED}`);
-        const ifId = type === BT_ENHANCED_PACKET ? dv.getUint32(body, le) : dv.getUint16(body, le);
-        const itf = section[ifId];
-        if (itf === undefined) throw corruptError(name, off, `packet names interface ${ifId}, but the section describes ${section.length}`);
-        const ticks = (BigInt(dv.getUint32(body + 4, le)) << 32n) | BigInt(dv.getUint32(body + 8, le));
-        const capLen = dv.getUint32(body + 12, le);
-        const origLen = dv.getUint32(body + 16, le);
-        const dataOff = body + EPB_FIXED;
-        if (capLen > bodyEnd - dataOff) throw corruptError(name, off, `captured length ${capLen} overruns its block of ${len} bytes`);
-        const timeNs = (ticks * itf.tickMul) / itf.tickDiv + itf.offsetNs;
-        lastTimeNs = timeNs;
-        frames.push(frameOf(bytes.slice(dataOff, dataOff + capLen), timeNs, itf, origLen));
-        break;
-      }
-      case BT_SIMPLE_PACKET: {
-        if (bodyEnd - body < 4) throw corruptError(name, off, 'simple packet block has no length field');
-        const itf = section[0];
-        if (itf === undefined) throw corruptError(name, off, 'simple packet block before any interface description');
-        const origLen = dv.getUint32(body, le);
-        const dataOff = body + 4;
-        let capLen = Math.min(origLen, bodyEnd - dataOff);
-        if (itf.snaplen > 0) capLen = Math.min(capLen, itf.snaplen);
-        frames.push(frameOf(bytes.slice(dataOff, dataOff + capLen), lastTimeNs, itf, origLen));
-        break;
-      }
-      default:
-        // statistics, name resolution, decryption secrets, custom blocks: nothing tapvs replays
-        break;
-    }
-    off += len;
+  constructor(private readonly src: ByteSource, private readonly opts: ReadOptions = {}) {
+    this.buf = src.buf;
   }
-  return { format: 'pcapng', interfaces, frames };
+
+  get name(): string {
+    return this.src.name;
+  }
+
+  next(): boolean {
+    const src = this.src;
+    const name = src.name;
+    const n = src.size;
+    while (this.pos < n) {
+      const off = this.pos;
+      if (n - off < 8) throw truncatedError(name, off, 'block header', 8, n - off);
+      src.load(off, 8);
+      const type = src.dv.getUint32(off - src.base, this.le);
+
+      if (type === BT_SECTION_HEADER) {
+        if (n - off < SHB_MIN_LEN) throw truncatedError(name, off, 'section header block', SHB_MIN_LEN, n - off);
+        src.load(off, SHB_MIN_LEN);
+        const at = off - src.base;
+        const magic = src.dv.getUint32(at + 8, true);
+        if (magic === BYTE_ORDER_MAGIC) this.le = true;
+        else if (src.dv.getUint32(at + 8, false) === BYTE_ORDER_MAGIC) this.le = false;
+        else throw corruptError(name, off + 8, `section header byte-order magic 0x${magic.toString(16)} is neither order of 0x1a2b3c4d`);
+        const major = src.dv.getUint16(at + 12, this.le);
+        if (major !== 1) throw corruptError(name, off + 12, `pcapng section version ${major}.${src.dv.getUint16(at + 14, this.le)} is not 1.x`);
+        this.section = [];
+        this.sawSection = true;
+      } else if (!this.sawSection) {
+        throw corruptError(name, off, 'pcapng file does not start with a section header block');
+      }
+
+      const le = this.le;
+      const len = src.dv.getUint32(off - src.base + 4, le);
+      if (len < BLOCK_OVERHEAD || len % 4 !== 0) {
+        throw corruptError(name, off + 4, `block length ${len} is not a multiple of 4 of at least 12`);
+      }
+      if (len > n - off) throw truncatedError(name, off, `block of type 0x${type.toString(16)}`, len, n - off);
+      const read = type === BT_SECTION_HEADER || type === BT_INTERFACE_DESCRIPTION || type === BT_ENHANCED_PACKET ||
+        type === BT_OBSOLETE_PACKET || type === BT_SIMPLE_PACKET;
+      // a block tapvs has no use for is skipped: only its trailer is read
+      if (read) src.load(off, len);
+      else src.load(off + len - 4, 4);
+      const dv = src.dv;
+      const base = src.base;
+      const trailer = dv.getUint32(off + len - 4 - base, le);
+      if (trailer !== len) throw corruptError(name, off + len - 4, `block trailer length ${trailer} differs from header length ${len}`);
+      this.pos = off + len;
+      const body = off + 8;
+      const bodyEnd = off + len - 4;
+
+      switch (type) {
+        case BT_SECTION_HEADER:
+          if (len < SHB_MIN_LEN) throw corruptError(name, off + 4, `section header block length ${len} is below ${SHB_MIN_LEN}`);
+          break;
+        case BT_INTERFACE_DESCRIPTION:
+          this.section.push(readInterface(src, body, bodyEnd, le, this.interfaces, this.opts));
+          break;
+        case BT_ENHANCED_PACKET:
+        case BT_OBSOLETE_PACKET: {
+          if (bodyEnd - body < EPB_FIXED) throw corruptError(name, off, `packet block body of ${bodyEnd - body} bytes is below ${EPB_FIXED}`);
+          const b = body - base;
+          const ifId = type === BT_ENHANCED_PACKET ? dv.getUint32(b, le) : dv.getUint16(b, le);
+          const itf = this.section[ifId];
+          if (itf === undefined) throw corruptError(name, off, `packet names interface ${ifId}, but the section describes ${this.section.length}`);
+          const capLen = dv.getUint32(b + 12, le);
+          const dataOff = body + EPB_FIXED;
+          if (capLen > bodyEnd - dataOff) throw corruptError(name, off, `captured length ${capLen} overruns its block of ${len} bytes`);
+          const ticks = (BigInt(dv.getUint32(b + 4, le)) << 32n) | BigInt(dv.getUint32(b + 8, le));
+          const timeNs = itf.tickDiv === 1n ? ticks * itf.tickMul + itf.offsetNs : (ticks * itf.tickMul) / itf.tickDiv + itf.offsetNs;
+          this.lastTimeNs = timeNs;
+          return this.frame(dataOff - base, capLen, dv.getUint32(b + 16, le), itf, timeNs);
+        }
+        case BT_SIMPLE_PACKET: {
+          if (bodyEnd - body < 4) throw corruptError(name, off, 'simple packet block has no length field');
+          const itf = this.section[0];
+          if (itf === undefined) throw corruptError(name, off, 'simple packet block before any interface description');
+          const origLen = dv.getUint32(body - base, le);
+          const dataOff = body + 4;
+          let capLen = Math.min(origLen, bodyEnd - dataOff);
+          if (itf.snaplen > 0) capLen = Math.min(capLen, itf.snaplen);
+          return this.frame(dataOff - base, capLen, origLen, itf, this.lastTimeNs);
+        }
+        default:
+          // statistics, name resolution, decryption secrets, custom blocks: nothing tapvs replays
+          break;
+      }
+    }
+    return false;
+  }
+
+  private frame(at: number, capLen: number, origLen: number, itf: ReadInterface, timeNs: bigint): true {
+    this.buf = this.src.buf;
+    this.off = at;
+    this.capLen = capLen;
+    this.origLen = origLen;
+    this.ifIndex = itf.index;
+    this.timeNs = timeNs;
+    return true;
+  }
+
+  close(): void {
+    this.src.close();
+  }
 }
 
-function frameOf(data: Uint8Array, timeNs: bigint, itf: ReadInterface, origLen: number): CapturedFrame {
-  const frame: CapturedFrame = { data, timeNs, ifIndex: itf.index, origLen };
-  if (itf.name !== undefined) frame.ifName = itf.name;
-  return frame;
+export function parsePcapng(bytes: Uint8Array, name: string): ParsedCapture {
+  return collect(new PcapngReader(new MemorySource(name, bytes)));
 }
 
+const textDecoder = new TextDecoder();
+
+/** Reads the Interface Description Block at file offsets [body, bodyEnd), resident in `src`. */
 function readInterface(
-  dv: DataView,
-  bytes: Uint8Array,
+  src: ByteSource,
   body: number,
   bodyEnd: number,
   le: boolean,
-  file: string,
-  interfaces: string[],
+  interfaces: CaptureInterface[],
+  opts: ReadOptions,
 ): ReadInterface {
+  const file = src.name;
+  const dv = src.dv;
+  const base = src.base;
   if (bodyEnd - body < 8) throw corruptError(file, body - 8, 'interface description block is shorter than its fixed fields');
-  const linkType = dv.getUint16(body, le);
-  if (linkType !== LINKTYPE_ETHERNET) throw linkTypeError(file, linkType);
+  const linkType = dv.getUint16(body - base, le);
+  checkLinkType(file, linkType, opts);
   const itf: ReadInterface = {
     index: interfaces.length,
     name: undefined,
-    snaplen: dv.getUint32(body + 4, le),
+    snaplen: dv.getUint32(body - base + 4, le),
     tickMul: 1000n, // default resolution: microseconds
     tickDiv: 1n,
     offsetNs: 0n,
@@ -166,23 +221,23 @@ function readInterface(
   let p = body + 8;
   while (p < bodyEnd) {
     if (bodyEnd - p < 4) throw corruptError(file, p, 'option header overruns its block');
-    const code = dv.getUint16(p, le);
-    const optLen = dv.getUint16(p + 2, le);
+    const code = dv.getUint16(p - base, le);
+    const optLen = dv.getUint16(p - base + 2, le);
     const v = p + 4;
     if (code === OPT_ENDOFOPT) break;
     if (optLen > bodyEnd - v) throw corruptError(file, p, `option ${code} of ${optLen} bytes overruns its block`);
     if (code === OPT_IF_NAME) {
-      itf.name = new TextDecoder().decode(bytes.subarray(v, v + optLen)).replace(/\0+$/, '');
+      itf.name = textDecoder.decode(src.buf.subarray(v - base, v - base + optLen)).replace(/\0+$/, '');
     } else if (code === OPT_IF_TSRESOL) {
       if (optLen < 1) throw corruptError(file, p, 'if_tsresol option is empty');
-      setResolution(itf, bytes[v]!);
+      setResolution(itf, src.buf[v - base]!);
     } else if (code === OPT_IF_TSOFFSET) {
       if (optLen < 8) throw corruptError(file, p, 'if_tsoffset option is shorter than 8 bytes');
-      itf.offsetNs = dv.getBigInt64(v, le) * NS_PER_SECOND;
+      itf.offsetNs = dv.getBigInt64(v - base, le) * NS_PER_SECOND;
     }
     p = v + pad4(optLen);
   }
-  interfaces.push(itf.name ?? '');
+  interfaces.push({ name: itf.name, linkType });
   return itf;
 }
 
@@ -247,26 +302,43 @@ class PcapngEncoder {
 
   /** Writes one Enhanced Packet Block at `pos`; returns its length. Throws RangeError on bad input. */
   encodePacket(out: Uint8Array, pos: number, ifIndex: number, timeNs: bigint, frame: Uint8Array): number {
+    return this.encodePacketFrom(out, pos, ifIndex, timeNs, frame, 0, frame.length);
+  }
+
+  /** As encodePacket, for the frame at `src[off, off + len)`. */
+  encodePacketFrom(out: Uint8Array, pos: number, ifIndex: number, timeNs: bigint, src: Uint8Array, off: number, len: number): number {
     if (!Number.isInteger(ifIndex) || ifIndex < 0 || ifIndex >= this.interfaceCount) {
       throw new RangeError(`interface ${ifIndex} was not declared (${this.interfaceCount} interfaces)`);
     }
     checkTimeNs(timeNs);
     const ticks = this.nanos ? timeNs : timeNs / 1000n;
     if (ticks > 0xffffffffffffffffn) throw new RangeError(`capture timestamp ${timeNs} ns does not fit 64 bits`);
-    const capLen = Math.min(frame.length, this.snaplen);
-    const len = BLOCK_OVERHEAD + EPB_FIXED + pad4(capLen);
-    const dv = new DataView(out.buffer, out.byteOffset + pos, len);
-    dv.setUint32(0, BT_ENHANCED_PACKET, true);
-    dv.setUint32(4, len, true);
-    dv.setUint32(8, ifIndex, true);
-    dv.setUint32(12, Number(ticks >> 32n), true);
-    dv.setUint32(16, Number(ticks & 0xffffffffn), true);
-    dv.setUint32(20, capLen, true);
-    dv.setUint32(24, frame.length, true);
-    out.set(frame.subarray(0, capLen), pos + 28);
-    out.fill(0, pos + 28 + capLen, pos + len - 4);
-    dv.setUint32(len - 4, len, true);
-    return len;
+    const capLen = Math.min(len, this.snaplen);
+    const blockLen = BLOCK_OVERHEAD + EPB_FIXED + pad4(capLen);
+    const dv = this.viewOf(out);
+    dv.setUint32(pos, BT_ENHANCED_PACKET, true);
+    dv.setUint32(pos + 4, blockLen, true);
+    dv.setUint32(pos + 8, ifIndex, true);
+    dv.setUint32(pos + 12, Number(ticks >> 32n), true);
+    dv.setUint32(pos + 16, Number(ticks & 0xffffffffn), true);
+    dv.setUint32(pos + 20, capLen, true);
+    dv.setUint32(pos + 24, len, true);
+    out.set(src.subarray(off, off + capLen), pos + 28);
+    out.fill(0, pos + 28 + capLen, pos + blockLen - 4);
+    dv.setUint32(pos + blockLen - 4, blockLen, true);
+    return blockLen;
+  }
+
+  // one DataView per output buffer (a stream writer has one), not one per packet
+  private lastOut: Uint8Array | undefined;
+  private lastView: DataView | undefined;
+
+  private viewOf(out: Uint8Array): DataView {
+    if (out !== this.lastOut) {
+      this.lastOut = out;
+      this.lastView = new DataView(out.buffer, out.byteOffset, out.byteLength);
+    }
+    return this.lastView!;
   }
 }
 
@@ -344,6 +416,8 @@ export class PcapngWriter {
 export interface PcapngStreamOptions extends PcapngWriterOptions {
   /** Bytes kept in memory before a write to the file; 0 writes each frame at once. Default 65536. */
   bufferBytes?: number;
+  /** For `open`: the file's permission bits (e.g. 0o600), set even when the file already existed. Default: 0o666 less the umask, for a new file. */
+  mode?: number;
 }
 
 /**
@@ -354,8 +428,8 @@ export interface PcapngStreamOptions extends PcapngWriterOptions {
 export class PcapngStreamWriter extends CaptureStream {
   private readonly enc: PcapngEncoder;
 
-  static open(path: string, interfaces: string[], opts?: PcapngStreamOptions): PcapngStreamWriter {
-    return new PcapngStreamWriter(openSync(path, 'w'), interfaces, opts).own();
+  static open(path: string, interfaces: string[], opts: PcapngStreamOptions = {}): PcapngStreamWriter {
+    return new PcapngStreamWriter(openForWriting(path, opts.mode), interfaces, opts).own();
   }
 
   constructor(fd: number, interfaces: string[], opts: PcapngStreamOptions = {}) {
@@ -365,13 +439,18 @@ export class PcapngStreamWriter extends CaptureStream {
   }
 
   add(ifIndex: number, timeNs: bigint, frame: Uint8Array): boolean {
-    let len: number;
+    return this.addFrom(ifIndex, timeNs, frame, 0, frame.length);
+  }
+
+  /** As `add`, for the frame at `buf[off, off + len)`: no view to make per frame. */
+  addFrom(ifIndex: number, timeNs: bigint, buf: Uint8Array, off: number, len: number): boolean {
+    let blockLen: number;
     try {
-      len = this.enc.encodePacket(this.sink.buffer, this.sink.tail, ifIndex, timeNs, frame);
+      blockLen = this.enc.encodePacketFrom(this.sink.buffer, this.sink.tail, ifIndex, timeNs, buf, off, len);
     } catch {
       this.rejected++;
       return false;
     }
-    return this.sink.commit(len);
+    return this.sink.commit(blockLen);
   }
 }
