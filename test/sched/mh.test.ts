@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { Service } from '../../src/model/service.js';
 import { IPPROTO_UDP } from '../../src/model/proto.js';
-import { MH_TAB_SIZE, type MhState } from '../../src/sched/mh.js';
-import { clients, makeSvc, pickName, pkt } from './helpers.js';
+import { MH_TAB_SIZE, mhHomeSlot, mhServingSlot, type MhState } from '../../src/sched/mh.js';
+import { clients, ip, makeSvc, pickName, pkt } from './helpers.js';
 
 function isPrime(n: number): boolean {
   if (n < 2) return false;
@@ -114,6 +114,33 @@ describe('mh', () => {
     // the fallback spreads the orphaned clients over several dests
     const targets = new Set(cs.filter((_, i) => before[i] === '13').map((c) => pickName(fb.svc, pkt(c))));
     expect(targets.size).toBeGreaterThan(5);
+  });
+
+  it('picks what kernel IPVS picks for named clients (values from fixtures/sched/gen_mh.py --ten)', () => {
+    // slot = hsiphash(client address) % 4093 with the kernel's fixed key; the
+    // full table of cases is in mh-kernel.test.ts
+    const plain = makeSvc('mh', TEN).svc;
+    const want: [string, number, string][] = [
+      ['172.16.0.5', 82, '18'],
+      ['10.1.2.3', 1263, '16'],
+      ['192.0.2.1', 2891, '19'],
+      ['198.51.100.77', 1482, '15'],
+      ['203.0.113.200', 3310, '11'],
+      ['8.8.8.8', 502, '14'],
+      ['172.16.0.9', 3610, '13'],
+      ['172.16.0.11', 2921, '13'],
+    ];
+    for (const [c, slot, name] of want) {
+      expect([c, mhHomeSlot(ip(c), 0), pickName(plain, pkt(ip(c)))]).toEqual([c, slot, name]);
+    }
+    // 13 at weight 0 with mh-fallback: its two clients are probed to other
+    // slots (the kernel's walk, not the next slot), both owned by 18
+    const fb = makeSvc('mh', TEN, { mhFallback: true });
+    fb.svc.editDest(fb.by['13']!, { weight: 0 });
+    const st = fb.svc.schedState as MhState;
+    expect(mhServingSlot(st, ip('172.16.0.9'), 0, true)).toBe(3226);
+    expect(mhServingSlot(st, ip('172.16.0.11'), 0, true)).toBe(271);
+    for (const [c, , name] of want) expect([c, pickName(fb.svc, pkt(ip(c)))]).toEqual([c, name === '13' ? '18' : name]);
   });
 
   it('mh-port: the client port joins the key for TCP/UDP', () => {
