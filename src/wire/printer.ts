@@ -13,6 +13,11 @@ import {
 import { Ipv4View } from './ipv4.js';
 import { tcpFlagsString, TcpView } from './tcp.js';
 import { UdpView } from './udp.js';
+import { GRE_PROTO_IPV4, GRE_PROTO_IPV6, GreView } from './gre.js';
+import { GUE_PROTO_IPIP, GUE_PROTO_IPV6, GueView } from './gue.js';
+import {
+  SCTP_DATA, SCTP_INIT, SCTP_INIT_ACK, SCTP_SACK, SCTP_SHUTDOWN, SctpChunkWalker, sctpChunkName, SctpView,
+} from './sctp.js';
 
 const INDENT = '  ';
 
@@ -37,6 +42,8 @@ function protoName(p: number): string {
   switch (p) {
     case 1: return 'ICMP';
     case 4: return 'IPIP';
+    case 47: return 'GRE';
+    case 132: return 'SCTP';
     case 6: return 'TCP';
     case 17: return 'UDP';
     default: return `proto-${p}`;
@@ -133,7 +140,12 @@ function formatIpv4Into(lines: string[], buf: Uint8Array, off: number, len: numb
   const n = ip.payloadLength;
   switch (ip.protocol) {
     case 6: lines.push(indent + formatTcp(buf, p, n, ip.src, ip.dst, wholeDatagram)); break;
-    case 17: lines.push(indent + formatUdp(buf, p, n, ip.src, ip.dst, wholeDatagram)); break;
+    case 17:
+      lines.push(indent + formatUdp(buf, p, n, ip.src, ip.dst, wholeDatagram));
+      if (wholeDatagram) formatGueInto(lines, buf, p, n, indent);
+      break;
+    case 47: formatGreInto(lines, buf, p, n, indent, wholeDatagram); break;
+    case 132: lines.push(indent + formatSctp(buf, p, n, wholeDatagram)); break;
     case 1: formatIcmpInto(lines, buf, p, n, indent, wholeDatagram); break;
     case 4: formatIpv4Into(lines, buf, p, n, indent + INDENT); break;
     default: if (n > 0) lines.push(`${indent}payload ${n} bytes`);
@@ -195,4 +207,98 @@ function formatQuoted(buf: Uint8Array, off: number, len: number, complete: boole
   }
   if (!complete) s += ' (incomplete: header + 8 bytes not all present)';
   return s;
+}
+
+// ---- SCTP, GRE, GUE ----
+
+/**
+ * UDP destination ports whose payload the printer shows as GUE (the
+ * real servers' tun-ports; GUE has no port of its own). Empty by default.
+ */
+export const GUE_PRINT_PORTS = new Set<number>();
+
+function hex8(n: number): string {
+  return '0x' + (n >>> 0).toString(16).padStart(8, '0');
+}
+
+const sctpWalker = new SctpChunkWalker();
+
+function formatSctp(buf: Uint8Array, off: number, len: number, checkable: boolean): string {
+  const sctp = new SctpView();
+  const rc = sctp.wrap(buf, off, len);
+  if (rc !== WIRE_OK) return `sctp ${wireErrorName(rc)} (${len} bytes)`;
+  let s = `sctp ${sctp.sport} > ${sctp.dport} vtag ${hex8(sctp.vtag)}`;
+  const w = sctpWalker;
+  w.reset(sctp);
+  while (w.next()) {
+    let detail = '';
+    switch (w.type) {
+      case SCTP_DATA:
+        detail = ` tsn ${w.dataTsn} sid ${w.dataStreamId} ssn ${w.dataStreamSeq} ppid ${w.dataPpid} len ${w.dataLength}`;
+        break;
+      case SCTP_INIT:
+      case SCTP_INIT_ACK:
+        detail = ` tag ${hex8(w.initTag)} rwnd ${w.initARwnd} os ${w.initOutStreams} is ${w.initInStreams} tsn ${w.initTsn}`;
+        break;
+      case SCTP_SACK:
+        detail = ` cum-tsn ${w.sackCumTsn} rwnd ${w.sackARwnd} gaps ${w.sackGapBlocks} dups ${w.sackDupTsns}`;
+        break;
+      case SCTP_SHUTDOWN:
+        detail = ` cum-tsn ${w.shutdownCumTsn}`;
+        break;
+    }
+    const flags = w.flags !== 0 ? ` flags 0x${w.flags.toString(16)}` : '';
+    s += ` [${sctpChunkName(w.type)}${flags}${detail}]`;
+  }
+  if (w.rc !== WIRE_OK) s += ` [${wireErrorName(w.rc)}]`;
+  if (!checkable) return `${s} crc32c ? (fragment)`;
+  return sctp.crcOk() ? `${s} crc32c ok` : `${s} crc32c BAD (expected ${hex8(sctp.expectedCrc())})`;
+}
+
+/** The packet a tunnel header carries: IPv4 printed in full, IPv6 by size. */
+function formatTunnelInner(lines: string[], buf: Uint8Array, off: number, len: number, indent: string, ipv6: boolean): void {
+  if (ipv6) lines.push(`${indent}ipv6 packet ${len} bytes`);
+  else formatIpv4Into(lines, buf, off, len, indent);
+}
+
+function formatGreInto(lines: string[], buf: Uint8Array, off: number, len: number, indent: string, checkable: boolean): void {
+  const gre = new GreView();
+  const rc = gre.wrap(buf, off, len);
+  if (rc !== WIRE_OK) {
+    lines.push(`${indent}gre ${wireErrorName(rc)} (${len} bytes)`);
+    return;
+  }
+  let s = `${indent}gre proto ${etherTypeName(gre.protocol)}`;
+  if (gre.hasKey) s += ` key ${hex8(gre.key)}`;
+  if (gre.hasSeq) s += ` seq ${gre.seq}`;
+  s += ` len ${gre.payloadLength}`;
+  if (gre.hasChecksum) {
+    s += ' ' + (checkable ? cksum(gre.checksumOk(), gre.expectedChecksum()) : 'cksum ? (fragment)');
+  }
+  lines.push(s);
+  if (!checkable) return;
+  const p = gre.protocol;
+  if (p === GRE_PROTO_IPV4 || p === GRE_PROTO_IPV6) {
+    formatTunnelInner(lines, buf, gre.payloadOffset, gre.payloadLength, indent + INDENT, p === GRE_PROTO_IPV6);
+  } else if (gre.payloadLength > 0) {
+    lines.push(`${indent}payload ${gre.payloadLength} bytes`);
+  }
+}
+
+function formatGueInto(lines: string[], buf: Uint8Array, off: number, len: number, indent: string): void {
+  const udp = new UdpView();
+  if (udp.wrap(buf, off, len) !== WIRE_OK || !GUE_PRINT_PORTS.has(udp.dport)) return;
+  const gue = new GueView();
+  const rc = gue.wrap(buf, udp.payloadOffset, udp.payloadLength);
+  if (rc !== WIRE_OK) {
+    lines.push(`${indent}gue ${wireErrorName(rc)} (${udp.payloadLength} bytes)`);
+    return;
+  }
+  const what = gue.control ? `control type ${gue.protocol}` : `proto ${protoName(gue.protocol)}`;
+  const rco = gue.hasRemcsum ? ` remcsum start ${gue.remcsumStart} offset ${gue.remcsumOffset}` : '';
+  lines.push(`${indent}gue v${gue.version} ${what} hlen ${gue.hlen}${rco} len ${gue.payloadLength}`);
+  if (gue.control) return;
+  if (gue.protocol === GUE_PROTO_IPIP || gue.protocol === GUE_PROTO_IPV6) {
+    formatTunnelInner(lines, buf, gue.payloadOffset, gue.payloadLength, indent + INDENT, gue.protocol === GUE_PROTO_IPV6);
+  }
 }
