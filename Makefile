@@ -1,5 +1,5 @@
 # tapvs: the two commands a user needs are `make demo` and `make test`.
-.PHONY: setup test typecheck unit demo bench clean
+.PHONY: setup test typecheck unit demo bench build test-pack test-node clean
 
 setup:
 	@bash scripts/setup.sh
@@ -19,5 +19,18 @@ demo: setup
 bench: setup
 	node --import tsx bench/run.ts
 
+# the published package: compiled JavaScript in dist/ (a checkout runs src/ through tsx)
+build: setup
+	npm run build
+
+# npm pack, install on an empty prefix, use the installed tapvs (scripts/test-pack.sh)
+test-pack: setup
+	bash scripts/test-pack.sh
+
+# the tests and the package test under Node 22, 24 and 26 (scripts/test-node-versions.sh);
+# NODE_VERSIONS="24" for one line
+test-node: setup
+	bash scripts/test-node-versions.sh $(NODE_VERSIONS)
+
 clean:
-	rm -rf dist node_modules/.tapvs-installed
+	rm -rf dist tapvs-*.tgz node_modules/.tapvs-installed
