@@ -16,6 +16,8 @@ import { Ipv4View } from '../../src/wire/ipv4.js';
 import { formatFrame } from '../../src/wire/printer.js';
 import { TcpView } from '../../src/wire/tcp.js';
 import { UdpView } from '../../src/wire/udp.js';
+import { ETHERTYPE_IPV6 } from '../../src/wire/ethernet.js';
+import { checkSums6, decode6, ourValue6, type Decoded6 } from './fixtures6.js';
 
 interface Field { layer: string; field: string; offset: number; length: number; bytes: string; value: string | number }
 interface Fixture {
@@ -70,6 +72,8 @@ interface Decoded {
   udp?: UdpView;
   icmp?: IcmpView;
   arp?: ArpView;
+  /** IPv6 frames: everything after Ethernet (fixtures6.ts). */
+  v6?: Decoded6;
 }
 
 function decode(frame: Uint8Array): Decoded {
@@ -78,6 +82,10 @@ function decode(frame: Uint8Array): Decoded {
   if (d.eth.innerEtherType === ETHERTYPE_ARP) {
     d.arp = new ArpView();
     expect(d.arp.wrap(frame, d.eth.payloadOffset, d.eth.payloadLength)).toBe(WIRE_OK);
+    return d;
+  }
+  if (d.eth.innerEtherType === ETHERTYPE_IPV6) {
+    d.v6 = decode6(frame, d.eth.payloadOffset, d.eth.payloadLength);
     return d;
   }
   let ip = new Ipv4View();
@@ -114,6 +122,8 @@ function hexRange(buf: Uint8Array, off: number, len: number): string {
 
 /** What our views say for the field scapy named. */
 function ourValue(d: Decoded, f: Field): string | number | undefined {
+  const v6 = d.v6 ? ourValue6(d.v6, f) : undefined;
+  if (v6 !== undefined) return v6;
   const ipField = (ip: Ipv4View | undefined): string | number | undefined => {
     if (!ip) return undefined;
     switch (f.field) {
@@ -201,6 +211,7 @@ describe('scapy fixtures', () => {
         if (d.tcp && l3) expect(d.tcp.checksumOk(l3.src, l3.dst)).toBe(true);
         if (d.udp && l3) expect(d.udp.checksumOk(l3.src, l3.dst)).toBe(d.udp.complete);
         if (d.icmp) expect(d.icmp.checksumOk()).toBe(true);
+        if (d.v6) checkSums6(d.v6);
         const lines = formatFrame(frame);
         expect(lines.join('\n')).not.toMatch(/BAD|TRUNCATED/);
         expect(lines.length).toBeGreaterThanOrEqual(2);

@@ -38,9 +38,9 @@ describe('printer', () => {
     ]);
   });
 
-  it('a non-IPv4 ethertype shows the payload size only', () => {
-    expect(formatFrame(eth({ ...A, type: 0x86dd }).payload([1, 2, 3]).build())).toEqual([
-      'eth 02:00:00:00:00:01 > 02:00:00:00:00:02 IPv6 len 17',
+  it('an ethertype it does not know shows the payload size only', () => {
+    expect(formatFrame(eth({ ...A, type: 0x88cc }).payload([1, 2, 3]).build())).toEqual([
+      'eth 02:00:00:00:00:01 > 02:00:00:00:00:02 0x88cc len 17',
       'payload 3 bytes',
     ]);
   });
