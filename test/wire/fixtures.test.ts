@@ -13,11 +13,13 @@ import { EthernetView, ETHERTYPE_ARP } from '../../src/wire/ethernet.js';
 import { IcmpView } from '../../src/wire/icmp.js';
 import { ipipInner } from '../../src/wire/ipip.js';
 import { Ipv4View } from '../../src/wire/ipv4.js';
-import { formatFrame } from '../../src/wire/printer.js';
+import { formatFrame, GUE_PRINT_PORTS } from '../../src/wire/printer.js';
+import { encapGre, greOf, GreView } from '../../src/wire/gre.js';
+import { encapGue, gueOf, GueView } from '../../src/wire/gue.js';
+import { decodeSctpParams, SctpChunkWalker, SctpView } from '../../src/wire/sctp.js';
+import { checksum } from '../../src/wire/checksum.js';
 import { TcpView } from '../../src/wire/tcp.js';
 import { UdpView } from '../../src/wire/udp.js';
-import { ETHERTYPE_IPV6 } from '../../src/wire/ethernet.js';
-import { checkSums6, decode6, ourValue6, type Decoded6 } from './fixtures6.js';
 
 interface Field { layer: string; field: string; offset: number; length: number; bytes: string; value: string | number }
 interface Fixture {
@@ -28,7 +30,18 @@ interface Fixture {
   length: number;
   fields: Field[];
   padding?: number;
+  /** How kernel IPVS would make this frame from its inner packet (tunnel fixtures). */
+  ipvs?: {
+    tunType: 'gre' | 'gue'; csum: boolean; remcsum?: boolean; id: number; sport?: number; dport?: number;
+    csumStart?: number; csumOffset?: number;
+  };
+  /** The inner transport checksum is left for the receiver (remote checksum offload). */
+  innerChecksumPartial?: boolean;
 }
+
+/** The UDP port the GUE fixtures use as tun-port (fixtures/wire/gen.py GUE_PORT). */
+const GUE_PORT = 6080;
+GUE_PRINT_PORTS.add(GUE_PORT);
 
 const DIR = join(import.meta.dirname, '../../fixtures/wire');
 const fixtures: Fixture[] = readdirSync(DIR)
@@ -46,6 +59,7 @@ function toHex(b: Uint8Array): string {
 
 /** {"hex": "..."} in a builder description stands for raw bytes. */
 function reviveBytes(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(reviveBytes);
   if (v && typeof v === 'object' && !Array.isArray(v)) {
     const o = v as Record<string, unknown>;
     if (typeof o.hex === 'string' && Object.keys(o).length === 1) return fromHex(o.hex);
@@ -72,8 +86,9 @@ interface Decoded {
   udp?: UdpView;
   icmp?: IcmpView;
   arp?: ArpView;
-  /** IPv6 frames: everything after Ethernet (fixtures6.ts). */
-  v6?: Decoded6;
+  gre?: GreView;
+  gue?: GueView;
+  sctp?: SctpView;
 }
 
 function decode(frame: Uint8Array): Decoded {
@@ -84,10 +99,6 @@ function decode(frame: Uint8Array): Decoded {
     expect(d.arp.wrap(frame, d.eth.payloadOffset, d.eth.payloadLength)).toBe(WIRE_OK);
     return d;
   }
-  if (d.eth.innerEtherType === ETHERTYPE_IPV6) {
-    d.v6 = decode6(frame, d.eth.payloadOffset, d.eth.payloadLength);
-    return d;
-  }
   let ip = new Ipv4View();
   expect(ip.wrap(frame, d.eth.payloadOffset, d.eth.payloadLength)).toBe(WIRE_OK);
   d.ip = ip;
@@ -96,6 +107,14 @@ function decode(frame: Uint8Array): Decoded {
     expect(ipipInner(ip, d.inner)).toBe(WIRE_OK);
     ip = d.inner;
   }
+  if (ip.protocol === 47) {
+    d.gre = new GreView();
+    expect(greOf(ip, d.gre)).toBe(WIRE_OK);
+    d.inner = new Ipv4View();
+    expect(d.inner.wrap(frame, d.gre.payloadOffset, d.gre.payloadLength)).toBe(WIRE_OK);
+    ip = d.inner;
+  }
+  if (ip.protocol === 132) { d.sctp = new SctpView(); expect(d.sctp.wrap(frame, ip.payloadOffset, ip.payloadLength)).toBe(WIRE_OK); }
   if (ip.fragOffset !== 0) return d;
   const p = ip.payloadOffset;
   const n = ip.payloadLength;
@@ -113,6 +132,14 @@ function decode(frame: Uint8Array): Decoded {
     }
   }
   if (ip.protocol === 1) { d.icmp = new IcmpView(); expect(d.icmp.wrap(frame, p, n)).toBe(WIRE_OK); }
+  if (d.udp && d.udp.dport === GUE_PORT) {
+    d.gue = new GueView();
+    expect(gueOf(d.udp, d.gue)).toBe(WIRE_OK);
+    d.inner = new Ipv4View();
+    expect(d.inner.wrap(frame, d.gue.payloadOffset, d.gue.payloadLength)).toBe(WIRE_OK);
+    d.tcp = new TcpView();
+    expect(d.tcp.wrap(frame, d.inner.payloadOffset, d.inner.payloadLength)).toBe(WIRE_OK);
+  }
   return d;
 }
 
@@ -122,8 +149,6 @@ function hexRange(buf: Uint8Array, off: number, len: number): string {
 
 /** What our views say for the field scapy named. */
 function ourValue(d: Decoded, f: Field): string | number | undefined {
-  const v6 = d.v6 ? ourValue6(d.v6, f) : undefined;
-  if (v6 !== undefined) return v6;
   const ipField = (ip: Ipv4View | undefined): string | number | undefined => {
     if (!ip) return undefined;
     switch (f.field) {
@@ -167,6 +192,27 @@ function ourValue(d: Decoded, f: Field): string | number | undefined {
       const i = d.icmp!;
       return ({ type: i.type, code: i.code, chksum: i.checksum, rest: i.rest } as Record<string, number>)[f.field];
     }
+    case 'GRE': {
+      const g = d.gre!;
+      const m: Record<string, number> = {
+        chksum_present: +g.hasChecksum, routing_present: (g.flags >>> 14) & 1, key_present: +g.hasKey,
+        seqnum_present: +g.hasSeq, version: g.version, proto: g.protocol, chksum: g.checksum, offset: g.reserved1,
+        key: g.key, sequence_number: g.seq,
+      };
+      return m[f.field];
+    }
+    case 'GUE': {
+      const g = d.gue!;
+      const m: Record<string, number> = {
+        version: g.version, control: +g.control, hlen: g.hlen, proto_ctype: g.protocol, flags: g.flags,
+        priv_flags: g.privFlags, csum_start: g.remcsumStart, csum_offset: g.remcsumOffset,
+      };
+      return m[f.field];
+    }
+    case 'SCTP': {
+      const s = d.sctp!;
+      return ({ sport: s.sport, dport: s.dport, tag: s.vtag, chksum: s.checksum } as Record<string, number>)[f.field];
+    }
     case 'ARP': {
       const a = d.arp!;
       const raw = a.buf;
@@ -177,6 +223,25 @@ function ourValue(d: Decoded, f: Field): string | number | undefined {
       };
       return m[f.field];
     }
+  }
+  const chunk = /^SCTP chunk (\d+)$/.exec(f.layer);
+  if (chunk && d.sctp) {
+    const w = new SctpChunkWalker();
+    w.reset(d.sctp);
+    for (let i = 0; i <= Number(chunk[1]); i++) expect(w.next()).toBe(true);
+    const param = /^param (\d+) (type|len)$/.exec(f.field);
+    if (param) {
+      const p = decodeSctpParams(w.buf, w.initParamsOffset, w.initParamsLength)[Number(param[1])]!;
+      return param[2] === 'type' ? p.type : 4 + p.value.length;
+    }
+    const m: Record<string, string | number> = {
+      type: w.type, flags: w.flags, len: w.length,
+      tsn: w.dataTsn, stream_id: w.dataStreamId, stream_seq: w.dataStreamSeq, proto_id: w.dataPpid,
+      data: hexRange(w.buf, w.dataOffset, w.dataLength),
+      init_tag: w.initTag, a_rwnd: w.initARwnd, n_out_streams: w.initOutStreams, n_in_streams: w.initInStreams,
+      init_tsn: w.initTsn,
+    };
+    return m[f.field];
   }
   return undefined;
 }
@@ -208,14 +273,53 @@ describe('scapy fixtures', () => {
         if (d.ip) expect(d.ip.checksumOk()).toBe(true);
         if (d.inner) expect(d.inner.checksumOk()).toBe(true);
         const l3 = d.inner ?? d.ip;
-        if (d.tcp && l3) expect(d.tcp.checksumOk(l3.src, l3.dst)).toBe(true);
-        if (d.udp && l3) expect(d.udp.checksumOk(l3.src, l3.dst)).toBe(d.udp.complete);
+        if (d.tcp && l3) expect(d.tcp.checksumOk(l3.src, l3.dst)).toBe(!fx.innerChecksumPartial);
+        const udpIp = d.gue ? d.ip : l3; // GUE: the UDP header is the outer one
+        if (d.udp && udpIp) expect(d.udp.checksumOk(udpIp.src, udpIp.dst)).toBe(d.udp.complete);
         if (d.icmp) expect(d.icmp.checksumOk()).toBe(true);
-        if (d.v6) checkSums6(d.v6);
+        if (d.gre) expect(d.gre.checksumOk()).toBe(true);
+        if (d.sctp) expect([d.sctp.crcOk(), d.sctp.storedCrc === d.sctp.expectedCrc()]).toEqual([true, true]);
         const lines = formatFrame(frame);
         expect(lines.join('\n')).not.toMatch(/BAD|TRUNCATED/);
         expect(lines.length).toBeGreaterThanOrEqual(2);
       });
+
+      if (fx.ipvs) {
+        it('encapsulating its inner packet as kernel IPVS does gives the same frame', () => {
+          const d = decode(frame);
+          const t = fx.ipvs!;
+          const inner = frame.slice(d.inner!.off, d.inner!.off + d.inner!.totalLength);
+          const head = d.inner!.off - 14;
+          const buf = new Uint8Array(head + inner.length).fill(0xee);
+          buf.set(inner, head);
+          const rc = t.tunType === 'gre'
+            ? encapGre(buf, head, inner.length, { src: d.ip!.src, dst: d.ip!.dst, csum: t.csum }, t.id)
+            : encapGue(buf, head, inner.length, {
+              src: d.ip!.src, dst: d.ip!.dst, dport: t.dport!, csum: t.csum, remcsum: t.remcsum ?? false,
+              ...(t.sport !== undefined ? { sport: t.sport } : {}),
+            }, t.id, t.csumStart ?? -1, t.csumOffset ?? 0);
+          expect(rc).toBe(WIRE_OK);
+          expect(toHex(buf)).toBe(toHex(frame.subarray(14)));
+        });
+      }
+
+      if (fx.innerChecksumPartial) {
+        it('the receiver completes the partial inner checksum from the remote checksum offload fields', () => {
+          const d = decode(frame);
+          const g = d.gue!;
+          const copy = frame.slice();
+          const start = g.payloadOffset + g.remcsumStart;
+          const field = g.payloadOffset + g.remcsumOffset;
+          // the checksum of [start, end) with the seed in place, complemented, is the finished checksum
+          const c = checksum(copy, start, d.inner!.payloadLength);
+          copy[field] = c >>> 8;
+          copy[field + 1] = c & 0xff;
+          const tcp = new TcpView();
+          expect(tcp.wrap(copy, d.inner!.payloadOffset, d.inner!.payloadLength)).toBe(WIRE_OK);
+          expect(tcp.checksumOk(d.inner!.src, d.inner!.dst)).toBe(true);
+          expect(formatFrame(frame).join('\n')).toMatch(/tcp 40000 > 80 .* cksum partial ok \(remote checksum offload\)$/m);
+        });
+      }
 
       if (fx.padding) {
         it('Ethernet padding is outside the IP packet', () => {
@@ -281,6 +385,41 @@ describe('fixture specifics', () => {
     expect([later.mf, later.fragOffset, later.isFragment]).toEqual([false, 5, true]);
     const plain = decode(byName('udp-dns')).ip!;
     expect(plain.isFragment).toBe(false);
+  });
+
+  it('sctp-init: the chunk IPVS schedules on, and the walker ends cleanly after one chunk', () => {
+    const d = decode(byName('sctp-init'));
+    expect([d.sctp!.firstChunkType, d.sctp!.ipvsChunkType(), d.sctp!.storedCrc]).toEqual([1, 1, 0x3e913798]);
+    const w = new SctpChunkWalker();
+    w.reset(d.sctp!);
+    expect([w.next(), w.next(), w.rc, w.count]).toEqual([true, false, WIRE_OK, 1]);
+    expect(formatFrame(byName('sctp-init'))[2]).toBe(
+      'sctp 40000 > 80 vtag 0x00000000 [INIT tag 0x11223344 rwnd 106496 os 10 is 65535 tsn 1432778632] crc32c ok');
+  });
+
+  it('sctp-data: chunk padding is outside the chunk length and inside the CRC', () => {
+    const f = byName('sctp-data');
+    const d = decode(f);
+    const w = new SctpChunkWalker();
+    w.reset(d.sctp!);
+    expect(w.next()).toBe(true);
+    expect([w.length, w.paddedLength, w.dataLength, d.sctp!.len]).toEqual([21, 24, 5, 36]);
+    f[f.length - 1] ^= 1; // a padding byte
+    expect(d.sctp!.crcOk()).toBe(false);
+  });
+
+  it('gre / gue: tunnel and inner packet printed, and the header lengths IPVS uses', () => {
+    expect(formatFrame(byName('gre-csum-tcp')).slice(1, 4).map((l) => l.trim())).toEqual([
+      'ip 192.168.1.1 > 192.168.1.11 ttl 63 id 19 DF tos 0x10 GRE len 68 cksum ok',
+      'gre proto IPv4 len 40 cksum ok',
+      'ip 10.0.0.1 > 10.0.0.100 ttl 63 id 1 DF tos 0x10 TCP len 40 cksum ok',
+    ]);
+    expect([decode(byName('gre-nocsum-tcp')).gre!.headerLength, decode(byName('gre-csum-tcp')).gre!.headerLength,
+      decode(byName('gre-key-seq')).gre!.headerLength]).toEqual([4, 8, 12]);
+    const lines = formatFrame(byName('gue-nocsum-tcp')).map((l) => l.trim());
+    expect(lines.slice(2, 4)).toEqual(['udp 45678 > 6080 len 44 cksum none', 'gue v0 proto IPIP hlen 0 len 40']);
+    expect([decode(byName('gue-remcsum-tcp')).gue!.headerLength, decode(byName('gue-remcsum-tcp')).gue!.hasRemcsum])
+      .toEqual([12, true]);
   });
 
   it('ipip-tcp: inner packet found and printed after the outer header', () => {
