@@ -537,7 +537,7 @@ export type IpvsSyncCallback = (c: IpvsSyncConn) => void;
  * each record in turn and calls back with it (the same object every time).
  * Like the kernel, it stops at the first malformed record and returns its
  * error; records before it have been delivered. Errors:
- *   IPVS_SYNC_TRUNCATED       under 4 bytes; a v1 header cut short; a record
+ *   IPVS_SYNC_TRUNCATED       under 4 bytes; byte 0 is 0 (v1) and under 8 bytes; a record
  *                             cut by the end of the message
  *   IPVS_SYNC_BAD_SIZE        the header's size is not the datagram length
  *   IPVS_SYNC_BAD_VERSION     byte 0 is 0 but version/spare are not 1/0; a
@@ -577,11 +577,13 @@ export class IpvsSyncReader {
     this.syncid = buf[off + H_SYNCID]!;
     if (size !== len) return IPVS_SYNC_BAD_SIZE;
     const b0 = buf[off]!;
-    if (b0 !== 0 || len === IPVS_SYNC_MESG_V0_LEN) {
+    if (b0 !== 0) {
       this.version = 0;
       this.count = b0;
       return WIRE_OK;
     }
+    // byte 0 is 0: a v1 header, or a v0 message without records (never sent: nothing to sync)
+    this.count = 0;
     if (len < IPVS_SYNC_MESG_V1_LEN) return IPVS_SYNC_TRUNCATED;
     if (buf[off + H1_VERSION] !== IPVS_SYNC_PROTO_VER || get16(buf, off + H1_SPARE) !== 0) return IPVS_SYNC_BAD_VERSION;
     this.version = 1;
