@@ -2,6 +2,7 @@
 // tracing and tests; it allocates (strings), so keep it off the data path.
 
 import { ipToString, macToString } from './addr.js';
+import { ip6BytesToString } from './addr6.js';
 import { ARP_OP_REPLY, ARP_OP_REQUEST, ArpView } from './arp.js';
 import { get16 } from './bytes.js';
 import { WIRE_OK, wireErrorName } from './errors.js';
@@ -11,6 +12,15 @@ import {
   ICMP_REDIRECT, ICMP_SOURCE_QUENCH, ICMP_TIME_EXCEEDED, IcmpView,
 } from './icmp.js';
 import { Ipv4View } from './ipv4.js';
+import {
+  ICMPV6_DEST_UNREACH, ICMPV6_ECHO_REPLY, ICMPV6_ECHO_REQUEST, ICMPV6_NEIGHBOR_ADVERT, ICMPV6_NEIGHBOR_SOLICIT,
+  ICMPV6_PACKET_TOO_BIG, ICMPV6_PARAM_PROBLEM, ICMPV6_REDIRECT, ICMPV6_ROUTER_ADVERT, ICMPV6_ROUTER_SOLICIT,
+  ICMPV6_TIME_EXCEEDED, Icmpv6View,
+} from './icmpv6.js';
+import { Ipv6Headers, Ipv6View } from './ipv6.js';
+import {
+  tcpChecksumOk6, tcpExpectedChecksum6, udpChecksumOk6, udpExpectedChecksum6,
+} from './checksum6.js';
 import { tcpFlagsString, TcpView } from './tcp.js';
 import { UdpView } from './udp.js';
 import { csumFold, pseudoHeaderSum } from './checksum.js';
@@ -43,6 +53,15 @@ function protoName(p: number): string {
   switch (p) {
     case 1: return 'ICMP';
     case 4: return 'IPIP';
+    case 0: return 'HBH';
+    case 41: return 'IPv6';
+    case 43: return 'Routing';
+    case 44: return 'Frag';
+    case 50: return 'ESP';
+    case 51: return 'AH';
+    case 58: return 'ICMPv6';
+    case 59: return 'NoNext';
+    case 60: return 'DstOpts';
     case 47: return 'GRE';
     case 132: return 'SCTP';
     case 6: return 'TCP';
@@ -83,6 +102,7 @@ export function formatFrame(buf: Uint8Array, off = 0, len = buf.length - off): s
   const vlan = eth.hasVlan ? ` vlan ${eth.vlanId}${eth.vlanPcp ? ` pcp ${eth.vlanPcp}` : ''}` : '';
   lines.push(`eth ${macToString(eth.src)} > ${macToString(eth.dst)}${vlan} ${etherTypeName(type)} len ${len}`);
   if (type === ETHERTYPE_IPV4) formatIpv4Into(lines, buf, eth.payloadOffset, eth.payloadLength, '');
+  else if (type === ETHERTYPE_IPV6) formatIpv6Into(lines, buf, eth.payloadOffset, eth.payloadLength, '');
   else if (type === ETHERTYPE_ARP) lines.push(formatArp(buf, eth.payloadOffset, eth.payloadLength));
   else if (eth.payloadLength > 0) lines.push(`payload ${eth.payloadLength} bytes`);
   return lines;
@@ -149,6 +169,7 @@ function formatIpv4Into(lines: string[], buf: Uint8Array, off: number, len: numb
     case 132: lines.push(indent + formatSctp(buf, p, n, wholeDatagram)); break;
     case 1: formatIcmpInto(lines, buf, p, n, indent, wholeDatagram); break;
     case 4: formatIpv4Into(lines, buf, p, n, indent + INDENT); break;
+    case 41: formatIpv6Into(lines, buf, p, n, indent + INDENT); break;
     default: if (n > 0) lines.push(`${indent}payload ${n} bytes`);
   }
 }
@@ -323,4 +344,174 @@ function markPartialChecksum(lines: string[], at: number, buf: Uint8Array, gue: 
   const want = csumFold(pseudoHeaderSum(ip.src, ip.dst, ip.protocol, ip.payloadLength));
   const ok = seed % 0xffff === want % 0xffff;
   lines[at] = line.replace(/cksum (ok|BAD \(expected 0x[0-9a-f]{4}\))$/, `cksum partial ${ok ? 'ok' : 'BAD'} (remote checksum offload)`);
+}
+
+// ---- IPv6 ----
+
+/** One line per layer for a bare IPv6 packet (no link layer). */
+export function formatIpv6(buf: Uint8Array, off = 0, len = buf.length - off): string[] {
+  const lines: string[] = [];
+  formatIpv6Into(lines, buf, off, len, '');
+  return lines;
+}
+
+function formatIpv6Into(lines: string[], buf: Uint8Array, off: number, len: number, indent: string): void {
+  const ip = new Ipv6View();
+  const rc = ip.wrap(buf, off, len);
+  if (rc !== WIRE_OK) {
+    lines.push(`${indent}ip6 ${wireErrorName(rc)} (${len} bytes)`);
+    return;
+  }
+  const tc = ip.trafficClass !== 0 ? ` tc ${'0x' + ip.trafficClass.toString(16)}` : '';
+  const flow = ip.flowLabel !== 0 ? ` flow ${'0x' + ip.flowLabel.toString(16)}` : '';
+  lines.push(
+    `${indent}ip6 ${ip6BytesToString(buf, ip.srcOffset)} > ${ip6BytesToString(buf, ip.dstOffset)} hlim ${ip.hopLimit}` +
+    `${tc}${flow} ${protoName(ip.nextHeader)} len ${ip.payloadLength}`,
+  );
+  const h = new Ipv6Headers();
+  const wrc = h.walk(ip);
+  formatExtHeaders(lines, ip, h, wrc === WIRE_OK, indent);
+  if (wrc !== WIRE_OK) {
+    lines.push(`${indent}ext ${wireErrorName(wrc)} at byte ${h.errorOffset - off}`);
+    return;
+  }
+  if (h.isLaterFragment) {
+    lines.push(`${indent}fragment data ${h.upperLength} bytes`);
+    return;
+  }
+  // the transport checksum covers the whole datagram: a first fragment cannot be checked
+  const whole = !h.isFragment;
+  const p = h.upperOffset;
+  const n = h.upperLength;
+  const sum = h.pseudoAddrSum();
+  switch (h.upperProtocol) {
+    case 6: lines.push(indent + formatTcp6(buf, p, n, sum, whole)); break;
+    case 17: lines.push(indent + formatUdp6(buf, p, n, sum, whole)); break;
+    case 58: formatIcmpv6Into(lines, buf, p, n, sum, indent, whole); break;
+    case 4: formatIpv4Into(lines, buf, p, n, indent + INDENT); break;
+    case 41: formatIpv6Into(lines, buf, p, n, indent + INDENT); break;
+    case 59: break;
+    default: if (n > 0) lines.push(`${indent}payload ${n} bytes`);
+  }
+}
+
+/** One line per extension header that the walk went through (all that fit, when it failed). */
+function formatExtHeaders(lines: string[], ip: Ipv6View, h: Ipv6Headers, ok: boolean, indent: string): void {
+  const buf = ip.buf;
+  const start = ip.payloadOffset;
+  const end = ok ? h.upperOffset : ip.end;
+  let nh = ip.nextHeader;
+  for (let p = start; p + 2 <= end;) {
+    let hl: number;
+    if (nh === 44) hl = 8;
+    else if (nh === 51) hl = (buf[p + 1]! + 2) << 2;
+    else if (nh === 43 || nh === 60 || (nh === 0 && p === start)) hl = (buf[p + 1]! + 1) << 3;
+    else return;
+    if (p + hl > end) return;
+    const next = protoName(buf[p]!);
+    if (nh === 44) {
+      const fo = (buf[p + 2]! << 8) | buf[p + 3]!;
+      const id = ((buf[p + 4]! << 24) | (buf[p + 5]! << 16) | (buf[p + 6]! << 8) | buf[p + 7]!) >>> 0;
+      lines.push(`${indent}frag id ${'0x' + id.toString(16).padStart(8, '0')} off ${(fo >>> 3) * 8}${fo & 1 ? ' MF' : ''} ${next}`);
+      if (fo >>> 3 !== 0) return;
+    } else if (nh === 51) {
+      lines.push(`${indent}ah len ${hl} ${next}`);
+    } else {
+      const what = nh === 0 ? 'hbh' : nh === 60 ? 'dstopts' : `routing type ${buf[p + 2]} segleft ${buf[p + 3]}`;
+      lines.push(`${indent}${what} len ${hl} ${next}`);
+    }
+    nh = buf[p]!;
+    p += hl;
+  }
+}
+
+function formatTcp6(buf: Uint8Array, off: number, len: number, addrSum: number, checkable: boolean): string {
+  const tcp = new TcpView();
+  const rc = tcp.wrap(buf, off, len);
+  if (rc !== WIRE_OK) return `tcp ${wireErrorName(rc)} (${len} bytes)`;
+  const opts = tcp.optionsLength > 0 ? ` opts ${tcp.optionsLength}` : '';
+  const sum = checkable ? cksum(tcpChecksumOk6(tcp, addrSum), tcpExpectedChecksum6(tcp, addrSum)) : 'cksum ? (fragment)';
+  return `tcp ${tcp.sport} > ${tcp.dport} [${tcpFlagsString(tcp.flags)}] seq ${tcp.seq} ack ${tcp.ack} ` +
+    `win ${tcp.window}${opts} len ${tcp.payloadLength} ${sum}`;
+}
+
+function formatUdp6(buf: Uint8Array, off: number, len: number, addrSum: number, checkable: boolean): string {
+  const udp = new UdpView();
+  const rc = checkable ? udp.wrap(buf, off, len) : udp.wrapHeader(buf, off, len);
+  if (rc !== WIRE_OK) return `udp ${wireErrorName(rc)} (${len} bytes)`;
+  let sum: string;
+  // over IPv6 a zero checksum is not "none" but invalid
+  if (!udp.hasChecksum) sum = 'cksum BAD (zero, mandatory over IPv6)';
+  else if (!checkable) sum = 'cksum ? (fragment)';
+  else sum = cksum(udpChecksumOk6(udp, addrSum), udpExpectedChecksum6(udp, addrSum));
+  return `udp ${udp.sport} > ${udp.dport} len ${udp.payloadLength} ${sum}`;
+}
+
+const UNREACH6_CODES = ['no route', 'admin prohibited', 'beyond scope', 'address', 'port', 'policy', 'reject route'];
+
+function icmpv6TypeName(type: number, code: number): string {
+  switch (type) {
+    case ICMPV6_ECHO_REQUEST: return 'echo request';
+    case ICMPV6_ECHO_REPLY: return 'echo reply';
+    case ICMPV6_DEST_UNREACH: return `unreachable ${UNREACH6_CODES[code] ?? `code ${code}`}`;
+    case ICMPV6_PACKET_TOO_BIG: return 'packet too big';
+    case ICMPV6_TIME_EXCEEDED:
+      return code === 0 ? 'time exceeded hop limit' : code === 1 ? 'time exceeded reassembly' : `time exceeded code ${code}`;
+    case ICMPV6_PARAM_PROBLEM: return `param problem code ${code}`;
+    case ICMPV6_ROUTER_SOLICIT: return 'router solicitation';
+    case ICMPV6_ROUTER_ADVERT: return 'router advertisement';
+    case ICMPV6_NEIGHBOR_SOLICIT: return 'neighbor solicitation';
+    case ICMPV6_NEIGHBOR_ADVERT: return 'neighbor advertisement';
+    case ICMPV6_REDIRECT: return 'redirect';
+    default: return `type ${type} code ${code}`;
+  }
+}
+
+function formatIcmpv6Into(
+  lines: string[], buf: Uint8Array, off: number, len: number, addrSum: number, indent: string, checkable: boolean,
+): void {
+  const icmp = new Icmpv6View();
+  const rc = icmp.wrap(buf, off, len);
+  if (rc !== WIRE_OK) {
+    lines.push(`${indent}icmp6 ${wireErrorName(rc)} (${len} bytes)`);
+    return;
+  }
+  const type = icmp.type;
+  let extra = '';
+  if (icmp.isEcho) extra = ` id ${icmp.id} seq ${icmp.seq}`;
+  else if (type === ICMPV6_PACKET_TOO_BIG) extra = ` mtu ${icmp.mtu}`;
+  else if (type === ICMPV6_PARAM_PROBLEM) extra = ` pointer ${icmp.pointer}`;
+  else if (type === ICMPV6_NEIGHBOR_SOLICIT) extra = ` who-has ${ip6BytesToString(buf, icmp.targetOffset)}`;
+  else if (type === ICMPV6_NEIGHBOR_ADVERT) {
+    const f = (icmp.routerFlag ? 'R' : '') + (icmp.solicitedFlag ? 'S' : '') + (icmp.overrideFlag ? 'O' : '');
+    extra = ` tgt ${ip6BytesToString(buf, icmp.targetOffset)}${f ? ` [${f}]` : ''}`;
+  } else if (type === ICMPV6_REDIRECT) extra = ` tgt ${ip6BytesToString(buf, icmp.targetOffset)}`;
+  else if (type === ICMPV6_ROUTER_ADVERT) extra = ` hlim ${icmp.raCurHopLimit} lifetime ${icmp.raRouterLifetime}`;
+  if (icmp.isNd) {
+    if (icmp.ndOptionsOk() !== WIRE_OK) extra += ' ICMPV6_BAD_ND_OPTION';
+    const sll = icmp.sourceLinkAddr;
+    const tll = icmp.targetLinkAddr;
+    if (sll >= 0) extra += ` sll ${macToString(sll)}`;
+    if (tll >= 0) extra += ` tll ${macToString(tll)}`;
+  }
+  const sum = checkable ? cksum(icmp.checksumOk(addrSum), icmp.expectedChecksum(addrSum)) : 'cksum ? (fragment)';
+  lines.push(`${indent}icmp6 ${icmpv6TypeName(type, icmp.code)}${extra} len ${icmp.len - 8} ${sum}`);
+  if (icmp.isError) lines.push(indent + INDENT + formatQuoted6(icmp));
+}
+
+/** The packet quoted by an ICMPv6 error: as much of it as fitted in 1280 bytes. */
+function formatQuoted6(icmp: Icmpv6View): string {
+  const buf = icmp.buf;
+  const off = icmp.embeddedOffset;
+  const len = icmp.embeddedLength;
+  if (len < 40 || buf[off]! >>> 4 !== 6) return `quoted ${len} bytes (not an IPv6 header)`;
+  const plen = (buf[off + 4]! << 8) | buf[off + 5]!;
+  let s = `quoted ip6 ${ip6BytesToString(buf, off + 8)} > ${ip6BytesToString(buf, off + 24)}`;
+  if (!icmp.embeddedComplete) return `${s} ${protoName(buf[off + 6]!)} len ${plen} (incomplete: headers + 8 bytes not all present)`;
+  const proto = icmp.embeddedProtocol;
+  s += ` ${protoName(proto)} len ${plen}`;
+  const t = icmp.embeddedTransportOffset;
+  if (proto === 6 || proto === 17 || proto === 132) s += ` ports ${icmp.embeddedSport} > ${icmp.embeddedDport}`;
+  else if (proto === 58) s += ` icmp6 type ${buf[t]} id ${(buf[t + 4]! << 8) | buf[t + 5]!} seq ${(buf[t + 6]! << 8) | buf[t + 7]!}`;
+  return s;
 }

@@ -20,6 +20,8 @@ import { decodeSctpParams, SctpChunkWalker, SctpView } from '../../src/wire/sctp
 import { checksum } from '../../src/wire/checksum.js';
 import { TcpView } from '../../src/wire/tcp.js';
 import { UdpView } from '../../src/wire/udp.js';
+import { ETHERTYPE_IPV6 } from '../../src/wire/ethernet.js';
+import { checkSums6, decode6, ourValue6, type Decoded6 } from './fixtures6.js';
 
 interface Field { layer: string; field: string; offset: number; length: number; bytes: string; value: string | number }
 interface Fixture {
@@ -86,6 +88,8 @@ interface Decoded {
   udp?: UdpView;
   icmp?: IcmpView;
   arp?: ArpView;
+  /** IPv6 frames: everything after Ethernet (fixtures6.ts). */
+  v6?: Decoded6;
   gre?: GreView;
   gue?: GueView;
   sctp?: SctpView;
@@ -97,6 +101,10 @@ function decode(frame: Uint8Array): Decoded {
   if (d.eth.innerEtherType === ETHERTYPE_ARP) {
     d.arp = new ArpView();
     expect(d.arp.wrap(frame, d.eth.payloadOffset, d.eth.payloadLength)).toBe(WIRE_OK);
+    return d;
+  }
+  if (d.eth.innerEtherType === ETHERTYPE_IPV6) {
+    d.v6 = decode6(frame, d.eth.payloadOffset, d.eth.payloadLength);
     return d;
   }
   let ip = new Ipv4View();
@@ -149,6 +157,8 @@ function hexRange(buf: Uint8Array, off: number, len: number): string {
 
 /** What our views say for the field scapy named. */
 function ourValue(d: Decoded, f: Field): string | number | undefined {
+  const v6 = d.v6 ? ourValue6(d.v6, f) : undefined;
+  if (v6 !== undefined) return v6;
   const ipField = (ip: Ipv4View | undefined): string | number | undefined => {
     if (!ip) return undefined;
     switch (f.field) {
@@ -277,6 +287,7 @@ describe('scapy fixtures', () => {
         const udpIp = d.gue ? d.ip : l3; // GUE: the UDP header is the outer one
         if (d.udp && udpIp) expect(d.udp.checksumOk(udpIp.src, udpIp.dst)).toBe(d.udp.complete);
         if (d.icmp) expect(d.icmp.checksumOk()).toBe(true);
+        if (d.v6) checkSums6(d.v6);
         if (d.gre) expect(d.gre.checksumOk()).toBe(true);
         if (d.sctp) expect([d.sctp.crcOk(), d.sctp.storedCrc === d.sctp.expectedCrc()]).toEqual([true, true]);
         const lines = formatFrame(frame);
