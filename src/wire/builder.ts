@@ -27,6 +27,8 @@ import {
   emitTcp, TCP_ACK, TCP_CWR, TCP_ECE, TCP_FIN, TCP_MIN_HEADER_LEN, TCP_NS, TCP_PSH, TCP_RST, TCP_SYN, TCP_URG, TcpView,
 } from './tcp.js';
 import { emitUdp, UDP_HEADER_LEN, UdpView } from './udp.js';
+import { IpvsSyncWriter, newIpvsSyncConn, type IpvsSyncConn } from './ipvs-sync.js';
+import { emitVrrp, VRRP_PROTOCOL, VRRP_TTL, vrrpAdvertLength, VrrpView, type VrrpAdvert } from './vrrp.js';
 import { emitGre, greHeaderLengthOf, GRE_PROTO_IPV4, GRE_PROTO_IPV6 } from './gre.js';
 import { emitGue, gueHeaderLength, GUE_PROTO_IPIP, GUE_PROTO_IPV6 } from './gue.js';
 import {
@@ -252,6 +254,31 @@ export interface Icmpv6Opts {
   quote?: number;
 }
 
+/** A VRRP advertisement; after ipv4() it also sets protocol 112 and TTL 255 unless those are given. */
+export interface VrrpOpts {
+  version?: 2 | 3; // 3
+  vrid: number;
+  priority?: number; // 100
+  /** v3: centiseconds (100); v2: seconds (1). */
+  interval?: number;
+  addrs?: Addr[];
+  // A v2 peer's authentication, or damage for malformed-input tests (written after the message is built):
+  authType?: number;
+  authData?: Bytes;
+  type?: number;
+  reserved?: number;
+  count?: number;
+  checksum?: number;
+}
+
+/** One IPVS sync message (ipvs-sync.ts) as a UDP payload: conns are filled over newIpvsSyncConn(). */
+export interface IpvsSyncOpts {
+  version?: 0 | 1; // 1
+  syncid?: number;
+  conns: Partial<IpvsSyncConn>[];
+  v0SeqBigEndian?: boolean;
+}
+
 type Layer =
   | { kind: 'eth'; o: EthOpts; vlan?: VlanTag }
   | { kind: 'ipv6'; o: Ipv6Opts }
@@ -460,6 +487,49 @@ export class PacketBuilder {
     if (!prev || prev.kind !== 'udp') throw new Error('gue() must follow udp()');
     this.layers.push({ kind: 'gue', o });
     return this;
+  }
+
+  /** A VRRP advertisement, encoded at once from the enclosing IPv4 layer's addresses (v3 checksum). */
+  vrrp(o: VrrpOpts): this {
+    const prev = this.layers[this.layers.length - 1];
+    let src = 0;
+    let dst = 0;
+    if (prev?.kind === 'ipv4') {
+      prev.o = { ...prev.o, protocol: prev.o.protocol ?? VRRP_PROTOCOL, ttl: prev.o.ttl ?? VRRP_TTL };
+      src = toIp(prev.o.src);
+      dst = toIp(prev.o.dst);
+    }
+    const version = o.version ?? 3;
+    const a: VrrpAdvert = {
+      version, vrid: o.vrid, priority: o.priority ?? 100, addrs: (o.addrs ?? []).map(toIp),
+      ...(version === 3 ? { maxAdvertIntCs: o.interval ?? 100 } : { advertIntSec: o.interval ?? 1 }),
+      ...(o.type !== undefined ? { type: o.type } : {}),
+      ...(o.reserved !== undefined ? { reserved: o.reserved } : {}),
+      ...(o.count !== undefined ? { count: o.count } : {}),
+    };
+    const out = new Uint8Array(vrrpAdvertLength(a));
+    emitVrrp(a, out, 0, src, dst);
+    if (o.authType !== undefined || o.authData !== undefined) {
+      const v = new VrrpView();
+      v.buf = out; v.off = 0; v.len = out.length;
+      if (o.authType !== undefined) out[4] = o.authType;
+      if (o.authData !== undefined) out.set(toBytes(o.authData).subarray(0, 8), v.authDataOffset);
+      v.fillChecksum(src, dst);
+    }
+    if (o.checksum !== undefined) put16(out, 6, o.checksum);
+    return this.payload(out);
+  }
+
+  /** An IPVS sync message as the payload of the preceding udp() layer. */
+  ipvsSync(o: IpvsSyncOpts): this {
+    const w = new IpvsSyncWriter({
+      version: o.version ?? 1, syncid: o.syncid ?? 0, maxlen: 65507, v0SeqBigEndian: o.v0SeqBigEndian ?? false,
+    });
+    for (const c of o.conns) {
+      const rc = w.add({ ...newIpvsSyncConn(), ...c });
+      if (rc !== 0) throw new Error(`ipvsSync: conn not encodable (code ${rc})`);
+    }
+    return this.payload(w.message().slice());
   }
 
   payload(b: Bytes): this {

@@ -11,5 +11,8 @@ export * from './ipip.js';
 export * from './ipv4.js';
 export * from './tcp.js';
 export * from './udp.js';
+export * from './vrrp.js';
+export * from './ipvs-sync.js';
+export * from './ipvs-sync-map.js';
 export * from './builder.js';
 export * from './printer.js';

@@ -23,6 +23,12 @@ import {
 } from './checksum6.js';
 import { tcpFlagsString, TcpView } from './tcp.js';
 import { UdpView } from './udp.js';
+import { ip6ToString as ip6Text } from './addr6.js';
+import {
+  AF_INET6_SYNC, IP_VS_CONN_F_FWD_MASK, IP_VS_CONN_F_INACTIVE, IP_VS_CONN_F_NOOUTPUT, IP_VS_CONN_F_SEQ_MASK,
+  IP_VS_CONN_F_TEMPLATE, IPVS_SYNC_PORT, IpvsSyncReader, ipvsSyncStateName, type IpvsSyncConn,
+} from './ipvs-sync.js';
+import { vrrpCheckAdvert, VRRP_TYPE_ADVERT, VRRP_VERSION_2, VrrpView } from './vrrp.js';
 import { csumFold, pseudoHeaderSum } from './checksum.js';
 import { GRE_PROTO_IPV4, GRE_PROTO_IPV6, GreView } from './gre.js';
 import { GUE_PROTO_IPIP, GUE_PROTO_IPV6, GueView } from './gue.js';
@@ -64,6 +70,7 @@ function protoName(p: number): string {
     case 60: return 'DstOpts';
     case 47: return 'GRE';
     case 132: return 'SCTP';
+    case 112: return 'VRRP';
     case 6: return 'TCP';
     case 17: return 'UDP';
     default: return `proto-${p}`;
@@ -164,9 +171,11 @@ function formatIpv4Into(lines: string[], buf: Uint8Array, off: number, len: numb
     case 17:
       lines.push(indent + formatUdp(buf, p, n, ip.src, ip.dst, wholeDatagram));
       if (wholeDatagram) formatGueInto(lines, buf, p, n, indent);
+      if (wholeDatagram) formatIpvsSyncInto(lines, buf, p, n, indent);
       break;
     case 47: formatGreInto(lines, buf, p, n, indent, wholeDatagram); break;
     case 132: lines.push(indent + formatSctp(buf, p, n, wholeDatagram)); break;
+    case 112: lines.push(indent + formatVrrp(buf, p, n, ip.src, ip.dst, wholeDatagram)); break;
     case 1: formatIcmpInto(lines, buf, p, n, indent, wholeDatagram); break;
     case 4: formatIpv4Into(lines, buf, p, n, indent + INDENT); break;
     case 41: formatIpv6Into(lines, buf, p, n, indent + INDENT); break;
@@ -514,4 +523,93 @@ function formatQuoted6(icmp: Icmpv6View): string {
   if (proto === 6 || proto === 17 || proto === 132) s += ` ports ${icmp.embeddedSport} > ${icmp.embeddedDport}`;
   else if (proto === 58) s += ` icmp6 type ${buf[t]} id ${(buf[t + 4]! << 8) | buf[t + 5]!} seq ${(buf[t + 6]! << 8) | buf[t + 7]!}`;
   return s;
+}
+
+// ---- VRRP and IPVS sync ----
+
+const VRRP_AUTH_NAMES = ['none', 'simple', 'ah'];
+
+function vrrpLine(v: VrrpView, addrs: string[], sum: string): string {
+  const type = v.type === VRRP_TYPE_ADVERT ? 'Advertisement' : `type ${v.type}`;
+  let s = `VRRPv${v.version}, ${type}, vrid ${v.vrid}, prio ${v.priority}, `;
+  if (v.version === VRRP_VERSION_2) {
+    s += `authtype ${VRRP_AUTH_NAMES[v.authType] ?? v.authType}, intvl ${v.advertIntSec}s, `;
+  } else {
+    s += `intvl ${v.maxAdvertIntCs}cs, `;
+  }
+  s += `addrs${v.count > 0 ? ':' : ''} ${addrs.join(', ')}${addrs.length > 0 ? ', ' : ''}${sum}`;
+  const rc = vrrpCheckAdvert(v);
+  if (rc !== WIRE_OK) s += ` [${wireErrorName(rc)}]`;
+  return s;
+}
+
+/** The line for a VRRP message over IPv4 (src/dst feed the v3 checksum). */
+export function formatVrrp(buf: Uint8Array, off: number, len: number, src: number, dst: number, checkable = true): string {
+  const v = new VrrpView();
+  const rc = v.wrap(buf, off, len, 4);
+  if (rc !== WIRE_OK) return `vrrp ${wireErrorName(rc)} (${len} bytes)`;
+  const addrs: string[] = [];
+  for (let i = 0; i < v.count; i++) addrs.push(ipToString(v.addr4(i)));
+  const sum = checkable ? cksum(v.checksumOk(src, dst), v.expectedChecksum(src, dst)) : 'cksum ? (fragment)';
+  return vrrpLine(v, addrs, sum);
+}
+
+/** The line for a VRRP message over IPv6; srcWords/dstWords: the IPv6 addresses as 4 words. */
+export function formatVrrp6(buf: Uint8Array, off: number, len: number, srcWords: Uint32Array, dstWords: Uint32Array): string {
+  const v = new VrrpView();
+  const rc = v.wrap(buf, off, len, 6);
+  if (rc !== WIRE_OK) return `vrrp ${wireErrorName(rc)} (${len} bytes)`;
+  const addrs: string[] = [];
+  const a = new Uint32Array(4);
+  for (let i = 0; i < v.count; i++) {
+    v.addr6(i, a, 0);
+    addrs.push(ip6Text(a, 0));
+  }
+  return vrrpLine(v, addrs, cksum(v.checksumOk6(srcWords, 0, dstWords, 0), v.expectedChecksum6(srcWords, 0, dstWords, 0)));
+}
+
+const FWD_NAMES = ['Masq', 'Local', 'Tunnel', 'Route', 'Bypass'];
+
+function syncAddr(c: IpvsSyncConn, which: 'c' | 'v' | 'd', port: number): string {
+  if (c.af === AF_INET6_SYNC) {
+    return `[${ip6Text(which === 'c' ? c.caddr6 : which === 'v' ? c.vaddr6 : c.daddr6, 0)}]:${port}`;
+  }
+  return `${ipToString(which === 'c' ? c.caddr : which === 'v' ? c.vaddr : c.daddr)}:${port}`;
+}
+
+/** "IPVS sync v1, syncid 0, 3 conns", then one line per connection record. */
+export function formatIpvsSync(buf: Uint8Array, off: number, len: number): string[] {
+  const out: string[] = [];
+  const r = new IpvsSyncReader();
+  const conns: string[] = [];
+  const rc = r.read(buf, off, len, (c) => {
+    const tpl = (c.flags & IP_VS_CONN_F_TEMPLATE) !== 0;
+    let f = FWD_NAMES[c.flags & IP_VS_CONN_F_FWD_MASK] ?? `fwd-${c.flags & IP_VS_CONN_F_FWD_MASK}`;
+    if (tpl) f += ' template';
+    if (c.flags & IP_VS_CONN_F_INACTIVE) f += ' inactive';
+    if (c.flags & IP_VS_CONN_F_NOOUTPUT) f += ' nooutput';
+    if (c.flags & IP_VS_CONN_F_SEQ_MASK) f += ' seq';
+    let s = `conn ${protoName(c.protocol)} ${syncAddr(c, 'c', c.cport)} > ${syncAddr(c, 'v', c.vport)} > ` +
+      `${syncAddr(c, 'd', c.dport)} ${f} ${ipvsSyncStateName(c.protocol, c.state, tpl)}`;
+    if (r.version === 1) s += ` timeout ${c.timeout}s${c.fwmark !== 0 ? ` fwmark ${c.fwmark}` : ''}`;
+    if (c.peDataLen > 0) s += ` pe ${c.peNameLen > 0 ? new TextDecoder().decode(c.peBuf.subarray(c.peNameOff, c.peNameOff + c.peNameLen)) : '?'} data ${c.peDataLen}`;
+    conns.push(s);
+  });
+  if (rc !== WIRE_OK && conns.length === 0 && r.count === 0) {
+    out.push(`IPVS sync ${wireErrorName(rc)} (${len} bytes)`);
+    return out;
+  }
+  out.push(`IPVS sync v${r.version}, syncid ${r.syncid}, ${r.count} conn${r.count === 1 ? '' : 's'}`);
+  for (const c of conns) out.push(INDENT + c);
+  if (r.skipped > 0) out.push(`${INDENT}${r.skipped} skipped (unknown mandatory option)`);
+  if (rc !== WIRE_OK) out.push(`${INDENT}${wireErrorName(rc)}`);
+  return out;
+}
+
+/** IPVS sync lines under a UDP datagram to or from port 8848. */
+function formatIpvsSyncInto(lines: string[], buf: Uint8Array, off: number, len: number, indent: string): void {
+  const udp = new UdpView();
+  if (udp.wrap(buf, off, len) !== WIRE_OK) return;
+  if (udp.dport !== IPVS_SYNC_PORT && udp.sport !== IPVS_SYNC_PORT) return;
+  for (const l of formatIpvsSync(buf, udp.payloadOffset, udp.payloadLength)) lines.push(indent + l);
 }
