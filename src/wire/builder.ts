@@ -254,7 +254,7 @@ export interface Icmpv6Opts {
   quote?: number;
 }
 
-/** A VRRP advertisement; after ipv4() it also sets protocol 112 and TTL 255 unless those are given. */
+/** A VRRP advertisement; after ipv4() / ipv6() it also sets protocol 112 and TTL / hop limit 255 unless given. */
 export interface VrrpOpts {
   version?: 2 | 3; // 3
   vrid: number;
@@ -262,6 +262,8 @@ export interface VrrpOpts {
   /** v3: centiseconds (100); v2: seconds (1). */
   interval?: number;
   addrs?: Addr[];
+  /** IPv6 addresses (after ipv6()). */
+  addrs6?: Addr6[];
   // A v2 peer's authentication, or damage for malformed-input tests (written after the message is built):
   authType?: number;
   authData?: Bytes;
@@ -489,19 +491,25 @@ export class PacketBuilder {
     return this;
   }
 
-  /** A VRRP advertisement, encoded at once from the enclosing IPv4 layer's addresses (v3 checksum). */
+  /** A VRRP advertisement, encoded at once from the enclosing IP layer's addresses (v3 checksum). */
   vrrp(o: VrrpOpts): this {
     const prev = this.layers[this.layers.length - 1];
-    let src = 0;
-    let dst = 0;
+    let src: number | Uint32Array = 0;
+    let dst: number | Uint32Array = 0;
     if (prev?.kind === 'ipv4') {
       prev.o = { ...prev.o, protocol: prev.o.protocol ?? VRRP_PROTOCOL, ttl: prev.o.ttl ?? VRRP_TTL };
       src = toIp(prev.o.src);
       dst = toIp(prev.o.dst);
+    } else if (prev?.kind === 'ipv6') {
+      prev.o = { ...prev.o, nextHeader: prev.o.nextHeader ?? VRRP_PROTOCOL, hopLimit: prev.o.hopLimit ?? VRRP_TTL };
+      src = toIp6(prev.o.src);
+      dst = toIp6(prev.o.dst);
     }
     const version = o.version ?? 3;
+    const a6 = o.addrs6?.map(toIp6);
     const a: VrrpAdvert = {
-      version, vrid: o.vrid, priority: o.priority ?? 100, addrs: (o.addrs ?? []).map(toIp),
+      version, vrid: o.vrid, priority: o.priority ?? 100,
+      ...(a6 ? { addrs6: Uint32Array.from(a6.flatMap((x) => Array.from(x))) } : { addrs: (o.addrs ?? []).map(toIp) }),
       ...(version === 3 ? { maxAdvertIntCs: o.interval ?? 100 } : { advertIntSec: o.interval ?? 1 }),
       ...(o.type !== undefined ? { type: o.type } : {}),
       ...(o.reserved !== undefined ? { reserved: o.reserved } : {}),
@@ -514,7 +522,9 @@ export class PacketBuilder {
       v.buf = out; v.off = 0; v.len = out.length;
       if (o.authType !== undefined) out[4] = o.authType;
       if (o.authData !== undefined) out.set(toBytes(o.authData).subarray(0, 8), v.authDataOffset);
-      v.fillChecksum(src, dst);
+      v.family = a6 ? 6 : 4;
+      if (typeof src === 'number' && typeof dst === 'number') v.fillChecksum(src, dst);
+      else v.fillChecksum6(src as Uint32Array, 0, dst as Uint32Array, 0);
     }
     if (o.checksum !== undefined) put16(out, 6, o.checksum);
     return this.payload(out);

@@ -397,6 +397,7 @@ function formatIpv6Into(lines: string[], buf: Uint8Array, off: number, len: numb
     case 6: lines.push(indent + formatTcp6(buf, p, n, sum, whole)); break;
     case 17: lines.push(indent + formatUdp6(buf, p, n, sum, whole)); break;
     case 58: formatIcmpv6Into(lines, buf, p, n, sum, indent, whole); break;
+    case 112: lines.push(indent + formatVrrp6(buf, p, n, sum)); break;
     case 4: formatIpv4Into(lines, buf, p, n, indent + INDENT); break;
     case 41: formatIpv6Into(lines, buf, p, n, indent + INDENT); break;
     case 59: break;
@@ -554,8 +555,8 @@ export function formatVrrp(buf: Uint8Array, off: number, len: number, src: numbe
   return vrrpLine(v, addrs, sum);
 }
 
-/** The line for a VRRP message over IPv6; srcWords/dstWords: the IPv6 addresses as 4 words. */
-export function formatVrrp6(buf: Uint8Array, off: number, len: number, srcWords: Uint32Array, dstWords: Uint32Array): string {
+/** The line for a VRRP message over IPv6; addrSum: the pseudo-header addresses summed (Ipv6Headers.pseudoAddrSum). */
+export function formatVrrp6(buf: Uint8Array, off: number, len: number, addrSum: number): string {
   const v = new VrrpView();
   const rc = v.wrap(buf, off, len, 6);
   if (rc !== WIRE_OK) return `vrrp ${wireErrorName(rc)} (${len} bytes)`;
@@ -565,7 +566,7 @@ export function formatVrrp6(buf: Uint8Array, off: number, len: number, srcWords:
     v.addr6(i, a, 0);
     addrs.push(ip6Text(a, 0));
   }
-  return vrrpLine(v, addrs, cksum(v.checksumOk6(srcWords, 0, dstWords, 0), v.expectedChecksum6(srcWords, 0, dstWords, 0)));
+  return vrrpLine(v, addrs, cksum(v.checksumOkAddrSum6(addrSum), v.expectedChecksumAddrSum6(addrSum)));
 }
 
 const FWD_NAMES = ['Masq', 'Local', 'Tunnel', 'Route', 'Bypass'];

@@ -244,6 +244,18 @@ export class VrrpView {
     return csumFinish(pseudo6Sum(src, srcOff, dst, dstOff, this.messageLength) + this.bodySum());
   }
 
+  /**
+   * IPv6 with the two pseudo-header addresses already summed
+   * (Ipv6Headers.pseudoAddrSum, checksum6.ts pseudoAddrSum6 / pseudoAddrSum6Words).
+   */
+  expectedChecksumAddrSum6(addrSum: number): number {
+    return csumFinish(addrSum + this.messageLength + VRRP_PROTOCOL + this.bodySum());
+  }
+
+  checksumOkAddrSum6(addrSum: number): boolean {
+    return this.expectedChecksumAddrSum6(addrSum) === this.checksum;
+  }
+
   checksumOk6(src: Uint32Array, srcOff: number, dst: Uint32Array, dstOff: number): boolean {
     return this.expectedChecksum6(src, srcOff, dst, dstOff) === this.checksum;
   }

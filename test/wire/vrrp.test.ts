@@ -4,6 +4,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { parseIp } from '../../src/wire/addr.js';
+import { pseudoAddrSum6Words } from '../../src/wire/checksum6.js';
 import { eth, packet } from '../../src/wire/builder.js';
 import {
   VRRP_ADDR_MISMATCH, VRRP_AUTH_AH, VRRP_AUTH_PASSWORD, VRRP_BAD_AUTH_TYPE, VRRP_BAD_CHECKSUM, VRRP_BAD_DEST,
@@ -299,6 +300,19 @@ describe('VRRP helpers, builder and printer', () => {
     ]);
   });
 
+  it('over IPv6 the builder sets next header 112 and hop limit 255; the printer checks the v3 checksum', () => {
+    const f = eth({ src: '00:00:5e:00:02:01', dst: '33:33:00:00:00:12' })
+      .ipv6({ src: 'fe80::1', dst: 'ff02::12' }).vrrp({ vrid: 1, priority: 200, addrs6: ['fe80::100', '2001:db8::100'] }).build();
+    expect([f[14 + 6], f[14 + 7]]).toEqual([112, 255]);
+    expect(hex(f.subarray(54))).toBe(hex(V3_IPV6));
+    expect(formatFrame(f).slice(2)).toEqual([
+      'VRRPv3, Advertisement, vrid 1, prio 200, intvl 100cs, addrs: fe80::100, 2001:db8::100, cksum ok',
+    ]);
+    const bad = f.slice();
+    bad[54 + 2] = 201; // priority changed, checksum not
+    expect(formatFrame(bad).at(-1)).toMatch(/cksum BAD \(expected 0x[0-9a-f]{4}\)$/);
+  });
+
   it('printer lines for v2, a refused v2 peer, IPv6 and a cut message', () => {
     expect(formatVrrp(V2, 0, V2.length, 0, 0))
       .toBe('VRRPv2, Advertisement, vrid 51, prio 100, authtype none, intvl 1s, addrs: 10.0.0.100, cksum ok');
@@ -307,7 +321,7 @@ describe('VRRP helpers, builder and printer', () => {
     expect(formatVrrp(pw, 20, pw.length - 20, 0, 0))
       .toBe('VRRPv2, Advertisement, vrid 9, prio 150, authtype simple, intvl 3s, addrs: 10.0.0.9, cksum ok [VRRP_AUTH_PASSWORD]');
     expect(new TextDecoder().decode(parseVrrp(pw, 20).authData)).toBe('secret12');
-    expect(formatVrrp6(V3_IPV6, 0, V3_IPV6.length, SRC6, VRRP_GROUP_V6))
+    expect(formatVrrp6(V3_IPV6, 0, V3_IPV6.length, pseudoAddrSum6Words(SRC6, 0, VRRP_GROUP_V6, 0)))
       .toBe('VRRPv3, Advertisement, vrid 1, prio 200, intvl 100cs, addrs: fe80::100, 2001:db8::100, cksum ok');
     expect(formatVrrp(V3_IPV4, 0, 11, SRC4, VRRP_GROUP_V4)).toBe('vrrp VRRP_TRUNCATED (11 bytes)');
     expect(formatVrrp(V3_IPV4, 0, 12, SRC4, 1)).toBe(
