@@ -810,8 +810,9 @@ export class PacketBuilder {
       if (l.kind === 'routing') {
         const o = l.o;
         const n = o.addresses?.length ?? 0;
-        if (finalDst === undefined && (o.segmentsLeft ?? 0) > 0 && n > 0) {
-          finalDst = toIp6(o.addresses![(o.type ?? 0) === 4 ? 0 : n - 1]!);
+        const type = o.type ?? 0;
+        if (finalDst === undefined && (o.segmentsLeft ?? 0) > 0 && n > 0 && (type === 0 || type === 2 || type === 4)) {
+          finalDst = toIp6(o.addresses![type === 4 ? 0 : n - 1]!);
         }
         continue;
       }

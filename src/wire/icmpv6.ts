@@ -8,7 +8,7 @@ import { EMPTY, get16, get32, put16, put32 } from './bytes.js';
 import { csumFinish, sumBytes } from './checksum.js';
 import { pseudoHeaderSum6 } from './checksum6.js';
 import { ICMPV6_BAD_ND_OPTION, ICMPV6_TRUNCATED, WIRE_OK, WireError } from './errors.js';
-import { IPPROTO_ICMPV6, Ipv6Headers, IPV6_HEADER_LEN } from './ipv6.js';
+import { NEXTHDR_ICMP, Ipv6Headers, IPV6_HEADER_LEN } from './ipv6.js';
 
 export const ICMPV6_HEADER_LEN = 8;
 
@@ -315,11 +315,11 @@ export class Icmpv6View {
   // ---- checksum (with the pseudo-header) ----
 
   checksumOk(addrSum: number): boolean {
-    return csumFinish(pseudoHeaderSum6(addrSum, IPPROTO_ICMPV6, this.len) + sumBytes(this.buf, this.off, this.len, 0)) === 0;
+    return csumFinish(pseudoHeaderSum6(addrSum, NEXTHDR_ICMP, this.len) + sumBytes(this.buf, this.off, this.len, 0)) === 0;
   }
 
   expectedChecksum(addrSum: number): number {
-    const acc = pseudoHeaderSum6(addrSum, IPPROTO_ICMPV6, this.len) + sumBytes(this.buf, this.off, this.len, 0) -
+    const acc = pseudoHeaderSum6(addrSum, NEXTHDR_ICMP, this.len) + sumBytes(this.buf, this.off, this.len, 0) -
       get16(this.buf, this.off + CSUM);
     return csumFinish(acc);
   }
@@ -327,7 +327,7 @@ export class Icmpv6View {
   fillChecksum(addrSum: number): void {
     put16(this.buf, this.off + CSUM, 0);
     put16(this.buf, this.off + CSUM,
-      csumFinish(pseudoHeaderSum6(addrSum, IPPROTO_ICMPV6, this.len) + sumBytes(this.buf, this.off, this.len, 0)));
+      csumFinish(pseudoHeaderSum6(addrSum, NEXTHDR_ICMP, this.len) + sumBytes(this.buf, this.off, this.len, 0)));
   }
 }
 

@@ -8,7 +8,7 @@ import { get16, put16, put32 } from './bytes.js';
 import { IP6IP6_NOT_IP6IP6, IP6IP6_NO_HEADROOM, IP6_BAD_PAYLOAD_LENGTH, WIRE_OK, WireError } from './errors.js';
 import { Ipv4View } from './ipv4.js';
 import {
-  emitIpv6, IPPROTO_IPV4, IPPROTO_IPV6, Ipv6Headers, IPV6_HEADER_LEN, Ipv6View, parseIpv6, type Ipv6Header,
+  emitIpv6, NEXTHDR_IPV4, NEXTHDR_IPV6, Ipv6Headers, IPV6_HEADER_LEN, Ipv6View, parseIpv6, type Ipv6Header,
 } from './ipv6.js';
 
 export const IP6IP6_OUTER_LEN = IPV6_HEADER_LEN;
@@ -39,11 +39,11 @@ export function encapIp6ip6(
   if (version === 6) {
     tc = (get16(buf, innerOff) >>> 4) & 0xff;
     hl = buf[innerOff + 7]!;
-    nh = IPPROTO_IPV6;
+    nh = NEXTHDR_IPV6;
   } else if (version === 4) {
     tc = buf[innerOff + 1]!;
     hl = buf[innerOff + 8]!;
-    nh = IPPROTO_IPV4;
+    nh = NEXTHDR_IPV4;
   } else {
     return IP6IP6_NOT_IP6IP6;
   }
@@ -65,14 +65,14 @@ const walker = new Ipv6Headers();
  * protocol, an IP6_EXT_* code for a bad outer chain, else the inner wrap's code.
  */
 export function ip6ip6Inner(outer: Ipv6View, inner: Ipv6View): number {
-  const rc = tunnelPayload(outer, IPPROTO_IPV6);
+  const rc = tunnelPayload(outer, NEXTHDR_IPV6);
   if (rc !== WIRE_OK) return rc;
   return inner.wrap(outer.buf, walker.upperOffset, walker.upperLength);
 }
 
 /** The same for an IPv4 packet inside IPv6 (next header 4). */
 export function ip4in6Inner(outer: Ipv6View, inner: Ipv4View): number {
-  const rc = tunnelPayload(outer, IPPROTO_IPV4);
+  const rc = tunnelPayload(outer, NEXTHDR_IPV4);
   if (rc !== WIRE_OK) return rc;
   return inner.wrap(outer.buf, walker.upperOffset, walker.upperLength);
 }
@@ -104,7 +104,7 @@ export function parseIp6ip6(buf: Uint8Array, off = 0, len = buf.length - off): I
  * to fit) then the inner packet bytes; returns the bytes written.
  */
 export function emitIp6ip6(outer: Ipv6Header, innerPacket: Uint8Array, buf: Uint8Array, off: number): number {
-  const n = emitIpv6({ ...outer, nextHeader: IPPROTO_IPV6, payloadLength: innerPacket.length }, buf, off);
+  const n = emitIpv6({ ...outer, nextHeader: NEXTHDR_IPV6, payloadLength: innerPacket.length }, buf, off);
   buf.set(innerPacket, off + n);
   return n + innerPacket.length;
 }

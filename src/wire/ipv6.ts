@@ -28,21 +28,22 @@ const HLIM = 7;
 const SRC = 8;
 const DST = 24;
 
-// next header values
-export const IPPROTO_HOPOPTS = 0;
-export const IPPROTO_IPV4 = 4;
-export const IPPROTO_TCP = 6;
-export const IPPROTO_UDP = 17;
-export const IPPROTO_IPV6 = 41;
-export const IPPROTO_ROUTING = 43;
-export const IPPROTO_FRAGMENT = 44;
-export const IPPROTO_ESP = 50;
-export const IPPROTO_AH = 51;
-export const IPPROTO_ICMPV6 = 58;
-export const IPPROTO_NONE = 59;
-export const IPPROTO_DSTOPTS = 60;
-export const IPPROTO_SCTP = 132;
-export const IPPROTO_MH = 135;
+// Next header values, named as the kernel names them (protocol numbers of
+// the IANA registry; extension headers among them).
+export const NEXTHDR_HOP = 0;
+export const NEXTHDR_IPV4 = 4;
+export const NEXTHDR_TCP = 6;
+export const NEXTHDR_UDP = 17;
+export const NEXTHDR_IPV6 = 41;
+export const NEXTHDR_ROUTING = 43;
+export const NEXTHDR_FRAGMENT = 44;
+export const NEXTHDR_ESP = 50;
+export const NEXTHDR_AUTH = 51;
+export const NEXTHDR_ICMP = 58;
+export const NEXTHDR_NONE = 59;
+export const NEXTHDR_DEST = 60;
+export const NEXTHDR_SCTP = 132;
+export const NEXTHDR_MOBILITY = 135;
 
 export const IPV6_FRAG_HEADER_LEN = 8;
 
@@ -151,8 +152,8 @@ export class Ipv6View {
 
 /** Whether a next header value is one of the extension headers the walk follows. */
 export function ip6IsWalkedExtension(nh: number): boolean {
-  return nh === IPPROTO_HOPOPTS || nh === IPPROTO_ROUTING || nh === IPPROTO_FRAGMENT ||
-    nh === IPPROTO_DSTOPTS || nh === IPPROTO_AH;
+  return nh === NEXTHDR_HOP || nh === NEXTHDR_ROUTING || nh === NEXTHDR_FRAGMENT ||
+    nh === NEXTHDR_DEST || nh === NEXTHDR_AUTH;
 }
 
 /**
@@ -160,7 +161,7 @@ export function ip6IsWalkedExtension(nh: number): boolean {
  * past (mobility, HIP, shim6, experimental): what follows them is unknown.
  */
 function unwalkable(nh: number): boolean {
-  return nh === IPPROTO_MH || nh === 139 || nh === 140 || nh === 253 || nh === 254;
+  return nh === NEXTHDR_MOBILITY || nh === 139 || nh === 140 || nh === 253 || nh === 254;
 }
 
 /**
@@ -187,7 +188,7 @@ function unwalkable(nh: number): boolean {
 export class Ipv6Headers {
   buf: Uint8Array = EMPTY;
   /** The upper-layer protocol (the last next header value). */
-  upperProtocol = IPPROTO_NONE;
+  upperProtocol = NEXTHDR_NONE;
   /** Absolute offset of the upper-layer header (or a later fragment's data). */
   upperOffset = 0;
   /** Bytes from upperOffset to the end of the packet. */
@@ -256,18 +257,18 @@ export class Ipv6Headers {
         if (unwalkable(nh)) return this.fail(nhAt, IP6_EXT_UNKNOWN);
         break;
       }
-      if (nh === IPPROTO_HOPOPTS && p !== start) return this.fail(nhAt, IP6_EXT_HOP_NOT_FIRST);
+      if (nh === NEXTHDR_HOP && p !== start) return this.fail(nhAt, IP6_EXT_HOP_NOT_FIRST);
       // every extension header starts with next header and a length byte
       if (p + 2 > end) return this.fail(nhAt, IP6_EXT_TRUNCATED);
       let hl: number;
-      if (nh === IPPROTO_FRAGMENT) hl = IPV6_FRAG_HEADER_LEN;
-      else if (nh === IPPROTO_AH) hl = (buf[p + 1]! + 2) << 2; // in 4-byte units, less 2
+      if (nh === NEXTHDR_FRAGMENT) hl = IPV6_FRAG_HEADER_LEN;
+      else if (nh === NEXTHDR_AUTH) hl = (buf[p + 1]! + 2) << 2; // in 4-byte units, less 2
       else hl = (buf[p + 1]! + 1) << 3; // in 8-byte units, less 1
-      if (p + hl > end) return this.fail(nh === IPPROTO_FRAGMENT ? nhAt : p + 1, IP6_EXT_TRUNCATED);
-      if (nh === IPPROTO_HOPOPTS) this.hopByHopOffset = p;
-      else if (nh === IPPROTO_DSTOPTS) this.destOptsOffset = p;
-      else if (nh === IPPROTO_ROUTING) this.routing(buf, p);
-      else if (nh === IPPROTO_FRAGMENT) {
+      if (p + hl > end) return this.fail(nh === NEXTHDR_FRAGMENT ? nhAt : p + 1, IP6_EXT_TRUNCATED);
+      if (nh === NEXTHDR_HOP) this.hopByHopOffset = p;
+      else if (nh === NEXTHDR_DEST) this.destOptsOffset = p;
+      else if (nh === NEXTHDR_ROUTING) this.routing(buf, p);
+      else if (nh === NEXTHDR_FRAGMENT) {
         const fo = get16(buf, p + 2);
         this.fragHeaderOffset = p;
         this.fragOffset = fo >>> 3;
@@ -306,7 +307,7 @@ export class Ipv6Headers {
 
   private fail(at: number, code: number): number {
     this.errorOffset = at;
-    this.upperProtocol = IPPROTO_NONE;
+    this.upperProtocol = NEXTHDR_NONE;
     this.upperOffset = 0;
     this.upperLength = 0;
     this.upperNextHeaderOffset = 0;
