@@ -18,8 +18,11 @@
 // and global_data.c):
 // - An IPv4 vrrp_instance sends VRRPv2 unless `vrrp_version 3` is set
 //   (globally or in the instance); IPv6 instances always use v3. Adverts go
-//   out with TTL 255, TOS 0xc0 and IP id 0, to 224.0.0.18 / ff02::12, from
-//   the interface's own MAC unless use_vmac is set.
+//   out with TTL 255, TOS 0xc0 (IPv6: traffic class 0xc0, hop limit 255) and
+//   an IP id the kernel fills, to 224.0.0.18 / ff02::12, from the
+//   interface's own MAC unless use_vmac is set. `state MASTER` still starts
+//   in BACKUP for one Master_Down_Interval; on exit it sends priority 0.
+//   (Captured: fixtures/wire/keepalived/.)
 // - On receive it drops, in this order: a length that is not exactly IP
 //   header (+ AH) + VRRP message (trailing bytes are an error, not padding);
 //   TTL / hop limit other than 255 (multicast only); a version other than the
