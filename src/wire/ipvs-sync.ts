@@ -511,12 +511,12 @@ export class IpvsSyncWriter {
       if (c.peDataLen > 0) {
         b[q] = IPVS_OPT_PE_DATA;
         b[q + 1] = c.peDataLen;
-        b.set(c.peBuf.subarray(c.peDataOff, c.peDataOff + c.peDataLen), q + 2);
+        for (let k = 0; k < c.peDataLen; k++) b[q + 2 + k] = c.peBuf[c.peDataOff + k]!;
         q += 2 + c.peDataLen;
         if (c.peNameLen > 0) {
           b[q] = IPVS_OPT_PE_NAME;
           b[q + 1] = c.peNameLen;
-          b.set(c.peBuf.subarray(c.peNameOff, c.peNameOff + c.peNameLen), q + 2);
+          for (let k = 0; k < c.peNameLen; k++) b[q + 2 + k] = c.peBuf[c.peNameOff + k]!;
           q += 2 + c.peNameLen;
         }
       }

@@ -328,6 +328,8 @@ export interface VrrpRxOptions {
   unicast?: boolean;
 }
 
+const NO_RX_OPTIONS: VrrpRxOptions = {};
+
 /**
  * Everything a receiver checks on an IPv4 advert that needs no instance
  * configuration, in keepalived's order: AH-wrapped VRRP (VRRP_AUTH_AH),
@@ -336,7 +338,7 @@ export interface VrrpRxOptions {
  * the caller: VRID, the v2 interval against its own, and the address list
  * (vrrpSameAddrs4).
  */
-export function vrrpReceiveIpv4(ip: Ipv4View, v: VrrpView, opts: VrrpRxOptions = {}): number {
+export function vrrpReceiveIpv4(ip: Ipv4View, v: VrrpView, opts: VrrpRxOptions = NO_RX_OPTIONS): number {
   const p = ip.payloadOffset;
   const n = ip.payloadLength;
   if (ip.protocol === IPPROTO_AH) return n > 0 && ip.buf[p] === VRRP_PROTOCOL ? VRRP_AUTH_AH : VRRP_BAD_PROTOCOL;

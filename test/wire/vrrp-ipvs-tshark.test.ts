@@ -12,14 +12,16 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PcapWriter } from '../../src/io/pcap-file.js';
-import { parseIp } from '../../src/wire/addr.js';
+import { PcapWriter, readCapture } from '../../src/io/pcap-file.js';
+import { ipToString, parseIp } from '../../src/wire/addr.js';
 import { ip6ToString } from '../../src/wire/addr6.js';
 import { eth } from '../../src/wire/builder.js';
 import {
   decodeIpvsSync, IP_VS_CONN_F_DROUTE, IP_VS_CONN_F_IN_SEQ, IP_VS_CONN_F_INACTIVE, IP_VS_CONN_F_TUNNEL, IPVS_SYNC_GROUP,
   IPVS_SYNC_PORT, newIpvsSyncConn, type IpvsSyncConn,
 } from '../../src/wire/ipvs-sync.js';
+import { WIRE_OK } from '../../src/wire/errors.js';
+import { VrrpView } from '../../src/wire/vrrp.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'tapvs-ha-tshark-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -89,6 +91,37 @@ describe('tshark vrrp dissector', () => {
     const { layers } = dissect([bad], 'vrrp-bad');
     expect((layers[0]!.vrrp as Tree)['vrrp.checksum.status']).toBe('0');
   });
+});
+
+describe('tshark and tapvs read the keepalived captures alike', () => {
+  for (const file of ['vrrp-v2.pcap', 'vrrp-v3.pcap', 'vrrp-v3-ipv6.pcap']) {
+    it(file, () => {
+      const fs = readCapture(join(import.meta.dirname, '../../fixtures/wire/keepalived', file)).frames.map((f) => f.data);
+      const { text, layers } = dissect(fs, `ka-${file}`);
+      noMalformed(text, layers);
+      fs.forEach((f, i) => {
+        const v6 = f[12] === 0x86;
+        const v = new VrrpView();
+        expect(v.wrap(f, v6 ? 54 : 34, f.length - (v6 ? 54 : 34), v6 ? 6 : 4)).toBe(WIRE_OK);
+        const t = layers[i]!.vrrp as Tree;
+        const addrs: string[] = [];
+        for (let k = 0; k < v.count; k++) {
+          if (v6) {
+            const a = new Uint32Array(4);
+            v.addr6(k, a);
+            addrs.push(ip6ToString(a, 0));
+          } else {
+            addrs.push(ipToString(v.addr4(k)));
+          }
+        }
+        const ta = t[v6 ? 'vrrp.ipv6_addr' : 'vrrp.ip_addr'];
+        expect([(t['vrrp.typever_tree'] as Tree)['vrrp.version'], t['vrrp.virt_rtr_id'], t['vrrp.prio'], t['vrrp.addr_count'],
+          t['vrrp.checksum'], t['vrrp.checksum.status'], typeof ta === 'string' ? [ta] : ta])
+          .toEqual([String(v.version), String(v.vrid), String(v.priority), String(v.count), '0x' + v.checksum.toString(16).padStart(4, '0'),
+            '1', addrs]);
+      });
+    });
+  }
 });
 
 const ip = parseIp;
