@@ -286,9 +286,9 @@ function formatSctp(buf: Uint8Array, off: number, len: number, checkable: boolea
   return sctp.crcOk() ? `${s} crc32c ok` : `${s} crc32c BAD (expected ${hex8(sctp.expectedCrc())})`;
 }
 
-/** The packet a tunnel header carries: IPv4 printed in full, IPv6 by size. */
+/** The IPv4 or IPv6 packet a tunnel header carries. */
 function formatTunnelInner(lines: string[], buf: Uint8Array, off: number, len: number, indent: string, ipv6: boolean): void {
-  if (ipv6) lines.push(`${indent}ipv6 packet ${len} bytes`);
+  if (ipv6) formatIpv6Into(lines, buf, off, len, indent);
   else formatIpv4Into(lines, buf, off, len, indent);
 }
 

@@ -11,7 +11,7 @@ import {
   greHeaderLength, greHeaderLengthOf, greOf, GreView, parseGre, type GreHeader,
 } from '../../src/wire/gre.js';
 import { Ipv4View } from '../../src/wire/ipv4.js';
-import { formatFrame } from '../../src/wire/printer.js';
+import { formatFrame, formatIpv4 } from '../../src/wire/printer.js';
 import { TcpView } from '../../src/wire/tcp.js';
 import { ecnEncapsulate } from '../../src/wire/tunnel.js';
 
@@ -190,6 +190,10 @@ describe('encapGre: what kernel IPVS sends for --tun-type gre', () => {
     expect([o.protocol, o.ttl, o.tos, o.df]).toEqual([47, 33, 0x2a, false]);
     const g = view(b, 20);
     expect([g.protocol, g.checksumOk()]).toEqual([GRE_PROTO_IPV6, true]);
+    const lines = formatIpv4(b);
+    expect(lines[1]).toBe(`gre proto IPv6 len ${i6.length} cksum ok`);
+    expect(lines[2]).toMatch(/^ {2}ip6 2001:db8::1 > 2001:db8::2 hlim 33 /);
+    expect(lines[3]).toMatch(/^ {2}tcp 1 > 2 \[S\] .* cksum ok$/);
   });
 
   it('a computed checksum of 0 is sent as 0xFFFF (as skb_checksum_help), and verifies', () => {
