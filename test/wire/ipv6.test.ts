@@ -269,3 +269,26 @@ describe('extension header walk', () => {
     }), { numRuns: 3000 });
   });
 });
+
+describe('Ipv6View on random bytes', () => {
+  it('wrap never throws; once OK every getter is a number inside the packet', () => {
+    let oks = 0;
+    fc.assert(fc.property(fc.uint8Array({ minLength: 30, maxLength: 100 }), fc.nat(4), fc.boolean(), (b, o, fix) => {
+      const off = Math.min(o, b.length);
+      if (fix && b.length - off > 6) {
+        b[off] = 0x60 | (b[off]! & 0x0f);
+        b[off + 4] = 0;
+        b[off + 5] = Math.min(b[off + 5]!, Math.max(b.length - off - 40, 0));
+      }
+      const v = new Ipv6View();
+      const rc = v.wrap(b, off, b.length - off);
+      expect(Number.isInteger(rc)).toBe(true);
+      if (rc !== WIRE_OK) return;
+      oks++;
+      for (const x of [v.version, v.trafficClass, v.flowLabel, v.payloadLength, v.nextHeader, v.hopLimit, v.srcWord(3),
+        v.dstWord(0), v.pseudoAddrSum(), v.end]) expect(Number.isInteger(x)).toBe(true);
+      expect(v.end).toBeLessThanOrEqual(b.length);
+    }), { numRuns: 3000 });
+    expect(oks).toBeGreaterThan(300);
+  });
+});
