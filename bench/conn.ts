@@ -82,7 +82,7 @@ export async function benchConn(): Promise<BenchResult[]> {
     pkt.caddr = caddrOf(k);
     pkt.cport = cportOf(k);
     const s = schedule(table, svc, pkt, 0);
-    table.tcpState(s, DIR_INPUT, TH_ACK, 0); // NONE + ACK -> ESTABLISHED
+    table.update(s, DIR_INPUT, TH_ACK, 0); // NONE + ACK -> ESTABLISHED
   }
   gc();
   const bytes = (memNow() - before) / MILLION;

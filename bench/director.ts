@@ -126,7 +126,11 @@ function natMix(): BenchResult {
   }, 1_000_000);
 }
 
-export async function benchDirector(): Promise<BenchResult[]> {
+export async function benchDirector(only?: string): Promise<BenchResult[]> {
+  if (only !== undefined) {
+    const map: Record<string, () => BenchResult> = { nat: () => established(FWD_MASQ, 'NAT'), dr: () => established(FWD_DR, 'DR'), tun: () => established(FWD_TUN, 'TUN'), mix: natMix };
+    return only.split(',').map((k) => map[k]!());
+  }
   return [
     established(FWD_MASQ, 'NAT'),
     established(FWD_DR, 'DR'),

@@ -1,8 +1,7 @@
 import { fwdName, type Fwd } from '../model/dest.js';
-import { IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, protoName } from '../model/proto.js';
-import { CONN_F_FWD_MASK, CONN_F_TEMPLATE } from './flags.js';
+import { protoName } from '../model/proto.js';
+import { protoOps } from './proto/index.js';
 import type { ConnTable } from './table.js';
-import { TCP_STATE_NAMES } from './tcp-states.js';
 
 /** One line of `ipvsadm -L -c` (and /proc/net/ip_vs_conn). */
 export interface ConnRow {
@@ -24,16 +23,15 @@ export interface ConnRow {
 }
 
 /**
- * State name as ipvsadm shows it: the TCP state; 'UDP' for UDP conns (their
- * only state); templates show 'NONE' (the kernel's template state names).
+ * State name as ipvsadm shows it: the protocol's name for the state (TCP's
+ * states, 'UDP' for UDP's only state); templates show 'NONE' (the kernel's
+ * template state names).
  */
 export function connStateName(table: ConnTable, slot: number): string {
-  if ((table.flags[slot]! & CONN_F_TEMPLATE) !== 0) return 'NONE';
-  const p = table.proto[slot]!;
-  if (p === IPPROTO_TCP) return TCP_STATE_NAMES[table.state[slot]!] ?? 'ERR!';
-  if (p === IPPROTO_UDP) return 'UDP';
-  if (p === IPPROTO_ICMP) return 'ICMP';
-  return 'NONE';
+  if (table.isTemplate(slot)) return 'NONE';
+  const ops = protoOps(table.proto[slot]!);
+  if (ops === undefined) return 'NONE';
+  return ops.stateNames[ops.stateful ? table.state[slot]! : 0] ?? 'ERR!';
 }
 
 /** Every conn and template in the table, for listings (allocates: control plane only). */
@@ -51,8 +49,8 @@ export function listConns(table: ConnTable, now: number): ConnRow[] {
       dport: table.dport[i]!,
       state: connStateName(table, i),
       expiresIn: Math.max(0, table.expires[i]! - now),
-      template: (table.flags[i]! & CONN_F_TEMPLATE) !== 0,
-      fwd: fwdName((table.flags[i]! & CONN_F_FWD_MASK) as Fwd),
+      template: table.isTemplate(i),
+      fwd: fwdName(table.fwd(i) as Fwd),
     });
   });
   return rows;

@@ -1,6 +1,6 @@
 import type { Dest } from '../model/dest.js';
 import { FWD_MASQ } from '../model/dest.js';
-import { AF_INET, IPPROTO_TCP } from '../model/proto.js';
+import { AF_INET } from '../model/proto.js';
 import type { Service } from '../model/service.js';
 import { CHECK_DROP, CHECK_MISS, TABLE_FULL } from './codes.js';
 import { DestRefs } from './dest-refs.js';
@@ -9,10 +9,8 @@ import {
   CONN_F_ONE_PACKET, CONN_F_TEMPLATE, CONN_F_USED,
 } from './flags.js';
 import { connHash } from './hash.js';
-import {
-  DIR_INPUT_ONLY, DIR_OUTPUT, TCP_S_CLOSE, TCP_S_FIN_WAIT, TCP_S_TIME_WAIT, TCP_STATE_ACTIVE,
-  nextTcpState,
-} from './tcp-states.js';
+import { protoOps } from './proto/index.js';
+import { DIR_INPUT_ONLY, DIR_OUTPUT } from './tcp-states.js';
 import { CONTROL_REARM, Timeouts } from './timeouts.js';
 import { TimerWheel } from './wheel.js';
 
@@ -337,48 +335,47 @@ export class ConnTable {
   // ---- per packet ------------------------------------------------------------
 
   /**
-   * The TCP state machine: moves the conn on a segment with `tcpFlags` seen
-   * in `dir`, keeps the dest's active/inactive counts in step and restarts the
-   * conn's timer with its new state's timeout. A DR/TUN conn uses the
-   * input-only table until a reply is seen. Returns the new state.
+   * A packet of the conn was seen in `dir` (DIR_INPUT or DIR_OUTPUT) with
+   * state-machine `flags` (TCP's flag bits; 0 for stateless protocols), as
+   * the kernel's ip_vs_set_state: a stateful protocol moves the conn to its
+   * next state (a conn whose replies bypass the director uses the input-only
+   * table until a reply is seen), the dest's active/inactive counts follow,
+   * and the timer restarts with the state's timeout. A one-packet conn
+   * expires at once. Returns the new state.
    */
-  tcpState(slot: number, dir: number, tcpFlags: number, now: number): number {
+  update(slot: number, dir: number, flags: number, now: number): number {
     this.advance(now);
+    const proto = this.proto[slot]!;
     let f = this.flags[slot]!;
-    let d = dir;
-    if ((f & CONN_F_NOOUTPUT) !== 0) {
-      if (dir === DIR_OUTPUT) f &= ~CONN_F_NOOUTPUT;
-      else d = DIR_INPUT_ONLY;
-    }
-    const ns = nextTcpState(this.state[slot]!, d, tcpFlags, this.settings.secureTcp);
-    const active = TCP_STATE_ACTIVE[ns]!;
-    if ((f & CONN_F_INACTIVE) !== 0) {
-      if (active) {
-        f &= ~CONN_F_INACTIVE;
-        const dest = this.refs.get(this.destRef[slot]!);
-        dest.inactConns--;
-        dest.activeConns++;
+    let ns = this.state[slot]!;
+    const ops = protoOps(proto);
+    if (ops !== undefined && ops.stateful) {
+      let d = dir;
+      if ((f & CONN_F_NOOUTPUT) !== 0) {
+        if (dir === DIR_OUTPUT) f &= ~CONN_F_NOOUTPUT;
+        else d = DIR_INPUT_ONLY;
       }
-    } else if (!active) {
-      f |= CONN_F_INACTIVE;
-      const dest = this.refs.get(this.destRef[slot]!);
-      dest.activeConns--;
-      dest.inactConns++;
+      ns = ops.nextState(ns, d, flags, this.settings.secureTcp);
+      if ((f & CONN_F_INACTIVE) !== 0) {
+        if (ops.isActive(ns)) {
+          f &= ~CONN_F_INACTIVE;
+          const dest = this.refs.get(this.destRef[slot]!);
+          dest.inactConns--;
+          dest.activeConns++;
+        }
+      } else if (!ops.isActive(ns)) {
+        f |= CONN_F_INACTIVE;
+        const dest = this.refs.get(this.destRef[slot]!);
+        dest.activeConns--;
+        dest.inactConns++;
+      }
+      this.flags[slot] = f;
+      this.state[slot] = ns;
     }
-    this.flags[slot] = f;
-    this.state[slot] = ns;
-    const t = this.timeouts.tcp[ns]!;
+    const t = this.timeouts.of(proto, ns);
     this.timeout[slot] = t;
-    this.expires[slot] = now + t;
+    this.expires[slot] = (f & CONN_F_ONE_PACKET) !== 0 ? now : now + t;
     return ns;
-  }
-
-  /** Restarts the timer of a stateless (UDP, ICMP, ...) conn with its protocol's timeout. */
-  touch(slot: number, now: number): void {
-    this.advance(now);
-    const t = this.timeouts.of(this.proto[slot]!, this.state[slot]!);
-    this.timeout[slot] = t;
-    this.expires[slot] = (this.flags[slot]! & CONN_F_ONE_PACKET) !== 0 ? now : now + t;
   }
 
   /**
@@ -395,25 +392,28 @@ export class ConnTable {
   /**
    * The checks ip_vs_in makes on a conn found for a client packet, before
    * using it. `syn`: the packet opens a new TCP connection (SYN set).
-   *  - conn_reuse_mode: a SYN on a TIME_WAIT/CLOSE conn not under a template,
-   *    or (with expire_nodest_conn) on a conn whose dest has weight 0, ends
-   *    the old conn: returns CHECK_MISS and the packet is scheduled anew;
+   *  - conn_reuse_mode: a packet that opens a new connection (a TCP SYN) on
+   *    a conn its protocol expects to be reused (TCP: TIME_WAIT, CLOSE) and
+   *    not under a template, or (with expire_nodest_conn) on a conn whose
+   *    dest has weight 0, ends the old conn: returns CHECK_MISS and the
+   *    packet is scheduled anew;
    *  - the conn's dest was removed: with expire_nodest_conn the conn ends
    *    (CHECK_MISS, schedule anew), without it the packet is dropped
    *    (CHECK_DROP) and the conn lives on until its timeout.
-   * Otherwise returns the slot.
+   * Otherwise returns the slot. `opensNew`: the protocol says this packet
+   * starts a connection (ProtoOps.opensNew).
    */
-  checkIn(slot: number, syn: boolean, now: number): number {
+  checkIn(slot: number, opensNew: boolean, now: number): number {
     this.advance(now);
     const dest = this.refs.get(this.destRef[slot]!);
     const mode = this.settings.connReuseMode;
-    if (mode !== 0 && syn) {
+    if (mode !== 0 && opensNew) {
       let resched = false;
       if (this.settings.expireNodestConn && dest.weight === 0) resched = true;
-      else if (this.control[slot]! < 0 && this.proto[slot] === IPPROTO_TCP) {
-        const s = this.state[slot]!;
-        resched = s === TCP_S_TIME_WAIT || s === TCP_S_CLOSE ||
-          ((mode & 2) !== 0 && s === TCP_S_FIN_WAIT && (this.flags[slot]! & CONN_F_NOOUTPUT) !== 0);
+      else if (this.control[slot]! < 0) {
+        const ops = protoOps(this.proto[slot]!);
+        resched = ops !== undefined &&
+          ops.expectsNewConn(this.state[slot]!, (this.flags[slot]! & CONN_F_NOOUTPUT) !== 0, mode);
       }
       if (resched) {
         this.expireNow(slot, now);

@@ -39,11 +39,10 @@ export const DIR_OUTPUT = 1;
 export const DIR_INPUT_ONLY = 2;
 export type Dir = typeof DIR_INPUT | typeof DIR_OUTPUT | typeof DIR_INPUT_ONLY;
 
-// TCP header flag bits (byte 13 of the TCP header).
-export const TH_FIN = 0x01;
-export const TH_SYN = 0x02;
-export const TH_RST = 0x04;
-export const TH_ACK = 0x10;
+// The TCP flag bits the state table is keyed on, under the kernel's names.
+import { TCP_ACK as TH_ACK, TCP_FIN as TH_FIN, TCP_RST as TH_RST, TCP_SYN as TH_SYN } from '../wire/tcp.js';
+
+export { TH_ACK, TH_FIN, TH_RST, TH_SYN };
 
 /** Row of a transition table for one flag: the next state indexed by current state. */
 const S: Record<string, number> = {

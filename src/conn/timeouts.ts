@@ -1,28 +1,15 @@
-import { IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP } from '../model/proto.js';
-import { TCP_S_COUNT, TCP_S_ESTABLISHED, TCP_S_FIN_WAIT } from './tcp-states.js';
+import { IPPROTO_TCP, IPPROTO_UDP } from '../wire/ipproto.js';
+import { registeredProtos } from './proto/ops.js';
+import { TCP_S_ESTABLISHED, TCP_S_FIN_WAIT } from './tcp-states.js';
 
 const SEC = 1000;
 
-/** IPVS default TCP timeouts in ms, indexed by TCP state (ip_vs_proto_tcp.c). */
-export const DEFAULT_TCP_TIMEOUTS: readonly number[] = [
-  2 * SEC, // NONE
-  15 * 60 * SEC, // ESTABLISHED
-  2 * 60 * SEC, // SYN_SENT
-  60 * SEC, // SYN_RECV
-  2 * 60 * SEC, // FIN_WAIT
-  2 * 60 * SEC, // TIME_WAIT
-  10 * SEC, // CLOSE
-  60 * SEC, // CLOSE_WAIT
-  30 * SEC, // LAST_ACK
-  2 * 60 * SEC, // LISTEN
-  2 * 60 * SEC, // SYNACK
-];
-export const DEFAULT_UDP_TIMEOUT = 5 * 60 * SEC;
-export const DEFAULT_ICMP_TIMEOUT = 60 * SEC;
 /** A new conn's timeout before its first state transition (ip_vs_conn_new). */
 export const INITIAL_TIMEOUT = 3 * SEC;
 /** How long a conn that still controls others is kept when its timer runs out. */
 export const CONTROL_REARM = 60 * SEC;
+/** For a protocol without an entry (never used by the data path, which only makes conns of registered protocols). */
+const FALLBACK_TIMEOUT = 5 * 60 * SEC;
 
 /** `ipvsadm --set tcp tcpfin udp` figures, in seconds. */
 export interface IpvsadmTimeouts {
@@ -31,14 +18,15 @@ export interface IpvsadmTimeouts {
   udp: number;
 }
 
-/** The per-protocol timeout tables the connection table reads (all in ms). */
+/**
+ * The timeout tables the connection table reads, one per registered protocol
+ * (ms, indexed by state), starting from each protocol's defaults.
+ */
 export class Timeouts {
-  readonly tcp = new Float64Array(TCP_S_COUNT);
-  udp = DEFAULT_UDP_TIMEOUT;
-  icmp = DEFAULT_ICMP_TIMEOUT;
+  private readonly byProto: (Float64Array | undefined)[] = new Array(256).fill(undefined);
 
   constructor() {
-    this.tcp.set(DEFAULT_TCP_TIMEOUTS);
+    for (const p of registeredProtos()) this.byProto[p.proto] = Float64Array.from(p.defaultTimeouts);
   }
 
   /**
@@ -50,25 +38,26 @@ export class Timeouts {
     for (const v of [t.tcp, t.tcpfin, t.udp]) {
       if (v !== undefined && (!Number.isFinite(v) || v < 0)) throw new Error(`bad timeout ${v}`);
     }
-    if (t.tcp) this.tcp[TCP_S_ESTABLISHED] = t.tcp * SEC;
-    if (t.tcpfin) this.tcp[TCP_S_FIN_WAIT] = t.tcpfin * SEC;
-    if (t.udp) this.udp = t.udp * SEC;
+    const tcp = this.byProto[IPPROTO_TCP]!;
+    if (t.tcp) tcp[TCP_S_ESTABLISHED] = t.tcp * SEC;
+    if (t.tcpfin) tcp[TCP_S_FIN_WAIT] = t.tcpfin * SEC;
+    if (t.udp) this.byProto[IPPROTO_UDP]![0] = t.udp * SEC;
   }
 
   /** As `ipvsadm -L --timeout`, in seconds. */
   get(): IpvsadmTimeouts {
+    const tcp = this.byProto[IPPROTO_TCP]!;
     return {
-      tcp: this.tcp[TCP_S_ESTABLISHED]! / SEC,
-      tcpfin: this.tcp[TCP_S_FIN_WAIT]! / SEC,
-      udp: this.udp / SEC,
+      tcp: tcp[TCP_S_ESTABLISHED]! / SEC,
+      tcpfin: tcp[TCP_S_FIN_WAIT]! / SEC,
+      udp: this.byProto[IPPROTO_UDP]![0]! / SEC,
     };
   }
 
-  /** Timeout of a conn of `proto` in `state` (state only matters for TCP). */
+  /** Timeout of a conn of `proto` in `state`, ms. */
   of(proto: number, state: number): number {
-    if (proto === IPPROTO_TCP) return this.tcp[state] ?? this.tcp[0]!;
-    if (proto === IPPROTO_UDP) return this.udp;
-    if (proto === IPPROTO_ICMP) return this.icmp;
-    return this.udp;
+    const t = this.byProto[proto];
+    if (t === undefined) return FALLBACK_TIMEOUT;
+    return t[state] ?? t[0]!;
   }
 }

@@ -2,7 +2,8 @@
 // ipvsadm-save lines taken verbatim. Parsing collects every error with its
 // line, then checks the file as a whole (ports, routes and real servers must
 // make a director that can actually forward).
-import { FWD_DR, FWD_MASQ, FWD_TUN, type DestSpec } from '../model/dest.js';
+import { FWD_DR, FWD_MASQ, type DestSpec } from '../model/dest.js';
+import { Topology, topologyProblems } from '../model/topology.js';
 import { inSubnet, macToString, parseMac as parseMacText, prefixToMask } from '../wire/addr.js';
 import { IPPROTO_TCP, IPPROTO_UDP } from '../model/proto.js';
 import type { MarkRule } from '../model/services.js';
@@ -628,67 +629,21 @@ class Parser {
   // ------------------------------------------------------------ whole-file checks
 
   finish(): void {
-    const portByName = new Map(this.ports.map((p) => [p.name, p]));
-    const portList = this.ports.map((p) => `${p.name} ${p.addrs.map((a) => `${formatIpv4(a.addr)}/${a.prefix}`).join(' ') || '(no address)'}`).join(', ');
-    const connected = (a: number) => this.ports.find((p) => p.addrs.some((s) => inSubnet(a, s.addr, s.prefix)));
-    const ownAddr = (a: number) => this.ports.some((p) => p.addrs.some((s) => s.addr === a));
-    const routed = (a: number) => this.routes.some((r) => inSubnet(a, r.dst, r.prefix));
-    const known = [...portByName.keys()].join(', ') || 'none defined';
-    const checkReachable = (d: DestSpec, what: string, line: number): void => {
-      const rs = formatIpv4(d.addr);
-      if (d.fwd === FWD_DR && !connected(d.addr)) {
-        this.err(
-          `${what} ${rs} uses direct routing (-g) but is on no network directly connected to the director ` +
-            `(ports: ${portList}): DR only rewrites the destination MAC, so the real server must share a LAN with a port`,
-          line,
-        );
-      } else if ((d.fwd === FWD_TUN || d.fwd === FWD_MASQ) && !connected(d.addr) && !routed(d.addr)) {
-        const how = d.fwd === FWD_TUN ? 'tunnelling (-i)' : 'masquerading (-m)';
-        this.err(`no route to ${what} ${rs} (${how}): it is on no connected network (ports: ${portList}) and no route covers it`, line);
-      }
-    };
-
-    const offloading = this.ports.find((p) => p.offload === 'tso');
-    if (offloading) {
-      // a super-frame may leave through any port: only a TAP port can cut it (or have the kernel cut it)
-      for (const p of this.ports) {
-        if (p.kind !== 'tap') {
-          this.err(`port '${p.name}' is kind=${p.kind}, but port '${offloading.name}' (line ${offloading.line}) has offload=tso: ` +
-            `its TCP super-frames could be forwarded to '${p.name}', which cannot segment them; with offload, every port must be kind=tap`, p.line!);
-        }
-      }
-    }
-    for (const v of this.vips) {
-      if (!portByName.has(v.port)) this.err(`vip ${formatIpv4(v.addr)} is on unknown port '${v.port}' (ports: ${known})`, v.line!);
-    }
-    for (const r of this.routes) {
-      const label = `route ${r.prefix === 0 ? 'default' : `${formatIpv4(r.dst)}/${r.prefix}`}`;
-      if (r.port !== undefined && !portByName.has(r.port)) {
-        this.err(`${label}: unknown port '${r.port}' (ports: ${known})`, r.line!);
-        continue;
-      }
-      const gwPort = r.port !== undefined ? portByName.get(r.port)! : connected(r.via);
-      if (!gwPort || !gwPort.addrs.some((s) => inSubnet(r.via, s.addr, s.prefix))) {
-        const where = r.port !== undefined ? `port '${r.port}'` : 'any port';
-        this.err(`${label}: gateway ${formatIpv4(r.via)} is not on a network connected to ${where} (ports: ${portList || 'none'})`, r.line!);
-      }
-    }
-
+    const topology = Topology.of({ ports: this.ports, routes: this.routes, vips: this.vips });
     const haveTopology = this.ports.length > 0;
-    const announced = (a: number) => ownAddr(a) || this.vips.some((v) => v.addr === a);
+    const svcIndex = new Map(this.services.map((svc, i) => [i, svc]));
+    const problems = topologyProblems(
+      { ...this.result(), marks: this.marks },
+      (i, addr, port) => this.p.dests.get(svcIndex.get(i)!)?.get(`${addr}:${port}`),
+    );
+    for (const p of problems) this.err(p.message, p.line ?? 0);
     const marksUsed = new Set<number>();
     for (const svc of this.services) {
-      if (svc.fwmark) {
-        if (!this.marks.some((m) => m.mark === svc.fwmark)) {
-          this.err(`fwmark service ${svc.fwmark} would receive nothing: no 'mark ${svc.fwmark} ...' line classifies traffic into it`, svc.line!);
-        }
-        marksUsed.add(svc.fwmark);
-      } else if (haveTopology && !announced(svc.addr!)) {
-        this.err(`VIP ${formatIpv4(svc.addr!)} is not answered on any port: add 'vip ${formatIpv4(svc.addr!)} on PORT'`, svc.line!);
+      if (!svc.fwmark) continue;
+      if (!this.marks.some((m) => m.mark === svc.fwmark)) {
+        this.err(`fwmark service ${svc.fwmark} would receive nothing: no 'mark ${svc.fwmark} ...' line classifies traffic into it`, svc.line!);
       }
-      if (!haveTopology) continue;
-      const lines = this.p.dests.get(svc)!;
-      for (const d of svc.dests) checkReachable(d, 'real server', lines.get(`${d.addr}:${d.port}`)!);
+      marksUsed.add(svc.fwmark);
     }
     for (const s of this.p.sorry) {
       const svc = this.p.serviceLines.get(s.service);
@@ -708,14 +663,12 @@ class Parser {
         this.err(`sorry server ${formatIpv4(s.dest.addr)}:${s.dest.port} is also a real server of ${s.service}`, s.line);
         continue;
       }
-      if (haveTopology) checkReachable(s.dest, 'sorry server', s.line);
+      const unreachable = haveTopology ? topology.destProblem(s.dest.addr, s.dest.fwd ?? FWD_DR, 'sorry server') : null;
+      if (unreachable) this.err(unreachable, s.line);
       svc.sorry = s.dest;
     }
     for (const m of this.marks) {
       if (!marksUsed.has(m.mark)) this.err(`mark ${m.mark} has no fwmark service: add '-A -f ${m.mark} ...'`, m.line);
-      else if (haveTopology && !announced(m.addr)) {
-        this.err(`marked address ${formatIpv4(m.addr)} is not answered on any port: add 'vip ${formatIpv4(m.addr)} on PORT'`, m.line);
-      }
     }
     for (const hc of this.checks) {
       const svc = this.p.serviceLines.get(hc.service);

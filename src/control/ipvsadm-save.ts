@@ -11,6 +11,7 @@ import type { ServiceTable } from '../model/services.js';
 import { formatIpv4, parseIpvsadmArgs, splitWords, type IpvsadmCommand } from './ipvsadm-args.js';
 import { schedFlagsText, sortDests, sortServices } from './ipvsadm-format.js';
 import { applyCommands, type RuleEffect } from './rules.js';
+import type { Mutations } from '../director/mutations.js';
 
 function ruleName(svc: Service): string {
   if (svc.fwmark) return `-f ${svc.fwmark}`;
@@ -87,11 +88,12 @@ export function parseRestore(text: string): { commands: IpvsadmCommand[]; lines:
 /** `ipvsadm -R`: parses and applies a saved text, all or nothing. Errors carry line numbers. */
 export function restore(
   table: ServiceTable,
+  m: Mutations,
   text: string,
 ): { ok: true; effects: RuleEffect[] } | { ok: false; errors: RestoreError[] } {
   const p = parseRestore(text);
   if ('errors' in p) return { ok: false, errors: p.errors };
-  const r = applyCommands(table, p.commands);
+  const r = applyCommands(table, m, p.commands);
   if (r.ok) return r;
   return { ok: false, errors: r.errors.map((e) => ({ line: p.lines[e.index]!, message: e.message })) };
 }

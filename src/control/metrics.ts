@@ -10,7 +10,7 @@ import { IPPROTO_UDP } from '../model/proto.js';
 import type { Service } from '../model/service.js';
 import type { Stats } from '../model/stats.js';
 import type { Director } from '../director/director.js';
-import { DROP_REASONS } from '../director/counters.js';
+import { DROP_REASONS } from '../model/verdict.js';
 import type { PortCounters } from '../io/port.js';
 import { formatIpv4 } from './ipvsadm-args.js';
 

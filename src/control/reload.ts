@@ -7,7 +7,7 @@
 // reload that changes them is refused whole, with what changed.
 import { readFileSync } from 'node:fs';
 import type { Director } from '../director/director.js';
-import { directorProblems } from '../director/validate.js';
+import { topologyProblems } from '../model/topology.js';
 import type { Dest } from '../model/dest.js';
 import { FWD_DR } from '../model/dest.js';
 import type { Service } from '../model/service.js';
@@ -193,7 +193,7 @@ function heldDownBy(health: ReloadHealth | undefined): Set<string> {
  * before the rules are compared), and servers it still holds out stay out.
  */
 export function applyConfig(target: ReloadTarget, next: DirectorConfig, file: string, health?: ReloadHealth): ReloadResult {
-  const problems = directorProblems(next);
+  const problems = topologyProblems(next);
   if (problems.length > 0) return { ok: false, errors: problems.map((p) => `${file}:${p.line ?? 0}: ${p.message}`) };
   const restart = restartNeeded(target.cfg, next);
   if (restart.length > 0) {
@@ -206,17 +206,16 @@ export function applyConfig(target: ReloadTarget, next: DirectorConfig, file: st
   const cmds = diffCommands(d, next, heldDownBy(health));
   const r = applyLive(d, next, cmds);
   if (!r.ok) {
-    // cannot happen for a file that parsed and passed directorProblems, but if it does: back to the old checks
+    // cannot happen for a config that passed the topology checks, but if it does: back to the old checks
     target.cfg = old;
     health?.reload(old.healthChecks);
     return { ok: false, errors: r.errors.map((e) => `${file}: ${keyOfCommand(cmds[e.index])}${e.message} (rules unchanged)`) };
   }
   const marksChanged = !sameMarks(d.services.markRules, next.marks);
-  if (marksChanged) d.services.setMarkRules(next.marks);
+  if (marksChanged) d.mutate.setMarks(next.marks);
   const s = d.conns.settings;
   const settingsChanged = LIVE_OPTIONS.some((k) => s[k] !== next.options[k]);
-  s.expireNodestConn = next.options.expireNodestConn;
-  s.expireQuiescentTemplate = next.options.expireQuiescentTemplate;
+  d.mutate.setConnSettings({ expireNodestConn: next.options.expireNodestConn, expireQuiescentTemplate: next.options.expireQuiescentTemplate });
   return { ok: true, config: next, commands: cmds, summary: describe(cmds, marksChanged, settingsChanged) };
 }
 

@@ -7,6 +7,7 @@ import type { Dest } from '../model/dest.js';
 import { IPPROTO_TCP, IPPROTO_UDP } from '../model/proto.js';
 import type { Service } from '../model/service.js';
 import type { ServiceTable } from '../model/services.js';
+import type { Mutations } from '../director/mutations.js';
 import { getScheduler, schedulerNames } from '../sched/index.js';
 import { formatIpv4, formatServiceKey, type DestAttrs, type IpvsadmCommand, type ServiceAttrs, type ServiceKey } from './ipvsadm-args.js';
 
@@ -27,7 +28,9 @@ export type RuleEffect =
   | { kind: 'zeroed'; svc?: Service }
   | { kind: 'timeouts'; tcp: number; tcpfin: number; udp: number };
 
-export type ApplyResult = { ok: true; effects: RuleEffect[] } | { ok: false; errors: RuleError[] };
+export type ApplyResult =
+  | { ok: true; effects: RuleEffect[]; /** conns and templates ended at once (expire_nodest_conn) */ expired: number }
+  | { ok: false; errors: RuleError[] };
 
 // Shadow state: enough of each service to validate the next command.
 interface ShadowSvc {
@@ -140,80 +143,75 @@ function specOf(key: ServiceKey, a: ServiceAttrs) {
   };
 }
 
-function unlinkService(table: ServiceTable, svc: Service, effects: RuleEffect[]): void {
-  table.remove(svc);
-  for (const d of svc.dests) d.available = false;
-  effects.push({ kind: 'service-removed', svc });
-}
-
 /**
  * Applies a batch of commands (as parsed by parseIpvsadmArgs or parseRestore)
- * to the table: all of them, or, if any one is invalid, none.
+ * to the director's tables through `m`: all of them, or, if any one is
+ * invalid (checked against `table` and the batch's own earlier commands),
+ * none. Returns the effects, and how many conns and templates ended at once
+ * (removed real servers with expire_nodest_conn).
  */
-export function applyCommands(table: ServiceTable, cmds: readonly IpvsadmCommand[]): ApplyResult {
+export function applyCommands(table: ServiceTable, m: Mutations, cmds: readonly IpvsadmCommand[]): ApplyResult {
   const errors = validate(table, cmds);
   if (errors.length > 0) return { ok: false, errors };
   const effects: RuleEffect[] = [];
+  let expired = 0;
   for (const c of cmds) {
     switch (c.cmd) {
       case 'add-service':
-        effects.push({ kind: 'service-added', svc: table.add(specOf(c.key, c.svc)) });
+        effects.push({ kind: 'service-added', svc: m.addService(specOf(c.key, c.svc)) });
         break;
       case 'edit-service': {
-        // -E sets every attribute, as ip_vs_edit_service: what the line omits returns to its default
         const svc = findService(table, c.key)!;
-        if (svc.sched.name !== c.svc.scheduler) svc.setScheduler(c.svc.scheduler);
-        svc.flags = { ...c.svc.flags };
-        svc.timeout = c.svc.persistent;
-        svc.netmask = c.svc.netmask >>> 0;
-        svc.onePacket = c.svc.onePacket;
+        m.editService(svc, c.svc);
         effects.push({ kind: 'service-edited', svc });
         break;
       }
-      case 'delete-service':
-        unlinkService(table, findService(table, c.key)!, effects);
+      case 'delete-service': {
+        const svc = findService(table, c.key)!;
+        expired += m.removeService(svc);
+        effects.push({ kind: 'service-removed', svc });
         break;
+      }
       case 'flush':
-        for (const svc of table.all) unlinkService(table, svc, effects);
+        for (const svc of table.all) {
+          expired += m.removeService(svc);
+          effects.push({ kind: 'service-removed', svc });
+        }
         break;
       case 'add-server': {
         const svc = findService(table, c.key)!;
-        effects.push({ kind: 'dest-added', dest: svc.addDest({ ...c.dest }) });
+        effects.push({ kind: 'dest-added', dest: m.addDest(svc, { ...c.dest }) });
         break;
       }
       case 'edit-server': {
         // -e, like -E, sets every attribute (__ip_vs_update_dest)
-        const svc = findService(table, c.key)!;
-        const dest = svc.findDest(c.dest.addr, c.dest.port)!;
+        const dest = findService(table, c.key)!.findDest(c.dest.addr, c.dest.port)!;
         const { weight, fwd, uThreshold, lThreshold } = c.dest;
-        svc.editDest(dest, { weight, fwd, uThreshold, lThreshold });
+        m.editDest(dest, { weight, fwd, uThreshold, lThreshold });
         effects.push({ kind: 'dest-edited', dest });
         break;
       }
       case 'delete-server': {
-        const svc = findService(table, c.key)!;
-        const dest = svc.findDest(c.dest.addr, c.dest.port)!;
-        svc.removeDest(dest);
+        const dest = findService(table, c.key)!.findDest(c.dest.addr, c.dest.port)!;
+        expired += m.removeDest(dest);
         effects.push({ kind: 'dest-removed', dest });
         break;
       }
       case 'zero': {
-        const targets = c.key ? [findService(table, c.key)!] : table.all;
-        for (const svc of targets) {
-          svc.stats.zero();
-          for (const d of svc.dests) d.stats.zero();
-        }
-        effects.push(c.key ? { kind: 'zeroed', svc: targets[0]! } : { kind: 'zeroed' });
+        const svc = c.key ? findService(table, c.key)! : undefined;
+        m.zero(svc);
+        effects.push(svc ? { kind: 'zeroed', svc } : { kind: 'zeroed' });
         break;
       }
       case 'set':
+        m.setTimeouts({ tcp: c.tcp, tcpfin: c.tcpfin, udp: c.udp });
         effects.push({ kind: 'timeouts', tcp: c.tcp, tcpfin: c.tcpfin, udp: c.udp });
         break;
       default:
         break;
     }
   }
-  return { ok: true, effects };
+  return { ok: true, effects, expired };
 }
 
 /** "line 3: -a -t 10.0.0.100:80: Service not defined"-style text for an error list. */

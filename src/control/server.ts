@@ -1,8 +1,11 @@
 // The control plane of `tapvs run`: the ipvsadm control socket, SIGHUP
-// reload of the config file, health checks and the metrics endpoint. It only
-// changes the tables the data path reads, synchronously between frames.
-import type { LiveDirector, Logger } from '../cli/run.js';
-import { portNow } from '../io/port.js';
+// reload of the config file, health checks and the metrics endpoint. It
+// changes the tables the data path reads only through the director's
+// mutation API, synchronously between frames.
+import type pino from 'pino';
+import type { Director } from '../director/director.js';
+import type { DirectorConfig } from '../model/config.js';
+import { portNow, type Port } from '../io/port.js';
 import { startHealthChecks, type HealthChecks } from './health/index.js';
 import { DEFAULT_CONTROL_SOCKET, listenControlSocket, type ControlReply, type ControlRequest, type ControlSocket } from './control-socket.js';
 import { execIpvsadm } from './ipvsadm-exec.js';
@@ -10,6 +13,16 @@ import { parseIpvsadmArgs } from './ipvsadm-args.js';
 import { changesRules } from './live-rules.js';
 import { renderMetrics, startMetricsServer, type MetricsServer } from './metrics.js';
 import { reloadConfig, type ReloadResult } from './reload.js';
+
+type Logger = pino.Logger;
+
+/** What the control plane works on: the running director, its ports and the config in force (a reload replaces it). */
+export interface ControlTarget {
+  readonly director: Director;
+  readonly ports: readonly Port[];
+  readonly log: Logger;
+  cfg: DirectorConfig;
+}
 
 export interface ControlPlane {
   readonly socketPath: string;
@@ -34,7 +47,7 @@ export interface ControlPlaneOptions {
  * cfg.options.metricsListen is set, and the SIGHUP reload of `configPath`.
  */
 export async function startControlPlane(
-  live: LiveDirector, configPath: string, log: Logger, opts: ControlPlaneOptions = {},
+  live: ControlTarget, configPath: string, log: Logger, opts: ControlPlaneOptions = {},
 ): Promise<ControlPlane> {
   const cfg = live.cfg; // as started; reloads replace live.cfg
   let health: HealthChecks | undefined;

@@ -3,7 +3,7 @@
  * exactly as a device port would (same headroom, same tail room, one reused
  * receive buffer), and everything sent is copied into `sent`.
  */
-import { HEADROOM, MAX_FRAME, RX_BUFFER_SIZE, type FrameSink, type Port, type PortCounters, newCounters, portNow } from './port.js';
+import { HEADROOM, MAX_FRAME, PLAIN_FRAME, RX_BUFFER_SIZE, type FrameSink, type Port, type PortCounters, newCounters, portNow } from './port.js';
 
 export interface MemoryPortOptions {
   name: string;
@@ -72,7 +72,7 @@ export class MemoryPort implements Port {
     this.rx.fill(0);
     this.rx.set(frame, HEADROOM);
     this.counters.rxFrames++;
-    this.sink(this.portIndex, this.rx, HEADROOM, frame.length, now);
+    this.sink(this.portIndex, this.rx, HEADROOM, frame.length, now, PLAIN_FRAME);
     return true;
   }
 

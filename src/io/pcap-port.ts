@@ -18,7 +18,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { HEADROOM, MAX_FRAME, RX_BUFFER_SIZE, type FrameSink, type Port, type PortCounters, macFromString, newCounters, portNow } from './port.js';
+import { HEADROOM, MAX_FRAME, PLAIN_FRAME, RX_BUFFER_SIZE, type FrameSink, type Port, type PortCounters, macFromString, newCounters, portNow } from './port.js';
 import { DeviceError, checkIfName } from './tap.js';
 
 const require = createRequire(import.meta.url);
@@ -111,7 +111,7 @@ export class PcapPort implements Port {
       rx.set(data.subarray(at, at + caplen), HEADROOM);
       counters.rxFrames++;
       try {
-        sink(portIndex, rx, HEADROOM, caplen, portNow());
+        sink(portIndex, rx, HEADROOM, caplen, portNow(), PLAIN_FRAME);
       } catch {
         counters.rxDropped++;
         this.sinkErrors++;

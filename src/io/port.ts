@@ -10,20 +10,25 @@
  * `portNow` too rather than `Date.now()`.
  */
 
+import { PLAIN_FRAME, type FrameMeta } from '../model/frame.js';
+
+export { PLAIN_FRAME, type FrameMeta };
+
 /** Bytes kept free before each received frame (room for an IPIP outer header). */
 export const HEADROOM = 64;
 
 /**
  * Largest frame a port delivers (jumbo Ethernet); longer ones are counted in
  * rxTooBig and dropped. Exception: a TAP port with offload (io/vnet.ts) also
- * delivers TCP super-frames of up to 14 + 65535 bytes, marked in `rxGso`.
+ * delivers TCP super-frames of up to 14 + 65535 bytes, marked in their FrameMeta.
  */
 export const MAX_FRAME = 9216;
 
 /** Size of the receive buffer a port hands out: headroom + the largest frame + the same again at the tail. */
 export const RX_BUFFER_SIZE = HEADROOM + MAX_FRAME + HEADROOM;
 
-export type FrameSink = (portIndex: number, buf: Uint8Array, off: number, len: number, now: number) => void;
+/** Receives each frame; `meta` is the port's reused record of what travels with it (read it during the call). */
+export type FrameSink = (portIndex: number, buf: Uint8Array, off: number, len: number, now: number, meta: FrameMeta) => void;
 
 export interface PortCounters {
   rxFrames: number;
@@ -43,8 +48,12 @@ export interface Port {
   /** 48-bit MAC of the kernel netdev when known */
   mac: number | undefined;
   mtu: number;
-  /** Write one frame now (synchronously copies or writes it; must not keep `buf`). */
-  send(buf: Uint8Array, off: number, len: number): void;
+  /**
+   * Write one frame now (synchronously copies or writes it; must not keep
+   * `buf`). `meta` says whether it is a TCP super-frame to be cut to this
+   * port's MTU (by the kernel or here); absent: an ordinary frame.
+   */
+  send(buf: Uint8Array, off: number, len: number, meta?: FrameMeta): void;
   /** Begin delivering received frames to sink: each frame sits at buf[off..off+len) with
    *  off >= HEADROOM and free tail room up to buf.length >= off + 9216 so the
    *  director can rewrite in place and grow the frame by up to HEADROOM at the front. */

@@ -12,12 +12,15 @@ import { existsSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { get32 } from '../wire/bytes.js';
-import { HEADROOM, MAX_FRAME, type FrameSink, type Port, type PortCounters, macFromBytes, macFromString, newCounters, portNow } from './port.js';
+import { ETH_HEADER_LEN } from '../wire/ethernet.js';
+import { TCP_CHECKSUM_OFFSET } from '../wire/tcp.js';
+import { HEADROOM, MAX_FRAME, PLAIN_FRAME, type FrameMeta, type FrameSink, type Port, type PortCounters, macFromBytes, macFromString, newCounters, portNow } from './port.js';
 import { READ_SPACE, startFdReader, type FdReader } from './loop-fd.js';
 import {
-  VNET_F_NEEDS_CSUM, VNET_GSO_ECN, VNET_GSO_NONE, VNET_GSO_TCPV4, VNET_HDR_LEN, TCP_CSUM_OFFSET,
-  completeChecksum, isRxGso, newVnetHdr, offloadPorts, readVnetHdr, rxGso, tcp4PartialCsum, writeVnetHdr, writeZeroVnetHdr,
-} from './vnet.js';
+  VNET_F_NEEDS_CSUM, VNET_GSO_ECN, VNET_GSO_NONE, VNET_GSO_TCPV4, VNET_HDR_LEN,
+  newVnetHdr, readVnetHdr, writeVnetHdr, writeZeroVnetHdr,
+} from '../wire/virtio-net.js';
+import { completeChecksum, tcp4PartialCsum } from './vnet.js';
 import { newTcp4Layout, segmentTcp4, tcp4Layout } from './vnet-segment.js';
 
 const require = createRequire(import.meta.url);
@@ -229,7 +232,6 @@ export class TapPort implements Port {
   ) {
     this.mac = mac;
     this.mtu = mtu;
-    if (offload) offloadPorts.open++;
   }
 
   /** How frames are read: 'uv-stream' normally, 'fs-read' on the slow fallback, undefined before start(). */
@@ -237,13 +239,12 @@ export class TapPort implements Port {
     return this.reader?.kind;
   }
 
-  send(buf: Uint8Array, off: number, len: number): void {
+  send(buf: Uint8Array, off: number, len: number, meta: FrameMeta = PLAIN_FRAME): void {
     if (this.closed) {
       this.counters.txErrors++;
       return;
     }
-    // a super-frame (or a frame too big for this link) can only exist while some port offloads
-    if (offloadPorts.open > 0 && (len - 14 > this.mtu || isRxGso(buf, off, len)) && this.sendLarge(buf, off, len)) return;
+    if (meta.gsoSize !== 0 && this.sendLarge(buf, off, len, meta)) return;
     if (this.offload) this.writeWithHdr(buf, off, len, false);
     else this.write(buf, off, len);
   }
@@ -290,29 +291,28 @@ export class TapPort implements Port {
   }
 
   /**
-   * A TCP super-frame (or any TCP frame longer than this link's MTU): written
-   * whole with a GSO header when this port offloads and the kernel can cut it
-   * (plain TCP/IPv4), else cut here. Segments carry the sender's segment size
-   * when the frame is the received super-frame, never more than this link's
-   * MTU allows. False for frames that are not TCP/IPv4 (the caller sends them as they are).
+   * A TCP super-frame: written whole with a GSO header when this port
+   * offloads and the kernel can cut it (plain TCP/IPv4), else cut here.
+   * Segments carry the sender's segment size, never more than this link's
+   * MTU allows. False when it needs no cutting or is not TCP/IPv4 (the
+   * caller sends it as it is).
    */
-  private sendLarge(buf: Uint8Array, off: number, len: number): boolean {
+  private sendLarge(buf: Uint8Array, off: number, len: number, meta: FrameMeta): boolean {
     const l = this.layout;
     if (!tcp4Layout(buf, off, len, l)) return false;
-    const gso = isRxGso(buf, off, len);
-    const fit = this.mtu - (l.payOff - off - 14);
-    const mss = gso ? Math.min(rxGso.gsoSize, fit) : fit;
+    const fit = this.mtu - (l.payOff - off - ETH_HEADER_LEN);
+    const mss = Math.min(meta.gsoSize, fit);
     if (mss < 1 || l.end - l.payOff <= mss) return false;
     if (this.offload && l.outerOff < 0) {
       const h = this.hdr;
       h.flags = VNET_F_NEEDS_CSUM;
-      h.gsoType = gso ? rxGso.gsoType : VNET_GSO_TCPV4;
+      h.gsoType = meta.gsoType || VNET_GSO_TCPV4;
       h.hdrLen = l.payOff - off;
       h.gsoSize = mss;
       h.csumStart = l.tcpOff - off;
-      h.csumOffset = TCP_CSUM_OFFSET;
+      h.csumOffset = TCP_CHECKSUM_OFFSET;
       // the kernel finishes the checksum of each segment from the pseudo-header part
-      const field = l.tcpOff + TCP_CSUM_OFFSET;
+      const field = l.tcpOff + TCP_CHECKSUM_OFFSET;
       const c0 = buf[field]!;
       const c1 = buf[field + 1]!;
       const partial = tcp4PartialCsum(get32(buf, l.ipOff + 12), get32(buf, l.ipOff + 16), l.end - l.tcpOff);
@@ -334,10 +334,12 @@ export class TapPort implements Port {
     if (this.reader || this.closed) throw new Error(`port ${this.name}: already started or closed`);
     const counters = this.counters;
     const rx = new Uint8Array(HEADROOM + READ_SPACE);
-    const deliver = (buf: Uint8Array, off: number, len: number): void => {
+    // what travels with a super-frame: one record, rewritten before each delivery
+    const rxMeta: FrameMeta = { gsoType: 0, gsoSize: 0 };
+    const deliver = (buf: Uint8Array, off: number, len: number, meta: FrameMeta): void => {
       counters.rxFrames++;
       try {
-        sink(portIndex, buf, off, len, portNow());
+        sink(portIndex, buf, off, len, portNow(), meta);
       } catch {
         counters.rxDropped++;
         this.sinkErrors++;
@@ -352,7 +354,7 @@ export class TapPort implements Port {
         counters.rxDropped++;
         return;
       }
-      deliver(buf, HEADROOM, len);
+      deliver(buf, HEADROOM, len, PLAIN_FRAME);
     };
     const hdr = this.hdr;
     const oc = this.offloadCounters;
@@ -383,14 +385,11 @@ export class TapPort implements Port {
         }
         oc.rxCsumCompleted++;
       }
-      if (gsoType === VNET_GSO_NONE) return deliver(buf, off, len);
+      if (gsoType === VNET_GSO_NONE) return deliver(buf, off, len, PLAIN_FRAME);
       oc.rxGso++;
-      rxGso.buf = buf;
-      rxGso.end = off + len;
-      rxGso.gsoType = hdr.gsoType;
-      rxGso.gsoSize = hdr.gsoSize;
-      deliver(buf, off, len);
-      rxGso.buf = null;
+      rxMeta.gsoType = hdr.gsoType;
+      rxMeta.gsoSize = hdr.gsoSize;
+      deliver(buf, off, len, rxMeta);
     };
     this.reader = startFdReader(this.fd, rx, this.offload ? onVnetFrame : onFrame, (err) => {
       if (err && !this.closed) this.lastError = err;
@@ -400,7 +399,6 @@ export class TapPort implements Port {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    if (this.offload) offloadPorts.open--;
     if (this.reader) {
       await this.reader.stop();
     } else {

@@ -1,24 +1,17 @@
-// IP protocol numbers as IPVS keys them. A fwmark service has protocol 0 in
-// its key, as in the kernel (svc->protocol is unused for fwmark services).
-export const IPPROTO_ICMP = 1;
-export const IPPROTO_IPIP = 4;
-export const IPPROTO_TCP = 6;
-export const IPPROTO_UDP = 17;
+// Protocols as IPVS keys them. The numbers come from wire/ipproto.ts; what
+// is IPVS's own is protocol 0 in the key of a fwmark service and of a
+// fwmark persistence template, which cover every protocol.
+import { IPPROTO_ICMP, IPPROTO_IPIP, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP, ipProtoName } from '../wire/ipproto.js';
 
-// Address families: only IPv4 is built; the family is still part of every key
-// so that IPv6 can be added without changing key shapes.
+export { IPPROTO_ICMP, IPPROTO_IPIP, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP };
+
+/** Address families, numbered as Linux numbers them (the sync protocol and ipvsadm use these). */
 export const AF_INET = 2;
 export const AF_INET6 = 10;
 
 export type Af = typeof AF_INET;
 
+/** ipvsadm's protocol name in listings; protocol 0 (fwmark templates) is "IP". */
 export function protoName(p: number): string {
-  switch (p) {
-    case IPPROTO_TCP: return 'TCP';
-    case IPPROTO_UDP: return 'UDP';
-    case IPPROTO_ICMP: return 'ICMP';
-    case IPPROTO_IPIP: return 'IPIP';
-    case 0: return 'IP'; // a fwmark persistence template covers every protocol
-    default: return `IP${p}`;
-  }
+  return p === 0 ? 'IP' : ipProtoName(p);
 }

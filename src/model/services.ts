@@ -20,6 +20,8 @@ export interface MarkRule {
   addr: number;
   ports: number[];
   mark: number;
+  /** Line in the config file, for error messages. */
+  line?: number;
 }
 
 /** All virtual services, found as ip_vs_service_find finds them. */

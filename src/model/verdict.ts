@@ -1,6 +1,33 @@
+// What the data path did with a frame. Every stage returns a verdict: one
+// of the outcomes below, or the reason it dropped the frame, an index into
+// DROP_REASONS. The pipeline counts drops in one place, by name, so no stage
+// counts its own and none can forget to.
+
+/** Sent on: to a real server, to a client, or routed. */
+export const FORWARDED = -1;
+/** The director answered it itself (ARP reply, echo reply). */
+export const ANSWERED = -2;
+/** Kept for later: the next hop is being resolved, or the first fragment has not come. */
+export const HELD = -3;
+/** Taken in with nothing to send (an ARP reply learned, an ARP request not for us). */
+export const CONSUMED = -4;
+
+export type Verdict = number;
+
+export function isDrop(v: Verdict): boolean {
+  return v >= 0;
+}
+
+export const VERDICT_NAMES: Record<number, string> = {
+  [FORWARDED]: 'forwarded',
+  [ANSWERED]: 'answered',
+  [HELD]: 'held',
+  [CONSUMED]: 'consumed',
+};
+
 /**
- * Drops and other outcomes counted by name. Reasons are fixed small integers
- * so counting on the hot path is one typed-array increment.
+ * Drop reasons, counted by name. Reasons are fixed small integers so
+ * counting on the hot path is one typed-array increment.
  */
 export const DROP_REASONS = [
   'malformed-ethernet',
@@ -30,6 +57,10 @@ export const DROP_REASONS = [
   'frame-too-big',
   'martian-source',
   'fragment-first-dropped',
+  /** A non-persistent service was asked for a port not its own (only port-0 services take every port, and they must be persistent). */
+  'bad-port',
+  /** No room before the frame for the outer header of a tunnel. */
+  'no-headroom',
 ] as const;
 
 export type DropReason = (typeof DROP_REASONS)[number];

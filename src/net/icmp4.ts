@@ -1,71 +1,66 @@
-import { put16, put32 } from '../wire/bytes.js';
-import { checksum } from '../wire/checksum.js';
-import { ETHERTYPE_IPV4 } from '../wire/ethernet.js';
-import { writeMac } from '../wire/addr.js';
-import { ICMP_ECHO_REPLY } from '../wire/icmp.js';
-import { IPPROTO_ICMP } from '../model/proto.js';
+// The ICMP messages the director itself sends (RFC 792, RFC 1812 §4.3.2):
+// errors about a packet it cannot deliver, and echo replies. Slow paths:
+// errors are rare and rate-limited.
+import { IPPROTO_ICMP } from '../wire/ipproto.js';
+import { ETH_HEADER_LEN, ETHERTYPE_IPV4, EthernetView, emitEthernet } from '../wire/ethernet.js';
+import { ICMP_ECHO_REPLY, ICMP_HEADER_LEN, IcmpView, emitIcmp } from '../wire/icmp.js';
+import { IPV4_MIN_HEADER_LEN, Ipv4View, emitIpv4 } from '../wire/ipv4.js';
+import { WIRE_OK } from '../wire/errors.js';
+
+/** What Linux quotes of the offending packet by default: its header and 8 bytes of payload. */
+const QUOTED_PAYLOAD = 8;
+/** TOS of ICMP errors: internetwork control precedence, as Linux marks them. */
+const ERROR_TOS = 0xc0;
+/** TTL of what the director originates (Linux's default ip_default_ttl). */
+export const DEFAULT_TTL = 64;
+
+const orig = new Ipv4View();
+const icmp = new IcmpView();
+const eth = new EthernetView();
+const ip = new Ipv4View();
 
 /**
- * Builds an ICMP error (RFC 792) about the IPv4 packet at buf[ipOff..): the
- * quoted part is the original header plus its first 8 bytes of payload, as
- * Linux sends by default. Writes a whole Ethernet frame into `out` and returns
- * its length. Slow path only: called for TTL expiry, frag-needed, unreachable.
+ * Builds an ICMP error about the IPv4 packet at buf[ipOff, ipOff+ipLen):
+ * the whole Ethernet frame, into `out`. Returns its length, 0 when the
+ * packet is not a valid IPv4 packet.
  */
 export function buildIcmpError(
   out: Uint8Array, dstMac: number, srcMac: number, src: number, dst: number, id: number,
   type: number, code: number, rest: number, buf: Uint8Array, ipOff: number, ipLen: number,
 ): number {
-  const hl = (buf[ipOff]! & 0x0f) << 2;
-  const quoted = Math.min(ipLen, hl + 8);
-  writeMac(out, 0, dstMac);
-  writeMac(out, 6, srcMac);
-  put16(out, 12, ETHERTYPE_IPV4);
-  const ip = 14;
-  const total = 20 + 8 + quoted;
-  out[ip] = 0x45;
-  out[ip + 1] = 0xc0; // internetwork control precedence, as Linux marks ICMP errors
-  put16(out, ip + 2, total);
-  put16(out, ip + 4, id);
-  put16(out, ip + 6, 0);
-  out[ip + 8] = 64;
-  out[ip + 9] = IPPROTO_ICMP;
-  put16(out, ip + 10, 0);
-  put32(out, ip + 12, src);
-  put32(out, ip + 16, dst);
-  put16(out, ip + 10, checksum(out, ip, 20));
-  const ic = ip + 20;
-  out[ic] = type;
-  out[ic + 1] = code;
-  put16(out, ic + 2, 0);
-  put32(out, ic + 4, rest);
-  out.set(buf.subarray(ipOff, ipOff + quoted), ic + 8);
-  put16(out, ic + 2, checksum(out, ic, 8 + quoted));
-  return 14 + total;
+  if (orig.wrap(buf, ipOff, ipLen) !== WIRE_OK) return 0;
+  const quoted = Math.min(orig.totalLength, orig.headerLength + QUOTED_PAYLOAD);
+  emitEthernet({ dst: dstMac, src: srcMac, etherType: ETHERTYPE_IPV4 }, out, 0);
+  const total = IPV4_MIN_HEADER_LEN + ICMP_HEADER_LEN + quoted;
+  emitIpv4({
+    tos: ERROR_TOS, totalLength: total, id, flags: 0, fragOffset: 0, ttl: DEFAULT_TTL, protocol: IPPROTO_ICMP, src, dst,
+  }, out, ETH_HEADER_LEN);
+  const ic = ETH_HEADER_LEN + IPV4_MIN_HEADER_LEN;
+  emitIcmp({ type, code, rest }, out, ic);
+  out.set(buf.subarray(ipOff, ipOff + quoted), ic + ICMP_HEADER_LEN);
+  icmp.wrap(out, ic, ICMP_HEADER_LEN + quoted);
+  icmp.fillChecksum();
+  return ETH_HEADER_LEN + total;
 }
 
 /**
- * Turns an echo request at buf[ethOff..] into the reply in place: swaps MACs
- * and addresses, sets type 0, a fresh TTL, and both checksums. Returns the
- * frame length.
+ * Turns the echo request frame at buf[ethOff..] (IPv4 header at ipOff) into
+ * its reply in place: MACs and addresses swapped (the reply comes from the
+ * address that was asked, `replySrc`), type 0, a fresh TTL, DF cleared, both
+ * checksums redone. Returns the frame length.
  */
 export function echoReplyInPlace(buf: Uint8Array, ethOff: number, ipOff: number, ipTotal: number, replySrc: number): number {
-  for (let i = 0; i < 6; i++) {
-    const t = buf[ethOff + i]!;
-    buf[ethOff + i] = buf[ethOff + 6 + i]!;
-    buf[ethOff + 6 + i] = t;
-  }
-  const hl = (buf[ipOff]! & 0x0f) << 2;
-  // the reply goes to the asker from the address it asked
-  buf.copyWithin(ipOff + 16, ipOff + 12, ipOff + 16);
-  put32(buf, ipOff + 12, replySrc);
-  buf[ipOff + 8] = 64;
-  put16(buf, ipOff + 6, 0);
-  put16(buf, ipOff + 10, 0);
-  put16(buf, ipOff + 10, checksum(buf, ipOff, hl));
-  const ic = ipOff + hl;
-  buf[ic] = ICMP_ECHO_REPLY;
-  buf[ic + 1] = 0;
-  put16(buf, ic + 2, 0);
-  put16(buf, ic + 2, checksum(buf, ic, ipTotal - hl));
+  eth.wrap(buf, ethOff, ipOff - ethOff + ipTotal);
+  eth.swapMacs();
+  ip.wrap(buf, ipOff, ipTotal);
+  ip.dst = ip.src;
+  ip.src = replySrc;
+  ip.ttl = DEFAULT_TTL;
+  ip.setFragment(false, false, 0);
+  ip.fillChecksum();
+  icmp.wrap(buf, ip.payloadOffset, ipTotal - ip.headerLength);
+  icmp.type = ICMP_ECHO_REPLY;
+  icmp.code = 0;
+  icmp.fillChecksum();
   return ipOff - ethOff + ipTotal;
 }

@@ -1,6 +1,10 @@
-import { ARP_OP_REPLY, ARP_OP_REQUEST, emitArp } from '../wire/arp.js';
+import { PLAIN_FRAME, type FrameMeta } from '../model/frame.js';
+import { ARP_LEN, ARP_OP_REPLY, ARP_OP_REQUEST, emitArp } from '../wire/arp.js';
 import { MAC_BROADCAST, MAC_ZERO, writeMac } from '../wire/addr.js';
-import { ETHERTYPE_ARP, emitEthernet } from '../wire/ethernet.js';
+import { ETH_HEADER_LEN, ETHERTYPE_ARP, emitEthernet } from '../wire/ethernet.js';
+
+/** An ARP frame: Ethernet header and the ARP packet for IPv4 over Ethernet. */
+const ARP_FRAME_LEN = ETH_HEADER_LEN + ARP_LEN;
 
 const ST_INCOMPLETE = 0;
 const ST_REACHABLE = 1;
@@ -10,6 +14,8 @@ const ST_FAILED = 3;
 interface Held {
   port: number;
   frame: Uint8Array; // a copy, Ethernet header included (dst MAC filled on release)
+  /** The frame's metadata (a super-frame stays one while it waits). */
+  meta: FrameMeta;
 }
 
 interface Neighbour {
@@ -25,13 +31,12 @@ interface Neighbour {
 
 export interface NeighbourIo {
   /** Emits a frame on a port. */
-  send(port: number, buf: Uint8Array, off: number, len: number): void;
+  send(port: number, buf: Uint8Array, off: number, len: number, meta: FrameMeta): void;
   /** The port's MAC and the source address to ask from on that port. */
   portMac(port: number): number;
   portAddrFor(port: number, target: number): number;
-  /** Counted drop: the frames given up on. */
+  /** Counted drop: the frames given up on when resolution failed. */
   dropUnresolved(n: number): void;
-  dropQueueFull(): void;
 }
 
 export interface NeighbourOptions {
@@ -86,7 +91,7 @@ export class NeighbourTable {
       for (const h of held) {
         // the frame was built for this port with a placeholder destination MAC
         writeMac(h.frame, 0, mac);
-        this.io.send(h.port, h.frame, 0, h.frame.length);
+        this.io.send(h.port, h.frame, 0, h.frame.length, h.meta);
       }
     }
   }
@@ -98,9 +103,10 @@ export class NeighbourTable {
 
   /**
    * Holds a copy of a frame until ip resolves, asking for it now if this is
-   * the first frame waiting. Not on the fast path: only for unknown neighbours.
+   * the first frame waiting. Returns false (nothing held) when the queue for
+   * ip is full. Not on the fast path: only for unknown neighbours.
    */
-  hold(ip: number, port: number, buf: Uint8Array, off: number, len: number, now: number): void {
+  hold(ip: number, port: number, buf: Uint8Array, off: number, len: number, meta: FrameMeta, now: number): boolean {
     let n = this.table.get(ip);
     if (n === undefined) {
       n = { ip, port, mac: 0, state: ST_INCOMPLETE, updated: now, tries: 0, nextTry: 0, held: [] };
@@ -112,12 +118,11 @@ export class NeighbourTable {
       n.nextTry = 0;
       n.port = port;
     }
-    if (n.held.length >= this.opts.queue) {
-      this.io.dropQueueFull();
-      return;
-    }
-    n.held.push({ port, frame: buf.slice(off, off + len) });
+    if (n.held.length >= this.opts.queue) return false;
+    const m = meta.gsoSize === 0 ? PLAIN_FRAME : { gsoType: meta.gsoType, gsoSize: meta.gsoSize };
+    n.held.push({ port, frame: buf.slice(off, off + len), meta: m });
     if (n.tries === 0) this.request(n, now);
+    return true;
   }
 
   private request(n: Neighbour, now: number): void {
@@ -126,8 +131,8 @@ export class NeighbourTable {
     const b = this.scratch;
     const mac = this.io.portMac(n.port);
     emitEthernet({ dst: MAC_BROADCAST, src: mac, etherType: ETHERTYPE_ARP }, b, 0);
-    emitArp({ op: ARP_OP_REQUEST, sha: mac, spa: this.io.portAddrFor(n.port, n.ip), tha: MAC_ZERO, tpa: n.ip }, b, 14);
-    this.io.send(n.port, b, 0, 42);
+    emitArp({ op: ARP_OP_REQUEST, sha: mac, spa: this.io.portAddrFor(n.port, n.ip), tha: MAC_ZERO, tpa: n.ip }, b, ETH_HEADER_LEN);
+    this.io.send(n.port, b, 0, ARP_FRAME_LEN, PLAIN_FRAME);
   }
 
   /** Retries and gives up on unresolved addresses; expires nothing else (entries are small and few). */
@@ -148,16 +153,16 @@ export class NeighbourTable {
   reply(port: number, ourMac: number, ourIp: number, toMac: number, toIp: number): void {
     const b = this.scratch;
     emitEthernet({ dst: toMac, src: ourMac, etherType: ETHERTYPE_ARP }, b, 0);
-    emitArp({ op: ARP_OP_REPLY, sha: ourMac, spa: ourIp, tha: toMac, tpa: toIp }, b, 14);
-    this.io.send(port, b, 0, 42);
+    emitArp({ op: ARP_OP_REPLY, sha: ourMac, spa: ourIp, tha: toMac, tpa: toIp }, b, ETH_HEADER_LEN);
+    this.io.send(port, b, 0, ARP_FRAME_LEN, PLAIN_FRAME);
   }
 
   /** Gratuitous ARP (a request for our own address), as the kernel sends on address add. */
   announce(port: number, ourMac: number, ip: number): void {
     const b = this.scratch;
     emitEthernet({ dst: MAC_BROADCAST, src: ourMac, etherType: ETHERTYPE_ARP }, b, 0);
-    emitArp({ op: ARP_OP_REQUEST, sha: ourMac, spa: ip, tha: MAC_ZERO, tpa: ip }, b, 14);
-    this.io.send(port, b, 0, 42);
+    emitArp({ op: ARP_OP_REQUEST, sha: ourMac, spa: ip, tha: MAC_ZERO, tpa: ip }, b, ETH_HEADER_LEN);
+    this.io.send(port, b, 0, ARP_FRAME_LEN, PLAIN_FRAME);
   }
 
   entries(): { ip: number; mac: number; port: number; state: string; held: number }[] {

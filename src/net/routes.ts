@@ -1,4 +1,4 @@
-import { inSubnet, prefixToMask } from '../wire/addr.js';
+import { prefixToMask } from '../wire/addr.js';
 
 export interface Route {
   dst: number;
@@ -26,16 +26,6 @@ export class RouteTable {
     this.routes.sort((a, b) => b.prefix - a.prefix);
   }
 
-  get all(): readonly Route[] {
-    return this.routes;
-  }
-
-  /** True if addr is on a connected (gateway-less) subnet. */
-  isConnected(addr: number): boolean {
-    for (const r of this.routes) if (r.via === 0 && ((addr & r.mask) >>> 0) === r.dst) return true;
-    return false;
-  }
-
   /** Sets nextHop/port and returns true, or returns false when no route matches. */
   lookup(addr: number): boolean {
     const rs = this.routes;
@@ -51,5 +41,3 @@ export class RouteTable {
     return false;
   }
 }
-
-export { inSubnet };

@@ -1,10 +1,28 @@
 // ICMP for IPv4 (RFC 792, RFC 1191 next-hop MTU).
 
 import { EMPTY, get16, get32, put16, put32 } from './bytes.js';
-import { checksum, csumFinish, sumBytes } from './checksum.js';
+import { checksum, csumFinish, csumUpdate32, sumBytes } from './checksum.js';
 import { ICMP_TRUNCATED, WIRE_OK, WireError } from './errors.js';
 
 export const ICMP_HEADER_LEN = 8;
+
+// Field offsets in the ICMP header.
+const OFF_TYPE = 0;
+const OFF_CODE = 1;
+const OFF_CSUM = 2;
+/** bytes 4..7: identifier+sequence (echo), next-hop MTU (frag needed), gateway (redirect), pointer */
+const OFF_REST = 4;
+const OFF_SEQ = 6;
+// Fields of the IPv4 header quoted after an error's 8-byte header, from its start.
+const Q_VER_IHL = 0;
+const Q_FRAG = 6;
+const Q_PROTO = 9;
+const Q_CSUM = 10;
+const Q_SRC = 12;
+const Q_DST = 16;
+const Q_MIN_LEN = 20;
+/** The quoted datagram must show its transport header's first 8 bytes (the ports) to be matched. */
+const Q_TRANSPORT_BYTES = 8;
 
 export const ICMP_ECHO_REPLY = 0;
 export const ICMP_DEST_UNREACH = 3;
@@ -48,32 +66,32 @@ export class IcmpView {
     return WIRE_OK;
   }
 
-  get type(): number { return this.buf[this.off]!; }
-  set type(v: number) { this.buf[this.off] = v; }
-  get code(): number { return this.buf[this.off + 1]!; }
-  set code(v: number) { this.buf[this.off + 1] = v; }
-  get checksum(): number { return get16(this.buf, this.off + 2); }
-  set checksum(v: number) { put16(this.buf, this.off + 2, v); }
+  get type(): number { return this.buf[this.off + OFF_TYPE]!; }
+  set type(v: number) { this.buf[this.off + OFF_TYPE] = v; }
+  get code(): number { return this.buf[this.off + OFF_CODE]!; }
+  set code(v: number) { this.buf[this.off + OFF_CODE] = v; }
+  get checksum(): number { return get16(this.buf, this.off + OFF_CSUM); }
+  set checksum(v: number) { put16(this.buf, this.off + OFF_CSUM, v); }
   /** Bytes 4..7, whatever the type puts there. */
-  get rest(): number { return get32(this.buf, this.off + 4); }
-  set rest(v: number) { put32(this.buf, this.off + 4, v); }
+  get rest(): number { return get32(this.buf, this.off + OFF_REST); }
+  set rest(v: number) { put32(this.buf, this.off + OFF_REST, v); }
   /** Echo identifier. */
-  get id(): number { return get16(this.buf, this.off + 4); }
-  set id(v: number) { put16(this.buf, this.off + 4, v); }
+  get id(): number { return get16(this.buf, this.off + OFF_REST); }
+  set id(v: number) { put16(this.buf, this.off + OFF_REST, v); }
   /** Echo sequence number. */
-  get seq(): number { return get16(this.buf, this.off + 6); }
-  set seq(v: number) { put16(this.buf, this.off + 6, v); }
+  get seq(): number { return get16(this.buf, this.off + OFF_SEQ); }
+  set seq(v: number) { put16(this.buf, this.off + OFF_SEQ, v); }
   /** Next-hop MTU of a fragmentation-needed message (RFC 1191); 0 from old routers. */
-  get nextHopMtu(): number { return get16(this.buf, this.off + 6); }
-  set nextHopMtu(v: number) { put16(this.buf, this.off + 6, v); }
+  get nextHopMtu(): number { return get16(this.buf, this.off + OFF_SEQ); }
+  set nextHopMtu(v: number) { put16(this.buf, this.off + OFF_SEQ, v); }
   /** Gateway address of a redirect. */
-  get gateway(): number { return get32(this.buf, this.off + 4); }
+  get gateway(): number { return get32(this.buf, this.off + OFF_REST); }
   /** Octet pointer of a parameter problem. */
-  get pointer(): number { return this.buf[this.off + 4]!; }
+  get pointer(): number { return this.buf[this.off + OFF_REST]!; }
 
-  get isError(): boolean { return icmpIsError(this.buf[this.off]!); }
+  get isError(): boolean { return icmpIsError(this.buf[this.off + OFF_TYPE]!); }
   get isEcho(): boolean {
-    const t = this.buf[this.off]!;
+    const t = this.buf[this.off + OFF_TYPE]!;
     return t === ICMP_ECHO_REQUEST || t === ICMP_ECHO_REPLY;
   }
 
@@ -87,44 +105,51 @@ export class IcmpView {
   get embeddedComplete(): boolean {
     if (!this.isError) return false;
     const avail = this.len - ICMP_HEADER_LEN;
-    if (avail < 20) return false;
-    const b0 = this.buf[this.off + ICMP_HEADER_LEN]!;
+    if (avail < Q_MIN_LEN) return false;
+    const b0 = this.buf[this.off + ICMP_HEADER_LEN + Q_VER_IHL]!;
     const hl = (b0 & 0x0f) << 2;
-    return b0 >>> 4 === 4 && hl >= 20 && hl + 8 <= avail;
+    return b0 >>> 4 === 4 && hl >= Q_MIN_LEN && hl + Q_TRANSPORT_BYTES <= avail;
   }
 
   // The quoted datagram's fields, for matching an error to a connection and
   // rewriting it (NAT). They read 0 and ignore writes unless embeddedComplete.
-  get embeddedHeaderLength(): number {
-    return this.embeddedComplete ? (this.buf[this.off + ICMP_HEADER_LEN]! & 0x0f) << 2 : 0;
+  private get q(): number { return this.off + ICMP_HEADER_LEN; }
+  get embeddedHeaderLength(): number { return this.embeddedComplete ? (this.buf[this.q + Q_VER_IHL]! & 0x0f) << 2 : 0; }
+  get embeddedProtocol(): number { return this.embeddedComplete ? this.buf[this.q + Q_PROTO]! : 0; }
+  /** Fragment offset of the quoted packet: a non-first fragment has no ports to match. */
+  get embeddedFragOffset(): number { return this.embeddedComplete ? get16(this.buf, this.q + Q_FRAG) & 0x1fff : 0; }
+  get embeddedChecksum(): number { return this.embeddedComplete ? get16(this.buf, this.q + Q_CSUM) : 0; }
+  set embeddedChecksum(v: number) { if (this.embeddedComplete) put16(this.buf, this.q + Q_CSUM, v); }
+  get embeddedSrc(): number { return this.embeddedComplete ? get32(this.buf, this.q + Q_SRC) : 0; }
+  get embeddedDst(): number { return this.embeddedComplete ? get32(this.buf, this.q + Q_DST) : 0; }
+  /** Rewrites the quoted source (or destination) address and patches the quoted header's checksum. */
+  rewriteEmbeddedSrc(v: number): void { this.rewriteEmbeddedAddr(Q_SRC, v); }
+  rewriteEmbeddedDst(v: number): void { this.rewriteEmbeddedAddr(Q_DST, v); }
+  private rewriteEmbeddedAddr(field: number, v: number): void {
+    if (!this.embeddedComplete) return;
+    const o = this.q + field;
+    const old = get32(this.buf, o);
+    put32(this.buf, o, v);
+    this.embeddedChecksum = csumUpdate32(this.embeddedChecksum, old, v >>> 0);
   }
-  get embeddedProtocol(): number {
-    return this.embeddedComplete ? this.buf[this.off + ICMP_HEADER_LEN + 9]! : 0;
-  }
-  get embeddedSrc(): number { return this.embeddedComplete ? get32(this.buf, this.off + ICMP_HEADER_LEN + 12) : 0; }
-  set embeddedSrc(v: number) { if (this.embeddedComplete) put32(this.buf, this.off + ICMP_HEADER_LEN + 12, v); }
-  get embeddedDst(): number { return this.embeddedComplete ? get32(this.buf, this.off + ICMP_HEADER_LEN + 16) : 0; }
-  set embeddedDst(v: number) { if (this.embeddedComplete) put32(this.buf, this.off + ICMP_HEADER_LEN + 16, v); }
-  /** Absolute offset of the quoted transport header (its first 8 bytes); 0 unless complete. */
-  get embeddedTransportOffset(): number {
-    return this.embeddedComplete ? this.off + ICMP_HEADER_LEN + ((this.buf[this.off + ICMP_HEADER_LEN]! & 0x0f) << 2) : 0;
-  }
+  /** Absolute offset of the quoted transport header (its first 8 bytes at least); 0 unless complete. */
+  get embeddedTransportOffset(): number { return this.embeddedComplete ? this.q + this.embeddedHeaderLength : 0; }
+  /** Bytes of the quoted transport header present in the message; 0 unless complete. */
+  get embeddedTransportLength(): number { return this.embeddedComplete ? this.off + this.len - this.embeddedTransportOffset : 0; }
   get embeddedSport(): number { return this.embeddedComplete ? get16(this.buf, this.embeddedTransportOffset) : 0; }
-  set embeddedSport(v: number) { if (this.embeddedComplete) put16(this.buf, this.embeddedTransportOffset, v); }
   get embeddedDport(): number { return this.embeddedComplete ? get16(this.buf, this.embeddedTransportOffset + 2) : 0; }
-  set embeddedDport(v: number) { if (this.embeddedComplete) put16(this.buf, this.embeddedTransportOffset + 2, v); }
 
   checksumOk(): boolean {
     return checksum(this.buf, this.off, this.len) === 0;
   }
 
   expectedChecksum(): number {
-    return csumFinish(sumBytes(this.buf, this.off, this.len, 0) - get16(this.buf, this.off + 2));
+    return csumFinish(sumBytes(this.buf, this.off, this.len, 0) - get16(this.buf, this.off + OFF_CSUM));
   }
 
   fillChecksum(): void {
-    put16(this.buf, this.off + 2, 0);
-    put16(this.buf, this.off + 2, checksum(this.buf, this.off, this.len));
+    put16(this.buf, this.off + OFF_CSUM, 0);
+    put16(this.buf, this.off + OFF_CSUM, checksum(this.buf, this.off, this.len));
   }
 }
 

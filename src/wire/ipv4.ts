@@ -13,6 +13,24 @@ export const IPV4_FLAG_RESERVED = 4;
 export const IPV4_FLAG_DF = 2;
 export const IPV4_FLAG_MF = 1;
 
+// Field offsets from the start of the header.
+const OFF_VER_IHL = 0;
+const OFF_TOS = 1;
+const OFF_TOTAL_LEN = 2;
+const OFF_ID = 4;
+/** flags (3 bits) and fragment offset (13 bits) */
+const OFF_FRAG = 6;
+const OFF_TTL = 8;
+const OFF_PROTO = 9;
+const OFF_CSUM = 10;
+const OFF_SRC = 12;
+const OFF_DST = 16;
+/** DF and MF as bits of the byte at OFF_FRAG, and the offset's mask in the 16-bit word. */
+const DF_BIT = 0x40;
+const MF_BIT = 0x20;
+const FRAG_OFFSET_MASK = 0x1fff;
+const FRAG_ANY_MASK = 0x3fff;
+
 export class Ipv4View {
   buf: Uint8Array = EMPTY;
   off = 0;
@@ -25,11 +43,11 @@ export class Ipv4View {
    */
   wrap(buf: Uint8Array, off: number, len: number): number {
     if (len < IPV4_MIN_HEADER_LEN || off < 0 || off + len > buf.length) return IP_TRUNCATED;
-    const b0 = buf[off]!;
+    const b0 = buf[off + OFF_VER_IHL]!;
     if (b0 >>> 4 !== 4) return IP_BAD_VERSION;
     const hl = (b0 & 0x0f) << 2;
     if (hl < IPV4_MIN_HEADER_LEN || hl > len) return IP_BAD_IHL;
-    const total = get16(buf, off + 2);
+    const total = get16(buf, off + OFF_TOTAL_LEN);
     if (total < hl || total > len) return IP_BAD_TOTAL_LENGTH;
     this.buf = buf;
     this.off = off;
@@ -37,40 +55,54 @@ export class Ipv4View {
     return WIRE_OK;
   }
 
-  get version(): number { return this.buf[this.off]! >>> 4; }
+  get version(): number { return this.buf[this.off + OFF_VER_IHL]! >>> 4; }
   /** Header length in 32-bit words. */
-  get ihl(): number { return this.buf[this.off]! & 0x0f; }
-  get headerLength(): number { return (this.buf[this.off]! & 0x0f) << 2; }
-  get tos(): number { return this.buf[this.off + 1]!; }
-  set tos(v: number) { this.buf[this.off + 1] = v; }
-  get dscp(): number { return this.buf[this.off + 1]! >>> 2; }
-  get ecn(): number { return this.buf[this.off + 1]! & 3; }
-  get totalLength(): number { return get16(this.buf, this.off + 2); }
-  set totalLength(v: number) { put16(this.buf, this.off + 2, v); }
-  get id(): number { return get16(this.buf, this.off + 4); }
-  set id(v: number) { put16(this.buf, this.off + 4, v); }
-  /** The 3 flag bits: IPV4_FLAG_RESERVED | IPV4_FLAG_DF | IPV4_FLAG_MF. */
-  get flags(): number { return this.buf[this.off + 6]! >>> 5; }
-  get df(): boolean { return (this.buf[this.off + 6]! & 0x40) !== 0; }
-  set df(v: boolean) {
-    const o = this.off + 6;
-    this.buf[o] = v ? this.buf[o]! | 0x40 : this.buf[o]! & ~0x40;
+  /**
+   * Points the view at a header whose bytes the caller has just written
+   * (no length checks: the caller made the buffer). For building, not parsing.
+   */
+  wrapHeaderOnly(buf: Uint8Array, off: number): void {
+    this.buf = buf;
+    this.off = off;
+    this.len = (buf[off + OFF_VER_IHL]! & 0x0f) << 2;
   }
-  get mf(): boolean { return (this.buf[this.off + 6]! & 0x20) !== 0; }
+
+  get ihl(): number { return this.buf[this.off + OFF_VER_IHL]! & 0x0f; }
+  get headerLength(): number { return (this.buf[this.off + OFF_VER_IHL]! & 0x0f) << 2; }
+  get tos(): number { return this.buf[this.off + OFF_TOS]!; }
+  set tos(v: number) { this.buf[this.off + OFF_TOS] = v; }
+  get dscp(): number { return this.buf[this.off + OFF_TOS]! >>> 2; }
+  get ecn(): number { return this.buf[this.off + OFF_TOS]! & 3; }
+  get totalLength(): number { return get16(this.buf, this.off + OFF_TOTAL_LEN); }
+  set totalLength(v: number) { put16(this.buf, this.off + OFF_TOTAL_LEN, v); }
+  get id(): number { return get16(this.buf, this.off + OFF_ID); }
+  set id(v: number) { put16(this.buf, this.off + OFF_ID, v); }
+  /** The 3 flag bits: IPV4_FLAG_RESERVED | IPV4_FLAG_DF | IPV4_FLAG_MF. */
+  get flags(): number { return this.buf[this.off + OFF_FRAG]! >>> 5; }
+  get df(): boolean { return (this.buf[this.off + OFF_FRAG]! & DF_BIT) !== 0; }
+  set df(v: boolean) {
+    const o = this.off + OFF_FRAG;
+    this.buf[o] = v ? this.buf[o]! | DF_BIT : this.buf[o]! & ~DF_BIT;
+  }
+  /** Writes DF, MF and the fragment offset (8-byte units); the reserved bit is cleared. */
+  setFragment(df: boolean, mf: boolean, offset: number): void {
+    put16(this.buf, this.off + OFF_FRAG, (df ? DF_BIT << 8 : 0) | (mf ? MF_BIT << 8 : 0) | (offset & FRAG_OFFSET_MASK));
+  }
+  get mf(): boolean { return (this.buf[this.off + OFF_FRAG]! & MF_BIT) !== 0; }
   /** Fragment offset in 8-byte units, as on the wire. */
-  get fragOffset(): number { return get16(this.buf, this.off + 6) & 0x1fff; }
+  get fragOffset(): number { return get16(this.buf, this.off + OFF_FRAG) & FRAG_OFFSET_MASK; }
   /** True for every fragment, first included (MF set or offset non-zero). */
-  get isFragment(): boolean { return (get16(this.buf, this.off + 6) & 0x3fff) !== 0; }
-  get ttl(): number { return this.buf[this.off + 8]!; }
-  set ttl(v: number) { this.buf[this.off + 8] = v; }
-  get protocol(): number { return this.buf[this.off + 9]!; }
-  set protocol(v: number) { this.buf[this.off + 9] = v; }
-  get checksum(): number { return get16(this.buf, this.off + 10); }
-  set checksum(v: number) { put16(this.buf, this.off + 10, v); }
-  get src(): number { return get32(this.buf, this.off + 12); }
-  set src(v: number) { put32(this.buf, this.off + 12, v); }
-  get dst(): number { return get32(this.buf, this.off + 16); }
-  set dst(v: number) { put32(this.buf, this.off + 16, v); }
+  get isFragment(): boolean { return (get16(this.buf, this.off + OFF_FRAG) & FRAG_ANY_MASK) !== 0; }
+  get ttl(): number { return this.buf[this.off + OFF_TTL]!; }
+  set ttl(v: number) { this.buf[this.off + OFF_TTL] = v; }
+  get protocol(): number { return this.buf[this.off + OFF_PROTO]!; }
+  set protocol(v: number) { this.buf[this.off + OFF_PROTO] = v; }
+  get checksum(): number { return get16(this.buf, this.off + OFF_CSUM); }
+  set checksum(v: number) { put16(this.buf, this.off + OFF_CSUM, v); }
+  get src(): number { return get32(this.buf, this.off + OFF_SRC); }
+  set src(v: number) { put32(this.buf, this.off + OFF_SRC, v); }
+  get dst(): number { return get32(this.buf, this.off + OFF_DST); }
+  set dst(v: number) { put32(this.buf, this.off + OFF_DST, v); }
 
   get optionsOffset(): number { return this.off + IPV4_MIN_HEADER_LEN; }
   get optionsLength(): number { return this.headerLength - IPV4_MIN_HEADER_LEN; }
@@ -86,13 +118,13 @@ export class Ipv4View {
 
   /** The value the checksum field should hold for the current header. */
   expectedChecksum(): number {
-    const acc = sumBytes(this.buf, this.off, this.headerLength, 0) - get16(this.buf, this.off + 10);
+    const acc = sumBytes(this.buf, this.off, this.headerLength, 0) - get16(this.buf, this.off + OFF_CSUM);
     return csumFinish(acc);
   }
 
   fillChecksum(): void {
-    put16(this.buf, this.off + 10, 0);
-    put16(this.buf, this.off + 10, checksum(this.buf, this.off, this.headerLength));
+    put16(this.buf, this.off + OFF_CSUM, 0);
+    put16(this.buf, this.off + OFF_CSUM, checksum(this.buf, this.off, this.headerLength));
   }
 
   /** Rewrites the source address and patches the header checksum (RFC 1624). */
@@ -110,7 +142,7 @@ export class Ipv4View {
 
   /** Decrements TTL (caller checks it is > 1 first) and patches the checksum. */
   decTtl(): number {
-    const o = this.off + 8;
+    const o = this.off + OFF_TTL;
     const oldWord = get16(this.buf, o);
     const ttl = (this.buf[o]! - 1) & 0xff;
     this.buf[o] = ttl;
@@ -167,17 +199,17 @@ export function emitIpv4(h: Ipv4Header, buf: Uint8Array, off: number): number {
     throw new Error(`IPv4 options must be a multiple of 4 bytes, at most 40 (got ${optLen})`);
   }
   const hl = IPV4_MIN_HEADER_LEN + optLen;
-  buf[off] = 0x40 | (hl >>> 2);
-  buf[off + 1] = h.tos;
-  put16(buf, off + 2, h.totalLength);
-  put16(buf, off + 4, h.id);
-  put16(buf, off + 6, ((h.flags & 7) << 13) | (h.fragOffset & 0x1fff));
-  buf[off + 8] = h.ttl;
-  buf[off + 9] = h.protocol;
-  put16(buf, off + 10, 0);
-  put32(buf, off + 12, h.src);
-  put32(buf, off + 16, h.dst);
+  buf[off + OFF_VER_IHL] = 0x40 | (hl >>> 2);
+  buf[off + OFF_TOS] = h.tos;
+  put16(buf, off + OFF_TOTAL_LEN, h.totalLength);
+  put16(buf, off + OFF_ID, h.id);
+  put16(buf, off + OFF_FRAG, ((h.flags & 7) << 13) | (h.fragOffset & FRAG_OFFSET_MASK));
+  buf[off + OFF_TTL] = h.ttl;
+  buf[off + OFF_PROTO] = h.protocol;
+  put16(buf, off + OFF_CSUM, 0);
+  put32(buf, off + OFF_SRC, h.src);
+  put32(buf, off + OFF_DST, h.dst);
   if (optLen > 0) buf.set(h.options!, off + IPV4_MIN_HEADER_LEN);
-  put16(buf, off + 10, h.checksum ?? checksum(buf, off, hl));
+  put16(buf, off + OFF_CSUM, h.checksum ?? checksum(buf, off, hl));
   return hl;
 }

@@ -18,9 +18,9 @@ function tcp(caddr: number, cport: number, vport = 80) {
 }
 
 function establish(t: ConnTable, slot: number, now: number): void {
-  t.tcpState(slot, DIR_INPUT, TH_SYN, now);
-  t.tcpState(slot, DIR_OUTPUT, TH_SYN | TH_ACK, now);
-  t.tcpState(slot, DIR_INPUT, TH_ACK, now);
+  t.update(slot, DIR_INPUT, TH_SYN, now);
+  t.update(slot, DIR_OUTPUT, TH_SYN | TH_ACK, now);
+  t.update(slot, DIR_INPUT, TH_ACK, now);
 }
 
 describe('schedule, not persistent', () => {
@@ -127,8 +127,8 @@ describe('persistence', () => {
     const svc = makeService({ persistent: 60 }, 2);
     const a = schedule(t, svc, tcp(C, 1), 0);
     const first = t.daddr[a];
-    t.tcpState(a, DIR_INPUT, TH_SYN, 0);
-    t.tcpState(a, DIR_OUTPUT, TH_RST, 1 * S); // server refuses: CLOSE, gone after 10 s
+    t.update(a, DIR_INPUT, TH_SYN, 0);
+    t.update(a, DIR_OUTPUT, TH_RST, 1 * S); // server refuses: CLOSE, gone after 10 s
     t.expire(20 * S, 1000);
     expect(t.size).toBe(1); // the template alone
     const b = schedule(t, svc, tcp(C, 2), 30 * S); // reuses it and refreshes it to t=90 s
@@ -267,8 +267,8 @@ describe('changes while running', () => {
     const a = schedule(t, svc, tcp(C, 1), 0);
     establish(t, a, 0);
     expect(t.checkIn(a, true, 0)).toBe(a); // SYN on ESTABLISHED: not a new conn
-    t.tcpState(a, DIR_INPUT, TH_FIN | TH_ACK, 0);
-    t.tcpState(a, DIR_OUTPUT, TH_FIN | TH_ACK, 0);
+    t.update(a, DIR_INPUT, TH_FIN | TH_ACK, 0);
+    t.update(a, DIR_OUTPUT, TH_FIN | TH_ACK, 0);
     expect(t.state[a]).toBe(5 /* TIME_WAIT */);
     expect(t.checkIn(a, false, 0)).toBe(a);
     expect(t.checkIn(a, true, 0)).toBe(CHECK_MISS);
@@ -277,14 +277,14 @@ describe('changes while running', () => {
     const p = makeService({ persistent: 300 }, 2);
     const b = schedule(t, p, tcp(C, 9), 0);
     establish(t, b, 0);
-    t.tcpState(b, DIR_INPUT, TH_FIN | TH_ACK, 0);
-    t.tcpState(b, DIR_OUTPUT, TH_FIN | TH_ACK, 0);
+    t.update(b, DIR_INPUT, TH_FIN | TH_ACK, 0);
+    t.update(b, DIR_OUTPUT, TH_FIN | TH_ACK, 0);
     expect(t.checkIn(b, true, 0)).toBe(b);
 
     t.settings.connReuseMode = 0;
     const c = schedule(t, svc, tcp(C, 2), 0);
     establish(t, c, 0);
-    t.tcpState(c, DIR_INPUT, TH_RST, 0);
+    t.update(c, DIR_INPUT, TH_RST, 0);
     expect(t.checkIn(c, true, 0)).toBe(c);
   });
 });
@@ -297,7 +297,7 @@ describe('one-packet scheduling (UDP)', () => {
     for (let k = 0; k < 4; k++) {
       expect(t.lookupIn(IPPROTO_UDP, C, 5353, VIP, 53)).toBe(-1);
       const s = schedule(t, svc, pkt(IPPROTO_UDP, C, 5353, VIP, 53), k);
-      t.touch(s, k);
+      t.update(s, DIR_INPUT, 0, k);
       dests.push(t.daddr[s]!);
       expect(t.dest(s).inactConns).toBe(1);
       expect(t.lookupIn(IPPROTO_UDP, C, 5353, VIP, 53, k)).toBe(-1);

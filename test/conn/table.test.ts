@@ -39,7 +39,7 @@ describe('ConnTable lookups', () => {
     const t = new ConnTable({ max: 8, seed: 1 });
     const svc = makeService({}, 2);
     const a = schedule(t, svc, pkt(IPPROTO_TCP, C, 5000, VIP, 80), 0);
-    t.tcpState(a, DIR_INPUT, TH_SYN, 0); // SYN_RECV, 60 s
+    t.update(a, DIR_INPUT, TH_SYN, 0); // SYN_RECV, 60 s
     expect(t.lookupIn(IPPROTO_TCP, C, 5000, VIP, 80, 59_999)).toBe(a);
     expect(t.lookupIn(IPPROTO_TCP, C, 5000, VIP, 80, 60_000)).toBe(-1);
     expect(t.lookupOut(IPPROTO_TCP, t.daddr[a]!, 8080, C, 5000, 60_000)).toBe(-1);
@@ -77,8 +77,8 @@ describe('ConnTable lookups', () => {
     const t = new ConnTable({ max: 8, seed: 1 });
     const svc = makeService({}, 1);
     const a = schedule(t, svc, pkt(IPPROTO_TCP, C, 7, VIP, 80), 0);
-    t.tcpState(a, DIR_INPUT, TH_SYN, 0);
-    t.tcpState(a, DIR_INPUT, TH_ACK, 1000);
+    t.update(a, DIR_INPUT, TH_SYN, 0);
+    t.update(a, DIR_INPUT, TH_ACK, 1000);
     const rows = listConns(t, 31_000);
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ proto: 'TCP', caddr: C, cport: 7, vaddr: VIP, vport: 80, daddr: RS1, dport: 8080, state: 'ESTABLISHED', expiresIn: 870_000, template: false, fwd: 'Masq' });
@@ -120,8 +120,8 @@ describe('expiry', () => {
     const svc = makeService({}, 2);
     for (let k = 0; k < 4000; k++) {
       const s = schedule(t, svc, pkt(IPPROTO_TCP, ip('203.0.113.0') + (k >> 8), k & 0xff, VIP, 80), 0);
-      t.tcpState(s, DIR_INPUT, TH_SYN, 0); // SYN_RECV: 60 s
-      if (k % 2 === 0) t.tcpState(s, DIR_INPUT, TH_ACK, 0); // ESTABLISHED: 900 s, past the 64 s horizon
+      t.update(s, DIR_INPUT, TH_SYN, 0); // SYN_RECV: 60 s
+      if (k % 2 === 0) t.update(s, DIR_INPUT, TH_ACK, 0); // ESTABLISHED: 900 s, past the 64 s horizon
     }
     expect(t.size).toBe(4000);
     expect(t.wheelCount()).toBe(4000);
@@ -152,8 +152,8 @@ describe('expiry', () => {
     const t = new ConnTable({ max: 8, seed: 1 });
     const svc = makeService({ proto: IPPROTO_UDP, port: 53 }, 1, FWD_MASQ, 53);
     const s = schedule(t, svc, pkt(IPPROTO_UDP, C, 999, VIP, 53), 0);
-    t.touch(s, 0); // 300 s
-    t.touch(s, 200 * S); // now 500 s
+    t.update(s, DIR_INPUT, 0, 0); // 300 s
+    t.update(s, DIR_INPUT, 0, 200 * S); // now 500 s
     t.expire(400 * S, 10_000);
     expect(t.lookupIn(IPPROTO_UDP, C, 999, VIP, 53)).toBe(s);
     t.expire(501 * S, 10_000);
@@ -192,12 +192,12 @@ describe('expiry', () => {
           if (live) continue;
           const s = schedule(t, svc, pkt(IPPROTO_UDP, C, o.port, VIP, 53), now);
           if (s < 0) continue; // full of dead-but-unreaped conns
-          t.touch(s, now);
+          t.update(s, DIR_INPUT, 0, now);
           model.set(o.port, now + 300_000);
         } else if (o.kind === 'touch') {
           const s = t.lookupIn(IPPROTO_UDP, C, o.port, VIP, 53, now);
           if (s >= 0) {
-            t.touch(s, now);
+            t.update(s, DIR_INPUT, 0, now);
             model.set(o.port, now + 300_000);
           }
         } else {

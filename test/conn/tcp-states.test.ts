@@ -40,7 +40,7 @@ describe('TCP state machine, NAT (director sees both directions)', () => {
     ];
     let now = 5 * S;
     for (const [flags, dir, state, timeout, act, inact] of steps) {
-      t.tcpState(slot, dir, flags, now);
+      t.update(slot, dir, flags, now);
       expect(connStateName(t, slot)).toBe(state);
       expect(t.expires[slot]! - now).toBe(timeout * S);
       expect([dest.activeConns, dest.inactConns]).toEqual([act, inact]);
@@ -50,23 +50,23 @@ describe('TCP state machine, NAT (director sees both directions)', () => {
 
   it('server closing first goes FIN_WAIT then TIME_WAIT', () => {
     const { t, slot } = open(FWD_MASQ);
-    t.tcpState(slot, DIR_INPUT, TH_SYN, 0);
-    t.tcpState(slot, DIR_OUTPUT, TH_SYN | TH_ACK, 0);
-    t.tcpState(slot, DIR_INPUT, TH_ACK, 0);
-    t.tcpState(slot, DIR_OUTPUT, TH_FIN | TH_ACK, 0);
+    t.update(slot, DIR_INPUT, TH_SYN, 0);
+    t.update(slot, DIR_OUTPUT, TH_SYN | TH_ACK, 0);
+    t.update(slot, DIR_INPUT, TH_ACK, 0);
+    t.update(slot, DIR_OUTPUT, TH_FIN | TH_ACK, 0);
     expect(connStateName(t, slot)).toBe('FIN_WAIT');
     expect(t.expires[slot]).toBe(120 * S);
-    t.tcpState(slot, DIR_INPUT, TH_FIN | TH_ACK, 0);
+    t.update(slot, DIR_INPUT, TH_FIN | TH_ACK, 0);
     expect(connStateName(t, slot)).toBe('TIME_WAIT');
   });
 
   it('RST from either side closes an established conn with the 10 s CLOSE timeout', () => {
     for (const dir of [DIR_INPUT, DIR_OUTPUT]) {
       const { t, dest, slot } = open(FWD_MASQ);
-      t.tcpState(slot, DIR_INPUT, TH_SYN, 0);
-      t.tcpState(slot, DIR_INPUT, TH_ACK, 0);
+      t.update(slot, DIR_INPUT, TH_SYN, 0);
+      t.update(slot, DIR_INPUT, TH_ACK, 0);
       expect(dest.activeConns).toBe(1);
-      t.tcpState(slot, dir, TH_RST | TH_ACK, 50 * S);
+      t.update(slot, dir, TH_RST | TH_ACK, 50 * S);
       expect(connStateName(t, slot)).toBe('CLOSE');
       expect(t.expires[slot]).toBe(60 * S);
       expect([dest.activeConns, dest.inactConns]).toEqual([0, 1]);
@@ -75,19 +75,19 @@ describe('TCP state machine, NAT (director sees both directions)', () => {
 
   it('keeps the kernel quirks of RST: a client RST in SYN_RECV stays SYN_RECV, a server RST in TIME_WAIT stays TIME_WAIT', () => {
     const { t, slot } = open(FWD_MASQ);
-    t.tcpState(slot, DIR_INPUT, TH_SYN, 0);
-    t.tcpState(slot, DIR_INPUT, TH_RST, 0);
+    t.update(slot, DIR_INPUT, TH_SYN, 0);
+    t.update(slot, DIR_INPUT, TH_RST, 0);
     expect(t.state[slot]).toBe(TCP_S_SYN_RECV);
-    t.tcpState(slot, DIR_OUTPUT, TH_RST, 0);
+    t.update(slot, DIR_OUTPUT, TH_RST, 0);
     expect(t.state[slot]).toBe(TCP_S_CLOSE);
     expect(nextTcpState(TCP_S_TIME_WAIT, DIR_OUTPUT, TH_RST)).toBe(TCP_S_TIME_WAIT);
   });
 
   it('a segment without SYN/FIN/ACK/RST moves the conn to CLOSE', () => {
     const { t, slot } = open(FWD_MASQ);
-    t.tcpState(slot, DIR_INPUT, TH_SYN, 0);
-    t.tcpState(slot, DIR_INPUT, TH_ACK, 0);
-    t.tcpState(slot, DIR_INPUT, 0x08 /* PSH only */, 0);
+    t.update(slot, DIR_INPUT, TH_SYN, 0);
+    t.update(slot, DIR_INPUT, TH_ACK, 0);
+    t.update(slot, DIR_INPUT, 0x08 /* PSH only */, 0);
     expect(t.state[slot]).toBe(TCP_S_CLOSE);
   });
 
@@ -110,7 +110,7 @@ describe('TCP state machine, DR/TUN (director sees client packets only)', () => 
       [TH_ACK, 'FIN_WAIT', 120, 0, 1],
     ];
     for (const [flags, state, timeout, act, inact] of steps) {
-      t.tcpState(slot, DIR_INPUT, flags, 0);
+      t.update(slot, DIR_INPUT, flags, 0);
       expect(connStateName(t, slot)).toBe(state);
       expect(t.expires[slot]).toBe(timeout * S);
       expect([dest.activeConns, dest.inactConns]).toEqual([act, inact]);
@@ -125,10 +125,10 @@ describe('TCP state machine, DR/TUN (director sees client packets only)', () => 
 
   it('once a reply is seen the conn leaves input-only mode', () => {
     const { t, slot } = open(FWD_DR);
-    t.tcpState(slot, DIR_INPUT, TH_SYN, 0);
-    t.tcpState(slot, DIR_OUTPUT, TH_SYN | TH_ACK, 0);
-    t.tcpState(slot, DIR_INPUT, TH_ACK, 0);
-    t.tcpState(slot, DIR_INPUT, TH_FIN | TH_ACK, 0);
+    t.update(slot, DIR_INPUT, TH_SYN, 0);
+    t.update(slot, DIR_OUTPUT, TH_SYN | TH_ACK, 0);
+    t.update(slot, DIR_INPUT, TH_ACK, 0);
+    t.update(slot, DIR_INPUT, TH_FIN | TH_ACK, 0);
     expect(connStateName(t, slot)).toBe('CLOSE_WAIT');
   });
 });
@@ -137,15 +137,15 @@ describe('secure_tcp', () => {
   it('holds a conn in SYNACK/SYN_RECV until the handshake is seen from both sides', () => {
     const { t, slot } = open(FWD_MASQ);
     t.settings.secureTcp = true;
-    t.tcpState(slot, DIR_INPUT, TH_SYN, 0);
+    t.update(slot, DIR_INPUT, TH_SYN, 0);
     expect(t.state[slot]).toBe(TCP_S_SYN_RECV);
-    t.tcpState(slot, DIR_INPUT, TH_ACK, 0);
+    t.update(slot, DIR_INPUT, TH_ACK, 0);
     expect(t.state[slot]).toBe(TCP_S_SYN_RECV); // normal table would say ESTABLISHED
-    t.tcpState(slot, DIR_OUTPUT, TH_SYN | TH_ACK, 0);
+    t.update(slot, DIR_OUTPUT, TH_SYN | TH_ACK, 0);
     expect(t.state[slot]).toBe(TCP_S_SYNACK);
-    t.tcpState(slot, DIR_INPUT, TH_ACK, 0);
+    t.update(slot, DIR_INPUT, TH_ACK, 0);
     expect(t.state[slot]).toBe(TCP_S_SYNACK);
-    t.tcpState(slot, DIR_OUTPUT, TH_ACK, 0);
+    t.update(slot, DIR_OUTPUT, TH_ACK, 0);
     expect(t.state[slot]).toBe(TCP_S_ESTABLISHED);
   });
 });

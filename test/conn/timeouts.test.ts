@@ -33,22 +33,22 @@ describe('timeouts', () => {
     const table = new ConnTable({ max: 8, seed: 3 });
     const svc = makeService({}, 1);
     const a = schedule(table, svc, pkt(IPPROTO_TCP, ip('198.51.100.1'), 1000, VIP, 80), 0);
-    table.tcpState(a, DIR_INPUT, TH_SYN, 0);
-    table.tcpState(a, DIR_INPUT, TH_ACK, 0);
+    table.update(a, DIR_INPUT, TH_SYN, 0);
+    table.update(a, DIR_INPUT, TH_ACK, 0);
     expect(table.expires[a]).toBe(900 * S);
     table.timeouts.set({ tcp: 100, tcpfin: 7 });
     expect(table.expires[a]).toBe(900 * S); // unchanged until the next packet
-    table.tcpState(a, DIR_INPUT, TH_ACK, 10 * S);
+    table.update(a, DIR_INPUT, TH_ACK, 10 * S);
     expect(table.expires[a]).toBe(110 * S);
-    table.tcpState(a, DIR_INPUT, TH_FIN, 20 * S); // NAT input FIN: CLOSE_WAIT, not affected
+    table.update(a, DIR_INPUT, TH_FIN, 20 * S); // NAT input FIN: CLOSE_WAIT, not affected
     expect(table.expires[a]).toBe(80 * S);
 
     const usvc = makeService({ proto: IPPROTO_UDP, port: 53 }, 1, undefined, 53);
     const u = schedule(table, usvc, pkt(IPPROTO_UDP, ip('198.51.100.1'), 1000, VIP, 53), 0);
-    table.touch(u, 0);
+    table.update(u, DIR_INPUT, 0, 0);
     expect(table.expires[u]).toBe(300 * S);
     table.timeouts.set({ udp: 5 });
-    table.touch(u, 30 * S);
+    table.update(u, DIR_INPUT, 0, 30 * S);
     expect(table.expires[u]).toBe(35 * S);
   });
 });

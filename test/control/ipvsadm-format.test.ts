@@ -4,6 +4,8 @@ import { parseIpvsadmArgs, type ListFormat } from '../../src/control/ipvsadm-arg
 import { expireText, formatConnections, formatServiceListing, formatTimeouts, largeNum } from '../../src/control/ipvsadm-format.js';
 import { restore } from '../../src/control/ipvsadm-save.js';
 import { ServiceTable } from '../../src/model/services.js';
+import { ConnTable } from '../../src/conn/table.js';
+import { Mutations } from '../../src/director/mutations.js';
 
 // The golden listings were printed by fixtures/config/listings/gen.py with
 // ipvsadm 1.31's own printf formats, from the same data as below.
@@ -12,7 +14,7 @@ const ip = (s: string) => s.split('.').reduce((a, x) => a * 256 + Number(x), 0);
 
 function table(text: string): ServiceTable {
   const t = new ServiceTable();
-  const r = restore(t, text);
+  const r = restore(t, new Mutations(t, new ConnTable({ max: 64 })), text);
   if (!r.ok) throw new Error(JSON.stringify(r.errors));
   return t;
 }

@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { formatSave, parseRestore, restore } from '../../src/control/ipvsadm-save.js';
 import { ServiceTable } from '../../src/model/services.js';
+import { ConnTable } from '../../src/conn/table.js';
+import { Mutations } from '../../src/director/mutations.js';
+
+/** The mutation API over a bare service table (no director around it). */
+const mut = (t: ServiceTable) => new Mutations(t, new ConnTable({ max: 64 }));
 
 const ip = (s: string) => s.split('.').reduce((a, x) => a * 256 + Number(x), 0);
 
@@ -25,14 +30,14 @@ const SAVED = `-A -t 10.0.0.100:80 -s rr
 describe('ipvsadm -S / -R', () => {
   it('a realistic ipvsadm-save text restored, then saved, comes back byte for byte', () => {
     const t = new ServiceTable();
-    const r = restore(t, SAVED);
+    const r = restore(t, mut(t), SAVED);
     expect(r.ok).toBe(true);
     expect(formatSave(t)).toBe(SAVED);
   });
 
   it('restore adds real servers in file order, so the kernel list is newest first', () => {
     const t = new ServiceTable();
-    restore(t, SAVED);
+    restore(t, mut(t), SAVED);
     const dests = t.get(6, ip('10.0.0.100'), 80)!.dests.map((d) => d.addr);
     expect(dests).toEqual([ip('192.168.10.13'), ip('192.168.10.12'), ip('192.168.10.11')]);
   });
@@ -43,14 +48,14 @@ describe('ipvsadm -S / -R', () => {
     // services must precede their servers; reverse the servers within each block
     const blocks: string[][] = [];
     for (const l of shuffled) (l.startsWith('-A') ? blocks.push([l]) : blocks[blocks.length - 1]!.splice(1, 0, l));
-    restore(t, blocks.reverse().flat().join('\n'));
+    restore(t, mut(t), blocks.reverse().flat().join('\n'));
     expect(formatSave(t)).toBe(SAVED);
   });
 
   it('prints -x/-y only when thresholds are set, and they survive restore', () => {
     const text = '-A -t 10.0.0.100:80 -s wlc\n-a -t 10.0.0.100:80 -r 192.168.10.11:80 -m -w 1 -x 500 -y 250\n';
     const t = new ServiceTable();
-    expect(restore(t, text).ok).toBe(true);
+    expect(restore(t, mut(t), text).ok).toBe(true);
     expect(t.get(6, ip('10.0.0.100'), 80)!.dests[0]!.lThreshold).toBe(250);
     expect(formatSave(t)).toBe(text);
   });
@@ -67,9 +72,9 @@ describe('ipvsadm -S / -R', () => {
 
   it('an invalid line anywhere leaves the table as it was, and names the line', () => {
     const t = new ServiceTable();
-    restore(t, '-A -t 10.0.0.1:80 -s rr\n-a -t 10.0.0.1:80 -r 10.0.0.2 -w 1\n');
+    restore(t, mut(t), '-A -t 10.0.0.1:80 -s rr\n-a -t 10.0.0.1:80 -r 10.0.0.2 -w 1\n');
     const before = formatSave(t);
-    const r = restore(t, '-A -t 10.0.0.9:80 -s rr\n-a -t 10.0.0.9:80 -r 10.0.0.3\n-a -t 10.0.0.1:80 -r 10.0.0.2\n');
+    const r = restore(t, mut(t), '-A -t 10.0.0.9:80 -s rr\n-a -t 10.0.0.9:80 -r 10.0.0.3\n-a -t 10.0.0.1:80 -r 10.0.0.2\n');
     expect(r).toStrictEqual({ ok: false, errors: [{ line: 3, message: 'Destination already exists' }] });
     expect(formatSave(t)).toBe(before);
   });

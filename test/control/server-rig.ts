@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
-import { LiveDirector } from '../../src/cli/run.js';
+import { LiveDirector } from '../../src/runtime/live.js';
 import { parseConfig } from '../../src/control/config.js';
 import type { DirectorConfig } from '../../src/model/config.js';
 import { startControlPlane, type ControlPlane } from '../../src/control/server.js';
@@ -80,7 +80,7 @@ export class LiveRig {
     const cfg: DirectorConfig = parsed.config;
     if (opts.metrics) cfg.options.metricsListen = '127.0.0.1:0';
     const log = pino({ level: 'debug', base: undefined }, { write: (s: string) => { this.logs.push(JSON.parse(s) as LogRecord); } });
-    this.live = new LiveDirector(cfg, log, undefined, (p) => new MemoryPort({ name: p.name, mac: p.mac, mtu: p.mtu }));
+    this.live = new LiveDirector(cfg, log, { open: (p) => new MemoryPort({ name: p.name, mac: p.mac, mtu: p.mtu }) });
     this.live.start();
     this.plane = await startControlPlane(this.live, this.configPath, log, { signals: false });
     return this;

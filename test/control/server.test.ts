@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ipvsadmCommand, type CliIo } from '../../src/cli/ipvsadm.js';
-import { LiveDirector } from '../../src/cli/run.js';
+import { LiveDirector } from '../../src/runtime/live.js';
 import { sendControlRequest } from '../../src/control/control-socket.js';
 import { startControlPlane } from '../../src/control/server.js';
 import { MemoryPort } from '../../src/io/memory-port.js';
@@ -111,7 +111,7 @@ describe('control socket: ipvsadm round trips', () => {
     const r = await startRig();
     const res = await cli(r, ['-a', '-t', `${VIP}:80`, '-r', '172.31.0.5', '-g']);
     expect(res.code).toBe(255);
-    expect(res.stderr).toContain('real server 172.31.0.5:80 uses direct routing (-g) but is not on a directly connected network');
+    expect(res.stderr).toContain('real server 172.31.0.5 uses direct routing (-g) but is on no network directly connected to the director');
     expect(r.director.services.get(6, 0x0a000064, 80)!.dests.length).toBe(2);
     // a DR server on the inside LAN is fine
     expect((await cli(r, ['-a', '-t', `${VIP}:80`, '-r', RS.rs3, '-g'])).code).toBe(0);
@@ -158,7 +158,7 @@ describe('control socket: lifecycle', () => {
     const r = await startRig();
     const log = pino({ level: 'silent' });
     const mem = (p: { name: string; mac: number; mtu: number }) => new MemoryPort({ name: p.name, mac: p.mac, mtu: p.mtu });
-    const second = new LiveDirector(r.live.cfg, log, undefined, mem);
+    const second = new LiveDirector(r.live.cfg, log, { open: mem });
     try {
       await expect(startControlPlane(second, r.configPath, log, { signals: false }))
         .rejects.toThrow(`control socket ${r.socketPath}: another tapvs director is running and answers on it`);
@@ -171,7 +171,7 @@ describe('control socket: lifecycle', () => {
       execFileSync('python3', ['-c', 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1])', stale]);
       expect(statSync(stale).isSocket()).toBe(true);
       const cfg2 = { ...r.live.cfg, options: { ...r.live.cfg.options, controlSocket: stale } };
-      const third = new LiveDirector(cfg2, log, undefined, mem);
+      const third = new LiveDirector(cfg2, log, { open: mem });
       const plane = await startControlPlane(third, r.configPath, log, { signals: false });
       expect((await sendControlRequest(stale, { argv: ['-L', '--timeout'] })).stdout).toBe('Timeout (tcp tcpfin udp): 900 120 300\n');
       await plane.stop();
@@ -180,7 +180,7 @@ describe('control socket: lifecycle', () => {
       const file = join(r.dir, 'not-a-socket');
       writeFileSync(file, 'precious');
       const cfg3 = { ...r.live.cfg, options: { ...r.live.cfg.options, controlSocket: file } };
-      await expect(startControlPlane(new LiveDirector(cfg3, log, undefined, mem), r.configPath, log, { signals: false }))
+      await expect(startControlPlane(new LiveDirector(cfg3, log, { open: mem }), r.configPath, log, { signals: false }))
         .rejects.toThrow('exists and is not a socket');
       expect(statSync(file).isFile()).toBe(true);
     } finally {

@@ -3,8 +3,10 @@
 import { expect } from 'vitest';
 import type { DirectorConfig } from '../../src/model/config.js';
 import { Director } from '../../src/director/director.js';
-import type { DropReason } from '../../src/director/counters.js';
+import type { DropReason } from '../../src/model/verdict.js';
 import { formatFrame } from '../../src/wire/printer.js';
+import { textTrace } from '../../src/trace/text.js';
+import type { FrameMeta } from '../../src/model/frame.js';
 
 export const HEADROOM = 64;
 
@@ -23,16 +25,16 @@ export class Rig {
       cfg,
       // the director may reuse its buffer after send returns: keep a copy
       { send: (port, buf, off, len) => { this.sent.push({ port, bytes: buf.slice(off, off + len) }); } },
-      opts.trace ? { trace: (l) => { this.trace.push(l); } } : {},
+      opts.trace ? { trace: textTrace((l) => { this.trace.push(l); }) } : {},
     );
   }
 
-  /** Runs `frame` in on `port` at `now` (in a fresh buffer with headroom) and returns what came out. */
-  in(port: number, frame: Uint8Array, now: number): Frame[] {
+  /** Runs `frame` in on `port` at `now` (in a fresh buffer with headroom, with `meta` if given) and returns what came out. */
+  in(port: number, frame: Uint8Array, now: number, meta?: FrameMeta): Frame[] {
     const buf = new Uint8Array(HEADROOM + frame.length + HEADROOM);
     buf.set(frame, HEADROOM);
     const mark = this.sent.length;
-    this.d.process(port, buf, HEADROOM, frame.length, now);
+    this.d.process(port, buf, HEADROOM, frame.length, now, meta);
     return this.sent.slice(mark);
   }
 

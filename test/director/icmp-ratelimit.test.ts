@@ -3,7 +3,7 @@
 // usable real server cannot become a flood of port-unreachables.
 import { describe, expect, it } from 'vitest';
 import { eth } from '../../src/wire/builder.js';
-import { TokenBucket } from '../../src/director/token-bucket.js';
+import { TokenBucket } from '../../src/net/token-bucket.js';
 import { Rig } from './harness.js';
 import { CLIENT, NAT, natConfig } from './topo.js';
 

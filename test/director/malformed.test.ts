@@ -4,7 +4,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Director } from '../../src/director/director.js';
-import type { DropReason } from '../../src/director/counters.js';
+import type { DropReason } from '../../src/model/verdict.js';
 import { checksum } from '../../src/wire/checksum.js';
 import { eth } from '../../src/wire/builder.js';
 import { expectDropped, Rig } from './harness.js';
@@ -97,7 +97,7 @@ describe('random input', () => {
     fc.assert(
       fc.property(fc.uint8Array({ minLength: 0, maxLength: 120 }), fc.constantFrom(0x0800, 0x0806), fc.integer({ min: 0, max: 1 }), (body, type, port) => {
         const f = eth({ src: NAT.routerMac, dst: port === 0 ? NAT.outMac : NAT.inMac, type }).payload(body).build();
-        const held = () => rig.d.frags.heldCount + rig.d.neigh.entries().reduce((a, e) => a + e.held, 0);
+        const held = () => rig.d.frags.heldCount + rig.d.host.neigh.entries().reduce((a, e) => a + e.held, 0);
         const mark = rig.sent.length;
         const before = [rig.d.drops.total, held()];
         rig.in(port, f, ++n);
@@ -133,7 +133,7 @@ describe('random input', () => {
 describe('config refused by the director', () => {
   it('a DR real server that is not on a connected subnet is refused, naming the reason', () => {
     const bad = drConfig({ services: [{ port: 80, dests: [{ addr: '10.9.9.9', port: 80 }] }] });
-    expect(() => new Director(bad, { send: () => {} })).toThrow(/10\.9\.9\.9:80.*direct routing.*not on a directly connected network/);
+    expect(() => new Director(bad, { send: () => {} })).toThrow(/10\.9\.9\.9 uses direct routing.*on no network directly connected/);
   });
 
   it('the same real server on the connected subnet is accepted', () => {

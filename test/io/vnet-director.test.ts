@@ -1,14 +1,17 @@
-// The director and GSO super-frames (Director.rxGso, set by the owner of a
-// port with offload): a super-frame is rewritten and sent whole, whatever the
+// The director and GSO super-frames (marked in the FrameMeta a port with
+// offload hands over with each frame): a super-frame is rewritten and sent whole, whatever the
 // egress MTU, because the sending port cuts it to fit; the same bytes without
 // the mark are an ordinary oversized DF packet and draw frag-needed.
 import { describe, expect, it } from 'vitest';
 import { eth } from '../../src/wire/builder.js';
+import { VNET_GSO_TCPV4 } from '../../src/wire/virtio-net.js';
 import { expectFrames, Rig } from '../director/harness.js';
 import { tcpFrame, type TcpSpec } from '../director/frames.js';
 import { CLIENT, NAT, TUN, natConfig, tunConfig } from '../director/topo.js';
 
 const CPORT = 40000;
+/** A TCP/IPv4 super-frame as a TAP with offload marks it. */
+const SUPER = { gsoType: VNET_GSO_TCPV4, gsoSize: 1448 };
 const PAYLOAD = Uint8Array.from({ length: 20_000 }, (_, i) => (i * 31) & 0xff);
 
 function nat(spec: Partial<TcpSpec> & { flags: string }): TcpSpec {
@@ -23,9 +26,7 @@ describe('director: GSO super-frames', () => {
     rig.in(0, tcpFrame(nat({ flags: 'A', seq: 1001, ack: 5001 })), 2);
     const big = nat({ flags: 'PA', seq: 1001, ack: 5001, payload: PAYLOAD });
 
-    rig.d.rxGso = true;
-    const out = rig.in(0, tcpFrame(big), 3);
-    rig.d.rxGso = false;
+    const out = rig.in(0, tcpFrame(big), 3, SUPER);
     const toServer = tcpFrame({ ...big, smac: NAT.inMac, dmac: NAT.rs1Mac, dst: NAT.rs1, dport: 8080 });
     expectFrames(out, [{ port: 1, bytes: toServer }]);
     expect(rig.drops()).toEqual({});
@@ -45,9 +46,7 @@ describe('director: GSO super-frames', () => {
     });
     rig.in(0, tcpFrame(client({ flags: 'S', seq: 10 })), 1); // outer id 1
     const big = client({ flags: 'PA', seq: 11, ack: 1, payload: PAYLOAD });
-    rig.d.rxGso = true;
-    const out = rig.in(0, tcpFrame(big), 2);
-    rig.d.rxGso = false;
+    const out = rig.in(0, tcpFrame(big), 2, SUPER);
     const tunnelled = eth({ src: TUN.mac, dst: TUN.gwMac })
       .ipip({ src: TUN.addr, dst: TUN.rs1, ttl: 50, id: 2, flags: 'DF' })
       .payload(tcpFrame(big).subarray(14))

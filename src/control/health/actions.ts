@@ -28,24 +28,17 @@ function specOf(d: Dest): Required<DestSpec> {
   return { addr: d.addr, port: d.port, weight: d.weight, fwd: d.fwd, uThreshold: d.uThreshold, lThreshold: d.lThreshold };
 }
 
-/** Unlinks a dest; with expire_nodest_conn its connections end now, otherwise they run out. */
-function unlink(director: Director, svc: Service, d: Dest): void {
-  svc.removeDest(d);
-  if (director.conns.settings.expireNodestConn) director.conns.expireDest(d);
-}
-
 export function takeOut(director: Director, svc: Service, addr: number, port: number, inhibit: boolean): TakenOut {
   const d = svc.findDest(addr, port);
   if (!d) return { how: 'absent' };
   if (inhibit) {
     const weight = d.weight;
-    svc.editDest(d, { weight: 0 });
-    director.refreshRealServers();
+    director.mutate.editDest(d, { weight: 0 });
     return { how: 'inhibited', weight };
   }
   const spec = specOf(d);
-  unlink(director, svc, d);
-  director.refreshRealServers();
+  // with expire_nodest_conn its connections end now, otherwise they run out
+  director.mutate.removeDest(d);
   return { how: 'removed', spec };
 }
 
@@ -56,12 +49,11 @@ export function putBack(director: Director, svc: Service, addr: number, port: nu
   if (t.how === 'inhibited') {
     // a weight the operator set while the server was down is theirs: leave it
     if (!d || d.weight !== 0) return false;
-    svc.editDest(d, { weight: t.weight });
+    director.mutate.editDest(d, { weight: t.weight });
   } else {
     if (d) return false;
-    svc.addDest({ ...t.spec });
+    director.mutate.addDest(svc, { ...t.spec });
   }
-  director.refreshRealServers();
   return true;
 }
 
@@ -74,13 +66,11 @@ export function applySorry(director: Director, svc: Service, sorry: DestSpec): '
   const present = svc.dests.find(isSorry);
   const alive = svc.dests.some((d) => !isSorry(d) && d.weight > 0);
   if (!alive && !present) {
-    svc.addDest({ ...sorry });
-    director.refreshRealServers();
+    director.mutate.addDest(svc, { ...sorry });
     return 'added';
   }
   if (alive && present) {
-    unlink(director, svc, present);
-    director.refreshRealServers();
+    director.mutate.removeDest(present);
     return 'removed';
   }
   return null;

@@ -1,0 +1,85 @@
+// TCP (ip_vs_proto_tcp.c): ports, the IPVS state table, and NAT of the
+// checksum, which covers a pseudo-header with both addresses.
+import { IPPROTO_TCP } from '../../wire/ipproto.js';
+import { TCP_RST, TCP_SYN, TcpView } from '../../wire/tcp.js';
+import { WIRE_OK } from '../../wire/errors.js';
+import {
+  TCP_S_CLOSE, TCP_S_FIN_WAIT, TCP_S_TIME_WAIT, TCP_STATE_ACTIVE, TCP_STATE_NAMES, nextTcpState,
+} from '../tcp-states.js';
+import { registerProto, type L4Info, type ProtoOps } from './ops.js';
+
+const SEC = 1000;
+
+/** IPVS default TCP timeouts in ms, indexed by state (tcp_timeouts in ip_vs_proto_tcp.c). */
+export const DEFAULT_TCP_TIMEOUTS: readonly number[] = [
+  2 * SEC, // NONE
+  15 * 60 * SEC, // ESTABLISHED
+  2 * 60 * SEC, // SYN_SENT
+  60 * SEC, // SYN_RECV
+  2 * 60 * SEC, // FIN_WAIT
+  2 * 60 * SEC, // TIME_WAIT
+  10 * SEC, // CLOSE
+  60 * SEC, // CLOSE_WAIT
+  30 * SEC, // LAST_ACK
+  2 * 60 * SEC, // LISTEN
+  2 * 60 * SEC, // SYNACK
+];
+
+// Each call wraps the view afresh: no state survives between calls.
+const v = new TcpView();
+
+function isSyn(flags: number): boolean {
+  return (flags & (TCP_SYN | TCP_RST)) === TCP_SYN;
+}
+
+export const tcpOps: ProtoOps = {
+  proto: IPPROTO_TCP,
+  name: 'TCP',
+  stateful: true,
+  defaultTimeouts: DEFAULT_TCP_TIMEOUTS,
+  stateNames: TCP_STATE_NAMES,
+
+  parse(buf, off, len, _partial, out: L4Info) {
+    const rc = v.wrap(buf, off, len);
+    if (rc !== WIRE_OK) return rc;
+    out.sport = v.sport;
+    out.dport = v.dport;
+    out.flags = v.flags;
+    return WIRE_OK;
+  },
+  // as tcp_conn_schedule: only a SYN (without RST) opens a connection
+  schedulable: isSyn,
+  opensNew: isSyn,
+  expectsNewConn(state, noOutput, reuseMode) {
+    return state === TCP_S_TIME_WAIT || state === TCP_S_CLOSE ||
+      ((reuseMode & 2) !== 0 && state === TCP_S_FIN_WAIT && noOutput);
+  },
+  nextState: nextTcpState,
+  isActive(state) {
+    return TCP_STATE_ACTIVE[state] === true;
+  },
+  dnat(buf, off, len, oldAddr, newAddr, port) {
+    v.wrap(buf, off, len);
+    v.pseudoAddrChanged(oldAddr, newAddr);
+    v.rewriteDport(port);
+  },
+  snat(buf, off, len, oldAddr, newAddr, port) {
+    v.wrap(buf, off, len);
+    v.pseudoAddrChanged(oldAddr, newAddr);
+    v.rewriteSport(port);
+  },
+  rewriteQuoted(buf, off, avail, srcSide, port, oldAddr, newAddr) {
+    if (v.wrapQuoted(buf, off, avail) !== WIRE_OK) return false;
+    v.rewriteQuoted(srcSide, port, oldAddr, newAddr);
+    return true;
+  },
+  parseQuoted(buf, off, avail, out) {
+    if (v.wrapQuoted(buf, off, avail) !== WIRE_OK) return false;
+    out.sport = v.sport;
+    out.dport = v.dport;
+    out.flags = 0;
+    return true;
+  },
+};
+
+registerProto(tcpOps);

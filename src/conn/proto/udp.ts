@@ -1,0 +1,58 @@
+// UDP (ip_vs_proto_udp.c): ports, one timeout, no states; a checksum of 0
+// means "none" and stays 0 through NAT.
+import { IPPROTO_UDP } from '../../wire/ipproto.js';
+import { UdpView } from '../../wire/udp.js';
+import { WIRE_OK } from '../../wire/errors.js';
+import { registerProto, type ProtoOps } from './ops.js';
+
+/** ip_vs_proto_udp.c's one timeout: 5 minutes. */
+export const DEFAULT_UDP_TIMEOUT = 5 * 60 * 1000;
+
+const v = new UdpView();
+
+export const udpOps: ProtoOps = {
+  proto: IPPROTO_UDP,
+  name: 'UDP',
+  stateful: false,
+  defaultTimeouts: [DEFAULT_UDP_TIMEOUT],
+  stateNames: ['UDP'],
+
+  parse(buf, off, len, partial, out) {
+    // a first fragment holds only the start of the datagram: take the header alone
+    const rc = partial ? v.wrapHeader(buf, off, len) : v.wrap(buf, off, len);
+    if (rc !== WIRE_OK) return rc;
+    out.sport = v.sport;
+    out.dport = v.dport;
+    out.flags = 0;
+    return WIRE_OK;
+  },
+  schedulable: () => true,
+  opensNew: () => false,
+  expectsNewConn: () => false,
+  nextState: (state) => state,
+  isActive: () => false,
+  dnat(buf, off, len, oldAddr, newAddr, port) {
+    v.wrapHeader(buf, off, len);
+    v.pseudoAddrChanged(oldAddr, newAddr);
+    v.rewriteDport(port);
+  },
+  snat(buf, off, len, oldAddr, newAddr, port) {
+    v.wrapHeader(buf, off, len);
+    v.pseudoAddrChanged(oldAddr, newAddr);
+    v.rewriteSport(port);
+  },
+  rewriteQuoted(buf, off, avail, srcSide, port, oldAddr, newAddr) {
+    if (v.wrapHeader(buf, off, avail) !== WIRE_OK) return false;
+    v.rewriteQuoted(srcSide, port, oldAddr, newAddr);
+    return true;
+  },
+  parseQuoted(buf, off, avail, out) {
+    if (v.wrapHeader(buf, off, avail) !== WIRE_OK) return false;
+    out.sport = v.sport;
+    out.dport = v.dport;
+    out.flags = 0;
+    return true;
+  },
+};
+
+registerProto(udpOps);

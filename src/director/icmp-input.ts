@@ -1,0 +1,69 @@
+// ICMP to and through the director: echo requests to its addresses and VIPs
+// are answered; an error that quotes a packet of a connection goes where
+// that connection's packets go, translated for NAT (the kernel's
+// ip_vs_in_icmp / ip_vs_out_icmp); anything else is the host's.
+import { protoOps, type L4Info } from '../conn/proto/index.js';
+import { ADDR_LOCAL, ADDR_VIP } from '../net/addr-table.js';
+import { FRAG_NONE, type Packet } from '../net/packet.js';
+import { DropCode, FORWARDED, type Verdict } from '../model/verdict.js';
+import { WIRE_OK } from '../wire/errors.js';
+import { ICMP_ECHO_REQUEST, icmpIsError } from '../wire/icmp.js';
+import { natIcmpFromClient, natIcmpFromDest, transmitter } from '../xmit/index.js';
+import type { Director } from './director.js';
+import { notLvs } from './ipv4-input.js';
+
+const OURS = ADDR_LOCAL | ADDR_VIP;
+const quotedPorts: L4Info = { sport: 0, dport: 0, flags: 0 };
+
+export function icmpInput(d: Director, pkt: Packet): Verdict {
+  if (pkt.fragment !== FRAG_NONE) return notLvs(d, pkt);
+  const ip = pkt.ip;
+  const icmp = pkt.icmp;
+  if (icmp.wrap(pkt.buf, ip.payloadOffset, ip.payloadLength) !== WIRE_OK) return DropCode['malformed-icmp'];
+  const type = icmp.type;
+  const ours = (d.host.classOf(pkt.dst) & OURS) !== 0;
+  if (type === ICMP_ECHO_REQUEST && ours) {
+    if (!icmp.checksumOk()) return DropCode['malformed-icmp'];
+    return d.host.echoReply(pkt);
+  }
+  if (icmpIsError(type)) {
+    if (!icmp.embeddedComplete) return DropCode['malformed-icmp'];
+    const v = errorForConn(d, pkt);
+    if (v !== NOT_FOR_A_CONN) return v;
+    if (ours) return DropCode['icmp-error-no-conn'];
+  }
+  return notLvs(d, pkt);
+}
+
+const NOT_FOR_A_CONN = -100;
+
+/** An ICMP error quoting a packet of a connection; NOT_FOR_A_CONN when it concerns none. */
+function errorForConn(d: Director, pkt: Packet): Verdict {
+  const icmp = pkt.icmp;
+  const quoted = protoOps(icmp.embeddedProtocol);
+  // a quoted non-first fragment has no ports
+  if (quoted === undefined || icmp.embeddedFragOffset !== 0) return NOT_FOR_A_CONN;
+  if (!quoted.parseQuoted(pkt.buf, icmp.embeddedTransportOffset, icmp.embeddedTransportLength, quotedPorts)) return NOT_FOR_A_CONN;
+  const isrc = icmp.embeddedSrc;
+  const idst = icmp.embeddedDst;
+  const conns = d.conns;
+  const now = pkt.now;
+
+  // about a packet sent to a client (VIP:vport -> client): the error travels client -> real server
+  let slot = conns.lookupIn(quoted.proto, idst, quotedPorts.dport, isrc, quotedPorts.sport, now);
+  if (slot >= 0) {
+    d.tracer?.icmpForConn('client', conns, slot);
+    const xmit = transmitter(conns.fwd(slot));
+    // NAT translates the error; DR and TUN send it on as it is, like the conn's packets
+    return xmit.toClient !== undefined ? natIcmpFromClient(d, pkt, slot, quoted) : xmit.toDest(d, pkt, slot);
+  }
+  // about a packet sent to a real server (client -> real server): the error travels to the client
+  slot = conns.lookupOut(quoted.proto, idst, quotedPorts.dport, isrc, quotedPorts.sport, now);
+  if (slot >= 0 && transmitter(conns.fwd(slot)).toClient !== undefined) {
+    d.tracer?.icmpForConn('real-server', conns, slot);
+    const ttl = d.host.decTtl(pkt);
+    if (ttl !== FORWARDED) return ttl;
+    return natIcmpFromDest(d, pkt, slot, quoted);
+  }
+  return NOT_FOR_A_CONN;
+}

@@ -1,0 +1,85 @@
+// The per-frame context: where one frame's bytes are, what each layer said,
+// and what travels with it. Every stage reads and writes the packet it is
+// given, never a shared view, so a stage that re-enters the pipeline (a held
+// fragment released, say) does so with a packet of its own and cannot
+// change what its caller reads.
+import type { L4Info, ProtoOps } from '../conn/proto/index.js';
+import type { FrameMeta } from '../model/frame.js';
+import { EMPTY } from '../wire/bytes.js';
+import { EthernetView } from '../wire/ethernet.js';
+import { IcmpView } from '../wire/icmp.js';
+import { Ipv4View } from '../wire/ipv4.js';
+import type { DirectorPort } from './port.js';
+
+/** Not a fragment. */
+export const FRAG_NONE = 0;
+/** The first fragment: offset 0, MF set; it carries the transport header. */
+export const FRAG_FIRST = 1;
+/** A later fragment: no transport header, it follows its first fragment. */
+export const FRAG_LATER = 2;
+
+export class Packet implements L4Info, FrameMeta {
+  /** Ingress port. */
+  port!: DirectorPort;
+  buf: Uint8Array = EMPTY;
+  /** Start of the Ethernet header in buf. */
+  ethOff = 0;
+  /** Bytes received (may include Ethernet padding). */
+  len = 0;
+  /** The frame's time, ms: the clock of every decision about it. */
+  now = 0;
+  /** Sent to the broadcast MAC. */
+  bcast = false;
+  // FrameMeta: a super-frame from a port with offload, and its segment size.
+  gsoType = 0;
+  gsoSize = 0;
+
+  readonly eth = new EthernetView();
+  readonly ip = new Ipv4View();
+  readonly icmp = new IcmpView();
+
+  /** What is forwarded: the Ethernet header and the IP total length (padding excluded). */
+  frameLen = 0;
+  proto = 0;
+  src = 0;
+  dst = 0;
+  /** FRAG_NONE, FRAG_FIRST or FRAG_LATER. */
+  fragment = FRAG_NONE;
+
+  /** The transport protocol's entry when it has one and its header was read (never for a later fragment). */
+  ops: ProtoOps | undefined = undefined;
+  l4Off = 0;
+  l4Len = 0;
+  sport = 0;
+  dport = 0;
+  /** State-machine flags of the transport header (TCP flag bits). */
+  flags = 0;
+
+  /** A super-frame: the port that sends it cuts it to its MTU, so MTU checks do not apply. */
+  get isSuperFrame(): boolean {
+    return this.gsoSize !== 0;
+  }
+
+  /** Points the packet at a frame and clears what earlier frames left. */
+  reset(port: DirectorPort, buf: Uint8Array, off: number, len: number, now: number, meta: FrameMeta): void {
+    this.port = port;
+    this.buf = buf;
+    this.ethOff = off;
+    this.len = len;
+    this.now = now;
+    this.bcast = false;
+    this.gsoType = meta.gsoType;
+    this.gsoSize = meta.gsoSize;
+    this.frameLen = len;
+    this.proto = 0;
+    this.src = 0;
+    this.dst = 0;
+    this.fragment = FRAG_NONE;
+    this.ops = undefined;
+    this.l4Off = 0;
+    this.l4Len = 0;
+    this.sport = 0;
+    this.dport = 0;
+    this.flags = 0;
+  }
+}

@@ -1,0 +1,3 @@
+export type { ConnRef, TraceEvent, TraceSink } from './events.js';
+export { Tracer, connRef, svcLabel } from './tracer.js';
+export { textTrace } from './text.js';
