@@ -74,8 +74,13 @@ const RA_LIFETIME = 6;
 const RA_REACHABLE = 8;
 const RA_RETRANS = 12;
 // quoted packet, from the start of the quoted IPv6 header
+const Q_PLEN = 4;
 const Q_SRC = 8;
 const Q_DST = 24;
+// an ND option: type, length in 8-byte units, data
+const OPT_TYPE = 0;
+const OPT_LEN = 1;
+const OPT_DATA = 2;
 
 /** Types whose body quotes the offending packet. */
 export function icmpv6IsError(type: number): boolean {
@@ -136,7 +141,7 @@ export class Icmpv6View {
     const avail = this.len - ICMPV6_HEADER_LEN;
     if (avail < IPV6_HEADER_LEN || this.buf[q]! >>> 4 !== 6) return;
     // the quote is usually cut short: walk what is there
-    const end = q + Math.min(avail, IPV6_HEADER_LEN + get16(this.buf, q + 4));
+    const end = q + Math.min(avail, IPV6_HEADER_LEN + get16(this.buf, q + Q_PLEN));
     const h = this.quoted;
     if (h.walkChain(this.buf, q, end) !== WIRE_OK || h.isLaterFragment) return;
     if (h.upperOffset + 8 > end) return;
@@ -226,8 +231,8 @@ export class Icmpv6View {
   ndOptionsOk(): number {
     const end = this.off + this.len;
     for (let p = this.ndOptionsOffset; p < end;) {
-      if (p + 2 > end) return ICMPV6_BAD_ND_OPTION;
-      const n = this.buf[p + 1]! << 3;
+      if (p + OPT_DATA > end) return ICMPV6_BAD_ND_OPTION;
+      const n = this.buf[p + OPT_LEN]! << 3;
       if (n === 0 || p + n > end) return ICMPV6_BAD_ND_OPTION;
       p += n;
     }
@@ -241,10 +246,10 @@ export class Icmpv6View {
    */
   ndFindOption(type: number): number {
     const end = this.off + this.len;
-    for (let p = this.ndOptionsOffset; p + 2 <= end;) {
-      const n = this.buf[p + 1]! << 3;
+    for (let p = this.ndOptionsOffset; p + OPT_DATA <= end;) {
+      const n = this.buf[p + OPT_LEN]! << 3;
       if (n === 0 || p + n > end) return -1;
-      if (this.buf[p] === type) return p;
+      if (this.buf[p + OPT_TYPE] === type) return p;
       p += n;
     }
     return -1;
@@ -258,7 +263,7 @@ export class Icmpv6View {
   private linkAddr(type: number): number {
     const p = this.ndFindOption(type);
     // Ethernet: one 8-byte unit, the MAC after type and length
-    return p < 0 ? -1 : readMac(this.buf, p + 2);
+    return p < 0 ? -1 : readMac(this.buf, p + OPT_DATA);
   }
 
   // ---- the packet quoted by an error message ----
@@ -356,10 +361,10 @@ export function parseIcmpv6(buf: Uint8Array, off = 0, len = buf.length - off): I
 
 /** Writes the 8-byte header; returns 8. */
 export function emitIcmpv6(h: Icmpv6Header, buf: Uint8Array, off: number): number {
-  buf[off] = h.type;
-  buf[off + 1] = h.code;
-  put16(buf, off + 2, h.checksum ?? 0);
-  put32(buf, off + 4, h.rest);
+  buf[off + TYPE] = h.type;
+  buf[off + CODE] = h.code;
+  put16(buf, off + CSUM, h.checksum ?? 0);
+  put32(buf, off + REST, h.rest);
   return ICMPV6_HEADER_LEN;
 }
 
@@ -459,8 +464,8 @@ export function parseNd(buf: Uint8Array, off = 0, len = buf.length - off): NdMes
   }
   const end = off + len;
   for (let p = v.ndOptionsOffset; p < end;) {
-    const n = buf[p + 1]! << 3;
-    m.options.push({ type: buf[p]!, data: buf.slice(p + 2, p + n) });
+    const n = buf[p + OPT_LEN]! << 3;
+    m.options.push({ type: buf[p + OPT_TYPE]!, data: buf.slice(p + OPT_DATA, p + n) });
     p += n;
   }
   return m;
@@ -484,10 +489,10 @@ export function emitNd(m: NdMessage, buf: Uint8Array, off: number): number {
   }
   const n = ndMessageLength(m);
   buf.fill(0, off, off + n);
-  buf[off] = m.type;
-  buf[off + 1] = m.code;
-  put16(buf, off + 2, m.checksum ?? 0);
-  if (m.type === ICMPV6_NEIGHBOR_ADVERT) put32(buf, off + 4, m.flags & 0xe0000000);
+  buf[off + TYPE] = m.type;
+  buf[off + CODE] = m.code;
+  put16(buf, off + CSUM, m.checksum ?? 0);
+  if (m.type === ICMPV6_NEIGHBOR_ADVERT) put32(buf, off + REST, m.flags & 0xe0000000);
   if (start === 24) {
     if (!m.target) throw new Error('NS and NA need a target address');
     writeIp6(buf, off + ND_TARGET, m.target, 0);
@@ -496,9 +501,9 @@ export function emitNd(m: NdMessage, buf: Uint8Array, off: number): number {
   for (const o of m.options) {
     const units = Math.ceil((2 + o.data.length) / 8);
     if (units > 255) throw new Error(`ND option of ${o.data.length} bytes is too long`);
-    buf[p] = o.type;
-    buf[p + 1] = units;
-    buf.set(o.data, p + 2);
+    buf[p + OPT_TYPE] = o.type;
+    buf[p + OPT_LEN] = units;
+    buf.set(o.data, p + OPT_DATA);
     p += units * 8;
   }
   return n;

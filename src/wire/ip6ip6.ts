@@ -13,6 +13,17 @@ import {
 
 export const IP6IP6_OUTER_LEN = IPV6_HEADER_LEN;
 
+// fields read from the inner packet
+const V6_HLIM = 7;
+const V4_TOS = 1;
+const V4_TTL = 8;
+// fields of the outer header written here
+const PLEN = 4;
+const NXT = 6;
+const HLIM = 7;
+const SRC = 8;
+const DST = 24;
+
 /**
  * Writes an outer IPv6 header into the 40 bytes of headroom before the inner
  * packet at innerOff; the packet then starts at innerOff - 40.
@@ -38,22 +49,22 @@ export function encapIp6ip6(
   let nh: number;
   if (version === 6) {
     tc = (get16(buf, innerOff) >>> 4) & 0xff;
-    hl = buf[innerOff + 7]!;
+    hl = buf[innerOff + V6_HLIM]!;
     nh = NEXTHDR_IPV6;
   } else if (version === 4) {
-    tc = buf[innerOff + 1]!;
-    hl = buf[innerOff + 8]!;
+    tc = buf[innerOff + V4_TOS]!;
+    hl = buf[innerOff + V4_TTL]!;
     nh = NEXTHDR_IPV4;
   } else {
     return IP6IP6_NOT_IP6IP6;
   }
   const o = innerOff - IP6IP6_OUTER_LEN;
   put32(buf, o, ((6 << 28) | (tc << 20)) >>> 0); // flow label 0
-  put16(buf, o + 4, innerLen);
-  buf[o + 6] = nh;
-  buf[o + 7] = hopLimit >= 0 ? hopLimit : hl;
-  writeIp6(buf, o + 8, src, srcOff);
-  writeIp6(buf, o + 24, dst, dstOff);
+  put16(buf, o + PLEN, innerLen);
+  buf[o + NXT] = nh;
+  buf[o + HLIM] = hopLimit >= 0 ? hopLimit : hl;
+  writeIp6(buf, o + SRC, src, srcOff);
+  writeIp6(buf, o + DST, dst, dstOff);
   return WIRE_OK;
 }
 

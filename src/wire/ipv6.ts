@@ -27,6 +27,14 @@ const NXT = 6;
 const HLIM = 7;
 const SRC = 8;
 const DST = 24;
+// field offsets in an extension header
+const EXT_NXT = 0;
+const EXT_LEN = 1; // 8-byte units less one (AH: 4-byte units less two)
+const RT_TYPE = 2;
+const RT_SEGLEFT = 3;
+const RT_ADDRS = 8; // type 0 and 2 addresses, type 4 segment list
+const FRAG_OFFLG = 2; // offset (13 bits), 2 reserved bits, M
+const FRAG_ID = 4;
 
 // Next header values, named as the kernel names them (protocol numbers of
 // the IANA registry; extension headers among them).
@@ -259,31 +267,31 @@ export class Ipv6Headers {
       }
       if (nh === NEXTHDR_HOP && p !== start) return this.fail(nhAt, IP6_EXT_HOP_NOT_FIRST);
       // every extension header starts with next header and a length byte
-      if (p + 2 > end) return this.fail(nhAt, IP6_EXT_TRUNCATED);
+      if (p + EXT_LEN + 1 > end) return this.fail(nhAt, IP6_EXT_TRUNCATED);
       let hl: number;
       if (nh === NEXTHDR_FRAGMENT) hl = IPV6_FRAG_HEADER_LEN;
-      else if (nh === NEXTHDR_AUTH) hl = (buf[p + 1]! + 2) << 2; // in 4-byte units, less 2
-      else hl = (buf[p + 1]! + 1) << 3; // in 8-byte units, less 1
-      if (p + hl > end) return this.fail(nh === NEXTHDR_FRAGMENT ? nhAt : p + 1, IP6_EXT_TRUNCATED);
+      else if (nh === NEXTHDR_AUTH) hl = (buf[p + EXT_LEN]! + 2) << 2;
+      else hl = (buf[p + EXT_LEN]! + 1) << 3;
+      if (p + hl > end) return this.fail(nh === NEXTHDR_FRAGMENT ? nhAt : p + EXT_LEN, IP6_EXT_TRUNCATED);
       if (nh === NEXTHDR_HOP) this.hopByHopOffset = p;
       else if (nh === NEXTHDR_DEST) this.destOptsOffset = p;
       else if (nh === NEXTHDR_ROUTING) this.routing(buf, p);
       else if (nh === NEXTHDR_FRAGMENT) {
-        const fo = get16(buf, p + 2);
+        const fo = get16(buf, p + FRAG_OFFLG);
         this.fragHeaderOffset = p;
         this.fragOffset = fo >>> 3;
         this.fragMore = (fo & 1) !== 0;
-        this.fragId = get32(buf, p + 4);
+        this.fragId = get32(buf, p + FRAG_ID);
         if (this.fragOffset !== 0) {
           // a later fragment: what follows is data, not headers
-          nhAt = p;
-          nh = buf[p]!;
+          nhAt = p + EXT_NXT;
+          nh = buf[nhAt]!;
           p += hl;
           break;
         }
       }
-      nhAt = p;
-      nh = buf[p]!;
+      nhAt = p + EXT_NXT;
+      nh = buf[nhAt]!;
       p += hl;
     }
     this.upperProtocol = nh;
@@ -296,13 +304,13 @@ export class Ipv6Headers {
 
   private routing(buf: Uint8Array, p: number): void {
     this.routingOffset = p;
-    this.routingType = buf[p + 2]!;
-    this.segmentsLeft = buf[p + 3]!;
+    this.routingType = buf[p + RT_TYPE]!;
+    this.segmentsLeft = buf[p + RT_SEGLEFT]!;
     if (this.segmentsLeft === 0) return;
-    const units = buf[p + 1]!; // 8-byte units after the first 8 bytes: two per address
+    const units = buf[p + EXT_LEN]!; // 8-byte units after the first 8 bytes: two per address
     if (units < 2) return;
-    if (this.routingType === 0 || this.routingType === 2) this.finalDstOffset = p + 8 + 16 * ((units >>> 1) - 1);
-    else if (this.routingType === 4) this.finalDstOffset = p + 8;
+    if (this.routingType === 0 || this.routingType === 2) this.finalDstOffset = p + RT_ADDRS + 16 * ((units >>> 1) - 1);
+    else if (this.routingType === 4) this.finalDstOffset = p + RT_ADDRS;
   }
 
   private fail(at: number, code: number): number {
@@ -390,9 +398,9 @@ export function padIp6Options(options: Uint8Array): Uint8Array {
 export function emitIp6ExtHeader(nextHeader: number, body: Uint8Array, buf: Uint8Array, off: number): number {
   const n = 2 + body.length;
   if (n % 8 !== 0 || n > 2048) throw new Error(`extension header of ${n} bytes: must be a multiple of 8, at most 2048`);
-  buf[off] = nextHeader;
-  buf[off + 1] = n / 8 - 1;
-  buf.set(body, off + 2);
+  buf[off + EXT_NXT] = nextHeader;
+  buf[off + EXT_LEN] = n / 8 - 1;
+  buf.set(body, off + EXT_LEN + 1);
   return n;
 }
 
@@ -407,15 +415,15 @@ export interface Ipv6Fragment {
 
 /** Writes an 8-byte fragment header; returns 8. */
 export function emitIpv6Fragment(f: Ipv6Fragment, buf: Uint8Array, off: number): number {
-  buf[off] = f.nextHeader;
-  buf[off + 1] = 0;
-  put16(buf, off + 2, ((f.offset & 0x1fff) << 3) | (f.m ? 1 : 0));
-  put32(buf, off + 4, f.id);
+  buf[off + EXT_NXT] = f.nextHeader;
+  buf[off + 1] = 0; // reserved
+  put16(buf, off + FRAG_OFFLG, ((f.offset & 0x1fff) << 3) | (f.m ? 1 : 0));
+  put32(buf, off + FRAG_ID, f.id);
   return IPV6_FRAG_HEADER_LEN;
 }
 
 export function parseIpv6Fragment(buf: Uint8Array, off: number): Ipv6Fragment {
   if (off < 0 || off + IPV6_FRAG_HEADER_LEN > buf.length) throw new WireError(IP6_EXT_TRUNCATED, 'ipv6 fragment header');
-  const fo = get16(buf, off + 2);
-  return { nextHeader: buf[off]!, offset: fo >>> 3, m: (fo & 1) !== 0, id: get32(buf, off + 4) };
+  const fo = get16(buf, off + FRAG_OFFLG);
+  return { nextHeader: buf[off + EXT_NXT]!, offset: fo >>> 3, m: (fo & 1) !== 0, id: get32(buf, off + FRAG_ID) };
 }
