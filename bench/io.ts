@@ -2,13 +2,20 @@
 // transmits 60-byte frames on the TAP netdev with libpcap, so the kernel hands
 // them to our descriptor), frames/s sent with TapPort.send, and frames/s
 // received through a PcapPort (tcpdump pipe) on a veth. Needs root. ~10 s.
+// And, without root: the peak RSS of `tapvs replay` on a 200 MB capture
+// (scripts/make-big-capture.ts, NAT traffic for fixtures/pcap/nat-http.conf)
+// against a 10-frame replay in the same kind of process: input and output
+// are streamed, so the two stay close. ~4 s, 400 MB of /tmp while it runs.
 //
 // Design measurements that chose the TAP loop (src/io/loop-fd.ts), same sender:
 //   libuv epoll on the fd, sink on the main thread ........ ~585 k frames/s
 //   worker blocking readSync + SharedArrayBuffer ring ...... ~340 k frames/s
 //   async fs.read through the libuv thread pool ............  ~44 k frames/s
 import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { openPcap } from '../src/io/pcap-port.js';
 import { openTap } from '../src/io/tap.js';
 import type { BenchResult } from './types.js';
@@ -102,9 +109,40 @@ async function pcapRx(): Promise<BenchResult[]> {
   }
 }
 
+const ROOT = new URL('..', import.meta.url).pathname;
+
+/** Replays `input` in a fresh process; its peak RSS (MB), frames and seconds. */
+function replayRun(input: string, out: string): { rssMb: number; frames: number; secs: number } {
+  const src = `
+    import { loadConfig, replayTo } from ${JSON.stringify(join(ROOT, 'src/cli/replay.ts'))};
+    const t0 = performance.now();
+    const r = replayTo(loadConfig(${JSON.stringify(join(ROOT, 'fixtures/pcap/nat-http.conf'))}), ${JSON.stringify(input)}, ${JSON.stringify(out)});
+    const secs = (performance.now() - t0) / 1000;
+    process.stdout.write(JSON.stringify({ rssMb: process.resourceUsage().maxRSS / 1024, frames: r.framesIn, secs }));`;
+  const text = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', src], { cwd: ROOT, encoding: 'utf8' });
+  return JSON.parse(text) as { rssMb: number; frames: number; secs: number };
+}
+
+export function replayRss(): BenchResult[] {
+  const dir = mkdtempSync(join(tmpdir(), 'tapvs-bench-replay-'));
+  try {
+    const big = join(dir, 'big.pcapng');
+    execFileSync(process.execPath, ['--import', 'tsx', join(ROOT, 'scripts/make-big-capture.ts'), big, '200'], { cwd: ROOT, stdio: 'ignore' });
+    const base = replayRun(join(ROOT, 'fixtures/pcap/nat-http.in.pcapng'), join(dir, 'small.out.pcapng'));
+    const run = replayRun(big, join(dir, 'big.out.pcapng'));
+    return [
+      { name: 'io: replay peak RSS, 200 MB capture', value: Math.round(run.rssMb), unit: 'MB', note: `10-frame replay ${Math.round(base.rssMb)} MB; ${run.frames} frames` },
+      { name: 'io: replay rate, 200 MB capture (NAT)', value: Math.round(run.frames / run.secs), unit: 'frames/s', note: 'read, director, write' },
+    ];
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 export async function benchIo(): Promise<BenchResult[]> {
-  if (process.getuid?.() !== 0) return [{ name: 'io: skipped', value: 0, unit: '', note: 'needs root for TAP devices' }];
-  return [...(await tapRx()), ...(await tapTx()), ...(await pcapRx())];
+  const replay = replayRss();
+  if (process.getuid?.() !== 0) return [...replay, { name: 'io: TAP/pcap skipped', value: 0, unit: '', note: 'needs root for TAP devices' }];
+  return [...replay, ...(await tapRx()), ...(await tapTx()), ...(await pcapRx())];
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
