@@ -3,7 +3,7 @@
 // scripts/make-replay-fixtures.ts from the builder, not by the director),
 // twice the same, and clean under tshark's checksum checks.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
@@ -189,7 +189,10 @@ describe('replay of real captures of a NAT director', () => {
 
   it('SLL (v1, no interface recorded) feeds one port with --port; outgoing frames counted', () => {
     const out = join(tmp, 'real-sll.pcapng');
-    const r = replayTo(natCfg, join(IO, 'tcpdump-any-sll.pcap'), out, { port: 'outside' });
+    const trace: string[] = [];
+    const r = replayTo(natCfg, join(IO, 'tcpdump-any-sll.pcap'), out, { port: 'outside', trace: (l) => trace.push(l) });
+    // the trace says which frames were left out, and why
+    expect(trace.filter((l) => /^\[frame \d+\] not replayed: sll-outgoing$/.test(l))).toHaveLength(r.skipped['sll-outgoing']!);
     const outgoing = parseCaptureCooked('tcpdump-any-sll.pcap').filter((f) => f[1] === 4).length;
     expect(r.skipped).toEqual({ 'sll-outgoing': outgoing });
     // the client's SYN was scheduled: the director asks for the real server on inside (its answer, fed
@@ -320,5 +323,29 @@ describe('replay refusals and counts', () => {
     }
     expect(lines).toEqual(['replayed 2 frames, sent 5; drops: none; vlan tags stripped from 2 frames\n']);
     expect(framesOf(out)).toHaveLength(5);
+  });
+});
+
+describe('replay holds at size', () => {
+  /** Peak RSS (MB) of a fresh process replaying `input` with nat-http.conf. */
+  function peakRss(input: string, out: string): number {
+    const src = `
+      import { loadConfig, replayTo } from ${JSON.stringify(join(ROOT, 'src/cli/replay.ts'))};
+      replayTo(loadConfig(${JSON.stringify(NAT_CONF)}), ${JSON.stringify(input)}, ${JSON.stringify(out)});
+      process.stdout.write(String(process.resourceUsage().maxRSS / 1024));`;
+    return Number(execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', src], { cwd: ROOT, encoding: 'utf8' }));
+  }
+
+  it('a 60 MB capture replays in about the memory of a 10-frame one (input and output streamed)', () => {
+    const big = join(tmp, 'big.pcapng');
+    execFileSync(process.execPath, ['--import', 'tsx', join(ROOT, 'scripts/make-big-capture.ts'), big, '60'], { cwd: ROOT, stdio: 'ignore' });
+    const small = peakRss(inputOf('nat-http'), join(tmp, 'small-rss.pcapng'));
+    const large = peakRss(big, join(tmp, 'big-rss.pcapng'));
+    // holding input or output whole would add well over 60 MB
+    expect(large - small).toBeLessThan(30);
+    // and it did replay it all: the output is about as big as the input
+    expect(statSync(join(tmp, 'big-rss.pcapng')).size).toBeGreaterThan(50e6);
+    rmSync(big);
+    rmSync(join(tmp, 'big-rss.pcapng'));
   });
 });
