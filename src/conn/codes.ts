@@ -12,12 +12,3 @@ export const BAD_PORT = -3;
 export const CHECK_MISS = -1;
 /** checkIn: the conn's real server is gone and expire_nodest_conn is off: drop the packet. */
 export const CHECK_DROP = -2;
-
-export function scheduleCodeName(code: number): string {
-  switch (code) {
-    case NO_DEST: return 'no-dest';
-    case TABLE_FULL: return 'table-full';
-    case BAD_PORT: return 'bad-port';
-    default: return code >= 0 ? 'ok' : `code ${code}`;
-  }
-}

@@ -4,7 +4,7 @@
 // make a director that can actually forward).
 import { FWD_DR, FWD_MASQ, type DestSpec } from '../model/dest.js';
 import { Topology, topologyProblems } from '../model/topology.js';
-import { inSubnet, macToString, parseMac as parseMacText, prefixToMask } from '../wire/addr.js';
+import { inSubnet, parseMac as parseMacText, prefixToMask } from '../wire/addr.js';
 import { IPPROTO_TCP, IPPROTO_UDP } from '../model/proto.js';
 import type { MarkRule } from '../model/services.js';
 import { schedulerNames } from '../sched/index.js';
@@ -97,8 +97,6 @@ function parseMac(s: string): number | null {
   return MAC_TEXT.test(s) ? parseMacText(s) : null;
 }
 const MAC_TEXT = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;
-
-export const formatMac = macToString;
 
 /** "2s", "500ms", "1m", "1h", or a bare number of seconds, to milliseconds. */
 function parseDuration(s: string): number | null {

@@ -108,10 +108,6 @@ export function formatServiceKey(k: ServiceKey): string {
   return `${k.proto === IPPROTO_UDP ? '-u' : '-t'} ${formatIpv4(k.addr)}:${k.port}`;
 }
 
-export function sameServiceKey(a: ServiceKey, b: ServiceKey): boolean {
-  return a.fwmark === b.fwmark && a.proto === b.proto && a.addr >>> 0 === b.addr >>> 0 && a.port === b.port;
-}
-
 const looksLikeName = (s: string): boolean => /[A-Za-z_]/.test(s) && !/^[0-9.]*$/.test(s);
 
 /** "addr[:port]" as ipvsadm's parse_service, numeric only. */

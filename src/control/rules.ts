@@ -9,7 +9,7 @@ import type { Service } from '../model/service.js';
 import type { ServiceTable } from '../model/services.js';
 import type { Mutations } from '../director/mutations.js';
 import { getScheduler, schedulerNames } from '../sched/index.js';
-import { formatIpv4, formatServiceKey, type DestAttrs, type IpvsadmCommand, type ServiceAttrs, type ServiceKey } from './ipvsadm-args.js';
+import { formatIpv4, type DestAttrs, type IpvsadmCommand, type ServiceAttrs, type ServiceKey } from './ipvsadm-args.js';
 
 export interface RuleError {
   /** Index of the failing command in the batch. */
@@ -214,9 +214,3 @@ export function applyCommands(table: ServiceTable, m: Mutations, cmds: readonly 
   return { ok: true, effects, expired };
 }
 
-/** "line 3: -a -t 10.0.0.100:80: Service not defined"-style text for an error list. */
-export function describeRuleError(cmds: readonly IpvsadmCommand[], e: RuleError): string {
-  const c = cmds[e.index];
-  const where = c && 'key' in c && c.key ? ` (${formatServiceKey(c.key)})` : '';
-  return `command ${e.index + 1}${where}: ${e.message}`;
-}

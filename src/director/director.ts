@@ -47,8 +47,8 @@ export interface DirectorCounters extends HostCounters {
 }
 
 /**
- * The per-frame pipeline of DESIGN.md. `process` is synchronous and
- * deterministic in (frame, now), and never throws for any frame content.
+ * The per-frame pipeline (docs/architecture.md). `process` is synchronous
+ * and deterministic in (frame, now), and never throws for any frame content.
  */
 export class Director implements XmitEnv {
   readonly host: Host4;

@@ -20,6 +20,10 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { IFF_NO_PI, IFF_TUN, ip, openTunDevice } from './tap.js';
+import { WIRE_OK } from '../wire/errors.js';
+import { IPPROTO_IPIP } from '../wire/ipproto.js';
+import { ipipInner } from '../wire/ipip.js';
+import { Ipv4View } from '../wire/ipv4.js';
 
 const require = createRequire(import.meta.url);
 
@@ -30,7 +34,6 @@ interface RawSocket {
 }
 const raw = require('raw-socket') as { createSocket(opts: { protocol: number; bufferSize?: number }): RawSocket };
 
-const IPPROTO_IPIP = 4;
 
 export interface DecapOptions {
   /** Virtual addresses to make local (added to lo as /32 when missing). */
@@ -69,16 +72,14 @@ function ensureLocal(vip: string): void {
   ip(['link', 'set', 'lo', 'up']);
 }
 
+const outerView = new Ipv4View();
+const innerView = new Ipv4View();
+
 /** Strip the outer IPv4 header of an IPIP packet; returns [start, end) of the inner packet, or undefined. */
 export function innerPacket(pkt: Uint8Array, len: number): [number, number] | undefined {
-  if (len < 20 || pkt[0]! >> 4 !== 4) return undefined;
-  const ihl = (pkt[0]! & 0x0f) * 4;
-  const total = (pkt[2]! << 8) | pkt[3]!;
-  if (ihl < 20 || pkt[9] !== IPPROTO_IPIP || total > len || total < ihl + 20) return undefined;
-  if (pkt[ihl]! >> 4 !== 4) return undefined;
-  const innerTotal = (pkt[ihl + 2]! << 8) | pkt[ihl + 3]!;
-  if (innerTotal < 20 || ihl + innerTotal > total) return undefined;
-  return [ihl, ihl + innerTotal];
+  if (outerView.wrap(pkt, 0, len) !== WIRE_OK) return undefined;
+  if (ipipInner(outerView, innerView) !== WIRE_OK) return undefined;
+  return [innerView.off, innerView.off + innerView.totalLength];
 }
 
 export function startDecap(opts: DecapOptions): DecapHelper {

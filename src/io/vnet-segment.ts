@@ -12,16 +12,13 @@
  * FIN and PSH kept on the last segment only, CWR on the first only; a
  * complete TCP checksum.
  */
-import { get16, get32, put16, put32 } from '../wire/bytes.js';
-import { checksum, csumFinish, pseudoHeaderSum } from '../wire/checksum.js';
+import { csumFinish, pseudoHeaderSum } from '../wire/checksum.js';
+import { WIRE_OK } from '../wire/errors.js';
+import { ETH_HEADER_LEN, ETHERTYPE_IPV4, EthernetView } from '../wire/ethernet.js';
+import { IPPROTO_IPIP, IPPROTO_TCP } from '../wire/ipproto.js';
+import { IPV4_MIN_HEADER_LEN, Ipv4View } from '../wire/ipv4.js';
+import { TCP_CWR, TCP_FIN, TCP_MIN_HEADER_LEN, TCP_PSH, TcpView } from '../wire/tcp.js';
 import { sumBytesFast } from './vnet.js';
-
-const ETHERTYPE_IPV4 = 0x0800;
-const PROTO_IPIP = 4;
-const PROTO_TCP = 6;
-const TCP_FIN = 0x01;
-const TCP_PSH = 0x08;
-const TCP_CWR = 0x80;
 
 /** Where the headers of a TCP/IPv4 frame are (absolute offsets in its buffer). */
 export interface Tcp4Layout {
@@ -42,9 +39,10 @@ export function newTcp4Layout(): Tcp4Layout {
   return { outerOff: -1, ipOff: 0, ihl: 0, tcpOff: 0, thl: 0, payOff: 0, end: 0 };
 }
 
-function unfragmented(buf: Uint8Array, ipOff: number): boolean {
-  return (get16(buf, ipOff + 6) & 0x3fff) === 0;
-}
+const eth = new EthernetView();
+const outerIp = new Ipv4View();
+const innerIp = new Ipv4View();
+const tcpV = new TcpView();
 
 /**
  * Fills `out` when buf[off, off+len) is an untagged Ethernet frame holding an
@@ -52,42 +50,35 @@ function unfragmented(buf: Uint8Array, ipOff: number): boolean {
  * consistent lengths. False otherwise (out is then unspecified).
  */
 export function tcp4Layout(buf: Uint8Array, off: number, len: number, out: Tcp4Layout): boolean {
-  if (len < 14 + 20 + 20 || get16(buf, off + 12) !== ETHERTYPE_IPV4) return false;
-  const limit = off + len;
-  let ip = off + 14;
-  let vihl = buf[ip]!;
-  let ihl = (vihl & 0x0f) << 2;
-  if (vihl >> 4 !== 4 || ihl < 20 || !unfragmented(buf, ip)) return false;
-  let end = ip + get16(buf, ip + 2);
-  if (end > limit || ip + ihl > end) return false;
+  if (len < ETH_HEADER_LEN + IPV4_MIN_HEADER_LEN + TCP_MIN_HEADER_LEN) return false;
+  if (eth.wrap(buf, off, len) !== WIRE_OK || eth.etherType !== ETHERTYPE_IPV4) return false;
+  let ip = outerIp;
+  if (ip.wrap(buf, off + ETH_HEADER_LEN, len - ETH_HEADER_LEN) !== WIRE_OK || ip.isFragment) return false;
   out.outerOff = -1;
-  if (buf[ip + 9] === PROTO_IPIP) {
-    out.outerOff = ip;
-    const outerEnd = end;
-    ip += ihl;
-    if (ip + 20 > outerEnd) return false;
-    vihl = buf[ip]!;
-    ihl = (vihl & 0x0f) << 2;
-    if (vihl >> 4 !== 4 || ihl < 20 || !unfragmented(buf, ip)) return false;
-    end = ip + get16(buf, ip + 2);
-    if (end !== outerEnd || ip + ihl > end) return false;
+  if (ip.protocol === IPPROTO_IPIP) {
+    out.outerOff = ip.off;
+    const outerEnd = ip.off + ip.totalLength;
+    if (innerIp.wrap(buf, ip.payloadOffset, ip.payloadLength) !== WIRE_OK || innerIp.isFragment) return false;
+    ip = innerIp;
+    if (ip.off + ip.totalLength !== outerEnd) return false;
   }
-  if (buf[ip + 9] !== PROTO_TCP) return false;
-  const tcp = ip + ihl;
-  if (tcp + 20 > end) return false;
-  const thl = (buf[tcp + 12]! >> 4) << 2;
-  if (thl < 20 || tcp + thl > end) return false;
-  out.ipOff = ip;
-  out.ihl = ihl;
-  out.tcpOff = tcp;
-  out.thl = thl;
-  out.payOff = tcp + thl;
-  out.end = end;
+  if (ip.protocol !== IPPROTO_TCP) return false;
+  if (tcpV.wrap(buf, ip.payloadOffset, ip.payloadLength) !== WIRE_OK) return false;
+  out.ipOff = ip.off;
+  out.ihl = ip.headerLength;
+  out.tcpOff = tcpV.off;
+  out.thl = tcpV.headerLength;
+  out.payOff = tcpV.payloadOffset;
+  out.end = ip.off + ip.totalLength;
   return true;
 }
 
 /** Receives one finished segment: out[off, off+len) (the callee must not keep it). */
 export type SegmentSink = (buf: Uint8Array, off: number, len: number) => void;
+
+const segIp = new Ipv4View();
+const segOuter = new Ipv4View();
+const segTcp = new TcpView();
 
 /**
  * Cuts the frame starting at buf[frameOff] (layout `l`, from tcp4Layout) into
@@ -102,17 +93,21 @@ export function segmentTcp4(
   const hdrLen = l.payOff - frameOff;
   const payLen = l.end - l.payOff;
   if (mss < 1 || outOff + hdrLen + Math.min(mss, payLen) > out.length) return 0;
-  // offsets of the copied headers inside each output segment
-  const ip = outOff + (l.ipOff - frameOff);
-  const tcp = outOff + (l.tcpOff - frameOff);
-  const outer = l.outerOff >= 0 ? outOff + (l.outerOff - frameOff) : -1;
-  const outerIhl = l.outerOff >= 0 ? (buf[l.outerOff]! & 0x0f) << 2 : 0;
-  const id0 = get16(buf, l.ipOff + 4);
-  const outerId0 = l.outerOff >= 0 ? get16(buf, l.outerOff + 4) : 0;
-  const seq0 = get32(buf, l.tcpOff + 4);
-  const flags0 = buf[l.tcpOff + 13]!;
-  const src = get32(buf, l.ipOff + 12);
-  const dst = get32(buf, l.ipOff + 16);
+  // read what every segment starts from before the copies overwrite nothing of it
+  innerIp.wrapHeaderOnly(buf, l.ipOff);
+  const id0 = innerIp.id;
+  const src = innerIp.src;
+  const dst = innerIp.dst;
+  let outerIhl = 0;
+  let outerId0 = 0;
+  if (l.outerOff >= 0) {
+    outerIp.wrapHeaderOnly(buf, l.outerOff);
+    outerIhl = outerIp.headerLength;
+    outerId0 = outerIp.id;
+  }
+  tcpV.wrap(buf, l.tcpOff, l.end - l.tcpOff);
+  const seq0 = tcpV.seq;
+  const flags0 = tcpV.flags;
   const count = payLen === 0 ? 1 : Math.ceil(payLen / mss);
   for (let i = 0; i < count; i++) {
     const p = i * mss;
@@ -120,24 +115,26 @@ export function segmentTcp4(
     out.set(buf.subarray(frameOff, l.payOff), outOff);
     if (n > 0) out.set(buf.subarray(l.payOff + p, l.payOff + p + n), outOff + hdrLen);
     const ipTotal = l.ihl + l.thl + n;
-    put16(out, ip + 2, ipTotal);
-    put16(out, ip + 4, (id0 + i) & 0xffff);
-    put16(out, ip + 10, 0);
-    put16(out, ip + 10, checksum(out, ip, l.ihl));
-    if (outer >= 0) {
-      put16(out, outer + 2, outerIhl + ipTotal);
-      put16(out, outer + 4, (outerId0 + i) & 0xffff);
-      put16(out, outer + 10, 0);
-      put16(out, outer + 10, checksum(out, outer, outerIhl));
+    segIp.wrapHeaderOnly(out, outOff + (l.ipOff - frameOff));
+    segIp.totalLength = ipTotal;
+    segIp.id = (id0 + i) & 0xffff;
+    segIp.fillChecksum();
+    if (l.outerOff >= 0) {
+      segOuter.wrapHeaderOnly(out, outOff + (l.outerOff - frameOff));
+      segOuter.totalLength = outerIhl + ipTotal;
+      segOuter.id = (outerId0 + i) & 0xffff;
+      segOuter.fillChecksum();
     }
-    put32(out, tcp + 4, (seq0 + p) >>> 0);
+    const tcpLen = l.thl + n;
+    const t = segTcp;
+    t.wrap(out, outOff + (l.tcpOff - frameOff), tcpLen);
+    t.seq = (seq0 + p) >>> 0;
     let f = flags0;
     if (i < count - 1) f &= ~(TCP_FIN | TCP_PSH);
     if (i > 0) f &= ~TCP_CWR;
-    out[tcp + 13] = f;
-    const tcpLen = l.thl + n;
-    put16(out, tcp + 16, 0);
-    put16(out, tcp + 16, csumFinish(sumBytesFast(out, tcp, tcpLen, pseudoHeaderSum(src, dst, PROTO_TCP, tcpLen))));
+    t.flags = f;
+    t.checksum = 0;
+    t.checksum = csumFinish(sumBytesFast(out, t.off, tcpLen, pseudoHeaderSum(src, dst, IPPROTO_TCP, tcpLen)));
     emit(out, outOff, hdrLen + n);
   }
   return count;

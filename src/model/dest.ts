@@ -20,12 +20,8 @@ export interface DestSpec {
   lThreshold?: number;
 }
 
-let nextDestId = 1;
-
 /** A real server ("destination") of one virtual service, as ip_vs_dest. */
 export class Dest {
-  /** Process-wide unique id; the connection table refers to dests by it. */
-  readonly id = nextDestId++;
   svc: Service;
   readonly af = 2;
   readonly addr: number;

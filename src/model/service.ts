@@ -25,11 +25,8 @@ export interface ServiceSpec {
   onePacket?: boolean;
 }
 
-let nextSvcId = 1;
-
 /** A virtual service, as ip_vs_service. */
 export class Service {
-  readonly id = nextSvcId++;
   readonly af = 2;
   readonly proto: number;
   readonly addr: number;

@@ -98,12 +98,4 @@ export class ServiceTable {
     const wild = this.byAddr.get(vkey(proto, addr, 0));
     return wild && wild.persistent ? wild : undefined;
   }
-
-  /** True if some service (any proto/port) uses this address as its VIP. */
-  isVip(addr: number): boolean {
-    addr >>>= 0;
-    for (const s of this.byAddr.values()) if (s.addr === addr) return true;
-    for (const r of this.rules) if (r.addr >>> 0 === addr) return true;
-    return false;
-  }
 }

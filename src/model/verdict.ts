@@ -14,17 +14,6 @@ export const CONSUMED = -4;
 
 export type Verdict = number;
 
-export function isDrop(v: Verdict): boolean {
-  return v >= 0;
-}
-
-export const VERDICT_NAMES: Record<number, string> = {
-  [FORWARDED]: 'forwarded',
-  [ANSWERED]: 'answered',
-  [HELD]: 'held',
-  [CONSUMED]: 'consumed',
-};
-
 /**
  * Drop reasons, counted by name. Reasons are fixed small integers so
  * counting on the hot path is one typed-array increment.

@@ -96,11 +96,6 @@ export class NeighbourTable {
     }
   }
 
-  /** True if ip is known at all (refreshes nothing). */
-  has(ip: number): boolean {
-    return this.table.has(ip);
-  }
-
   /**
    * Holds a copy of a frame until ip resolves, asking for it now if this is
    * the first frame waiting. Returns false (nothing held) when the queue for

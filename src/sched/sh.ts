@@ -5,10 +5,10 @@ import { destStr, ipStr } from './format.js';
 import { goldenHash32 } from './hash.js';
 import { usable } from './load.js';
 import { registerScheduler, type SchedPacket, type Scheduler } from '../model/scheduler.js';
+import { IPPROTO_SCTP } from '../wire/ipproto.js';
 
 export const SH_TAB_BITS = 8;
 export const SH_TAB_SIZE = 1 << SH_TAB_BITS;
-export const IPPROTO_SCTP = 132;
 
 /**
  * Source hashing, as ip_vs_sh.c. The 256 buckets are filled walking the dest

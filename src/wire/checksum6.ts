@@ -14,9 +14,8 @@ import { get16, put16 } from './bytes.js';
 import { csumFinish, csumFold, sumBytes } from './checksum.js';
 import type { TcpView } from './tcp.js';
 import type { UdpView } from './udp.js';
+import { IPPROTO_TCP, IPPROTO_UDP } from './ipproto.js';
 
-const IPPROTO_TCP = 6;
-const IPPROTO_UDP = 17;
 const TCP_CSUM = 16;
 const UDP_LEN = 4;
 const UDP_CSUM = 6;

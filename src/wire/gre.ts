@@ -32,8 +32,8 @@ import {
 } from './errors.js';
 import type { Ipv4View } from './ipv4.js';
 import { innerIpVersion, TUN_OUTER_LEN, writeTunnelOuterIpv4 } from './tunnel.js';
+import { IPPROTO_GRE } from './ipproto.js';
 
-const IPPROTO_GRE = 47;
 
 export const GRE_BASE_LEN = 4;
 export const GRE_MAX_LEN = 16;

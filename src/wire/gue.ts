@@ -41,8 +41,8 @@ import {
 } from './errors.js';
 import type { UdpView } from './udp.js';
 import { innerIpVersion, TUN_OUTER_LEN, writeTunnelOuterIpv4 } from './tunnel.js';
+import { IPPROTO_UDP } from './ipproto.js';
 
-const IPPROTO_UDP = 17;
 
 export const GUE_HEADER_LEN = 4;
 /** Standard flag: private flags follow the header. */

@@ -14,6 +14,7 @@ export * from './gue.js';
 export * from './icmp.js';
 export * from './icmpv6.js';
 export * from './ipip.js';
+export * from './ipproto.js';
 export * from './ip6ip6.js';
 export * from './ipv4.js';
 export * from './ipv6.js';

@@ -5,8 +5,8 @@ import { put16, put32 } from './bytes.js';
 import { checksum } from './checksum.js';
 import { IPIP_NOT_IPIP, IPIP_NO_HEADROOM, IP_BAD_TOTAL_LENGTH, WIRE_OK, WireError } from './errors.js';
 import { emitIpv4, parseIpv4, type Ipv4Header, Ipv4View } from './ipv4.js';
+import { IPPROTO_IPIP } from './ipproto.js';
 
-export const IPPROTO_IPIP = 4;
 export const IPIP_OUTER_LEN = 20;
 
 /**

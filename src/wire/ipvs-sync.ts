@@ -44,6 +44,7 @@ import {
   IPVS_SYNC_BAD_VERSION, IPVS_SYNC_COUNT_MISMATCH, IPVS_SYNC_FULL, IPVS_SYNC_OPT_TRUNCATED, IPVS_SYNC_TRUNCATED,
   WIRE_OK,
 } from './errors.js';
+import { IPPROTO_AH, IPPROTO_ESP, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP } from './ipproto.js';
 
 // ---- transport defaults ----------------------------------------------------
 
@@ -160,11 +161,6 @@ export const IP_VS_SCTP_STATE_NAMES: readonly string[] = [
   'ESTABLISHED', 'SHUTDOWN_SENT', 'SHUTDOWN_RECEIVED', 'SHUTDOWN_ACK_SENT', 'REJECTED', 'CLOSED',
 ];
 
-const IPPROTO_TCP = 6;
-const IPPROTO_UDP = 17;
-const IPPROTO_SCTP = 132;
-const IPPROTO_ESP = 50;
-const IPPROTO_AH = 51;
 
 /**
  * States the kernel has for a protocol: a received state at or past it

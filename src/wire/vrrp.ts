@@ -49,13 +49,13 @@ import {
   VRRP_TRUNCATED, WIRE_OK, WireError,
 } from './errors.js';
 import type { Ipv4View } from './ipv4.js';
+import { IPPROTO_AH } from './ipproto.js';
 
 // ---- constants -------------------------------------------------------------
 
 /** IP protocol number / IPv6 next header of VRRP (IPPROTO_VRRP). */
 export const VRRP_PROTOCOL = 112;
 /** IP protocol number of an IPsec Authentication Header (v2 auth type AH). */
-const IPPROTO_AH = 51;
 /** TTL / hop limit every multicast advert must carry, and must arrive with. */
 export const VRRP_TTL = 255;
 /** 224.0.0.18 */

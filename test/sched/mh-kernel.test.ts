@@ -27,7 +27,7 @@ import {
   mhServingSlot,
   type MhState,
 } from '../../src/sched/mh.js';
-import { IPPROTO_SCTP } from '../../src/sched/sh.js';
+import { IPPROTO_SCTP } from '../../src/wire/ipproto.js';
 import { ip, VIP } from './helpers.js';
 
 // SipHash-1-3, key 00 01 .. 0f, message 00 01 .. (n-1) for n = 0..63, as

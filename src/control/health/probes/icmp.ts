@@ -2,6 +2,13 @@ import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import type { ProbeResult, ProbeSpec } from '../types.js';
 import { errorText, withDeadline } from './deadline.js';
+import { ipToString } from '../../../wire/addr.js';
+import { WIRE_OK } from '../../../wire/errors.js';
+import {
+  ICMP_DEST_UNREACH, ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST as ICMP_ECHO, ICMP_HEADER_LEN, ICMP_TIME_EXCEEDED, IcmpView, emitIcmp, icmpEchoRest,
+} from '../../../wire/icmp.js';
+import { IPPROTO_ICMP } from '../../../wire/ipproto.js';
+import { Ipv4View } from '../../../wire/ipv4.js';
 
 // keepalived's PING_CHECK: one ICMP echo; up when the matching reply comes
 // back in time. A raw socket (root) is shared by every ping of the process;
@@ -19,10 +26,6 @@ interface RawModule {
   Protocol: { ICMP: number };
 }
 
-const ICMP_ECHO_REPLY = 0;
-const ICMP_DEST_UNREACH = 3;
-const ICMP_ECHO = 8;
-const ICMP_TIME_EXCEEDED = 11;
 const PAYLOAD = Buffer.from('tapvs-health-chk');
 
 interface Pending {
@@ -42,17 +45,12 @@ function loadRaw(): RawModule | null {
   return rawModule;
 }
 
-function checksum(b: Buffer): number {
-  let sum = 0;
-  for (let i = 0; i + 1 < b.length; i += 2) sum += b.readUInt16BE(i);
-  if (b.length % 2 === 1) sum += b[b.length - 1]! << 8;
-  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
-  return ~sum & 0xffff;
-}
-
 class Pinger {
   private sock: RawSocket | null = null;
   private readonly ident = process.pid & 0xffff;
+  private readonly rxIp = new Ipv4View();
+  private readonly rxIcmp = new IcmpView();
+  private readonly rxQuoted = new IcmpView();
   private seq = 0;
   private readonly pending = new Map<number, Pending>();
   /** Set once a raw socket could not be opened: use ping(8) from then on. */
@@ -78,28 +76,26 @@ class Pinger {
   }
 
   private onMessage(buf: Buffer): void {
-    if (buf.length < 20) return;
-    const ihl = (buf[0]! & 0x0f) * 4;
-    if (buf.length < ihl + 8) return;
-    const type = buf[ihl]!;
+    const ip = this.rxIp;
+    const icmp = this.rxIcmp;
+    // a raw ICMP socket hands over the whole IPv4 packet
+    if (ip.wrap(buf, 0, buf.length) !== WIRE_OK || icmp.wrap(buf, ip.payloadOffset, ip.payloadLength) !== WIRE_OK) return;
+    const from = ipToString(ip.src);
+    const type = icmp.type;
     if (type === ICMP_ECHO_REPLY) {
-      if (buf.readUInt16BE(ihl + 4) !== this.ident) return;
-      const seq = buf.readUInt16BE(ihl + 6);
-      const p = this.pending.get(seq);
-      const src = `${buf[12]}.${buf[13]}.${buf[14]}.${buf[15]}`;
-      if (p && p.addr === src) p.settle({ ok: true });
+      if (icmp.id !== this.ident) return;
+      const p = this.pending.get(icmp.seq);
+      if (p && p.addr === from) p.settle({ ok: true });
       return;
     }
     if (type !== ICMP_DEST_UNREACH && type !== ICMP_TIME_EXCEEDED) return;
     // the error quotes our echo request: its inner ICMP header names the probe
-    const inner = ihl + 8;
-    if (buf.length < inner + 20) return;
-    const innerIhl = (buf[inner]! & 0x0f) * 4;
-    const q = inner + innerIhl;
-    if (buf.length < q + 8 || buf[q] !== ICMP_ECHO || buf.readUInt16BE(q + 4) !== this.ident) return;
-    const p = this.pending.get(buf.readUInt16BE(q + 6));
-    const from = `${buf[12]}.${buf[13]}.${buf[14]}.${buf[15]}`;
-    const what = type === ICMP_DEST_UNREACH ? `destination unreachable (code ${buf[ihl + 1]})` : 'time exceeded';
+    if (!icmp.embeddedComplete || icmp.embeddedProtocol !== IPPROTO_ICMP) return;
+    const q = this.rxQuoted;
+    if (q.wrap(buf, icmp.embeddedTransportOffset, icmp.embeddedTransportLength) !== WIRE_OK) return;
+    if (q.type !== ICMP_ECHO || q.id !== this.ident) return;
+    const p = this.pending.get(q.seq);
+    const what = type === ICMP_DEST_UNREACH ? `destination unreachable (code ${icmp.code})` : 'time exceeded';
     p?.settle({ ok: false, error: `${what} from ${from}` });
   }
 
@@ -110,12 +106,12 @@ class Pinger {
     const seq = this.seq;
     return withDeadline(spec.timeoutMs, signal, (settle) => {
       this.pending.set(seq, { addr: spec.addr, settle });
-      const pkt = Buffer.alloc(8 + PAYLOAD.length);
-      pkt[0] = ICMP_ECHO;
-      pkt.writeUInt16BE(this.ident, 4);
-      pkt.writeUInt16BE(seq, 6);
-      PAYLOAD.copy(pkt, 8);
-      pkt.writeUInt16BE(checksum(pkt), 2);
+      const pkt = Buffer.alloc(ICMP_HEADER_LEN + PAYLOAD.length);
+      emitIcmp({ type: ICMP_ECHO, code: 0, rest: icmpEchoRest(this.ident, seq) }, pkt, 0);
+      PAYLOAD.copy(pkt, ICMP_HEADER_LEN);
+      const v = new IcmpView();
+      v.wrap(pkt, 0, pkt.length);
+      v.fillChecksum();
       sock.send(pkt, 0, pkt.length, spec.addr, (err) => {
         if (err) settle({ ok: false, error: errorText(err) });
       });
