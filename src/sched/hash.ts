@@ -1,4 +1,5 @@
-// Hash functions for the hashing schedulers (dh, sh, lblc, lblcr, mh).
+// Hash functions for the hashing schedulers (dh, sh, lblc, lblcr, twos;
+// mh hashes with the kernel's hsiphash, sched/hsiphash.ts).
 
 const GOLDEN_RATIO_32 = 0x61c88647;
 
@@ -12,11 +13,9 @@ export function goldenHash32(v: number, bits: number): number {
 }
 
 /**
- * A keyed 32-bit hash of one 32-bit word, used by mh where the kernel uses
- * hsiphash with two fixed keys. This is MurmurHash3 (x86, 32-bit) of a single
- * 4-byte block with `key` as seed: well mixed (full avalanche from fmix32),
- * cheap, and allocation-free. Tables built with it differ from the kernel's
- * bucket by bucket, but keep Maglev's properties (spread, little disruption).
+ * A keyed 32-bit hash of one 32-bit word (twos picks its two candidates with
+ * it). MurmurHash3 (x86, 32-bit) of a single 4-byte block with `key` as seed:
+ * well mixed (full avalanche from fmix32), cheap, and allocation-free.
  */
 export function keyedHash32(v: number, key: number): number {
   let k = Math.imul(v | 0, 0xcc9e2d51);
