@@ -12,7 +12,7 @@ import type { BenchResult } from './types.js';
 const FLOWS = 4096;
 const HEADROOM = 64;
 
-function config(fwd: Fwd): DirectorConfig {
+export function config(fwd: Fwd): DirectorConfig {
   const inside = fwd === FWD_MASQ ? '192.168.10' : '10.0.0';
   const dests = [11, 12, 13, 14].map((h) => ({ addr: ip(`${inside}.${h}`), port: 80, fwd, weight: 1 }));
   const ports: DirectorConfig['ports'] = [
@@ -37,14 +37,14 @@ function config(fwd: Fwd): DirectorConfig {
   };
 }
 
-function clientFrame(client: number, sport: number, flags: string, payload = 0): Uint8Array {
+export function clientFrame(client: number, sport: number, flags: string, payload = 0): Uint8Array {
   return eth({ src: '02:00:00:00:00:02', dst: '02:00:00:00:00:01' })
     .ipv4({ src: client, dst: '10.0.0.100' })
     .tcp({ sport, dport: 80, flags, seq: 1, ack: 1, payload: new Uint8Array(payload) })
     .build();
 }
 
-function clientAddr(i: number): number {
+export function clientAddr(i: number): number {
   return (ip('172.16.0.0') + 256 + i) >>> 0; // clients behind the outside router
 }
 

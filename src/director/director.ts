@@ -19,7 +19,6 @@ import type { DirectorPort } from '../net/port.js';
 import '../sched/index.js';
 import { Tracer } from '../trace/tracer.js';
 import type { TraceSink } from '../trace/events.js';
-import { MAC_BROADCAST } from '../wire/addr.js';
 import { WIRE_OK } from '../wire/errors.js';
 import { ETHERTYPE_ARP, ETHERTYPE_IPV4 } from '../wire/ethernet.js';
 import type { XmitEnv } from '../xmit/index.js';
@@ -35,6 +34,10 @@ export interface DirectorOptions {
   /** Hash seed for the connection table (fixed by default so replays are identical). */
   seed?: number;
 }
+
+/** ff:ff:ff:ff:ff:ff in the two parts EthernetView.dstHi/dstLo give. */
+const BCAST_HI = 0xffff;
+const BCAST_LO = -1;
 
 /** Connection-table expiry work per tick, in the table's work units. */
 const EXPIRE_BUDGET = 65536;
@@ -140,10 +143,14 @@ export class Director implements XmitEnv {
   private input(pkt: Packet): Verdict {
     const eth = pkt.eth;
     if (eth.wrap(pkt.buf, pkt.ethOff, pkt.len) !== WIRE_OK) return DropCode['malformed-ethernet'];
-    const dmac = eth.dst;
-    if (dmac !== pkt.port.mac && dmac !== MAC_BROADCAST) return DropCode['not-for-us'];
+    const hi = eth.dstHi;
+    const lo = eth.dstLo;
+    const port = pkt.port;
+    if (hi !== port.macHi || lo !== port.macLo) {
+      if (hi !== BCAST_HI || lo !== BCAST_LO) return DropCode['not-for-us'];
+      pkt.bcast = true;
+    }
     if (eth.hasVlan) return DropCode['vlan-tagged'];
-    pkt.bcast = dmac === MAC_BROADCAST;
     const et = eth.etherType;
     if (et === ETHERTYPE_IPV4) return ipv4Input(this, pkt);
     if (et === ETHERTYPE_ARP) return this.host.arpInput(pkt);

@@ -52,6 +52,7 @@ export interface NeighbourOptions {
  * an address being resolved, retries, and gives up with a counted drop.
  */
 export class NeighbourTable {
+  /** Keyed by the address as a signed 32-bit integer: a small integer to V8, cheap to hash (a uint32 above 2^31 is not). */
   private table = new Map<number, Neighbour>();
   private scratch = new Uint8Array(64);
 
@@ -59,7 +60,7 @@ export class NeighbourTable {
 
   /** MAC for ip, or -1 when unknown or stale. Hot path: one Map lookup. */
   lookup(ip: number, now: number): number {
-    const n = this.table.get(ip);
+    const n = this.table.get(ip | 0);
     if (n === undefined) return -1;
     if (n.state === ST_PERMANENT) return n.mac;
     if (n.state === ST_REACHABLE && now - n.updated < this.opts.reachableMs) return n.mac;
@@ -67,16 +68,16 @@ export class NeighbourTable {
   }
 
   addPermanent(ip: number, mac: number, port: number): void {
-    this.table.set(ip >>> 0, { ip: ip >>> 0, port, mac, state: ST_PERMANENT, updated: 0, tries: 0, nextTry: 0, held: [] });
+    this.table.set(ip | 0, { ip: ip >>> 0, port, mac, state: ST_PERMANENT, updated: 0, tries: 0, nextTry: 0, held: [] });
   }
 
   /** Learns ip -> mac (from ARP or traffic) and releases frames held for it. */
   learn(ip: number, mac: number, port: number, now: number): void {
     if (mac === MAC_ZERO || mac === MAC_BROADCAST || ip === 0) return;
-    let n = this.table.get(ip);
+    let n = this.table.get(ip | 0);
     if (n === undefined) {
-      n = { ip, port, mac, state: ST_REACHABLE, updated: now, tries: 0, nextTry: 0, held: [] };
-      this.table.set(ip, n);
+      n = { ip: ip >>> 0, port, mac, state: ST_REACHABLE, updated: now, tries: 0, nextTry: 0, held: [] };
+      this.table.set(ip | 0, n);
       return;
     }
     if (n.state === ST_PERMANENT) return;
@@ -102,10 +103,10 @@ export class NeighbourTable {
    * ip is full. Not on the fast path: only for unknown neighbours.
    */
   hold(ip: number, port: number, buf: Uint8Array, off: number, len: number, meta: FrameMeta, now: number): boolean {
-    let n = this.table.get(ip);
+    let n = this.table.get(ip | 0);
     if (n === undefined) {
-      n = { ip, port, mac: 0, state: ST_INCOMPLETE, updated: now, tries: 0, nextTry: 0, held: [] };
-      this.table.set(ip, n);
+      n = { ip: ip >>> 0, port, mac: 0, state: ST_INCOMPLETE, updated: now, tries: 0, nextTry: 0, held: [] };
+      this.table.set(ip | 0, n);
     } else if (n.state !== ST_INCOMPLETE) {
       // stale or failed: resolve again
       n.state = ST_INCOMPLETE;

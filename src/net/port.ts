@@ -5,6 +5,9 @@ export interface DirectorPort {
   index: number;
   name: string;
   mac: number;
+  /** The MAC's top 16 bits and low 32 bits (signed), for the per-frame compare. */
+  macHi: number;
+  macLo: number;
   mtu: number;
   addrs: { addr: number; prefix: number; mask: number }[];
   /** VIPs answered for on this port (ARP, ICMP echo). */
@@ -13,7 +16,7 @@ export interface DirectorPort {
 
 export function makePort(index: number, name: string, mac: number, mtu: number, addrs: { addr: number; prefix: number }[]): DirectorPort {
   return {
-    index, name, mac, mtu,
+    index, name, mac, mtu, macHi: Math.floor(mac / 0x100000000), macLo: mac % 0x100000000 | 0,
     addrs: addrs.map((a) => ({ addr: a.addr >>> 0, prefix: a.prefix, mask: prefixToMask(a.prefix) })),
     vips: new Set(),
   };

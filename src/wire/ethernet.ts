@@ -11,6 +11,9 @@ export const ETHERTYPE_ARP = 0x0806;
 export const ETHERTYPE_VLAN = 0x8100;
 export const ETHERTYPE_IPV6 = 0x86dd;
 
+/** Offset of the type field (of the tag's TPID when tagged). */
+const OFF_TYPE = 12;
+
 export class EthernetView {
   buf: Uint8Array = EMPTY;
   off = 0;
@@ -21,7 +24,7 @@ export class EthernetView {
   wrap(buf: Uint8Array, off: number, len: number): number {
     if (len < ETH_HEADER_LEN || off < 0 || off + len > buf.length) return ETH_TRUNCATED;
     let hdrLen = ETH_HEADER_LEN;
-    if (buf[off + 12] === 0x81 && buf[off + 13] === 0x00) {
+    if (get16(buf, off + OFF_TYPE) === ETHERTYPE_VLAN) {
       if (len < ETH_HEADER_LEN + VLAN_TAG_LEN) return ETH_VLAN_TRUNCATED;
       hdrLen += VLAN_TAG_LEN;
     }
@@ -33,12 +36,15 @@ export class EthernetView {
   }
 
   get dst(): number { return readMac(this.buf, this.off); }
+  /** The destination MAC's top 16 bits and low 32 bits (signed): a compare without building a 48-bit number. */
+  get dstHi(): number { return get16(this.buf, this.off); }
+  get dstLo(): number { return ((this.buf[this.off + 2]! << 24) | (this.buf[this.off + 3]! << 16) | (this.buf[this.off + 4]! << 8) | this.buf[this.off + 5]!) | 0; }
   set dst(v: number) { writeMac(this.buf, this.off, v); }
   get src(): number { return readMac(this.buf, this.off + 6); }
   set src(v: number) { writeMac(this.buf, this.off + 6, v); }
 
   /** The type field at offset 12: ETHERTYPE_VLAN when tagged. */
-  get etherType(): number { return get16(this.buf, this.off + 12); }
+  get etherType(): number { return get16(this.buf, this.off + OFF_TYPE); }
 
   get hasVlan(): boolean { return this.hdrLen !== ETH_HEADER_LEN; }
   /** VLAN id (0..4095), or -1 when the frame is untagged. */
@@ -61,6 +67,11 @@ export class EthernetView {
     this.dst = this.src;
     this.src = d;
   }
+}
+
+/** Writes the type field of an untagged header at `off` (a header being built in headroom). */
+export function setEtherType(buf: Uint8Array, off: number, type: number): void {
+  put16(buf, off + OFF_TYPE, type);
 }
 
 export interface VlanTag {

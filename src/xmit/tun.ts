@@ -5,7 +5,7 @@
 import { DropCode, FORWARDED, type Verdict } from '../model/verdict.js';
 import type { Host4 } from '../net/host4.js';
 import { sourceAddrFor } from '../net/port.js';
-import { ETH_HEADER_LEN, ETHERTYPE_IPV4, EthernetView } from '../wire/ethernet.js';
+import { ETH_HEADER_LEN, ETHERTYPE_IPV4, setEtherType } from '../wire/ethernet.js';
 import { IPIP_NO_HEADROOM, WIRE_OK } from '../wire/errors.js';
 import { ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, icmpMtuRest } from '../wire/icmp.js';
 import { IPIP_OUTER_LEN, encapIpip } from '../wire/ipip.js';
@@ -16,7 +16,6 @@ import type { Transmitter } from './xmit.js';
 /** A super-frame's encapsulation is never too big: the sending port segments it. */
 const NO_MTU = 0x10000;
 
-const eth = new EthernetView();
 
 export const tunXmit: Transmitter = {
   name: 'TUN',
@@ -42,8 +41,7 @@ export const tunXmit: Transmitter = {
     const rc = encapIpip(buf, ipOff, ipLen, sourceAddrFor(p, nh), daddr, id);
     if (rc === IPIP_NO_HEADROOM) return DropCode['no-headroom'];
     if (rc !== WIRE_OK) return DropCode['frame-too-big'];
-    eth.wrap(buf, ethOff, ETH_HEADER_LEN);
-    eth.innerEtherType = ETHERTYPE_IPV4;
+    setEtherType(buf, ethOff, ETHERTYPE_IPV4);
     const len = ETH_HEADER_LEN + IPIP_OUTER_LEN + ipLen;
     if (len - ETH_HEADER_LEN > p.mtu && !pkt.isSuperFrame) return sendFragmented(host, egress, nh, buf, ethOff + ETH_HEADER_LEN, len - ETH_HEADER_LEN, p.mtu, pkt.now);
     return host.output(buf, ethOff, len, pkt, egress, nh, pkt.now);
@@ -56,8 +54,7 @@ function sendFragmented(host: Host4, port: number, nh: number, buf: Uint8Array, 
   for (const f of fragmentIpv4(buf, ipOff, ipLen, mtu)) {
     const frame = new Uint8Array(ETH_HEADER_LEN + f.length);
     frame.set(f, ETH_HEADER_LEN);
-    eth.wrap(frame, 0, frame.length);
-    eth.innerEtherType = ETHERTYPE_IPV4;
+    setEtherType(frame, 0, ETHERTYPE_IPV4);
     const r = host.output(frame, 0, frame.length, PLAIN_FRAME, port, nh, now);
     if (r >= 0) v = r;
   }
