@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
 import { parseConfig, formatConfigError } from '../control/config.js';
-import { loadConfig, replay } from './replay.js';
 
 const USAGE = `tapvs — a Linux Virtual Server director in TypeScript
 
@@ -10,8 +9,14 @@ usage:
                                              --nice raises the I/O thread's priority;
                                              --record keeps every received frame (replayable),
                                              --record-sent every frame sent
-  tapvs replay --config FILE --in IN.pcap[ng] --out OUT.pcapng [--port NAME] [--trace]
-                                             run captured frames through the director
+  tapvs replay --config FILE --in IN.pcap[ng] --out OUT.pcapng [--port NAME]
+               [--map IF=PORT[,IF=PORT...]] [--strip-vlan] [--trace]
+                                             run captured frames (Ethernet, or Linux cooked
+                                             SLL/SLL2 from tcpdump -i any) through the director;
+                                             --port: the port every interface feeds;
+                                             --map: capture interface (name, index N or ifN,
+                                             or SLL2 ifindex:N) to port;
+                                             --strip-vlan: take 802.1Q/802.1ad tags out first
   tapvs check-config FILE                    report config errors with line numbers
   tapvs ipvsadm [--socket PATH] [ipvsadm options]
                                              talk to a running director, as ipvsadm
@@ -55,7 +60,10 @@ export async function main(argv: string[]): Promise<number> {
   });
   try {
     switch (cmd) {
-      case 'replay': return cmdReplay(args);
+      case 'replay': {
+        const { replayCommand } = await import('./replay.js');
+        return replayCommand(args);
+      }
       case 'check-config': return cmdCheckConfig(args);
       case 'run': {
         const { runCommand } = await import('./run.js');
@@ -79,18 +87,6 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`tapvs ${cmd}: ${(e as Error).message}\n`);
     return 1;
   }
-}
-
-function cmdReplay(args: string[]): number {
-  const { flags } = parseFlags(args, ['config', 'in', 'out', 'port']);
-  for (const k of ['config', 'in', 'out']) if (typeof flags[k] !== 'string') throw new Error(`--${k} is required\n${USAGE}`);
-  const cfg = loadConfig(flags.config as string);
-  const trace = flags.trace ? (l: string) => process.stdout.write(l + '\n') : undefined;
-  const { result, writer } = replay(cfg, flags.in as string, { port: flags.port as string | undefined, trace });
-  writer.writeFile(flags.out as string);
-  const drops = Object.entries(result.drops).map(([k, v]) => `${k}=${v}`).join(' ') || 'none';
-  process.stderr.write(`replayed ${result.framesIn} frames, sent ${result.framesOut}; drops: ${drops}\n`);
-  return 0;
 }
 
 function cmdCheckConfig(args: string[]): number {
