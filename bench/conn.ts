@@ -4,7 +4,7 @@ import { DIR_INPUT, TH_ACK } from '../src/conn/tcp-states.js';
 import { IPPROTO_TCP } from '../src/model/proto.js';
 import { Service } from '../src/model/service.js';
 import { getScheduler } from '../src/sched/index.js';
-import type { SchedPacket } from '../src/model/scheduler.js';
+import { schedPacket, type SchedPacket } from '../src/model/scheduler.js';
 import type { BenchResult } from './types.js';
 
 // Connection table figures: new conns/s (schedule + insert) with wlc and mh,
@@ -36,7 +36,7 @@ function seconds(t0: bigint): number {
 function newConns(scheduler: string, n: number): number {
   const table = new ConnTable({ max: n, seed: 0x5eed });
   const svc = service(scheduler);
-  const pkt: SchedPacket = { proto: IPPROTO_TCP, caddr: 0, cport: 0, vaddr: VIP, vport: 80 };
+  const pkt: SchedPacket = schedPacket(IPPROTO_TCP, 0, 0, VIP, 80);
   const t0 = process.hrtime.bigint();
   let bad = 0;
   for (let k = 0; k < n; k++) {
@@ -77,7 +77,7 @@ export async function benchConn(): Promise<BenchResult[]> {
   const before = memNow();
   const table = new ConnTable({ max: MILLION, seed: 0x5eed });
   const svc = service('wlc');
-  const pkt: SchedPacket = { proto: IPPROTO_TCP, caddr: 0, cport: 0, vaddr: VIP, vport: 80 };
+  const pkt: SchedPacket = schedPacket(IPPROTO_TCP, 0, 0, VIP, 80);
   for (let k = 0; k < MILLION; k++) {
     pkt.caddr = caddrOf(k);
     pkt.cport = cportOf(k);

@@ -1,7 +1,7 @@
 import { IPPROTO_TCP } from '../src/model/proto.js';
 import { Service } from '../src/model/service.js';
 import '../src/sched/index.js';
-import type { SchedPacket } from '../src/model/scheduler.js';
+import { schedPacket, type SchedPacket } from '../src/model/scheduler.js';
 import type { BenchResult } from './types.js';
 
 // Picks per second of wlc (a list walk) and mh (a keyed hash + table lookup)
@@ -19,7 +19,7 @@ function build(scheduler: string): Service {
 
 function measure(scheduler: string, ms: number): number {
   const svc = build(scheduler);
-  const pkt: SchedPacket = { proto: IPPROTO_TCP, caddr: 0xac100001, cport: 1024, vaddr: 0x0a000001, vport: 80 };
+  const pkt: SchedPacket = schedPacket(IPPROTO_TCP, 0xac100001, 1024, 0x0a000001, 80);
   const st = svc.schedState;
   const pick = svc.sched.pick;
   let x = 0x12345678;

@@ -1,5 +1,6 @@
 import type { Dest } from '../model/dest.js';
-import { IPPROTO_UDP } from '../model/proto.js';
+import { AF_INET6, IPPROTO_UDP } from '../model/proto.js';
+import { ip6PrefixMask } from '../wire/addr6.js';
 import type { Service } from '../model/service.js';
 import type { SchedPacket } from '../model/scheduler.js';
 import { BAD_PORT, NO_DEST, TABLE_FULL } from './codes.js';
@@ -34,13 +35,23 @@ export function schedule(table: ConnTable, svc: Service, pkt: SchedPacket, now: 
   }
   const dest = svc.sched.pick(svc, svc.schedState, pkt, now);
   if (dest === null) return NO_DEST;
-  const slot = table.create(
-    pkt.proto, pkt.caddr >>> 0, pkt.cport, pkt.vaddr >>> 0, pkt.vport,
-    dest, dest.port !== 0 ? dest.port : pkt.vport, onePacketFlag(svc, pkt), -1, INITIAL_TIMEOUT, now,
-  );
+  const slot = newConn(table, pkt, dest, dest.port !== 0 ? dest.port : pkt.vport, onePacketFlag(svc, pkt), -1, now);
   if (slot >= 0) countConn(dest, svc);
   return slot;
 }
+
+/** The conn of `pkt` bound to `dest`, in the packet's address family. */
+function newConn(table: ConnTable, pkt: SchedPacket, dest: Dest, dport: number, flags: number, control: number, now: number): number {
+  if (pkt.af === AF_INET6) {
+    return table.create6(pkt.proto, pkt.caddr6, 0, pkt.cport, pkt.vaddr6, 0, pkt.vport, dest, dport, flags, control, INITIAL_TIMEOUT, now);
+  }
+  return table.create(pkt.proto, pkt.caddr >>> 0, pkt.cport, pkt.vaddr >>> 0, pkt.vport, dest, dport, flags, control, INITIAL_TIMEOUT, now);
+}
+
+// Scratch for IPv6 template keys: the masked client, and a fwmark as an address.
+const snet6 = new Uint32Array(4);
+const mask6 = new Uint32Array(4);
+const mark6 = new Uint32Array(4);
 
 function onePacketFlag(svc: Service, pkt: SchedPacket): number {
   return svc.onePacket && pkt.proto === IPPROTO_UDP ? CONN_F_ONE_PACKET : 0;
@@ -58,9 +69,14 @@ function countConn(dest: Dest, svc: Service): void {
  * across connections and, for port-0 and fwmark services, across ports.
  */
 function schedulePersist(table: ConnTable, svc: Service, pkt: SchedPacket, now: number): number {
+  const v6 = pkt.af === AF_INET6;
   const caddr = pkt.caddr >>> 0;
   const vaddr = pkt.vaddr >>> 0;
   const snet = (caddr & svc.netmask) >>> 0;
+  if (v6) {
+    ip6PrefixMask(svc.prefix6, mask6, 0);
+    for (let k = 0; k < 4; k++) snet6[k] = (pkt.caddr6[k]! & mask6[k]!) >>> 0;
+  }
   const ownPort = pkt.vport === svc.port;
   let tproto = pkt.proto;
   let tvaddr = vaddr;
@@ -71,8 +87,14 @@ function schedulePersist(table: ConnTable, svc: Service, pkt: SchedPacket, now: 
     tproto = PROTO_IP;
     tvaddr = svc.fwmark >>> 0;
   }
+  // an IPv6 template keys on the VIP, or on the fwmark as the address ::mark
+  let tv6 = pkt.vaddr6;
+  if (v6 && tvaddr !== vaddr) {
+    mark6[3] = tvaddr;
+    tv6 = mark6;
+  }
 
-  let ct = table.lookupTemplate(tproto, snet, tvaddr, tvport, now);
+  let ct = v6 ? table.lookupTemplate6(tproto, snet6, 0, tv6, 0, tvport, now) : table.lookupTemplate(tproto, snet, tvaddr, tvport, now);
   if (ct >= 0 && !templateUsable(table, ct)) {
     table.invalidateTemplate(ct);
     ct = -1;
@@ -95,14 +117,14 @@ function schedulePersist(table: ConnTable, svc: Service, pkt: SchedPacket, now: 
     if (picked === null) return NO_DEST;
     dest = picked;
     const tdport = ownPort && svc.port !== FTP_PORT ? dest.port : 0;
-    ct = table.create(tproto, snet, 0, tvaddr, tvport, dest, tdport, CONN_F_TEMPLATE, -1, svc.timeout * 1000, now);
+    ct = v6
+      ? table.create6(tproto, snet6, 0, 0, tv6, 0, tvport, dest, tdport, CONN_F_TEMPLATE, -1, svc.timeout * 1000, now)
+      : table.create(tproto, snet, 0, tvaddr, tvport, dest, tdport, CONN_F_TEMPLATE, -1, svc.timeout * 1000, now);
     if (ct < 0) return ct;
   }
 
   const dport = pkt.vport === svc.port && dest.port !== 0 ? dest.port : pkt.vport;
-  const slot = table.create(
-    pkt.proto, caddr, pkt.cport, vaddr, pkt.vport, dest, dport, onePacketFlag(svc, pkt), ct, INITIAL_TIMEOUT, now,
-  );
+  const slot = newConn(table, pkt, dest, dport, onePacketFlag(svc, pkt), ct, now);
   if (slot >= 0) countConn(dest, svc);
   return slot;
 }

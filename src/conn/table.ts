@@ -1,6 +1,7 @@
 import type { Dest } from '../model/dest.js';
 import { FWD_MASQ } from '../model/dest.js';
-import { AF_INET } from '../model/proto.js';
+import { AF_INET, AF_INET6 } from '../model/proto.js';
+import { ip6Fold } from '../wire/addr6.js';
 import type { Service } from '../model/service.js';
 import { CHECK_DROP, CHECK_MISS, TABLE_FULL } from './codes.js';
 import { DestRefs } from './dest-refs.js';
@@ -18,6 +19,9 @@ import { TimerWheel } from './wheel.js';
 const REC = 8;
 /** Marks a template's key in an index record, so conn and template keys never match each other. */
 const META_TEMPLATE = 0x100;
+/** Marks an IPv6 key: its address words are folds (ip6Fold), checked against the full addresses on a match. */
+const META_V6 = 0x200;
+const EMPTY6 = new Uint32Array(0);
 
 /** The IPVS sysctls that change how connections live and die. */
 export interface ConnSettings {
@@ -68,6 +72,12 @@ export interface ConnCounters {
  *   in:  (proto, caddr, cport, vaddr, vport)  client -> VIP packets, and templates
  *   out: (proto, daddr, dport, caddr, cport)  real server -> client replies (NAT)
  *
+ * IPv6: caddr/vaddr/daddr hold each address's four words XORed (ip6Fold),
+ * so the indexes hash and compare folds as they do IPv4 addresses; the key
+ * carries a family bit, and a match is confirmed against the full addresses
+ * in caddr6/vaddr6/daddr6 (four words per slot, allocated when the first
+ * IPv6 connection is made: an IPv4-only director does not pay for them).
+ *
  * Expiry: a conn is dead from the moment `expires <= now`. Lookups compare
  * against the `now` they are given (default: the latest time the table has
  * seen through any call that takes one) and skip dead conns, so a conn whose
@@ -102,6 +112,10 @@ export class ConnTable {
   readonly destRef: Int32Array;
   /** slot of the controlling template, -1 if none */
   readonly control: Int32Array;
+  /** IPv6 slots' addresses, four words per slot (empty until the first IPv6 conn). */
+  caddr6: Uint32Array = EMPTY6;
+  vaddr6: Uint32Array = EMPTY6;
+  daddr6: Uint32Array = EMPTY6;
   /** number of conns this slot controls (templates) */
   readonly nControl: Int32Array;
 
@@ -248,6 +262,61 @@ export class ConnTable {
     return -1;
   }
 
+  /** The live IPv6 connection of a client packet, or -1 (addresses: four words at c[cOff] and v[vOff]). */
+  lookupIn6(proto: number, c: Uint32Array, cOff: number, cport: number, v: Uint32Array, vOff: number, vport: number, now = this.now): number {
+    if (this.caddr6 === EMPTY6) return -1;
+    const fc = ip6Fold(c, cOff);
+    const fv = ip6Fold(v, vOff);
+    const ports = ((cport << 16) | vport) >>> 0;
+    const meta = proto | META_V6;
+    const rec = this.inRec;
+    let i = this.inHead[connHash(this.seed, meta, fc, cport, fv, vport) & this.mask]!;
+    while (i >= 0) {
+      const o = i * REC;
+      if (rec[o] === fc && rec[o + 2] === ports && rec[o + 1] === fv && rec[o + 3] === meta && this.expires[i]! > now &&
+        same6(this.caddr6, i, c, cOff) && same6(this.vaddr6, i, v, vOff)) return i;
+      i = this.inRecI[o + 4]!;
+    }
+    return -1;
+  }
+
+  /** The live IPv6 connection of a real server's reply (NAT), or -1. */
+  lookupOut6(proto: number, d: Uint32Array, dOff: number, dport: number, c: Uint32Array, cOff: number, cport: number, now = this.now): number {
+    if (this.caddr6 === EMPTY6) return -1;
+    const fd = ip6Fold(d, dOff);
+    const fc = ip6Fold(c, cOff);
+    const ports = ((dport << 16) | cport) >>> 0;
+    const meta = proto | META_V6;
+    const rec = this.outRec;
+    let i = this.outHead[connHash(this.seed, meta, fd, dport, fc, cport) & this.mask]!;
+    while (i >= 0) {
+      const o = i * REC;
+      if (rec[o] === fd && rec[o + 2] === ports && rec[o + 1] === fc && rec[o + 3] === meta && this.expires[i]! > now &&
+        same6(this.daddr6, i, d, dOff) && same6(this.caddr6, i, c, cOff)) return i;
+      i = this.outRecI[o + 4]!;
+    }
+    return -1;
+  }
+
+  /** The valid IPv6 persistence template for (proto, masked client, VIP or fwmark words, vport), or -1. */
+  lookupTemplate6(proto: number, c: Uint32Array, cOff: number, v: Uint32Array, vOff: number, vport: number, now = this.now): number {
+    if (this.caddr6 === EMPTY6) return -1;
+    const fc = ip6Fold(c, cOff);
+    const fv = ip6Fold(v, vOff);
+    const meta = proto | META_TEMPLATE | META_V6;
+    const rec = this.inRec;
+    let i = this.inHead[connHash(this.seed, meta, fc, 0, fv, vport) & this.mask]!;
+    while (i >= 0) {
+      const o = i * REC;
+      if (
+        rec[o] === fc && rec[o + 2] === vport && rec[o + 1] === fv && rec[o + 3] === meta &&
+        (this.expires[i]! > now || this.nControl[i]! > 0) && same6(this.caddr6, i, c, cOff) && same6(this.vaddr6, i, v, vOff)
+      ) return i;
+      i = this.inRecI[o + 4]!;
+    }
+    return -1;
+  }
+
   dest(slot: number): Dest {
     return this.refs.get(this.destRef[slot]!);
   }
@@ -283,6 +352,27 @@ export class ConnTable {
     proto: number, caddr: number, cport: number, vaddr: number, vport: number,
     dest: Dest, dport: number, extraFlags: number, controlSlot: number, timeoutMs: number, now: number,
   ): number {
+    return this.make(AF_INET, proto, caddr, EMPTY6, 0, cport, vaddr, EMPTY6, 0, vport, dest, dport, extraFlags, controlSlot, timeoutMs, now);
+  }
+
+  /** create() for an IPv6 connection or template: addresses are four words at c[cOff] and v[vOff]. */
+  create6(
+    proto: number, c: Uint32Array, cOff: number, cport: number, v: Uint32Array, vOff: number, vport: number,
+    dest: Dest, dport: number, extraFlags: number, controlSlot: number, timeoutMs: number, now: number,
+  ): number {
+    if (this.caddr6 === EMPTY6) {
+      this.caddr6 = new Uint32Array(this.max * 4);
+      this.vaddr6 = new Uint32Array(this.max * 4);
+      this.daddr6 = new Uint32Array(this.max * 4);
+    }
+    return this.make(AF_INET6, proto, ip6Fold(c, cOff), c, cOff, cport, ip6Fold(v, vOff), v, vOff, vport, dest, dport, extraFlags, controlSlot, timeoutMs, now);
+  }
+
+  private make(
+    af: number, proto: number, caddr: number, c6: Uint32Array, cOff: number, cport: number,
+    vaddr: number, v6: Uint32Array, vOff: number, vport: number,
+    dest: Dest, dport: number, extraFlags: number, controlSlot: number, timeoutMs: number, now: number,
+  ): number {
     if (this.freeTop === 0) {
       this.counters.tableFull++;
       return TABLE_FULL;
@@ -297,7 +387,7 @@ export class ConnTable {
     if (fwd !== FWD_MASQ) f |= CONN_F_NOOUTPUT;
 
     this.proto[i] = proto;
-    this.af[i] = AF_INET;
+    this.af[i] = af;
     this.state[i] = 0;
     this.caddr[i] = caddr;
     this.cport[i] = cport;
@@ -305,6 +395,14 @@ export class ConnTable {
     this.vport[i] = vport;
     this.daddr[i] = dest.addr;
     this.dport[i] = dport;
+    if (af === AF_INET6) {
+      const o = i * 4;
+      for (let k = 0; k < 4; k++) {
+        this.caddr6[o + k] = c6[cOff + k]!;
+        this.vaddr6[o + k] = v6[vOff + k]!;
+        this.daddr6[o + k] = dest.addr6[k]!;
+      }
+    }
     this.timeout[i] = timeoutMs;
     this.expires[i] = (f & CONN_F_ONE_PACKET) !== 0 ? now : now + timeoutMs;
     this.destRef[i] = this.refs.acquire(dest);
@@ -519,7 +617,7 @@ export class ConnTable {
     const arrays = [
       this.proto, this.af, this.state, this.flags, this.caddr, this.vaddr, this.daddr, this.cport, this.vport,
       this.dport, this.expires, this.timeout, this.destRef, this.control, this.nControl, this.inHead, this.inRec,
-      this.outHead, this.outRec, this.freeStack,
+      this.outHead, this.outRec, this.freeStack, this.caddr6, this.vaddr6, this.daddr6,
     ];
     return arrays.reduce((n, a) => n + a.byteLength, 0) + this.wheel.bytesAllocated();
   }
@@ -571,39 +669,62 @@ export class ConnTable {
     this.size--;
   }
 
+  /** The key's protocol word: the protocol, the template bit, the IPv6 bit. */
+  private inMeta(i: number): number {
+    return this.proto[i]! | ((this.flags[i]! & CONN_F_TEMPLATE) !== 0 ? META_TEMPLATE : 0) | (this.af[i] === AF_INET6 ? META_V6 : 0);
+  }
+
+  private outMeta(i: number): number {
+    return this.proto[i]! | (this.af[i] === AF_INET6 ? META_V6 : 0);
+  }
+
+  private inBucket(i: number): number {
+    // as the lookups hash: IPv4 keys with the bare protocol, IPv6 keys with the whole key word
+    const meta = this.af[i] === AF_INET6 ? this.inMeta(i) : this.proto[i]!;
+    return connHash(this.seed, meta, this.caddr[i]!, this.cport[i]!, this.vaddr[i]!, this.vport[i]!) & this.mask;
+  }
+
+  private outBucket(i: number): number {
+    return connHash(this.seed, this.outMeta(i), this.daddr[i]!, this.dport[i]!, this.caddr[i]!, this.cport[i]!) & this.mask;
+  }
+
   private hashIn(i: number): void {
-    const h = connHash(this.seed, this.proto[i]!, this.caddr[i]!, this.cport[i]!, this.vaddr[i]!, this.vport[i]!) & this.mask;
+    const h = this.inBucket(i);
     const o = i * REC;
     const r = this.inRec;
     r[o] = this.caddr[i]!;
     r[o + 1] = this.vaddr[i]!;
     r[o + 2] = ((this.cport[i]! << 16) | this.vport[i]!) >>> 0;
-    r[o + 3] = this.proto[i]! | ((this.flags[i]! & CONN_F_TEMPLATE) !== 0 ? META_TEMPLATE : 0);
+    r[o + 3] = this.inMeta(i);
     this.inRecI[o + 4] = this.inHead[h]!;
     this.inHead[h] = i;
   }
 
   private hashOut(i: number): void {
-    const h = connHash(this.seed, this.proto[i]!, this.daddr[i]!, this.dport[i]!, this.caddr[i]!, this.cport[i]!) & this.mask;
+    const h = this.outBucket(i);
     const o = i * REC;
     const r = this.outRec;
     r[o] = this.daddr[i]!;
     r[o + 1] = this.caddr[i]!;
     r[o + 2] = ((this.dport[i]! << 16) | this.cport[i]!) >>> 0;
-    r[o + 3] = this.proto[i]!;
+    r[o + 3] = this.outMeta(i);
     this.outRecI[o + 4] = this.outHead[h]!;
     this.outHead[h] = i;
   }
 
   private unhashIn(i: number): void {
-    const h = connHash(this.seed, this.proto[i]!, this.caddr[i]!, this.cport[i]!, this.vaddr[i]!, this.vport[i]!) & this.mask;
-    unlinkChain(this.inHead, this.inRecI, h, i);
+    unlinkChain(this.inHead, this.inRecI, this.inBucket(i), i);
   }
 
   private unhashOut(i: number): void {
-    const h = connHash(this.seed, this.proto[i]!, this.daddr[i]!, this.dport[i]!, this.caddr[i]!, this.cport[i]!) & this.mask;
-    unlinkChain(this.outHead, this.outRecI, h, i);
+    unlinkChain(this.outHead, this.outRecI, this.outBucket(i), i);
   }
+}
+
+/** Are the four words of slot `i` in `arr` the address at a[aOff]? */
+function same6(arr: Uint32Array, i: number, a: Uint32Array, aOff: number): boolean {
+  const o = i * 4;
+  return arr[o] === a[aOff] && arr[o + 1] === a[aOff + 1] && arr[o + 2] === a[aOff + 2] && arr[o + 3] === a[aOff + 3];
 }
 
 /** Unlinks slot `i` from chain `h`; `rec` holds each slot's next pointer at word 4 of its record. */

@@ -8,7 +8,7 @@
 import { ConnTable } from '../conn/table.js';
 import type { DirectorConfig } from '../model/config.js';
 import { PLAIN_FRAME, type FrameMeta } from '../model/frame.js';
-import type { SchedPacket } from '../model/scheduler.js';
+import { schedPacket, type SchedPacket } from '../model/scheduler.js';
 import { ServiceTable } from '../model/services.js';
 import { Stats } from '../model/stats.js';
 import { formatTopologyProblems, topologyProblems } from '../model/topology.js';
@@ -67,7 +67,7 @@ export class Director implements XmitEnv {
   /** The one way the control plane changes the tables. */
   readonly mutate: Mutations;
   /** What `ipvsadm`-style filters read of the packet that opens a conn (reused). */
-  readonly spkt: SchedPacket = { proto: 0, caddr: 0, cport: 0, vaddr: 0, vport: 0 };
+  readonly spkt: SchedPacket = schedPacket(0, 0, 0, 0, 0);
   /** `option unmatched_from_rs drop`. */
   readonly unmatchedDrop: boolean;
 

@@ -1,5 +1,10 @@
+import { ip6Equal, ip6Fold } from '../wire/addr6.js';
+import { AF_INET, AF_INET6 } from './proto.js';
 import { Stats } from './stats.js';
 import type { Service } from './service.js';
+
+/** The address of an IPv4 thing in addr6 (never read for IPv4). */
+export const NO_ADDR6: Uint32Array = new Uint32Array(4);
 
 // Forwarding methods, named as ipvsadm names them (-m, -g, -i).
 export const FWD_MASQ = 0; // masquerading = NAT
@@ -12,7 +17,10 @@ export function fwdName(f: Fwd): 'Masq' | 'Route' | 'Tunnel' {
 }
 
 export interface DestSpec {
-  addr: number; // IPv4 as uint32
+  /** IPv4 as uint32 (ignored when addr6 is given). */
+  addr: number;
+  /** An IPv6 real server's address, four 32-bit words. */
+  addr6?: Uint32Array;
   port: number;
   weight?: number;
   fwd?: Fwd;
@@ -23,8 +31,11 @@ export interface DestSpec {
 /** A real server ("destination") of one virtual service, as ip_vs_dest. */
 export class Dest {
   svc: Service;
-  readonly af = 2;
+  readonly af: number;
+  /** IPv4: the address. IPv6: its four words XORed (ip6Fold), for hashing only. */
   readonly addr: number;
+  /** IPv6: the address (four words); NO_ADDR6 for IPv4. */
+  readonly addr6: Uint32Array;
   readonly port: number;
   weight: number;
   fwd: Fwd;
@@ -44,12 +55,27 @@ export class Dest {
 
   constructor(svc: Service, spec: DestSpec) {
     this.svc = svc;
-    this.addr = spec.addr >>> 0;
+    if (spec.addr6) {
+      this.af = AF_INET6;
+      this.addr6 = Uint32Array.from(spec.addr6);
+      this.addr = ip6Fold(this.addr6);
+    } else {
+      this.af = AF_INET;
+      this.addr6 = NO_ADDR6;
+      this.addr = spec.addr >>> 0;
+    }
     this.port = spec.port;
     this.weight = spec.weight ?? 1;
     this.fwd = spec.fwd ?? FWD_DR;
     this.uThreshold = spec.uThreshold ?? 0;
     this.lThreshold = spec.lThreshold ?? 0;
+  }
+
+  /** Is this the real server at (addr or addr6, port)? */
+  is(spec: Pick<DestSpec, 'addr' | 'addr6' | 'port'>): boolean {
+    if (this.port !== spec.port) return false;
+    if (this.af === AF_INET6) return spec.addr6 !== undefined && ip6Equal(this.addr6, 0, spec.addr6, 0);
+    return spec.addr6 === undefined && this.addr === spec.addr >>> 0;
   }
 
   /** Connection count used by thresholds (ip_vs_dest_totalconns). */

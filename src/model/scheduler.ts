@@ -6,11 +6,25 @@ import type { Service } from '../model/service.js';
  * director fills one reusable object per packet: no allocation on the hot path.
  */
 export interface SchedPacket {
+  /** AF_INET or AF_INET6. */
+  af: number;
   proto: number;
-  caddr: number; // client address, uint32
+  /** The client's address: IPv4, or for IPv6 its four words XORed (what the kernel's schedulers hash). */
+  caddr: number;
   cport: number;
-  vaddr: number; // destination address of the packet (the VIP), uint32
+  /** The packet's destination (the VIP), as caddr. */
+  vaddr: number;
   vport: number;
+  /** IPv6 only: the full addresses (four words each). */
+  caddr6: Uint32Array;
+  vaddr6: Uint32Array;
+}
+
+const NO_ADDR6 = new Uint32Array(4);
+
+/** An IPv4 SchedPacket (tests, benchmarks, and the director's reused one to start from). */
+export function schedPacket(proto: number, caddr: number, cport: number, vaddr: number, vport: number): SchedPacket {
+  return { af: 2, proto, caddr, cport, vaddr, vport, caddr6: NO_ADDR6, vaddr6: NO_ADDR6 };
 }
 
 /**

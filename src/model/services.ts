@@ -1,4 +1,5 @@
-import { IPPROTO_TCP, IPPROTO_UDP } from './proto.js';
+import { ip6Equal, ip6Fold } from '../wire/addr6.js';
+import { AF_INET6, IPPROTO_TCP, IPPROTO_UDP } from './proto.js';
 import { Service, type ServiceSpec } from './service.js';
 
 // Keys as small integers, two levels: the address as a signed 32-bit
@@ -50,6 +51,49 @@ class AddrPortMap<T> {
   }
 }
 
+/** The same for IPv6 addresses: keyed by their fold first, the full address confirmed. */
+class Addr6PortMap<T> {
+  private readonly byFold = new Map<number, { a: Uint32Array; m: Map<number, T> }[]>();
+
+  private entry(a: Uint32Array, aOff: number): { a: Uint32Array; m: Map<number, T> } | undefined {
+    const list = this.byFold.get(ip6Fold(a, aOff) | 0);
+    if (list === undefined) return undefined;
+    for (const e of list) if (ip6Equal(e.a, 0, a, aOff)) return e;
+    return undefined;
+  }
+
+  get(proto: number, a: Uint32Array, aOff: number, port: number): T | undefined {
+    return this.entry(a, aOff)?.m.get(portKey(proto, port));
+  }
+
+  set(proto: number, a: Uint32Array, port: number, v: T): void {
+    let e = this.entry(a, 0);
+    if (e === undefined) {
+      e = { a: Uint32Array.from(a), m: new Map() };
+      const k = ip6Fold(a) | 0;
+      const list = this.byFold.get(k);
+      if (list) list.push(e);
+      else this.byFold.set(k, [e]);
+    }
+    e.m.set(portKey(proto, port), v);
+  }
+
+  delete(proto: number, a: Uint32Array, port: number): void {
+    const e = this.entry(a, 0);
+    if (e === undefined) return;
+    e.m.delete(portKey(proto, port));
+    if (e.m.size > 0) return;
+    const k = ip6Fold(a) | 0;
+    const rest = this.byFold.get(k)!.filter((x) => x !== e);
+    if (rest.length > 0) this.byFold.set(k, rest);
+    else this.byFold.delete(k);
+  }
+
+  clear(): void {
+    this.byFold.clear();
+  }
+}
+
 /**
  * A rule that marks packets, like `iptables -t mangle -A PREROUTING -d VIP
  * -p tcp -m multiport --dports 80,443 -j MARK --set-mark 1`: traffic to any of
@@ -60,6 +104,8 @@ export interface MarkRule {
   addr: number;
   ports: number[];
   mark: number;
+  /** An IPv6 address to mark (then `addr` is unused). */
+  addr6?: Uint32Array;
   /** Line in the config file, for error messages. */
   line?: number;
 }
@@ -70,6 +116,11 @@ export class ServiceTable {
   private byMark = new Map<number, Service>();
   private markByAddrPort = new AddrPortMap<number>();
   private markByAddr = new AddrPortMap<number>();
+  // IPv6: services by VIP, fwmark services of IPv6 traffic (a mark names one per family, as in IPVS), marks
+  private byAddr6 = new Addr6PortMap<Service>();
+  private byMark6 = new Map<number, Service>();
+  private markByAddrPort6 = new Addr6PortMap<number>();
+  private markByAddr6 = new Addr6PortMap<number>();
   /** Services in the order they were added (listings and -S show them so). */
   private readonly order: Service[] = [];
   private rules: MarkRule[] = [];
@@ -79,20 +130,24 @@ export class ServiceTable {
   }
 
   add(spec: ServiceSpec): Service {
+    const v6 = spec.addr6 !== undefined || spec.af === AF_INET6;
     if (spec.fwmark) {
-      if (this.byMark.has(spec.fwmark)) throw new Error(`service FWM ${spec.fwmark} already exists`);
-    } else if (this.byAddr.has(spec.proto, spec.addr ?? 0, spec.port ?? 0)) {
+      if ((v6 ? this.byMark6 : this.byMark).has(spec.fwmark)) throw new Error(`service FWM ${spec.fwmark} already exists`);
+    } else if (v6 ? this.get6(spec.proto, spec.addr6!, spec.port ?? 0) : this.byAddr.has(spec.proto, spec.addr ?? 0, spec.port ?? 0)) {
       throw new Error('service already exists');
     }
     const svc = new Service(spec);
-    if (svc.fwmark) this.byMark.set(svc.fwmark, svc);
+    if (svc.fwmark) (v6 ? this.byMark6 : this.byMark).set(svc.fwmark, svc);
+    else if (v6) this.byAddr6.set(svc.proto, svc.addr6, svc.port, svc);
     else this.byAddr.set(svc.proto, svc.addr, svc.port, svc);
     this.order.push(svc);
     return svc;
   }
 
   remove(svc: Service): void {
-    if (svc.fwmark) this.byMark.delete(svc.fwmark);
+    const v6 = svc.af === AF_INET6;
+    if (svc.fwmark) (v6 ? this.byMark6 : this.byMark).delete(svc.fwmark);
+    else if (v6) this.byAddr6.delete(svc.proto, svc.addr6, svc.port);
     else this.byAddr.delete(svc.proto, svc.addr, svc.port);
     const i = this.order.indexOf(svc);
     if (i >= 0) this.order.splice(i, 1);
@@ -102,15 +157,27 @@ export class ServiceTable {
     return this.byAddr.get(proto, addr, port);
   }
 
-  getByMark(mark: number): Service | undefined {
-    return this.byMark.get(mark);
+  get6(proto: number, addr6: Uint32Array, port: number): Service | undefined {
+    return this.byAddr6.get(proto, addr6, 0, port);
+  }
+
+  /** The fwmark service of `mark` for IPv4 traffic, or (af AF_INET6) for IPv6 traffic. */
+  getByMark(mark: number, af = 2): Service | undefined {
+    return (af === AF_INET6 ? this.byMark6 : this.byMark).get(mark);
   }
 
   setMarkRules(rules: MarkRule[]): void {
     this.rules = rules.map((r) => ({ ...r, ports: [...r.ports] }));
     this.markByAddrPort.clear();
     this.markByAddr.clear();
+    this.markByAddrPort6.clear();
+    this.markByAddr6.clear();
     for (const r of this.rules) {
+      if (r.addr6) {
+        if (r.ports.length === 0) this.markByAddr6.set(r.proto, r.addr6, 0, r.mark);
+        for (const p of r.ports) this.markByAddrPort6.set(r.proto, r.addr6, p, r.mark);
+        continue;
+      }
       if (r.ports.length === 0) this.markByAddr.set(r.proto, r.addr, 0, r.mark);
       for (const p of r.ports) this.markByAddrPort.set(r.proto, r.addr, p, r.mark);
     }
@@ -141,6 +208,26 @@ export class ServiceTable {
     const s = this.byAddr.get(proto, addr, port);
     if (s) return s;
     const wild = this.byAddr.get(proto, addr, 0);
+    return wild && wild.persistent ? wild : undefined;
+  }
+
+  /** classify() for an IPv6 destination (four words at a[aOff]). */
+  classify6(proto: number, a: Uint32Array, aOff: number, port: number): number {
+    return this.markByAddrPort6.get(proto, a, aOff, port) ?? this.markByAddr6.get(proto, a, aOff, 0) ?? 0;
+  }
+
+  /** find() for an IPv6 packet to a[aOff]:port. */
+  find6(proto: number, a: Uint32Array, aOff: number, port: number): Service | undefined {
+    if (this.byMark6.size > 0) {
+      const mark = this.classify6(proto, a, aOff, port);
+      if (mark !== 0) {
+        const s = this.byMark6.get(mark);
+        if (s) return s;
+      }
+    }
+    const s = this.byAddr6.get(proto, a, aOff, port);
+    if (s) return s;
+    const wild = this.byAddr6.get(proto, a, aOff, 0);
     return wild && wild.persistent ? wild : undefined;
   }
 }

@@ -312,3 +312,12 @@ export function parseCidr6(s: string): { addr: Uint32Array; prefix: number } {
 export const IP6_ALL_NODES: Uint32Array = parseIp6('ff02::1');
 /** ff02::2, all routers on the link. Shared: never write into it. */
 export const IP6_ALL_ROUTERS: Uint32Array = parseIp6('ff02::2');
+
+/**
+ * The four words XORed into one: how IPVS reduces an IPv6 address to 32 bits
+ * where it hashes addresses (the hashing schedulers, and here the connection
+ * table's index records, which keep a fold and compare the full address).
+ */
+export function ip6Fold(a: Uint32Array, off = 0): number {
+  return (a[off]! ^ a[off + 1]! ^ a[off + 2]! ^ a[off + 3]!) >>> 0;
+}

@@ -3,7 +3,7 @@ import { FWD_DR, FWD_MASQ, type Fwd } from '../../src/model/dest.js';
 import { IPPROTO_TCP } from '../../src/model/proto.js';
 import { Service, type ServiceSpec } from '../../src/model/service.js';
 import { registerScheduler } from '../../src/sched/index.js';
-import type { SchedPacket } from '../../src/model/scheduler.js';
+import { schedPacket, type SchedPacket } from '../../src/model/scheduler.js';
 
 /** 10.0.0.1 -> uint32 */
 export function ip(s: string): number {
@@ -51,5 +51,5 @@ export function makeService(spec: Partial<ServiceSpec> = {}, n = 2, fwd: Fwd = F
 export { FWD_DR, FWD_MASQ };
 
 export function pkt(proto: number, caddr: number, cport: number, vaddr: number, vport: number): SchedPacket {
-  return { proto, caddr, cport, vaddr, vport };
+  return schedPacket(proto, caddr, cport, vaddr, vport);
 }

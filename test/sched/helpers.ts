@@ -2,7 +2,7 @@ import type { Dest } from '../../src/model/dest.js';
 import { IPPROTO_TCP } from '../../src/model/proto.js';
 import { Service, type SchedFlags } from '../../src/model/service.js';
 import '../../src/sched/index.js';
-import type { SchedPacket } from '../../src/model/scheduler.js';
+import { schedPacket, type SchedPacket } from '../../src/model/scheduler.js';
 
 export const VIP = ip('10.0.0.1');
 
@@ -38,7 +38,7 @@ export function makeSvc(scheduler: string, dests: D[], flags: Partial<SchedFlags
 }
 
 export function pkt(caddr = ip('172.16.0.5'), cport = 40000, vaddr = VIP, proto = IPPROTO_TCP): SchedPacket {
-  return { proto, caddr, cport, vaddr, vport: 80 };
+  return schedPacket(proto, caddr, cport, vaddr, 80);
 }
 
 export function pick(svc: Service, p: SchedPacket = pkt(), now = 0): Dest | null {

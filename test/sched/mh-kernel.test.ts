@@ -29,6 +29,7 @@ import {
 } from '../../src/sched/mh.js';
 import { IPPROTO_SCTP } from '../../src/wire/ipproto.js';
 import { ip, VIP } from './helpers.js';
+import { schedPacket } from '../../src/model/scheduler.js';
 
 // SipHash-1-3, key 00 01 .. 0f, message 00 01 .. (n-1) for n = 0..63, as
 // u64. From rust-lang/rust library/core/tests/hash/sip.rs (test_siphash_1_3),
@@ -269,7 +270,7 @@ describe('mh against the independent kernel model (fixtures/sched/gen_mh.py)', (
 
     // the picks
     const got = sc.probes.map((p) => {
-      const pkt = { proto: p.proto, caddr: ip(p.caddr), cport: p.cport, vaddr: VIP, vport: 80 };
+      const pkt = schedPacket(p.proto, ip(p.caddr), p.cport, VIP, 80);
       const port = sc.flags.mhPort && (p.proto === IPPROTO_TCP || p.proto === IPPROTO_UDP || p.proto === IPPROTO_SCTP) ? p.cport : 0;
       const slot = mhServingSlot(st, pkt.caddr, port, sc.flags.mhFallback);
       return {
@@ -300,7 +301,7 @@ describe('mh against the independent kernel model (fixtures/sched/gen_mh.py)', (
     const sc = fx.scenarios.find((s) => s.flags.mhFallback && !s.flags.mhPort && s.probes.some((p) => p.expect && p.slot !== p.home))!;
     const p = sc.probes.find((q) => q.expect && q.slot !== q.home)!;
     const svc = build(sc);
-    const pkt = { proto: p.proto, caddr: ip(p.caddr), cport: p.cport, vaddr: VIP, vport: 80 };
+    const pkt = schedPacket(p.proto, ip(p.caddr), p.cport, VIP, 80);
     const d = svc.sched.pick(svc, svc.schedState, pkt, 0)!;
     const text = svc.sched.explain!(svc, svc.schedState, d, pkt);
     expect(text).toMatch(new RegExp(`^mh: hash\\(${p.caddr.replace(/\./g, '\\.')}\\) -> slot ${p.home} \\(.* unusable\\), fallback slot ${p.slot} -> ${key(p.expect!).replace(/\./g, '\\.')}$`));
@@ -308,7 +309,7 @@ describe('mh against the independent kernel model (fixtures/sched/gen_mh.py)', (
     const sc2 = fx.scenarios.find((s) => s.flags.mhPort && s.probes.some((q) => q.expect && q.slot === q.home && q.proto === IPPROTO_UDP))!;
     const p2 = sc2.probes.find((q) => q.expect && q.slot === q.home && q.proto === IPPROTO_UDP)!;
     const svc2 = build(sc2);
-    const pkt2 = { proto: p2.proto, caddr: ip(p2.caddr), cport: p2.cport, vaddr: VIP, vport: 80 };
+    const pkt2 = schedPacket(p2.proto, ip(p2.caddr), p2.cport, VIP, 80);
     const d2 = svc2.sched.pick(svc2, svc2.schedState, pkt2, 0)!;
     expect(svc2.sched.explain!(svc2, svc2.schedState, d2, pkt2)).toBe(
       `mh: hash(${p2.caddr}:${p2.cport}) -> slot ${p2.home}/${MH_TAB_SIZE} -> ${key(p2.expect!)}`,

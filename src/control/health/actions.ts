@@ -6,11 +6,12 @@ import type { Director } from '../../director/director.js';
 import type { DestSpec } from '../../model/dest.js';
 import type { Dest } from '../../model/dest.js';
 import type { Service } from '../../model/service.js';
+import { AF_INET6 } from '../../model/proto.js';
 import { formatServiceKey } from '../ipvsadm-args.js';
 
 /** How a real server was taken out, so that it can be put back exactly. */
 export type TakenOut =
-  | { how: 'removed'; spec: Required<DestSpec> }
+  | { how: 'removed'; spec: DestSpec }
   | { how: 'inhibited'; weight: number }
   /** It was not in the service (the operator removed it): nothing to restore. */
   | { how: 'absent' };
@@ -24,8 +25,10 @@ export function findService(director: Director, key: string): Service | undefine
   return director.services.all.find((s) => serviceKeyText(s) === key);
 }
 
-function specOf(d: Dest): Required<DestSpec> {
-  return { addr: d.addr, port: d.port, weight: d.weight, fwd: d.fwd, uThreshold: d.uThreshold, lThreshold: d.lThreshold };
+function specOf(d: Dest): DestSpec {
+  const spec: DestSpec = { addr: d.addr, port: d.port, weight: d.weight, fwd: d.fwd, uThreshold: d.uThreshold, lThreshold: d.lThreshold };
+  if (d.af === AF_INET6) spec.addr6 = Uint32Array.from(d.addr6);
+  return spec;
 }
 
 export function takeOut(director: Director, svc: Service, addr: number, port: number, inhibit: boolean): TakenOut {
