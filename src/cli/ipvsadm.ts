@@ -3,6 +3,7 @@
 // client and server can never disagree), with stdin for -R, and the reply is
 // printed as ipvsadm would print it, with ipvsadm's exit code.
 import { parseIpvsadmArgs } from '../control/ipvsadm-args.js';
+import { localReply } from '../control/ipvsadm-exec.js';
 import { ControlUnreachable, DEFAULT_CONTROL_SOCKET, sendControlRequest } from '../control/control-socket.js';
 
 export interface CliIo {
@@ -52,6 +53,13 @@ export async function ipvsadmCommand(args: string[], io: CliIo = processIo): Pro
     io.stderr.write(`tapvs ipvsadm: ${split.error}\n`);
     return 2;
   }
+  // help, version and command-line errors need no director (ipvsadm parses before it talks to IPVS)
+  const local = localReply(split.argv);
+  if (local) {
+    io.stdout.write(local.stdout);
+    io.stderr.write(local.stderr);
+    return local.code;
+  }
   const path = split.socket ?? process.env.TAPVS_SOCKET ?? DEFAULT_CONTROL_SOCKET;
   const parsed = parseIpvsadmArgs(split.argv);
   const stdin = parsed.ok && parsed.command.cmd === 'restore' ? await io.readStdin() : undefined;
@@ -61,6 +69,12 @@ export async function ipvsadmCommand(args: string[], io: CliIo = processIo): Pro
     io.stderr.write(reply.stderr);
     return reply.code;
   } catch (e) {
+    if (e instanceof ControlUnreachable && (e.code === 'EACCES' || e.code === 'EPERM')) {
+      // what ipvsadm says to a user who may not talk to IPVS (ipvs_strerror of EPERM)
+      io.stderr.write(`Can't initialize ipvs: Permission denied (you must be root)\n` +
+        `(tapvs: the control socket ${path} is for its owner only)\n`);
+      return 2;
+    }
     io.stderr.write(`tapvs ipvsadm: ${(e as Error).message}\n`);
     // ipvsadm exits 2 when it cannot reach IPVS at all
     return e instanceof ControlUnreachable ? 2 : 1;

@@ -21,6 +21,7 @@ usage:
   tapvs ipvsadm [--socket PATH] [ipvsadm options]
                                              talk to a running director, as ipvsadm
                                              (socket: option control_socket, default /run/tapvs/tapvs.sock)
+  tapvs --version                            print tapvs's version (also: tapvs version)
   tapvs help
 `;
 

@@ -4,6 +4,7 @@
 // are numeric only (no resolver on a director's control path), and features
 // tapvs does not have (IPv6, SCTP, sync daemon, persistence engines, GUE/GRE
 // tunnels) are refused with a message saying so.
+import { isIPv6 } from 'node:net';
 import { ipToString, isIp, parseIp } from '../wire/addr.js';
 import { FWD_DR, FWD_MASQ, FWD_TUN, type Fwd } from '../model/dest.js';
 import { IPPROTO_TCP, IPPROTO_UDP } from '../model/proto.js';
@@ -71,15 +72,42 @@ export type IpvsadmCommand =
   | { cmd: 'set'; tcp: number; tcpfin: number; udp: number }
   | { cmd: 'zero'; key?: ServiceKey }
   | { cmd: 'save'; format: ListFormat }
-  | { cmd: 'restore' }
+  /** `compat`: tapvs's --compat, applying line by line as ipvsadm -R does. */
+  | { cmd: 'restore'; compat: boolean }
   | { cmd: 'help' }
   | { cmd: 'version' };
 
 export type CommandName = IpvsadmCommand['cmd'];
 
-export type ParseArgsResult = { ok: true; command: IpvsadmCommand } | { ok: false; error: string };
+/**
+ * A refused command line. `code` is ipvsadm's exit status for it: 2 for what
+ * its own checks refuse (`fail(2, ...)`), 255 for what popt refuses (an
+ * unknown option, a missing argument; main returns -1). `tryHelp`: ipvsadm
+ * prints only its "Try ... -h" line (the line does not start with a command).
+ */
+export type ParseArgsResult =
+  | { ok: true; command: IpvsadmCommand }
+  | { ok: false; error: string; code: 2 | 255; tryHelp?: boolean };
 
-// ---------------------------------------------------------------- addresses
+// ---------------------------------------------------------------- numbers and addresses
+
+/** A decimal number within [min, max] (strict: digits only), or null. The config file's numbers. */
+export function parseNumber(s: string, min: number, max: number): number | null {
+  if (!/^[0-9]+$/.test(s)) return null;
+  const n = Number(s);
+  return n >= min && n <= max ? n : null;
+}
+
+/**
+ * A number as ipvsadm's string_to_number reads it: strtol in base 10, so
+ * leading blanks and a sign are allowed, nothing may follow; within [min, max].
+ */
+export function ipvsadmNumber(s: string, min: number, max: number): number | null {
+  const m = /^[ \t\n\v\f\r]*([+-]?)([0-9]+)$/.exec(s);
+  if (!m) return null;
+  const n = Number(m[2]) * (m[1] === '-' ? -1 : 1);
+  return Number.isSafeInteger(n) && n >= min && n <= max ? n : null;
+}
 
 /** Strict dotted-quad IPv4 (four decimal parts, no leading zeros) to uint32, or null. */
 export function parseIpv4(s: string): number | null {
@@ -88,11 +116,30 @@ export function parseIpv4(s: string): number | null {
 
 export const formatIpv4 = ipToString;
 
-/** A decimal number within [min, max] (strtol-like but strict), or null. */
-export function parseNumber(s: string, min: number, max: number): number | null {
-  if (!/^[0-9]+$/.test(s)) return null;
-  const n = Number(s);
-  return n >= min && n <= max ? n : null;
+/**
+ * An IPv4 address as inet_aton(3) reads it, which ipvsadm uses for -t, -u,
+ * -r and -M: one to four parts, each decimal, octal (leading 0) or hex (0x),
+ * the last filling the remaining bytes ("10.1" is 10.0.0.1, "24" is 0.0.0.24).
+ */
+export function inetAton(s: string): number | null {
+  const parts = s.split('.');
+  if (parts.length > 4) return null;
+  const vals: number[] = [];
+  for (const p of parts) {
+    let v: number;
+    if (/^0[xX][0-9a-fA-F]*$/.test(p)) v = p.length === 2 ? 0 : parseInt(p.slice(2), 16);
+    else if (/^0[0-7]*$/.test(p)) v = parseInt(p, 8);
+    else if (/^[1-9][0-9]*$/.test(p)) v = parseInt(p, 10);
+    else return null;
+    vals.push(v);
+  }
+  const last = vals.pop()!;
+  if (vals.some((v) => v > 255)) return null;
+  const lastMax = 2 ** (8 * (4 - vals.length)) - 1;
+  if (last > lastMax) return null;
+  let a = 0;
+  vals.forEach((v, i) => { a += v * 2 ** (8 * (3 - i)); });
+  return (a + last) >>> 0;
 }
 
 /** A contiguous IPv4 netmask in dotted form, or null. */
@@ -108,25 +155,33 @@ export function formatServiceKey(k: ServiceKey): string {
   return `${k.proto === IPPROTO_UDP ? '-u' : '-t'} ${formatIpv4(k.addr)}:${k.port}`;
 }
 
-const looksLikeName = (s: string): boolean => /[A-Za-z_]/.test(s) && !/^[0-9.]*$/.test(s);
+const looksLikeName = (s: string): boolean => /[A-Za-z_]/.test(s) && !/^(0[xX][0-9a-fA-F]*|[0-9.])*$/.test(s);
 
-/** "addr[:port]" as ipvsadm's parse_service, numeric only. */
+/** An address family tapvs's model cannot hold yet: the message says so (the director gains IPv6 later). */
+const IPV6_NOT_YET = 'IPv6 is not supported by tapvs yet';
+
+/**
+ * "addr[:port]" as ipvsadm's parse_service reads it (inet_aton, then the
+ * port as a number), numeric only. An IPv6 address ("[2001:db8::1]:80",
+ * "2001:db8::1") is recognised and refused by name.
+ */
 function parseAddrPort(s: string, what: string): { addr: number; port: number | null } | string {
   const illegal = `illegal ${what} address[:port] specified`;
-  if (s.startsWith('[') || s.split(':').length > 2) return `${illegal}: '${s}' (IPv6 is not supported by tapvs)`;
+  if (/^[0-9]+$/.test(s)) return illegal; // str_is_digit: a bare number is not an address
+  if (s.startsWith('[') || (s.split(':').length > 2 && isIPv6(s))) return `${illegal} (${IPV6_NOT_YET}: '${s}')`;
   const colon = s.lastIndexOf(':');
   const host = colon >= 0 ? s.slice(0, colon) : s;
   const portText = colon >= 0 ? s.slice(colon + 1) : null;
-  const addr = parseIpv4(host);
+  const addr = inetAton(host);
   if (addr === null) {
-    if (looksLikeName(host)) return `${illegal}: '${host}' is a host name; tapvs takes numeric IPv4 addresses only`;
-    return `${illegal}: '${s}'`;
+    if (looksLikeName(host)) return `${illegal} ('${host}' is a host name; tapvs takes numeric addresses only)`;
+    return illegal;
   }
   if (portText === null) return { addr, port: null };
-  const port = parseNumber(portText, 0, 65535);
+  const port = ipvsadmNumber(portText, 0, 65535);
   if (port === null) {
-    if (looksLikeName(portText)) return `${illegal}: '${portText}' is a service name; tapvs takes numeric ports only`;
-    return `${illegal}: port '${portText}' is not a number in 0..65535`;
+    if (looksLikeName(portText)) return `${illegal} ('${portText}' is a service name; tapvs takes numeric ports only)`;
+    return illegal;
   }
   return { addr, port };
 }
@@ -136,45 +191,43 @@ function parseAddrPort(s: string, what: string): { addr: number; port: number | 
 // Option names, in ipvsadm's order (its error messages name them this way).
 const OPTS = [
   'numeric', 'connection', 'service-address', 'scheduler', 'persistent', 'netmask', 'real-server',
-  'forwarding-method', 'weight', 'u-threshold', 'l-threshold', 'timeout', 'daemon', 'stats', 'rate',
-  'thresholds', 'persistent-conn', 'nosort', 'exact', 'ops', 'sched-flags', 'tun-info', 'tun-type',
+  'forwarding-method', 'weight', 'u-threshold', 'l-threshold', 'mcast-interface', 'timeout', 'daemon',
+  'stats', 'rate', 'thresholds', 'persistent-conn', 'nosort', 'syncid', 'exact', 'ops', 'pe', 'sched-flags',
+  'mcast-group', 'mcast-port', 'mcast-ttl', 'sync-maxlen', 'tun-info', 'tun-type', 'tun-port', 'tun-nocsum',
+  'tun-csum', 'tun-remcsum',
 ] as const;
 type Opt = (typeof OPTS)[number];
 
-interface CommandRule {
-  need: Opt[];
-  allow: Opt[];
-  /** At most one of these. */
-  oneOf?: Opt[];
-}
-// Which options each command needs, allows, or allows only one of (ipvsadm's
-// commands_v_options, for the options tapvs knows).
-const SVC_OPTS: Opt[] = ['scheduler', 'persistent', 'netmask', 'ops', 'sched-flags'];
-const DEST_OPTS: Opt[] = ['forwarding-method', 'weight', 'u-threshold', 'l-threshold', 'tun-type'];
-const LIST_OPTS: Opt[] = ['numeric', 'stats', 'rate', 'thresholds', 'persistent-conn', 'nosort', 'exact', 'tun-info'];
-const RULES: Record<string, CommandRule> = {
-  'add-service': { need: ['service-address'], allow: SVC_OPTS },
-  'edit-service': { need: ['service-address'], allow: SVC_OPTS },
-  'delete-service': { need: ['service-address'], allow: [] },
-  flush: { need: [], allow: [] },
-  list: { need: [], allow: LIST_OPTS, oneOf: ['connection', 'service-address', 'timeout', 'daemon'] },
-  'add-server': { need: ['service-address', 'real-server'], allow: DEST_OPTS },
-  'delete-server': { need: ['service-address', 'real-server'], allow: [] },
-  'edit-server': { need: ['service-address', 'real-server'], allow: DEST_OPTS },
-  set: { need: [], allow: [] },
-  restore: { need: [], allow: [] },
-  save: { need: [], allow: ['numeric'] },
-  zero: { need: [], allow: ['service-address'] },
+// ipvsadm's commands_v_options, one string per command in OPTS order:
+// '+' required, 'x' illegal, '1' at most one of these, ' ' allowed.
+const LEGALITY: Record<string, string> = {
+  'add-service':    'xx+   xxxxxxxxxxxxxxx   xxxxxxxxxx',
+  'edit-service':   'xx+   xxxxxxxxxxxxxxx   xxxxxxxxxx',
+  'delete-service': 'xx+xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx',
+  flush:            'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx',
+  list:             ' 11xxxxxxxxx11       xxxxxxx xxxxx',
+  'add-server':     'xx+xxx+    xxxxxxxxxxxxxxxxxx     ',
+  'delete-server':  'xx+xxx+xxxxxxxxxxxxxxxxxxxxxxxxxxx',
+  'edit-server':    'xx+xxx+    xxxxxxxxxxxxxxxxxx     ',
+  set:              'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx',
+  'start-daemon':   'xxxxxxxxxxx xxxxxxx xxxx    xxxxxx',
+  'stop-daemon':    'xxxxxxxxxxxxxxxxxxx xxxxxxxxxxxxxx',
+  restore:          'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx',
+  save:             ' xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx',
+  zero:             'xx xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx',
 };
 
 interface OptionDef {
   long: string;
   short?: string;
   arg: 'none' | 'required' | 'optional';
-  /** A command, an option (by legality-table name), or something tapvs refuses. */
+  /** A command, or an option (by legality-table name). */
   command?: CommandName | 'start-daemon' | 'stop-daemon';
   opt?: Opt;
+  /** tapvs refuses it, with this reason (where ipvsadm would act on it). */
   unsupported?: string;
+  /** tapvs's own (ipvsadm has no such option). */
+  tapvs?: boolean;
 }
 
 const NOSYNC = 'the connection synchronisation daemon is not supported by tapvs';
@@ -198,7 +251,7 @@ const OPTION_DEFS: OptionDef[] = [
   { long: 'stop-daemon', arg: 'required', command: 'stop-daemon' },
   { long: 'tcp-service', short: 't', arg: 'required', opt: 'service-address' },
   { long: 'udp-service', short: 'u', arg: 'required', opt: 'service-address' },
-  { long: 'sctp-service', arg: 'required', unsupported: 'SCTP services are not supported by tapvs' },
+  { long: 'sctp-service', arg: 'required', opt: 'service-address', unsupported: 'SCTP services are not supported by tapvs' },
   { long: 'fwmark-service', short: 'f', arg: 'required', opt: 'service-address' },
   { long: 'scheduler', short: 's', arg: 'required', opt: 'scheduler' },
   { long: 'persistent', short: 'p', arg: 'optional', opt: 'persistent' },
@@ -212,6 +265,8 @@ const OPTION_DEFS: OptionDef[] = [
   { long: 'l-threshold', short: 'y', arg: 'required', opt: 'l-threshold' },
   { long: 'numeric', short: 'n', arg: 'none', opt: 'numeric' },
   { long: 'connection', short: 'c', arg: 'none', opt: 'connection' },
+  { long: 'mcast-interface', arg: 'required', opt: 'mcast-interface', unsupported: NOSYNC },
+  { long: 'syncid', arg: 'required', opt: 'syncid', unsupported: NOSYNC },
   { long: 'timeout', arg: 'none', opt: 'timeout' },
   { long: 'daemon', arg: 'none', opt: 'daemon' },
   { long: 'stats', arg: 'none', opt: 'stats' },
@@ -221,39 +276,55 @@ const OPTION_DEFS: OptionDef[] = [
   { long: 'nosort', arg: 'none', opt: 'nosort' },
   { long: 'sort', arg: 'none' }, // the default; accepted and ignored, as ipvsadm
   { long: 'exact', short: 'X', arg: 'none', opt: 'exact' },
+  { long: 'ipv6', short: '6', arg: 'none', unsupported: IPV6_NOT_YET },
   { long: 'ops', short: 'o', arg: 'none', opt: 'ops' },
+  { long: 'pe', arg: 'required', opt: 'pe', unsupported: 'persistence engines (--pe) are not supported by tapvs' },
   { long: 'sched-flags', short: 'b', arg: 'required', opt: 'sched-flags' },
+  { long: 'mcast-group', arg: 'required', opt: 'mcast-group', unsupported: NOSYNC },
+  { long: 'mcast-port', arg: 'required', opt: 'mcast-port', unsupported: NOSYNC },
+  { long: 'mcast-ttl', arg: 'required', opt: 'mcast-ttl', unsupported: NOSYNC },
+  { long: 'sync-maxlen', arg: 'required', opt: 'sync-maxlen', unsupported: NOSYNC },
   { long: 'tun-info', arg: 'none', opt: 'tun-info' },
   { long: 'tun-type', arg: 'required', opt: 'tun-type' },
-  { long: 'ipv6', short: '6', arg: 'none', unsupported: 'IPv6 is not supported by tapvs' },
-  { long: 'pe', arg: 'required', unsupported: 'persistence engines (--pe) are not supported by tapvs' },
-  { long: 'tun-port', arg: 'required', unsupported: 'only ipip tunnels are supported by tapvs (no --tun-port)' },
-  { long: 'tun-nocsum', arg: 'none', unsupported: 'only ipip tunnels are supported by tapvs (no --tun-nocsum)' },
-  { long: 'tun-csum', arg: 'none', unsupported: 'only ipip tunnels are supported by tapvs (no --tun-csum)' },
-  { long: 'tun-remcsum', arg: 'none', unsupported: 'only ipip tunnels are supported by tapvs (no --tun-remcsum)' },
-  { long: 'mcast-interface', arg: 'required', unsupported: NOSYNC },
-  { long: 'syncid', arg: 'required', unsupported: NOSYNC },
-  { long: 'mcast-group', arg: 'required', unsupported: NOSYNC },
-  { long: 'mcast-port', arg: 'required', unsupported: NOSYNC },
-  { long: 'mcast-ttl', arg: 'required', unsupported: NOSYNC },
-  { long: 'sync-maxlen', arg: 'required', unsupported: NOSYNC },
+  { long: 'tun-port', arg: 'required', opt: 'tun-port', unsupported: 'only ipip tunnels are supported by tapvs (no --tun-port)' },
+  { long: 'tun-nocsum', arg: 'none', opt: 'tun-nocsum', unsupported: 'only ipip tunnels are supported by tapvs (no --tun-nocsum)' },
+  { long: 'tun-csum', arg: 'none', opt: 'tun-csum', unsupported: 'only ipip tunnels are supported by tapvs (no --tun-csum)' },
+  { long: 'tun-remcsum', arg: 'none', opt: 'tun-remcsum', unsupported: 'only ipip tunnels are supported by tapvs (no --tun-remcsum)' },
+  // tapvs's own: -R applied line by line, as ipvsadm does, instead of all or nothing
+  { long: 'compat', arg: 'none', tapvs: true },
 ];
 const BY_LONG = new Map(OPTION_DEFS.map((d) => [d.long, d]));
 const BY_SHORT = new Map(OPTION_DEFS.filter((d) => d.short).map((d) => [d.short!, d]));
 
-class ArgError extends Error {}
+class ArgError extends Error {
+  constructor(message: string, readonly code: 2 | 255 = 2, readonly tryHelp = false) {
+    super(message);
+  }
+}
 function fail(msg: string): never {
   throw new ArgError(msg);
 }
 
 interface Occurrence {
   def: OptionDef;
-  flag: string; // as written, for messages
+  /** As written, for messages ("-w", "--weight"). */
+  flag: string;
   value: string | undefined;
 }
 
-/** Splits argv the way popt does: clustered short options, -xVALUE, --long=VALUE, optional arguments. */
-function tokenize(argv: string[]): { occ: Occurrence[]; positional: string[] } {
+/** What popt says about an argument it cannot take, at the place it stops. */
+interface PoptError {
+  /** The argument as written. */
+  arg: string;
+  message: 'unknown option' | 'missing argument' | 'option does not take an argument';
+}
+
+/**
+ * Splits argv the way popt does: clustered short options, -xVALUE,
+ * --long=VALUE, optional arguments, '--'. Stops at the first argument popt
+ * would refuse and says which.
+ */
+function tokenize(argv: readonly string[]): { occ: Occurrence[]; positional: string[]; error?: PoptError } {
   const occ: Occurrence[] = [];
   const positional: string[] = [];
   const takesNext = (i: number, def: OptionDef): boolean =>
@@ -268,34 +339,34 @@ function tokenize(argv: string[]): { occ: Occurrence[]; positional: string[] } {
       const eq = a.indexOf('=');
       const name = eq >= 0 ? a.slice(2, eq) : a.slice(2);
       const def = BY_LONG.get(name);
-      if (!def) fail(`invalid option \`${a}'`);
+      if (!def) return { occ, positional, error: { arg: a, message: 'unknown option' } };
       let value: string | undefined;
       if (eq >= 0) {
-        if (def!.arg === 'none') fail(`option \`--${name}' takes no argument`);
+        if (def.arg === 'none') return { occ, positional, error: { arg: a, message: 'option does not take an argument' } };
         value = a.slice(eq + 1);
-      } else if (takesNext(i, def!)) {
-        if (i + 1 >= argv.length) fail(`option \`${a}' requires an argument`);
+      } else if (takesNext(i, def)) {
+        if (i + 1 >= argv.length) return { occ, positional, error: { arg: a, message: 'missing argument' } };
         value = argv[++i];
       }
-      occ.push({ def: def!, flag: `--${name}`, value });
+      occ.push({ def, flag: `--${name}`, value });
       continue;
     }
     if (a.startsWith('-') && a.length > 1) {
       for (let j = 1; j < a.length; j++) {
         const def = BY_SHORT.get(a[j]!);
-        if (!def) fail(`invalid option \`-${a[j]}'`);
-        if (def!.arg === 'none') {
-          occ.push({ def: def!, flag: `-${a[j]}`, value: undefined });
+        if (!def) return { occ, positional, error: { arg: a, message: 'unknown option' } };
+        if (def.arg === 'none') {
+          occ.push({ def, flag: `-${a[j]}`, value: undefined });
           continue;
         }
         const rest = a.slice(j + 1);
         let value: string | undefined;
         if (rest !== '') value = rest;
-        else if (takesNext(i, def!)) {
-          if (i + 1 >= argv.length) fail(`option \`-${a[j]}' requires an argument`);
+        else if (takesNext(i, def)) {
+          if (i + 1 >= argv.length) return { occ, positional, error: { arg: a, message: 'missing argument' } };
           value = argv[++i];
         }
-        occ.push({ def: def!, flag: `-${a[j]}`, value });
+        occ.push({ def, flag: `-${a[j]}`, value });
         break;
       }
       continue;
@@ -307,7 +378,11 @@ function tokenize(argv: string[]): { occ: Occurrence[]; positional: string[] } {
 
 function parseSchedFlags(sched: string, text: string): SchedFlags {
   const f: SchedFlags = { shFallback: false, shPort: false, mhFallback: false, mhPort: false };
-  for (const flag of text.split(',').filter((x) => x !== '')) {
+  // strtok: empty pieces are skipped; a text of commas only leaves a null flag, which ipvsadm
+  // would hand to strcmp: tapvs calls it invalid
+  const flags = text.split(',').filter((x) => x !== '');
+  if (flags.length === 0) fail(`invalid scheduler flag \`${text}'`);
+  for (const flag of flags) {
     const needs = (name: string) => {
       if (sched !== name) fail(`incompatible scheduler flag \`${flag}'`);
     };
@@ -333,21 +408,22 @@ function parseSchedFlags(sched: string, text: string): SchedFlags {
   return f;
 }
 
-function checkLegality(cmd: string, seen: Set<Opt>): void {
-  const rule = RULES[cmd]!;
+/** ipvsadm's generic_opt_check: which options each command needs, allows, or allows only one of. */
+function checkLegality(cmd: string, seen: ReadonlySet<Opt>): void {
+  const rule = LEGALITY[cmd]!;
   let first: Opt | undefined;
-  for (const o of OPTS) {
+  OPTS.forEach((o, j) => {
+    const r = rule[j];
     if (!seen.has(o)) {
-      if (rule.need.includes(o)) fail(`You need to supply the '${o}' option for the '${cmd}' command`);
-      continue;
+      if (r === '+') fail(`You need to supply the '${o}' option for the '${cmd}' command`);
+      return;
     }
-    if (rule.oneOf?.includes(o)) {
+    if (r === 'x') fail(`Illegal '${o}' option with the '${cmd}' command`);
+    if (r === '1') {
       if (first) fail(`The option '${o}' conflicts with the '${first}' option in the '${cmd}' command`);
       first = o;
-    } else if (!rule.need.includes(o) && !rule.allow.includes(o)) {
-      fail(`Illegal '${o}' option with the '${cmd}' command`);
     }
-  }
+  });
 }
 
 /**
@@ -358,9 +434,18 @@ export function parseIpvsadmArgs(argv: readonly string[]): ParseArgsResult {
   try {
     return { ok: true, command: parseOrThrow(argv[0] === 'ipvsadm' ? argv.slice(1) : [...argv]) };
   } catch (e) {
-    if (e instanceof ArgError) return { ok: false, error: e.message };
+    if (e instanceof ArgError) {
+      const r: ParseArgsResult = { ok: false, error: e.message, code: e.code };
+      if (e.tryHelp) r.tryHelp = true;
+      return r;
+    }
     throw e;
   }
+}
+
+/** The line ipvsadm prints for a command line that does not start with a command (tryhelp_exit). */
+export function tryHelpLine(program: string): string {
+  return `Try \`${program} -h' or '${program} --help' for more information.`;
 }
 
 function parseOrThrow(argv: string[]): IpvsadmCommand {
@@ -369,98 +454,108 @@ function parseOrThrow(argv: string[]): IpvsadmCommand {
     persistentConn: false, exact: false, nosort: false, tunInfo: false,
   };
   if (argv.length === 0) return { cmd: 'list', what: 'services', format: fmt };
-  const { occ, positional } = tokenize(argv);
+  const { occ, positional, error } = tokenize(argv);
+  const poptFail = (): never => {
+    throw new ArgError(`${error!.arg}: ${error!.message}`, 255);
+  };
 
-  let command: string | undefined;
+  // the first option must be the command (parse_options' first poptGetNextOpt)
+  const head = occ[0];
+  if (!head || !head.def.command) throw new ArgError('the command line does not start with a command', 255, true);
+  const command = head.def.command;
+  if (command === 'help' || command === 'version') return { cmd: command };
+  if (command === 'start-daemon' || command === 'stop-daemon') fail(NOSYNC);
+
   const seen = new Set<Opt>();
-  let key: ServiceKey | undefined;
+  let key: ServiceKey = { proto: 0, addr: 0, port: 0, fwmark: 0 };
   let scheduler = '';
   let persistent = 0;
   let netmask = 0xffffffff;
   let onePacket = false;
   let schedFlagsText: string | undefined;
-  let dest: { addr: number; port: number | null } | undefined;
+  let dest: { addr: number; port: number } | undefined;
   let fwd: Fwd = FWD_DR;
   let weight = 1;
   let uThreshold = 0;
   let lThreshold = 0;
+  let compat = false;
 
-  for (const { def, value } of occ) {
-    if (def.unsupported) fail(def.unsupported);
-    if (def.command) {
-      if (command) fail('multiple commands specified');
-      if (def.command === 'start-daemon' || def.command === 'stop-daemon') fail(NOSYNC);
-      if (def.command === 'help' || def.command === 'version') return { cmd: def.command };
-      command = def.command;
+  for (const { def, flag, value } of occ.slice(1)) {
+    if (def.command) fail(`invalid option \`${flag}'`);
+    if (def.tapvs) {
+      if (def.long === 'compat' && command !== 'restore') fail(`--compat belongs to -R only (tapvs's line-by-line restore)`);
+      compat = true;
       continue;
     }
     if (!def.opt) continue; // --sort
     if (seen.has(def.opt)) fail(`multiple '${def.opt}' options specified`);
     seen.add(def.opt);
+    if (def.unsupported) fail(def.unsupported);
     const v = value ?? '';
     switch (def.long) {
       case 'tcp-service':
       case 'udp-service': {
         const r = parseAddrPort(v, 'virtual server');
         if (typeof r === 'string') fail(r);
-        const ap = r as { addr: number; port: number | null };
-        key = { proto: def.long === 'tcp-service' ? IPPROTO_TCP : IPPROTO_UDP, addr: ap.addr, port: ap.port ?? 0, fwmark: 0 };
+        key = { proto: def.long === 'tcp-service' ? IPPROTO_TCP : IPPROTO_UDP, addr: r.addr, port: r.port ?? 0, fwmark: 0 };
         break;
       }
       case 'fwmark-service': {
-        const m = parseNumber(v, 1, 0xffffffff);
+        const m = ipvsadmNumber(v, 1, 0xffffffff);
         if (m === null) fail(`invalid fwmark value \`${v}' specified`);
-        key = { proto: 0, addr: 0, port: 0, fwmark: m! };
+        key = { proto: 0, addr: 0, port: 0, fwmark: m };
         break;
       }
       case 'scheduler':
-        scheduler = v;
+        scheduler = v.slice(0, 15); // IP_VS_SCHEDNAME_MAXLEN - 1
         break;
       case 'persistent':
         if (value === undefined) persistent = DEFAULT_PERSISTENT_TIMEOUT;
         else {
-          const t = parseNumber(v, 1, MAX_TIMEOUT);
+          const t = ipvsadmNumber(v, 1, MAX_TIMEOUT);
           if (t === null) fail(`invalid timeout value \`${v}' specified`);
-          persistent = t!;
+          persistent = t;
         }
         break;
       case 'netmask': {
-        const m = parseNetmask(v);
-        if (m === null) fail(`illegal virtual server persistent mask specified: '${v}' (a contiguous dotted mask such as 255.255.255.0)`);
-        netmask = m!;
+        const m = inetAton(v);
+        if (m === null) fail('illegal virtual server persistent mask specified');
+        netmask = m;
         break;
       }
       case 'real-server': {
         const r = parseAddrPort(v, 'real server');
         if (typeof r === 'string') fail(r);
-        dest = r as { addr: number; port: number | null };
+        // a port left out is the service's (as the line has set it so far)
+        dest = { addr: r.addr, port: r.port ?? key.port };
         break;
       }
       case 'masquerading': fwd = FWD_MASQ; break;
       case 'ipip': fwd = FWD_TUN; break;
       case 'gatewaying': fwd = FWD_DR; break;
       case 'weight': {
-        const w = parseNumber(v, 0, 65535);
-        if (w === null) fail(`illegal weight specified: '${v}' (0..65535)`);
-        weight = w!;
+        const w = ipvsadmNumber(v, 0, 65535);
+        if (w === null) fail('illegal weight specified');
+        weight = w;
         break;
       }
       case 'u-threshold': {
-        const x = parseNumber(v, 0, INT_MAX);
-        if (x === null) fail(`illegal u_threshold specified: '${v}'`);
-        uThreshold = x!;
+        const x = ipvsadmNumber(v, 0, INT_MAX);
+        if (x === null) fail('illegal u_threshold specified');
+        uThreshold = x;
         break;
       }
       case 'l-threshold': {
-        const y = parseNumber(v, 0, INT_MAX);
-        if (y === null) fail(`illegal l_threshold specified: '${v}'`);
-        lThreshold = y!;
+        const y = ipvsadmNumber(v, 0, INT_MAX);
+        if (y === null) fail('illegal l_threshold specified');
+        lThreshold = y;
         break;
       }
       case 'ops': onePacket = true; break;
-      case 'sched-flags': schedFlagsText = v; break;
+      case 'sched-flags': schedFlagsText = v.slice(0, 127); break;
       case 'tun-type':
-        if (v !== 'ipip') fail(v === 'gue' || v === 'gre' ? `only ipip tunnels are supported by tapvs (not ${v})` : 'illegal tunnel type specified');
+        if (v === 'gue' || v === 'gre') fail(`only ipip tunnels are supported by tapvs (not ${v})`);
+        if (v !== 'ipip') fail('illegal tunnel type specified');
         break;
       case 'numeric': fmt.numeric = true; break;
       case 'stats': fmt.stats = true; break;
@@ -473,78 +568,84 @@ function parseOrThrow(argv: string[]): IpvsadmCommand {
       default: break; // connection, timeout, daemon: only their presence matters
     }
   }
-  if (!command) fail('no command given: one of -A -E -D -C -L -a -e -d -R -S -Z --set');
+  // popt stopped here: what came before was handled (and may have failed first)
+  if (error) poptFail();
 
   let timeouts: [number, number, number] | undefined;
   if (command === 'set') {
     if (positional.length < 3) fail('--set option requires 3 timeout values');
     timeouts = positional.slice(0, 3).map((t) => {
-      const n = parseNumber(t, 0, MAX_TIMEOUT);
+      const n = ipvsadmNumber(t, 0, MAX_TIMEOUT);
       if (n === null) fail(`invalid timeout value \`${t}' specified`);
-      return n!;
+      return n;
     }) as [number, number, number];
     positional.splice(0, 3);
   }
   if (positional.length > 0) fail(`unexpected argument ${positional[0]}`);
-
-  checkLegality(command, seen);
 
   const sched = scheduler || DEFAULT_SCHEDULER;
   const flags = schedFlagsText !== undefined
     ? parseSchedFlags(sched, schedFlagsText)
     : { shFallback: false, shPort: false, mhFallback: false, mhPort: false };
 
+  checkLegality(command, seen);
+
   switch (command) {
     case 'add-service':
     case 'edit-service': {
-      const k = key!;
-      if (!k.fwmark && k.port === 0 && persistent === 0) fail('Zero port specified for non-persistent service');
-      if (onePacket && !k.fwmark && k.proto !== IPPROTO_UDP) fail('One-Packet Scheduling is only for UDP virtual services');
-      return { cmd: command, key: k, svc: { scheduler: sched, flags, persistent, netmask: persistent ? netmask : 0xffffffff, onePacket } };
+      if (!key.fwmark && key.port === 0 && persistent === 0) fail('Zero port specified for non-persistent service');
+      if (onePacket && !key.fwmark && key.proto !== IPPROTO_UDP) fail('One-Packet Scheduling is only for UDP virtual services');
+      return { cmd: command, key, svc: { scheduler: sched, flags, persistent, netmask: persistent ? netmask : 0xffffffff, onePacket } };
     }
     case 'delete-service':
-      return { cmd: command, key: key! };
+      return { cmd: command, key };
     case 'add-server':
     case 'edit-server': {
-      const k = key!;
-      let port = dest!.port ?? k.port;
+      let port = dest!.port;
       let portForced = false;
       // DR and TUN cannot change the port: ipvsadm uses the service port
-      if (!k.fwmark && (fwd === FWD_DR || fwd === FWD_TUN) && port !== k.port) {
+      if (!key.fwmark && (fwd === FWD_DR || fwd === FWD_TUN) && port !== key.port) {
         portForced = true;
-        port = k.port;
+        port = key.port;
       }
-      return { cmd: command, key: k, portForced, dest: { addr: dest!.addr, port, fwd, weight, uThreshold, lThreshold } };
+      if (seen.has('tun-type') && fwd !== FWD_TUN) fail('Tunnel options conflict with forward method');
+      return { cmd: command, key, portForced, dest: { addr: dest!.addr, port, fwd, weight, uThreshold, lThreshold } };
     }
     case 'delete-server':
-      return { cmd: command, key: key!, dest: { addr: dest!.addr, port: dest!.port ?? key!.port } };
+      return { cmd: command, key, dest: { addr: dest!.addr, port: dest!.port } };
     case 'list': {
       const c = seen.has('connection'), t = seen.has('timeout'), d = seen.has('daemon');
       if (((c || t || d) && (fmt.stats || fmt.rate || fmt.thresholds)) || ((t || d) && fmt.persistentConn)) {
         fail('options conflicts in the list command');
       }
       const what = c ? 'connections' : t ? 'timeout' : d ? 'daemon' : 'services';
-      return key ? { cmd: 'list', what, key, format: fmt } : { cmd: 'list', what, format: fmt };
+      return seen.has('service-address') && !c ? { cmd: 'list', what, key, format: fmt } : { cmd: 'list', what, format: fmt };
     }
     case 'set':
       return { cmd: 'set', tcp: timeouts![0], tcpfin: timeouts![1], udp: timeouts![2] };
     case 'zero':
-      return key ? { cmd: 'zero', key } : { cmd: 'zero' };
+      return seen.has('service-address') ? { cmd: 'zero', key } : { cmd: 'zero' };
     case 'save':
       return { cmd: 'save', format: fmt };
     case 'restore':
-      return { cmd: 'restore' };
+      return { cmd: 'restore', compat };
     default:
       return { cmd: 'flush' };
   }
 }
 
-/** Splits a command line on blanks (ipvsadm -R's reader has no quoting either); '#' starts a comment. */
+/**
+ * Splits a -R line into words as ipvsadm's config_stream_read does: blanks
+ * separate, no quoting, every "ipvsadm" word is dropped. Unlike ipvsadm
+ * 1.31 (whose comment test never fires), '#' at a word's start comments out
+ * the rest of the line.
+ */
 export function splitWords(line: string): string[] {
   const words: string[] = [];
-  for (const w of line.trim().split(/\s+/)) {
+  for (const w of line.trim().split(/[ \t\r]+/)) {
     if (w === '') continue;
     if (w.startsWith('#')) break;
+    if (w === 'ipvsadm') continue;
     words.push(w);
   }
   return words;

@@ -1,12 +1,14 @@
 // One ipvsadm command line run against the running director: what the
 // control socket does with each request. Output and exit codes follow
-// ipvsadm: 0 on success, 2 for a bad command line, 1 when a listed service
-// does not exist, 255 when the kernel (here: the rule checks) refuses a change.
+// ipvsadm 1.31: 0 on success, 2 for what its own checks refuse, 255 for what
+// popt refuses (with the "Try" line when the line does not start with a
+// command), 1 when a listed service does not exist, 255 when the kernel
+// (here: the rule checks) refuses a change.
 import { IPPROTO_TCP, IPPROTO_UDP } from '../model/proto.js';
 import { listConns } from '../conn/listing.js';
 import type { Director } from '../director/director.js';
 import type { DirectorConfig } from '../model/config.js';
-import { parseIpvsadmArgs, type IpvsadmCommand } from './ipvsadm-args.js';
+import { parseIpvsadmArgs, splitWords, tryHelpLine, type IpvsadmCommand } from './ipvsadm-args.js';
 import { IPVS_VERSION, formatConnections, formatServiceListing, formatTimeouts, type ConnRecord } from './ipvsadm-format.js';
 import { formatSave, parseRestore } from './ipvsadm-save.js';
 import { applyLive } from './live-rules.js';
@@ -31,12 +33,15 @@ export const EXIT_REFUSED = 255;
 const ok = (stdout = ''): IpvsadmReply => ({ code: 0, stdout, stderr: '' });
 const fail = (code: number, stderr: string): IpvsadmReply => ({ code, stdout: '', stderr: stderr.endsWith('\n') ? stderr : stderr + '\n' });
 
+/** How `tapvs ipvsadm` names itself in the "Try ... -h" line (ipvsadm prints its argv[0]). */
+export const PROGRAM = 'tapvs ipvsadm';
+
 const HELP = `tapvs ipvsadm: ipvsadm's commands, sent to a running tapvs director
 Usage:
   tapvs ipvsadm [--socket PATH] -A|E -t|u|f service-address [-s scheduler] [-p [timeout]] [-M netmask] [-b sched-flags] [-o]
   tapvs ipvsadm -D -t|u|f service-address
   tapvs ipvsadm -C
-  tapvs ipvsadm -R < rules
+  tapvs ipvsadm -R [--compat] < rules
   tapvs ipvsadm -S [-n]
   tapvs ipvsadm -a|e -t|u|f service-address -r server-address [-g|i|m] [-w weight] [-x upper] [-y lower]
   tapvs ipvsadm -d -t|u|f service-address -r server-address
@@ -45,8 +50,36 @@ Usage:
   tapvs ipvsadm --set tcp tcpfin udp
   tapvs ipvsadm -h | -v
 Addresses and ports are numeric; listings are always numeric (as -n).
-Changes are applied whole or not at all; -R checks every line before changing anything.
+Changes are applied whole or not at all; -R checks every line before changing anything
+(-R --compat applies line by line and goes on after a refused line, as ipvsadm -R does).
+Help, version and command-line errors are answered without a director.
 `;
+
+export const VERSION_TEXT = `ipvsadm v1.31 (tapvs; IPVS v${IPVS_VERSION} compatible)\n`;
+
+/** The reply to a line refused by the parser: ipvsadm's message and exit code. */
+function refusal(r: { error: string; code: number; tryHelp?: boolean }, program: string): IpvsadmReply {
+  return fail(r.code, r.tryHelp ? tryHelpLine(program) : r.error);
+}
+
+/**
+ * What ipvsadm answers without IPVS: help, version and command-line errors
+ * (the parse comes before any request is sent). null: the director must answer.
+ */
+export function localReply(argv: readonly string[], program = PROGRAM): IpvsadmReply | null {
+  const parsed = parseIpvsadmArgs(argv);
+  if (!parsed.ok) return refusal(parsed, program);
+  if (parsed.command.cmd === 'help') return ok(HELP);
+  if (parsed.command.cmd === 'version') return ok(VERSION_TEXT);
+  return null;
+}
+
+/** The size IPVS prints in the listing header: its connection hash table's, here the table's buckets (a power of two). */
+export function connHashSize(max: number): number {
+  let n = 1;
+  while (n < max) n *= 2;
+  return n;
+}
 
 function connRecords(d: Director, now: number): ConnRecord[] {
   const t = d.conns;
@@ -71,10 +104,37 @@ function list(t: IpvsadmTarget, c: Extract<IpvsadmCommand, { cmd: 'list' }>, now
     case 'daemon':
       return ok(''); // no sync daemon: ipvsadm prints nothing when none runs
     default: {
-      const r = formatServiceListing(d.services, c.format, d.conns.max, c.key);
+      const r = formatServiceListing(d.services, c.format, connHashSize(d.conns.max), c.key);
       return r.ok ? ok(r.text) : fail(EXIT_NO_SERVICE, r.error);
     }
   }
+}
+
+/**
+ * `-R --compat`: ipvsadm's restore_table. Each line is run as its own
+ * command, in order: a line the parser refuses ends the restore there with
+ * its exit code (the lines before it stay applied); a change the rules
+ * refuse prints its error and the restore goes on; the exit code is the
+ * last line's.
+ */
+function restoreCompat(t: IpvsadmTarget, stdin: string, now: number): IpvsadmReply {
+  let stdout = '';
+  let stderr = '';
+  let code = 0;
+  for (const raw of stdin.split('\n')) {
+    const words = splitWords(raw);
+    if (words.length === 0) continue;
+    const parsed = parseIpvsadmArgs(words);
+    const r = parsed.ok && parsed.command.cmd === 'restore'
+      ? fail(255, tryHelpLine(PROGRAM)) // ipvsadm refuses -R inside -R (reading_stdin)
+      : execIpvsadm(t, words, undefined, now);
+    stdout += r.stdout;
+    stderr += r.stderr;
+    code = r.code;
+    const stops = !parsed.ok || (parsed.command.cmd === 'restore') || parsed.command.cmd === 'help' || parsed.command.cmd === 'version';
+    if (stops) break;
+  }
+  return { code, stdout, stderr };
 }
 
 function restoreFrom(t: IpvsadmTarget, stdin: string): IpvsadmReply {
@@ -95,19 +155,19 @@ function restoreFrom(t: IpvsadmTarget, stdin: string): IpvsadmReply {
  */
 export function execIpvsadm(t: IpvsadmTarget, argv: readonly string[], stdin: string | undefined, now: number): IpvsadmReply {
   const parsed = parseIpvsadmArgs(argv);
-  if (!parsed.ok) return fail(EXIT_USAGE, parsed.error);
+  if (!parsed.ok) return refusal(parsed, PROGRAM);
   const c = parsed.command;
   switch (c.cmd) {
     case 'help':
       return ok(HELP);
     case 'version':
-      return ok(`ipvsadm v1.31 (tapvs; IPVS v${IPVS_VERSION} compatible)\n`);
+      return ok(VERSION_TEXT);
     case 'list':
       return list(t, c, now);
     case 'save':
       return ok(formatSave(t.director.services));
     case 'restore':
-      return restoreFrom(t, stdin ?? '');
+      return c.compat ? restoreCompat(t, stdin ?? '', now) : restoreFrom(t, stdin ?? '');
     default: {
       const r = applyLive(t.director, t.cfg, [c]);
       if (r.ok) return ok();

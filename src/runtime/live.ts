@@ -5,7 +5,6 @@ import type { DirectorConfig, PortConfig } from '../model/config.js';
 import type { FrameMeta } from '../model/frame.js';
 import { Director } from '../director/director.js';
 import { startControlPlane } from '../control/server.js';
-import { openPcap } from '../io/pcap-port.js';
 import { portNow, type Port } from '../io/port.js';
 import { openTap } from '../io/tap.js';
 import type { TraceSink } from '../trace/events.js';
@@ -30,6 +29,15 @@ export interface FrameTap {
   close(): void;
 }
 
+// libpcap's binding (the `cap` addon) is loaded only for a config with a pcap port,
+// so a TAP-only director runs where `cap` is not built
+let pcapPorts: typeof import('../io/pcap-port.js') | undefined;
+
+/** Loads what opening the config's ports needs beyond TAPs (the pcap module for kind=pcap). */
+export async function loadPortModules(cfg: Pick<DirectorConfig, 'ports'>): Promise<void> {
+  if (!pcapPorts && cfg.ports.some((p) => p.kind === 'pcap')) pcapPorts = await import('../io/pcap-port.js');
+}
+
 export function openPort(p: PortConfig): Port {
   const device = p.device ?? p.name;
   if (p.kind === 'tap') {
@@ -37,7 +45,10 @@ export function openPort(p: PortConfig): Port {
       name: p.name, device, create: true, up: true, mtu: p.mtu, txQueueLen: TAP_TX_QUEUE_LEN, netns: p.netns, master: p.bridge, offload: p.offload,
     });
   }
-  if (p.kind === 'pcap') return openPcap({ name: p.name, device });
+  if (p.kind === 'pcap') {
+    if (!pcapPorts) throw new Error(`port '${p.name}': the pcap module is not loaded (loadPortModules before opening ports)`);
+    return pcapPorts.openPcap({ name: p.name, device });
+  }
   throw new Error(`port '${p.name}' (line ${p.line ?? '?'}): kind=memory ports exist only in replay and tests; use kind=tap or kind=pcap`);
 }
 
@@ -134,6 +145,7 @@ export interface RunOptions extends LiveOptions {
  * SIGINT or SIGTERM; then everything is closed (the TAPs it made removed).
  */
 export async function runDirector(o: RunOptions): Promise<number> {
+  if (!o.open) await loadPortModules(o.cfg);
   const live = new LiveDirector(o.cfg, o.log, o);
   live.start();
   let plane: { stop(): Promise<void> };

@@ -35,7 +35,7 @@ describe('tapvs ipvsadm (binary)', () => {
     expect(await tapvs([...s, '-A', '-t', `${VIP}:8080`, '-s', 'lc'])).toEqual({ code: 0, stdout: '', stderr: '' });
     expect(await tapvs([...s, '-a', '-t', `${VIP}:8080`, '-r', `${RS.rs3}:8080`, '-m', '-w', '2'])).toEqual({ code: 0, stdout: '', stderr: '' });
     const bad = await tapvs([...s, '-a', '-t', `${VIP}:8080`, '-r', `${RS.rs3}:8080`, '-m', '-q']);
-    expect(bad).toEqual({ code: 2, stdout: '', stderr: "invalid option `-q'\n" });
+    expect(bad).toEqual({ code: 255, stdout: '', stderr: '-q: unknown option\n' });
     const dup = await tapvs([...s, '-A', '-t', `${VIP}:8080`]);
     expect(dup).toEqual({ code: 255, stdout: '', stderr: 'Service already exists\n' });
 
@@ -50,6 +50,22 @@ describe('tapvs ipvsadm (binary)', () => {
     expect((await tapvs([...s, '-S', '-n'])).stdout).toBe(saved.stdout);
     // TAPVS_SOCKET works as well as --socket
     expect((await tapvs(['ipvsadm', '-L', '--timeout'], '', { TAPVS_SOCKET: r.socketPath })).stdout).toBe('Timeout (tcp tcpfin udp): 900 120 300\n');
+  });
+
+  it('answers -h, --help, -v and command-line errors with no director running', async () => {
+    const none = ['ipvsadm', '--socket', '/nonexistent-tapvs/tapvs.sock'];
+    for (const h of ['-h', '--help']) {
+      const r = await tapvs([...none, h]);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(/^tapvs ipvsadm: ipvsadm's commands/);
+      expect(r.stderr).toBe('');
+    }
+    expect(await tapvs([...none, '-v'])).toEqual({ code: 0, stdout: 'ipvsadm v1.31 (tapvs; IPVS v1.2.1 compatible)\n', stderr: '' });
+    // not starting with a command: ipvsadm's "Try" line and -1 (255)
+    expect(await tapvs([...none, '-n', '-L'])).toEqual({
+      code: 255, stdout: '', stderr: "Try `tapvs ipvsadm -h' or 'tapvs ipvsadm --help' for more information.\n",
+    });
+    expect(await tapvs([...none, '-a', '-t', '10.0.0.1:80', '-r', '10.0.0.2', '-w', '65536'])).toEqual({ code: 2, stdout: '', stderr: 'illegal weight specified\n' });
   });
 
   it('says how to fix it when no director runs', async () => {

@@ -64,7 +64,7 @@ describe('ipvsadm -S / -R', () => {
     const p = parseRestore('# saved\n\nipvsadm -A -t 10.0.0.1:80 -s rr\n-a -t 10.0.0.1:80 -r 10.0.0.2 -w x\n-L -n\n');
     expect(p).toStrictEqual({
       errors: [
-        { line: 4, message: "illegal weight specified: 'x' (0..65535)" },
+        { line: 4, message: 'illegal weight specified' },
         { line: 5, message: "'list' cannot be restored: -R reads commands that change the table" },
       ],
     });

@@ -95,7 +95,7 @@ describe('control socket: ipvsadm round trips', () => {
     const r = await startRig();
     const before = (await cli(r, ['-S'])).stdout;
     expect(await cli(r, ['-a', '-t', `${VIP}:80`, '-r', RS.rs3, '-w', '70000'])).toEqual({
-      code: 2, stdout: '', stderr: "illegal weight specified: '70000' (0..65535)\n",
+      code: 2, stdout: '', stderr: 'illegal weight specified\n',
     });
     const sched = await cli(r, ['-A', '-t', `${VIP}:81`, '-s', 'nosuch']);
     expect(sched.code).toBe(255);

@@ -1,4 +1,6 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { rmSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { startHealthChecks, type HealthChecks, type HealthState } from '../../../src/control/health/index.js';
 import { CHECK_DROP } from '../../../src/conn/index.js';
 import { FWD_DR, FWD_MASQ } from '../../../src/model/dest.js';
@@ -11,6 +13,11 @@ const ip = (s: string): number => parseIpv4(s)!;
 const LO = ip('127.0.0.1');
 
 let running: HealthChecks[] = [];
+/** Temporary directories the tests made, removed once all have run. */
+const tmpDirs: string[] = [];
+afterAll(() => {
+  for (const d of tmpDirs) rmSync(d, { recursive: true, force: true });
+});
 let targets: { stop(): Promise<void> }[] = [];
 afterEach(async () => {
   await Promise.all(running.map((h) => h.stop()));
@@ -124,6 +131,7 @@ describe('MISC check', () => {
   it('follows the exit status of the command, and a hung command counts as a failure', async () => {
     const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
     const dir = mkdtempSync('/tmp/tapvs-misc-');
+    tmpDirs.push(dir);
     const mode = `${dir}/mode`;
     writeFileSync(mode, 'ok');
     const live = makeLive(`
@@ -277,6 +285,7 @@ describe('several checks of one server, reload and stop', () => {
     targets.push(t);
     const { mkdtempSync, writeFileSync } = await import('node:fs');
     const flag = `${mkdtempSync('/tmp/tapvs-multi-')}/ok`;
+    tmpDirs.push(dirname(flag));
     writeFileSync(flag, '');
     const live = makeLive(`
 -A -t ${VIP}:80 -s rr
