@@ -118,6 +118,12 @@ export class ConnTable {
   daddr6: Uint32Array = EMPTY6;
   /** number of conns this slot controls (templates) */
   readonly nControl: Int32Array;
+  /**
+   * Bumped each time the slot is freed: a (slot, generation) pair kept
+   * elsewhere (a fragment's decision) tells whether the slot still holds the
+   * same connection.
+   */
+  readonly generation: Uint32Array;
 
   readonly timeouts = new Timeouts();
   readonly settings: ConnSettings;
@@ -177,6 +183,7 @@ export class ConnTable {
     this.destRef = new Int32Array(max).fill(-1);
     this.control = new Int32Array(max).fill(-1);
     this.nControl = new Int32Array(max);
+    this.generation = new Uint32Array(max);
 
     let buckets = 1;
     const want = Math.max(opts.buckets ?? max, 1);
@@ -331,6 +338,11 @@ export class ConnTable {
 
   isTemplate(slot: number): boolean {
     return (this.flags[slot]! & CONN_F_TEMPLATE) !== 0;
+  }
+
+  /** True while the slot holds the conn it held at `gen` (its generation then). */
+  holds(slot: number, gen: number): boolean {
+    return (this.flags[slot]! & CONN_F_USED) !== 0 && this.generation[slot] === gen;
   }
 
   /** True while the slot holds a conn or template, dead-but-unreaped included. */
@@ -616,7 +628,7 @@ export class ConnTable {
   bytesAllocated(): number {
     const arrays = [
       this.proto, this.af, this.state, this.flags, this.caddr, this.vaddr, this.daddr, this.cport, this.vport,
-      this.dport, this.expires, this.timeout, this.destRef, this.control, this.nControl, this.inHead, this.inRec,
+      this.dport, this.expires, this.timeout, this.destRef, this.control, this.nControl, this.generation, this.inHead, this.inRec,
       this.outHead, this.outRec, this.freeStack, this.caddr6, this.vaddr6, this.daddr6,
     ];
     return arrays.reduce((n, a) => n + a.byteLength, 0) + this.wheel.bytesAllocated();
@@ -665,6 +677,7 @@ export class ConnTable {
       this.control[i] = -1;
     }
     this.flags[i] = 0;
+    this.generation[i] = (this.generation[i]! + 1) >>> 0;
     this.freeStack[this.freeTop++] = i;
     this.size--;
   }

@@ -11,7 +11,7 @@ import { ETH_HEADER_LEN } from '../wire/ethernet.js';
 import { ICMP_DEST_UNREACH, ICMP_PORT_UNREACH } from '../wire/icmp.js';
 import { IPPROTO_ICMP, IPPROTO_UDP } from '../wire/ipproto.js';
 import type { Director } from './director.js';
-import { FRAG_ROUTED, firstFragmentSettled, laterFragment } from './fragments.js';
+import { FRAG_ROUTED, decideFragments, firstFragmentSettled, laterFragment } from './fragments.js';
 import { icmpInput } from './icmp-input.js';
 import { lvsIn } from './lvs-in.js';
 import { lvsOut } from './lvs-out.js';
@@ -69,7 +69,7 @@ function transportInput(d: Director, pkt: Packet): Verdict {
  * refused, or else routed as a router routes it.
  */
 export function notLvs(d: Director, pkt: Packet): Verdict {
-  if (pkt.fragment === FRAG_FIRST) d.frags.decide(pkt.src, pkt.dst, pkt.proto, pkt.ip.id, FRAG_ROUTED, false, pkt.now);
+  if (pkt.fragment === FRAG_FIRST) decideFragments(d, pkt.src, pkt.dst, pkt.proto, pkt.ip.id, FRAG_ROUTED, false, pkt.now);
   const host = d.host;
   const dst = host.classOf(pkt.dst);
   if ((dst & OURS) !== 0) {

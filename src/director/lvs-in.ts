@@ -10,7 +10,7 @@ import { FRAG_FIRST, type Packet } from '../net/packet.js';
 import { ICMP_DEST_UNREACH, ICMP_PORT_UNREACH } from '../wire/icmp.js';
 import { transmitter } from '../xmit/index.js';
 import type { Director } from './director.js';
-import { releaseHeld } from './fragments.js';
+import { decideFragments, releaseHeld } from './fragments.js';
 import { countIn } from './stats.js';
 
 export function lvsIn(d: Director, pkt: Packet, svc: Service): Verdict {
@@ -38,7 +38,7 @@ export function lvsIn(d: Director, pkt: Packet, svc: Service): Verdict {
   if (d.tracer) d.tracer.conn(svc, dest, isNew, conns, slot, d.spkt);
   const first = pkt.fragment === FRAG_FIRST;
   const id = pkt.ip.id;
-  if (first) d.frags.decide(pkt.src, pkt.dst, pkt.proto, id, slot, false, now);
+  if (first) decideFragments(d, pkt.src, pkt.dst, pkt.proto, id, slot, false, now);
   const v = transmitter(conns.fwd(slot)).toDest(d, pkt, slot);
   conns.put(slot);
   if (first) releaseHeld(d, pkt.src, pkt.dst, pkt.proto, id, now);

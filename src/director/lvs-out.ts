@@ -7,7 +7,7 @@ import { FORWARDED, type Verdict } from '../model/verdict.js';
 import { FRAG_FIRST, FRAG_LATER, type Packet } from '../net/packet.js';
 import { transmitter } from '../xmit/index.js';
 import type { Director } from './director.js';
-import { releaseHeld } from './fragments.js';
+import { decideFragments, releaseHeld } from './fragments.js';
 import { countOut } from './stats.js';
 
 export function lvsOut(d: Director, pkt: Packet, slot: number): Verdict {
@@ -24,7 +24,7 @@ export function lvsOut(d: Director, pkt: Packet, slot: number): Verdict {
   const first = pkt.fragment === FRAG_FIRST;
   const id = pkt.ip.id;
   const caddr = conns.caddr[slot]!;
-  if (first) d.frags.decide(pkt.src, caddr, pkt.proto, id, slot, true, now);
+  if (first) decideFragments(d, pkt.src, caddr, pkt.proto, id, slot, true, now);
   const src = pkt.src;
   const v = xmit.toClient(d, pkt, slot);
   if (first) releaseHeld(d, src, caddr, pkt.proto, id, now);
