@@ -3,7 +3,7 @@
 // line, then checks the file as a whole (ports, routes and real servers must
 // make a director that can actually forward).
 import { FWD_DR, FWD_MASQ, type DestSpec } from '../model/dest.js';
-import { Topology, topologyProblems } from '../model/topology.js';
+import { MAX_PORT_MTU, MIN_PORT_MTU, Topology, topologyProblems } from '../model/topology.js';
 import { inSubnet, parseMac as parseMacText, prefixToMask } from '../wire/addr.js';
 import { IPPROTO_TCP, IPPROTO_UDP } from '../model/proto.js';
 import type { MarkRule } from '../model/services.js';
@@ -131,11 +131,22 @@ function sorryPortError(svcPort: number, fwd: number): string {
 
 // ---------------------------------------------------------------- parser
 
+/** What the mark lines of one protocol and address claim: every lookup is one Map get, so a file of many rules parses in linear time. */
+interface MarkClaims {
+  all?: { mark: number; line: number };
+  ports: Map<number, { mark: number; line: number }>;
+}
+
 interface Pending {
   dests: Map<ServiceConfig, Map<string, number>>; // dest key -> line
-  sorry: { service: string; dest: DestSpec; fwdGiven: boolean; line: number }[];
+  sorry: Map<string, { service: string; dest: DestSpec; fwdGiven: boolean; line: number }>; // by service key
   serviceLines: Map<string, ServiceConfig>;
   setOnce: Map<string, number>; // option/timeout name -> line first set
+  vips: Map<number, VipConfig>;
+  routes: Map<string, RouteConfig>; // "dst/prefix"
+  neighbours: Map<number, number>; // addr -> line
+  marks: Map<string, MarkClaims>; // "proto/addr"
+  checks: Map<string, HealthCheckConfig>; // service, dest and kind
 }
 
 class Parser {
@@ -149,7 +160,10 @@ class Parser {
   readonly checks: HealthCheckConfig[] = [];
   timeouts = { ...DEFAULT_TIMEOUTS };
   options: DirectorOptions = { ...DEFAULT_OPTIONS };
-  private p: Pending = { dests: new Map(), sorry: [], serviceLines: new Map(), setOnce: new Map() };
+  private p: Pending = {
+    dests: new Map(), sorry: new Map(), serviceLines: new Map(), setOnce: new Map(),
+    vips: new Map(), routes: new Map(), neighbours: new Map(), marks: new Map(), checks: new Map(),
+  };
   private line = 0;
 
   constructor(private readonly file: string) {}
@@ -335,8 +349,8 @@ class Parser {
       addrs.push(c);
     }
     const mtuText = kv.get('mtu');
-    const mtu = mtuText === undefined ? 1500 : parseNumber(mtuText, 68, 65535);
-    if (mtu === null) return this.err(`illegal mtu '${mtuText}' (68..65535)`);
+    const mtu = mtuText === undefined ? 1500 : parseNumber(mtuText, MIN_PORT_MTU, MAX_PORT_MTU);
+    if (mtu === null) return this.err(`illegal mtu '${mtuText}' (${MIN_PORT_MTU}..${MAX_PORT_MTU}: ports carry frames of at most 9216 bytes)`);
     const device = kv.get('device') ?? name;
     if (!NAME_RE.test(device)) return this.err(`illegal device name '${device}' (an interface name of at most 15 characters)`);
     const netns = kv.get('netns');
@@ -367,9 +381,11 @@ class Parser {
     if (addr === null) return this.err(`illegal VIP '${words[0]}' (a numeric IPv4 address; host names are not resolved)`);
     const bad = badHostAddr(addr);
     if (bad) return this.err(`illegal VIP: ${bad}`);
-    const prev = this.vips.find((v) => v.addr === addr);
+    const prev = this.p.vips.get(addr);
     if (prev) return this.err(`VIP ${words[0]} is already declared (line ${prev.line})`);
-    this.vips.push({ addr, port: words[2]!, line: this.line });
+    const vip: VipConfig = { addr, port: words[2]!, line: this.line };
+    this.vips.push(vip);
+    this.p.vips.set(addr, vip);
   }
 
   private route(words: string[]): void {
@@ -383,11 +399,13 @@ class Parser {
     }
     const via = parseIpv4(words[2]!);
     if (via === null) return this.err(`illegal gateway '${words[2]}' (a numeric IPv4 address)`);
-    const prev = this.routes.find((r) => r.dst === dst.addr >>> 0 && r.prefix === dst.prefix);
+    const rk = `${dst.addr >>> 0}/${dst.prefix}`;
+    const prev = this.p.routes.get(rk);
     if (prev) return this.err(`a route to ${words[0]} is already defined (line ${prev.line})`);
     const r: RouteConfig = { dst: dst.addr >>> 0, prefix: dst.prefix, via, line: this.line };
     if (words.length === 5) r.port = words[4]!;
     this.routes.push(r);
+    this.p.routes.set(rk, r);
   }
 
   /** A static neighbour, like `ip neigh add ADDR lladdr MAC nud permanent`: never ARPed for. */
@@ -397,9 +415,10 @@ class Parser {
     if (addr === null) return this.err(`illegal neighbour address '${words[0]}' (a numeric IPv4 address)`);
     const mac = parseMac(words[1]!);
     if (mac === null) return this.err(`illegal MAC address '${words[1]}' (six hex pairs separated by ':')`);
-    const prev = this.neighbours.find((n) => n.addr === addr);
-    if (prev) return this.err(`neighbour ${words[0]} is already declared (line ${prev.line})`);
+    const prev = this.p.neighbours.get(addr);
+    if (prev !== undefined) return this.err(`neighbour ${words[0]} is already declared (line ${prev})`);
     this.neighbours.push({ addr, mac, line: this.line });
+    this.p.neighbours.set(addr, this.line);
   }
 
   private mark(words: string[]): void {
@@ -412,25 +431,42 @@ class Parser {
     if (!proto) return this.err(`unknown protocol '${words[1]}' (tcp or udp)`);
     const addr = parseIpv4(words[2]!);
     if (addr === null) return this.err(`illegal address '${words[2]}' (a numeric IPv4 address)`);
+    // each port once, in the order written (a port repeated within the line is not a clash)
     const ports: number[] = [];
     if (words.length === 5) {
+      const seen = new Set<number>();
       for (const part of words[4]!.split(',')) {
         const range = /^([0-9]+)-([0-9]+)$/.exec(part);
         const lo = parseNumber(range ? range[1]! : part, 1, 65535);
         const hi = range ? parseNumber(range[2]!, 1, 65535) : lo;
         if (lo === null || hi === null || hi < lo) return this.err(`illegal port or range '${part}' (1..65535, LOW-HIGH)`);
-        for (let p = lo; p <= hi; p++) ports.push(p);
+        for (let p = lo; p <= hi; p++) {
+          if (seen.has(p)) continue;
+          seen.add(p);
+          ports.push(p);
+        }
       }
     }
-    for (const m of this.marks) {
-      if (m.proto !== proto || m.addr !== addr) continue;
-      const clash = ports.length === 0 ? (m.ports.length === 0 ? 0 : -1) : ports.find((p) => m.ports.includes(p));
-      if (clash !== undefined && clash !== -1) {
-        const what = ports.length === 0 ? 'all ports' : `port ${clash}`;
-        return this.err(`${words[1]} ${words[2]} ${what} is already marked ${m.mark} (line ${m.line})`);
+    // a rule for all ports clashes only with another such rule; listed ports only with the
+    // same ports of another rule (they take precedence over an all-ports rule, as classify does)
+    const ck = `${proto}/${addr >>> 0}`;
+    let claims = this.p.marks.get(ck);
+    if (!claims) {
+      claims = { ports: new Map() };
+      this.p.marks.set(ck, claims);
+    }
+    if (ports.length === 0) {
+      if (claims.all) return this.err(`${words[1]} ${words[2]} all ports is already marked ${claims.all.mark} (line ${claims.all.line})`);
+    } else {
+      for (const p of ports) {
+        const c = claims.ports.get(p);
+        if (c) return this.err(`${words[1]} ${words[2]} port ${p} is already marked ${c.mark} (line ${c.line})`);
       }
     }
-    this.marks.push({ proto, addr, ports: [...new Set(ports)], mark, line: this.line });
+    const claim = { mark, line: this.line };
+    if (ports.length === 0) claims.all = claim;
+    for (const p of ports) claims.ports.set(p, claim);
+    this.marks.push({ proto, addr, ports, mark, line: this.line });
   }
 
   private set(words: string[]): void {
@@ -592,9 +628,11 @@ class Parser {
     if (kind !== 'icmp' && !key.fwmark && dest.port === 0 && hc.connectPort === undefined) {
       return this.err(`a ${kind} check of a port-0 service needs port=N`);
     }
-    const dup = this.checks.find((c) => c.service === hc.service && c.dest.addr === hc.dest.addr && c.dest.port === hc.dest.port && c.kind === kind);
+    const hk = `${hc.service} ${hc.dest.addr >>> 0}:${hc.dest.port} ${kind}`;
+    const dup = this.p.checks.get(hk);
     if (dup) return this.err(`this ${kind} check is already defined (line ${dup.line})`);
     this.checks.push(hc);
+    this.p.checks.set(hk, hc);
   }
 
   /** keepalived's sorry_server: the real server a service falls back to when none is left with weight > 0. */
@@ -618,10 +656,10 @@ class Parser {
     if (bad) return this.err(`illegal sorry server address: ${bad}`);
     if (portForced) return this.err(sorryPortError(key.port, d.fwd));
     const service = formatServiceKey(key);
-    const prev = this.p.sorry.find((s) => s.service === service);
+    const prev = this.p.sorry.get(service);
     if (prev) return this.err(`${service} already has a sorry server (line ${prev.line})`);
     const dest: DestSpec = { addr: d.addr, port: d.port, weight: d.weight, fwd: d.fwd, uThreshold: 0, lThreshold: 0 };
-    this.p.sorry.push({ service, dest, fwdGiven: fwds.length > 0, line: this.line });
+    this.p.sorry.set(service, { service, dest, fwdGiven: fwds.length > 0, line: this.line });
   }
 
   // ------------------------------------------------------------ whole-file checks
@@ -636,14 +674,15 @@ class Parser {
     );
     for (const p of problems) this.err(p.message, p.line ?? 0);
     const marksUsed = new Set<number>();
+    const marksDefined = new Set(this.marks.map((m) => m.mark));
     for (const svc of this.services) {
       if (!svc.fwmark) continue;
-      if (!this.marks.some((m) => m.mark === svc.fwmark)) {
+      if (!marksDefined.has(svc.fwmark)) {
         this.err(`fwmark service ${svc.fwmark} would receive nothing: no 'mark ${svc.fwmark} ...' line classifies traffic into it`, svc.line!);
       }
       marksUsed.add(svc.fwmark);
     }
-    for (const s of this.p.sorry) {
+    for (const s of this.p.sorry.values()) {
       const svc = this.p.serviceLines.get(s.service);
       if (!svc) {
         this.err(`sorry server of an undefined service ${s.service}`, s.line);
@@ -674,7 +713,7 @@ class Parser {
         this.err(`check of an undefined service ${hc.service}`, hc.line!);
         continue;
       }
-      if (!svc.dests.some((d) => d.addr === hc.dest.addr && d.port === hc.dest.port)) {
+      if (!this.p.dests.get(svc)!.has(`${hc.dest.addr}:${hc.dest.port}`)) {
         this.err(`check of ${formatIpv4(hc.dest.addr)}:${hc.dest.port}, which is not a real server of ${hc.service}`, hc.line!);
       }
     }
