@@ -59,7 +59,25 @@ export interface ServiceConfig extends ServiceSpec {
   dests: DestSpec[];
   /** keepalived's sorry_server: put in while no real server has weight > 0 (health checks do it). */
   sorry?: DestSpec;
+  /** keepalived's virtual-server health settings (quorum, hysteresis, scripts); absent: quorum 1, no scripts. */
+  pool?: PoolHealthConfig;
   line?: number;
+}
+
+/** keepalived's pool rules for one virtual server (ipwrapper.c's quorum handling). */
+export interface PoolHealthConfig {
+  /** Sum of alive real servers' weights needed (default 1). */
+  quorum: number;
+  hysteresis: number;
+  /** Commands run (argv, no shell) when the quorum is gained / lost. */
+  quorumUp?: string[];
+  quorumDown?: string[];
+  /** omega: run quorum_down and the real servers' notify_down when tapvs stops. */
+  omega: boolean;
+  /** sorry_server_inhibit: the sorry server stays in the service with weight 0 while unused. */
+  sorryInhibit: boolean;
+  /** Who scripts run as (keepalived's script_user; absent: tapvs's own user). */
+  scriptUser?: { uid: number; gid: number };
 }
 
 export interface DirectorOptions {
@@ -84,10 +102,31 @@ export interface HealthCheckConfig {
   /** Which real server: the service key and the dest addr:port. */
   service: string; // e.g. "-t 10.0.0.100:80" or "-f 1"
   dest: { addr: number; port: number };
-  kind: 'tcp' | 'http' | 'icmp' | 'misc';
+  kind: 'tcp' | 'http' | 'icmp' | 'misc' | 'ssl' | 'smtp' | 'dns' | 'udp' | 'file';
+  /** keepalived's delay_loop: time between checks once a verdict is reached. */
   intervalMs: number;
+  /** keepalived's connect_timeout (misc: misc_timeout). */
   timeoutMs: number;
+  /** Failures in a row that take the server down (`check` lines); the checker uses `retry` when set. */
   retries: number;
+  /**
+   * keepalived's retry: after a failure while up, probe again `retry` times
+   * `delayBeforeRetryMs` apart; the server goes down on the retry+1-th
+   * failure in a row. Absent: retries - 1, `intervalMs` apart.
+   */
+  retry?: number;
+  delayBeforeRetryMs?: number;
+  /** keepalived's warmup: the first probe goes out at a random time within this (absent: at once). */
+  warmupMs?: number;
+  /** Fixed delay before the first probe (keepalived waits 1 s at start). */
+  startDelayMs?: number;
+  /** keepalived's alpha: the check starts failed (the server is out until a probe succeeds). */
+  alpha?: boolean;
+  /** The probe's own settings beyond the `check` line's (keepalived's checkers). */
+  probe?: ProbeOptions;
+  /** Commands (argv, no shell) run when the real server goes up / down (keepalived's notify_up / notify_down). */
+  notifyUp?: string[];
+  notifyDown?: string[];
   /** http */
   path?: string;
   expectStatus?: number;
@@ -101,6 +140,57 @@ export interface HealthCheckConfig {
   /** Probe from inside this network namespace (overrides option check_netns). */
   netns?: string;
   line?: number;
+}
+
+/** Probe settings of keepalived's checkers (all optional; the probe's defaults are keepalived's). */
+export interface ProbeOptions {
+  /** connect_ip: probe this address instead of the real server's (dotted text; IPv4 only for now). */
+  connectIp?: string;
+  /** bindto / bind_port: the probe's source. */
+  bindto?: string;
+  bindPort?: number;
+  /** HTTP_GET / SSL_GET: the urls, checked in turn. */
+  urls?: HttpUrlCheck[];
+  /** http_protocol: 1.0 (default), 1.1 (adds Connection: close), 1.0C (1.0 with Connection: close). */
+  httpProtocol?: '1.0' | '1.1' | '1.0C';
+  /** SSL_GET's enable_sni (server name = the virtualhost). */
+  sni?: boolean;
+  /** MISC_CHECK: argv (no shell); misc_dynamic: exit 2..255 sets the weight to status - 2. */
+  argv?: string[];
+  miscDynamic?: boolean;
+  /** MISC_CHECK user: uid/gid the command runs as. */
+  uid?: number;
+  gid?: number;
+  /** DNS_CHECK type (number) and name. */
+  dnsType?: number;
+  dnsName?: string;
+  /** UDP_CHECK: payload to send, reply wanted (bytes with a mask of don't-care bits), lengths. */
+  udpPayload?: string; // hex
+  udpRequireReply?: boolean;
+  udpReply?: string; // hex
+  udpReplyMask?: string; // hex
+  udpMinReply?: number;
+  udpMaxReply?: number;
+  /** SMTP_CHECK helo_name. */
+  heloName?: string;
+  /** FILE_CHECK: the file whose number decides (0: up). */
+  file?: string;
+}
+
+/** One url of an HTTP_GET / SSL_GET. */
+export interface HttpUrlCheck {
+  path: string;
+  /** Lower-case MD5 hex of the body. */
+  digest?: string;
+  /** Accepted status codes as inclusive ranges (default 200-299). */
+  status: [number, number][];
+  virtualhost?: string;
+  /** A JavaScript regular expression the body must (or, with regexNoMatch, must not) match. */
+  regex?: string;
+  regexFlags?: string;
+  regexNoMatch?: boolean;
+  regexMinOffset?: number;
+  regexMaxOffset?: number;
 }
 
 export const DEFAULT_OPTIONS: DirectorOptions = {

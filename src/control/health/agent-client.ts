@@ -144,7 +144,7 @@ export class ProbeAgent {
   }
 
   private onLine(line: string): void {
-    let msg: { id?: unknown; ok?: unknown; error?: unknown; ready?: unknown };
+    let msg: { id?: unknown; ok?: unknown; error?: unknown; ready?: unknown; exitStatus?: unknown };
     try {
       msg = JSON.parse(line) as typeof msg;
     } catch {
@@ -158,7 +158,9 @@ export class ProbeAgent {
     if (typeof msg.id !== 'number') return;
     const w = this.waiting.get(msg.id);
     if (!w) return;
-    w.settle(msg.ok === true ? { ok: true } : { ok: false, error: typeof msg.error === 'string' ? msg.error : 'probe failed' });
+    const r: ProbeResult = msg.ok === true ? { ok: true } : { ok: false, error: typeof msg.error === 'string' ? msg.error : 'probe failed' };
+    if (typeof msg.exitStatus === 'number') r.exitStatus = msg.exitStatus;
+    w.settle(r);
   }
 
   /** Stops the agent: closes its stdin (it exits), then kills it if it lingers. */

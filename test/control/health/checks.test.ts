@@ -247,7 +247,7 @@ check tcp -t ${VIP}:80 -r 127.0.0.1:${b.port} interval=100ms timeout=80ms retrie
     expect(live.lines.some((l) => l.sorry_server === '127.0.0.9:8080' && l.action === 'removed')).toBe(true);
   });
 
-  it('follows weight changes made by the operator too, at the next probe', async () => {
+  it('is governed by health and configured weights, not by weights the operator sets (keepalived counts alive servers)', async () => {
     const t = await new TcpTarget().start();
     targets.push(t);
     const live = makeLive(`
@@ -261,9 +261,12 @@ check tcp -t ${VIP}:80 -r 127.0.0.1:${t.port} interval=100ms timeout=80ms
     await sleep(150);
     expect(svc.findDest(ip('127.0.0.9'), 80)).toBeUndefined();
     svc.editDest(svc.findDest(LO, t.port)!, { weight: 0 }); // as `ipvsadm -e ... -w 0` would
+    await sleep(300);
+    expect(svc.findDest(ip('127.0.0.9'), 80)).toBeUndefined();
+    expect(svc.findDest(LO, t.port)!.weight).toBe(0);
+    // the server's health decides: down, the sorry server comes in
+    await t.stop();
     await waitFor(() => svc.findDest(ip('127.0.0.9'), 80) !== undefined, 'sorry in');
-    svc.editDest(svc.findDest(LO, t.port)!, { weight: 1 });
-    await waitFor(() => svc.findDest(ip('127.0.0.9'), 80) === undefined, 'sorry out');
   });
 
   it('is put in at start when the service has no real server with weight > 0', () => {
@@ -275,7 +278,8 @@ sorry -t ${VIP}:80 -r 127.0.0.9 -g
     start(live);
     const s = svcOf(live).findDest(ip('127.0.0.9'), 80);
     expect(s?.fwd).toBe(FWD_DR);
-    expect(live.director.services.all[0]!.dests).toHaveLength(2);
+    // keepalived's quorum rule: while the sorry server serves, the (alive, weight 0) real server is out
+    expect(live.director.services.all[0]!.dests.map((d) => d.addr)).toEqual([ip('127.0.0.9')]);
   });
 });
 

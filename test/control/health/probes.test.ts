@@ -84,9 +84,9 @@ describe('MISC probe', () => {
   it('exit 0 is up, any other exit status is down with the status and stderr', async () => {
     expect(await runProbe({ kind: 'misc', addr: '127.0.0.1', port: 0, timeoutMs: 1000, command: 'test 1 -eq 1' })).toEqual({ ok: true });
     expect(await runProbe({ kind: 'misc', addr: '127.0.0.1', port: 0, timeoutMs: 1000, command: 'echo "no backend" >&2; exit 2' }))
-      .toEqual({ ok: false, error: 'exit status 2: no backend' });
+      .toEqual({ ok: false, error: 'exit status 2: no backend', exitStatus: 2 });
     expect(await runProbe({ kind: 'misc', addr: '127.0.0.1', port: 0, timeoutMs: 1000, command: 'false' }))
-      .toEqual({ ok: false, error: 'exit status 1' });
+      .toEqual({ ok: false, error: 'exit status 1', exitStatus: 1 });
   });
 
   it('runs through /bin/sh (pipes and quoting work)', async () => {
