@@ -14,7 +14,7 @@
 // destination is not recorded, only what kind of address it was.
 import { writeMac } from '../wire/addr.js';
 import { get16, get32, put16 } from '../wire/bytes.js';
-import { ETH_HEADER_LEN, ETHERTYPE_IPV4, ETHERTYPE_IPV6, ETHERTYPE_VLAN, VLAN_TAG_LEN } from '../wire/ethernet.js';
+import { ETH_HEADER_LEN, ETH_TYPE_OFFSET, ETHERTYPE_IPV4, ETHERTYPE_IPV6, ETHERTYPE_VLAN, VLAN_TAG_LEN } from '../wire/ethernet.js';
 import { LINKTYPE_ETHERNET, LINKTYPE_LINUX_SLL, LINKTYPE_LINUX_SLL2 } from './capture.js';
 
 export const SLL_HEADER_LEN = 16;
@@ -160,9 +160,9 @@ export function sll2IfIndex(buf: Uint8Array, off: number): number {
 export function stripVlanTags(buf: Uint8Array, off: number, len: number): number {
   let tags = 0;
   while (len >= ETH_HEADER_LEN + VLAN_TAG_LEN) {
-    const type = get16(buf, off + 12);
+    const type = get16(buf, off + ETH_TYPE_OFFSET);
     if (type !== ETHERTYPE_VLAN && type !== ETHERTYPE_QINQ && type !== ETHERTYPE_QINQ_OLD) break;
-    buf.copyWithin(off + VLAN_TAG_LEN, off, off + 12);
+    buf.copyWithin(off + VLAN_TAG_LEN, off, off + ETH_TYPE_OFFSET);
     off += VLAN_TAG_LEN;
     len -= VLAN_TAG_LEN;
     tags++;

@@ -11,8 +11,9 @@ export const ETHERTYPE_ARP = 0x0806;
 export const ETHERTYPE_VLAN = 0x8100;
 export const ETHERTYPE_IPV6 = 0x86dd;
 
-/** Offset of the type field (of the tag's TPID when tagged). */
-const OFF_TYPE = 12;
+/** Offset of the type field (of the tag's TPID when tagged): the MACs come before it. */
+export const ETH_TYPE_OFFSET = 12;
+const OFF_TYPE = ETH_TYPE_OFFSET;
 
 export class EthernetView {
   buf: Uint8Array = EMPTY;
