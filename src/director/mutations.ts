@@ -24,6 +24,13 @@ export interface ServiceAttrs {
 export type DestAttrs = Pick<Required<DestSpec>, 'weight' | 'fwd' | 'uThreshold' | 'lThreshold'>;
 
 export class Mutations {
+  /** Real servers per address, over every service: the host is told only when an address comes or goes. */
+  private readonly rsRefs = new Map<number, number>();
+  /** The real servers counted in rsRefs (removing one twice must not count its address out twice). */
+  private readonly counted = new WeakSet<Dest>();
+  private batchDepth = 0;
+  private rsDirty = false;
+
   /**
    * `realServers` is told the addresses of every real server of every
    * service after each change of them (the host classifies traffic from
@@ -54,8 +61,8 @@ export class Mutations {
     for (const d of svc.dests) {
       d.available = false;
       expired += this.endConns(d);
+      this.rsRef(d, -1);
     }
-    this.realServersChanged();
     return expired;
   }
 
@@ -68,7 +75,7 @@ export class Mutations {
 
   addDest(svc: Service, spec: DestSpec): Dest {
     const d = svc.addDest(spec);
-    this.realServersChanged();
+    this.rsRef(d, 1);
     return d;
   }
 
@@ -80,7 +87,7 @@ export class Mutations {
   removeDest(dest: Dest): number {
     dest.svc.removeDest(dest);
     const expired = this.endConns(dest);
-    this.realServersChanged();
+    this.rsRef(dest, -1);
     return expired;
   }
 
@@ -110,9 +117,39 @@ export class Mutations {
     return this.conns.settings.expireNodestConn ? this.conns.expireDest(d) : 0;
   }
 
+  /**
+   * Runs `fn` (a batch of changes) and tells the host about the real-server
+   * addresses once at the end instead of after each change: a rule set of
+   * thousands of real servers on new addresses would otherwise rebuild the
+   * address set once per server.
+   */
+  batch<T>(fn: () => T): T {
+    this.batchDepth++;
+    try {
+      return fn();
+    } finally {
+      if (--this.batchDepth === 0 && this.rsDirty) this.realServersChanged();
+    }
+  }
+
+  private rsRef(d: Dest, delta: 1 | -1): void {
+    if (delta > 0) {
+      if (this.counted.has(d)) return;
+      this.counted.add(d);
+    } else if (!this.counted.delete(d)) return;
+    const addr = d.addr;
+    const n = (this.rsRefs.get(addr) ?? 0) + delta;
+    if (n > 0) this.rsRefs.set(addr, n);
+    else this.rsRefs.delete(addr);
+    // the set of addresses changes only when the first server of an address comes or the last goes
+    if (n === (delta > 0 ? 1 : 0)) {
+      this.rsDirty = true;
+      if (this.batchDepth === 0) this.realServersChanged();
+    }
+  }
+
   private realServersChanged(): void {
-    const addrs = new Set<number>();
-    for (const svc of this.services.all) for (const d of svc.dests) addrs.add(d.addr);
-    this.realServers(addrs);
+    this.rsDirty = false;
+    this.realServers(new Set(this.rsRefs.keys()));
   }
 }
