@@ -38,7 +38,6 @@ interface ShadowSvc {
 }
 const skey = (k: ServiceKey): string => (k.fwmark ? `f${k.fwmark}` : `${k.proto}/${k.addr >>> 0}/${k.port}`);
 const dkey = (addr: number, port: number): string => `${addr >>> 0}:${port}`;
-const keyOf = (s: Service): ServiceKey => ({ proto: s.fwmark ? 0 : s.proto, addr: s.addr, port: s.port, fwmark: s.fwmark });
 
 function findService(table: ServiceTable, k: ServiceKey): Service | undefined {
   return k.fwmark ? table.getByMark(k.fwmark) : table.get(k.proto, k.addr, k.port);
@@ -67,39 +66,80 @@ function thresholdProblem(d: DestAttrs): string | null {
   return null;
 }
 
+/**
+ * Checks a batch one command at a time against a shadow of the table plus
+ * the batch's commands checked so far. A service enters the shadow when a
+ * command first names it, so checking costs what the batch touches, not the
+ * size of the table (one `-a` against a table of 100 000 real servers looks
+ * at one service).
+ */
+export class RuleChecker {
+  /** By service key: what the batch has made of it so far; null: it does not exist (any more). */
+  private readonly shadow = new Map<string, ShadowSvc | null>();
+  /** After a flush (-C) in the batch, the live table no longer counts. */
+  private flushed = false;
+
+  constructor(private readonly table: ServiceTable) {}
+
+  /** Why `c` would be refused after the commands checked before it, or null (and it is then part of the shadow). */
+  check(c: IpvsadmCommand): string | null {
+    return check(this, c);
+  }
+
+  get(k: ServiceKey): ShadowSvc | undefined {
+    const sk = skey(k);
+    let s = this.shadow.get(sk);
+    if (s === undefined) {
+      const live = this.flushed ? undefined : findService(this.table, k);
+      s = live ? { dests: new Set(live.dests.map((d) => dkey(d.addr, d.port))) } : null;
+      this.shadow.set(sk, s);
+    }
+    return s ?? undefined;
+  }
+
+  set(k: ServiceKey, s: ShadowSvc | null): void {
+    this.shadow.set(skey(k), s);
+  }
+
+  flush(): void {
+    this.shadow.clear();
+    this.flushed = true;
+  }
+}
+
 function validate(table: ServiceTable, cmds: readonly IpvsadmCommand[]): RuleError[] {
-  const shadow = new Map<string, ShadowSvc>();
-  for (const s of table.all) shadow.set(skey(keyOf(s)), { dests: new Set(s.dests.map((d) => dkey(d.addr, d.port))) });
+  const checker = new RuleChecker(table);
   const errors: RuleError[] = [];
   cmds.forEach((c, index) => {
-    const problem = check(shadow, c);
+    const problem = checker.check(c);
     if (problem) errors.push({ index, message: problem });
   });
   return errors;
 }
 
 /** Checks one command against the shadow and, if valid, applies it there. */
-function check(shadow: Map<string, ShadowSvc>, c: IpvsadmCommand): string | null {
+function check(shadow: RuleChecker, c: IpvsadmCommand): string | null {
   switch (c.cmd) {
     case 'add-service': {
       if (c.key.proto !== IPPROTO_TCP && c.key.proto !== IPPROTO_UDP && !c.key.fwmark) return 'Protocol not available';
-      if (shadow.has(skey(c.key))) return 'Service already exists';
+      if (shadow.get(c.key)) return 'Service already exists';
       const p = schedulerProblem(c.svc.scheduler);
       if (p) return p;
-      shadow.set(skey(c.key), { dests: new Set() });
+      shadow.set(c.key, { dests: new Set() });
       return null;
     }
     case 'edit-service':
-      if (!shadow.has(skey(c.key))) return 'No such service';
+      if (!shadow.get(c.key)) return 'No such service';
       return schedulerProblem(c.svc.scheduler);
     case 'delete-service':
-      if (!shadow.delete(skey(c.key))) return 'No such service';
+      if (!shadow.get(c.key)) return 'No such service';
+      shadow.set(c.key, null);
       return null;
     case 'flush':
-      shadow.clear();
+      shadow.flush();
       return null;
     case 'add-server': {
-      const s = shadow.get(skey(c.key));
+      const s = shadow.get(c.key);
       if (!s) return 'Service not defined';
       const p = destAddrProblem(c.dest.addr) ?? thresholdProblem(c.dest);
       if (p) return p;
@@ -109,19 +149,19 @@ function check(shadow: Map<string, ShadowSvc>, c: IpvsadmCommand): string | null
       return null;
     }
     case 'edit-server': {
-      const s = shadow.get(skey(c.key));
+      const s = shadow.get(c.key);
       if (!s) return 'Service not defined';
       const p = thresholdProblem(c.dest);
       if (p) return p;
       return s.dests.has(dkey(c.dest.addr, c.dest.port)) ? null : 'No such destination';
     }
     case 'delete-server': {
-      const s = shadow.get(skey(c.key));
+      const s = shadow.get(c.key);
       if (!s) return 'Service not defined';
       return s.dests.delete(dkey(c.dest.addr, c.dest.port)) ? null : 'No such destination';
     }
     case 'zero':
-      return c.key && !shadow.has(skey(c.key)) ? 'No such service' : null;
+      return c.key && !shadow.get(c.key) ? 'No such service' : null;
     case 'set':
       return null;
     default:
@@ -155,62 +195,94 @@ export function applyCommands(table: ServiceTable, m: Mutations, cmds: readonly 
   if (errors.length > 0) return { ok: false, errors };
   const effects: RuleEffect[] = [];
   let expired = 0;
-  for (const c of cmds) {
-    switch (c.cmd) {
-      case 'add-service':
-        effects.push({ kind: 'service-added', svc: m.addService(specOf(c.key, c.svc)) });
-        break;
-      case 'edit-service': {
-        const svc = findService(table, c.key)!;
-        m.editService(svc, c.svc);
-        effects.push({ kind: 'service-edited', svc });
-        break;
-      }
-      case 'delete-service': {
-        const svc = findService(table, c.key)!;
-        expired += m.removeService(svc);
-        effects.push({ kind: 'service-removed', svc });
-        break;
-      }
-      case 'flush':
-        for (const svc of table.all) {
-          expired += m.removeService(svc);
-          effects.push({ kind: 'service-removed', svc });
-        }
-        break;
-      case 'add-server': {
-        const svc = findService(table, c.key)!;
-        effects.push({ kind: 'dest-added', dest: m.addDest(svc, { ...c.dest }) });
-        break;
-      }
-      case 'edit-server': {
-        // -e, like -E, sets every attribute (__ip_vs_update_dest)
-        const dest = findService(table, c.key)!.findDest(c.dest.addr, c.dest.port)!;
-        const { weight, fwd, uThreshold, lThreshold } = c.dest;
-        m.editDest(dest, { weight, fwd, uThreshold, lThreshold });
-        effects.push({ kind: 'dest-edited', dest });
-        break;
-      }
-      case 'delete-server': {
-        const dest = findService(table, c.key)!.findDest(c.dest.addr, c.dest.port)!;
-        expired += m.removeDest(dest);
-        effects.push({ kind: 'dest-removed', dest });
-        break;
-      }
-      case 'zero': {
-        const svc = c.key ? findService(table, c.key)! : undefined;
-        m.zero(svc);
-        effects.push(svc ? { kind: 'zeroed', svc } : { kind: 'zeroed' });
-        break;
-      }
-      case 'set':
-        m.setTimeouts({ tcp: c.tcp, tcpfin: c.tcpfin, udp: c.udp });
-        effects.push({ kind: 'timeouts', tcp: c.tcp, tcpfin: c.tcpfin, udp: c.udp });
-        break;
-      default:
-        break;
+  // checked whole just above, so every command applies (applyOne cannot refuse one)
+  m.batch(() => {
+    for (const c of cmds) {
+      const r = applyOne(table, m, c, effects);
+      if (typeof r === 'number') expired += r;
     }
-  }
+  });
   return { ok: true, effects, expired };
 }
 
+
+/**
+ * Applies one command of a checked batch through `m`, appending what it did
+ * to `effects`; returns the conns and templates it ended, or, when the table
+ * changed since the batch was checked (a health check took a real server out
+ * or put one back in between), why it no longer applies: then nothing was
+ * changed and nothing thrown.
+ */
+export function applyOne(table: ServiceTable, m: Mutations, c: IpvsadmCommand, effects: RuleEffect[]): number | string {
+  const svcOf = (k: ServiceKey): Service | string => findService(table, k) ?? 'No such service';
+  switch (c.cmd) {
+    case 'add-service':
+      if (findService(table, c.key)) return 'Service already exists';
+      effects.push({ kind: 'service-added', svc: m.addService(specOf(c.key, c.svc)) });
+      return 0;
+    case 'edit-service': {
+      const svc = svcOf(c.key);
+      if (typeof svc === 'string') return svc;
+      m.editService(svc, c.svc);
+      effects.push({ kind: 'service-edited', svc });
+      return 0;
+    }
+    case 'delete-service': {
+      const svc = svcOf(c.key);
+      if (typeof svc === 'string') return svc;
+      effects.push({ kind: 'service-removed', svc });
+      return m.removeService(svc);
+    }
+    case 'flush': {
+      let expired = 0;
+      for (const svc of table.all) {
+        expired += m.removeService(svc);
+        effects.push({ kind: 'service-removed', svc });
+      }
+      return expired;
+    }
+    case 'add-server': {
+      const svc = svcOf(c.key);
+      if (typeof svc === 'string') return 'Service not defined';
+      if (svc.findDest(c.dest.addr, c.dest.port)) return 'Destination already exists';
+      effects.push({ kind: 'dest-added', dest: m.addDest(svc, { ...c.dest }) });
+      return 0;
+    }
+    case 'edit-server': {
+      // -e, like -E, sets every attribute (__ip_vs_update_dest)
+      const svc = svcOf(c.key);
+      if (typeof svc === 'string') return 'Service not defined';
+      const dest = svc.findDest(c.dest.addr, c.dest.port);
+      if (!dest) return 'No such destination';
+      const { weight, fwd, uThreshold, lThreshold } = c.dest;
+      m.editDest(dest, { weight, fwd, uThreshold, lThreshold });
+      effects.push({ kind: 'dest-edited', dest });
+      return 0;
+    }
+    case 'delete-server': {
+      const svc = svcOf(c.key);
+      if (typeof svc === 'string') return 'Service not defined';
+      const dest = svc.findDest(c.dest.addr, c.dest.port);
+      if (!dest) return 'No such destination';
+      effects.push({ kind: 'dest-removed', dest });
+      return m.removeDest(dest);
+    }
+    case 'zero': {
+      let svc: Service | undefined;
+      if (c.key) {
+        const s = svcOf(c.key);
+        if (typeof s === 'string') return s;
+        svc = s;
+      }
+      m.zero(svc);
+      effects.push(svc ? { kind: 'zeroed', svc } : { kind: 'zeroed' });
+      return 0;
+    }
+    case 'set':
+      m.setTimeouts({ tcp: c.tcp, tcpfin: c.tcpfin, udp: c.udp });
+      effects.push({ kind: 'timeouts', tcp: c.tcp, tcpfin: c.tcpfin, udp: c.udp });
+      return 0;
+    default:
+      return `'${c.cmd}' does not change the rule table`;
+  }
+}
