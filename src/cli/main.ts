@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parseConfig, formatConfigError } from '../control/config.js';
+import { describeServices, loadKeepalived } from '../control/keepalived/index.js';
 
 const USAGE = `tapvs — a Linux Virtual Server director in TypeScript
 
@@ -17,7 +18,12 @@ usage:
                                              --map: capture interface (name, index N or ifN,
                                              or SLL2 ifindex:N) to port;
                                              --strip-vlan: take 802.1Q/802.1ad tags out first
+  tapvs run --config FILE --keepalived KEEPALIVED.CONF ...
+                                             services and health checks from a keepalived.conf
+                                             (its virtual_server blocks), ports from --config
   tapvs check-config FILE                    report config errors with line numbers
+  tapvs check-config --keepalived KEEPALIVED.CONF [--config FILE]
+                                             check a keepalived.conf as tapvs reads it
   tapvs ipvsadm [--socket PATH] [ipvsadm options]
                                              talk to a running director, as ipvsadm
                                              (socket: option control_socket, default /run/tapvs/tapvs.sock)
@@ -91,6 +97,8 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 function cmdCheckConfig(args: string[]): number {
+  const { flags, rest } = parseFlags(args, ['keepalived', 'config']);
+  if (typeof flags.keepalived === 'string') return checkKeepalived(flags.keepalived, typeof flags.config === 'string' ? flags.config : rest[0]);
   const file = args[0];
   if (!file) throw new Error('usage: tapvs check-config FILE');
   const text = readFileSync(file, 'utf8');
@@ -100,5 +108,19 @@ function cmdCheckConfig(args: string[]): number {
     return 1;
   }
   process.stdout.write(`${file}: OK (${r.config.ports.length} ports, ${r.config.services.length} services)\n`);
+  return 0;
+}
+
+/** `check-config --keepalived FILE [--config FILE]`: every error and warning with file:line; 1 on errors. */
+function checkKeepalived(file: string, configPath: string | undefined): number {
+  const r = loadKeepalived(file, configPath);
+  for (const w of r.warnings) process.stderr.write(`warning: ${w}\n`);
+  if (!r.ok) {
+    for (const e of r.errors) process.stderr.write(e + '\n');
+    return 1;
+  }
+  const ports = configPath ? `${r.config.ports.length} ports from ${configPath}, ` : '';
+  process.stdout.write(`${file}: OK (${ports}${r.config.services.length} services, ${r.config.healthChecks.length} checks)\n`);
+  for (const l of describeServices(r.config)) process.stdout.write(`  ${l}\n`);
   return 0;
 }

@@ -6,10 +6,13 @@ import { textTrace } from '../trace/text.js';
 import { parseFlags } from './main.js';
 import { Recorder } from './recorder.js';
 import { loadConfig } from './replay.js';
+import { loadKeepalived } from '../control/keepalived/index.js';
+import type { ConfigLoader } from '../control/reload.js';
+import type { DirectorConfig } from '../model/config.js';
 
 export async function runCommand(args: string[]): Promise<number> {
-  const { flags } = parseFlags(args, ['config', 'nice', 'record', 'record-sent']);
-  if (typeof flags.config !== 'string') throw new Error('--config FILE is required');
+  const { flags } = parseFlags(args, ['config', 'nice', 'record', 'record-sent', 'keepalived']);
+  if (typeof flags.config !== 'string') throw new Error('--config FILE is required (with --keepalived: the ports, VIPs and routes)');
   const log = makeLogger();
   if (typeof flags.nice === 'string') {
     const n = Number(flags.nice);
@@ -19,10 +22,27 @@ export async function runCommand(args: string[]): Promise<number> {
   if (process.getuid && process.getuid() !== 0) {
     log.warn('not running as root: opening TAP devices will probably fail (EPERM)');
   }
-  const cfg = loadConfig(flags.config);
+  const kaFile = typeof flags.keepalived === 'string' ? flags.keepalived : undefined;
+  const configPath = flags.config;
+  // --keepalived: the services and checks come from a keepalived.conf, the ports from --config
+  const load = kaFile ? keepalivedLoader(kaFile, configPath) : undefined;
+  const cfg = load ? loadOrThrow(load) : loadConfig(configPath);
   const trace = flags.trace ? textTrace((l) => process.stdout.write(l + '\n')) : undefined;
   const received = flags.record as string | undefined;
   const sent = flags['record-sent'] as string | undefined;
   const tap = received || sent ? new Recorder(cfg.ports.map((p) => p.name), { received, sent }) : undefined;
-  return runDirector({ cfg, configPath: flags.config, log, trace, tap });
+  return runDirector({ cfg, configPath, log, trace, tap, ...(load ? { load } : {}) });
+}
+
+function keepalivedLoader(file: string, configPath: string): ConfigLoader {
+  return () => {
+    const r = loadKeepalived(file, configPath);
+    return r.ok ? { config: r.config } : { errors: r.errors };
+  };
+}
+
+function loadOrThrow(load: ConfigLoader): DirectorConfig {
+  const r = load();
+  if ('errors' in r) throw new Error(r.errors.join('\n'));
+  return r.config;
 }

@@ -165,6 +165,7 @@ class Parser {
     vips: new Map(), routes: new Map(), neighbours: new Map(), marks: new Map(), checks: new Map(),
   };
   private line = 0;
+  servicesElsewhere = false;
 
   constructor(private readonly file: string) {}
 
@@ -705,7 +706,7 @@ class Parser {
       svc.sorry = s.dest;
     }
     for (const m of this.marks) {
-      if (!marksUsed.has(m.mark)) this.err(`mark ${m.mark} has no fwmark service: add '-A -f ${m.mark} ...'`, m.line);
+      if (!marksUsed.has(m.mark) && !this.servicesElsewhere) this.err(`mark ${m.mark} has no fwmark service: add '-A -f ${m.mark} ...'`, m.line);
     }
     for (const hc of this.checks) {
       const svc = this.p.serviceLines.get(hc.service);
@@ -739,8 +740,12 @@ class Parser {
  * Parses a tapvs config file. Either the whole config, or every error found
  * (each with its file and line), never a partial config.
  */
-export function parseConfig(text: string, file: string): { config: DirectorConfig } | { errors: ConfigError[] } {
+export function parseConfig(
+  text: string, file: string, opts: { servicesElsewhere?: boolean } = {},
+): { config: DirectorConfig } | { errors: ConfigError[] } {
   const p = new Parser(file);
+  // servicesElsewhere: a keepalived.conf brings the services, so a mark may have its fwmark service there
+  if (opts.servicesElsewhere) p.servicesElsewhere = true;
   text.split('\n').forEach((line, i) => p.parseLine(line, i + 1));
   p.finish();
   return p.errors.length > 0 ? { errors: p.errors } : { config: p.result() };

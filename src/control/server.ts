@@ -12,7 +12,7 @@ import { execIpvsadm } from './ipvsadm-exec.js';
 import { parseIpvsadmArgs } from './ipvsadm-args.js';
 import { changesRules } from './live-rules.js';
 import { renderMetrics, startMetricsServer, type MetricsServer } from './metrics.js';
-import { reloadConfig, type ReloadResult } from './reload.js';
+import { reloadConfig, type ConfigLoader, type ReloadResult } from './reload.js';
 
 type Logger = pino.Logger;
 
@@ -39,6 +39,8 @@ export interface ControlPlaneOptions {
   signals?: boolean;
   /** Start the health checker (default true). */
   health?: boolean;
+  /** How SIGHUP reads the config (default: parse configPath); --keepalived reads its keepalived.conf too. */
+  load?: ConfigLoader;
 }
 
 /**
@@ -66,7 +68,7 @@ export async function startControlPlane(
   };
 
   // a successful reload makes the new file live.cfg, the config in force
-  const reload = (): ReloadResult => reloadConfig(live, configPath, log, health);
+  const reload = (): ReloadResult => reloadConfig(live, configPath, log, health, opts.load);
   const onHup = () => {
     log.info({ file: configPath }, 'SIGHUP: reloading config');
     reload();

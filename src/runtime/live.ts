@@ -5,6 +5,7 @@ import type { DirectorConfig, PortConfig } from '../model/config.js';
 import type { FrameMeta } from '../model/frame.js';
 import { Director } from '../director/director.js';
 import { startControlPlane } from '../control/server.js';
+import type { ConfigLoader } from '../control/reload.js';
 import { portNow, type Port } from '../io/port.js';
 import { openTap } from '../io/tap.js';
 import type { TraceSink } from '../trace/events.js';
@@ -137,6 +138,8 @@ export class LiveDirector {
 export interface RunOptions extends LiveOptions {
   cfg: DirectorConfig;
   configPath: string;
+  /** How SIGHUP re-reads the config (default: configPath as a tapvs config). */
+  load?: ConfigLoader;
   log: Logger;
 }
 
@@ -150,7 +153,7 @@ export async function runDirector(o: RunOptions): Promise<number> {
   live.start();
   let plane: { stop(): Promise<void> };
   try {
-    plane = await startControlPlane(live, o.configPath, o.log);
+    plane = await startControlPlane(live, o.configPath, o.log, o.load ? { load: o.load } : {});
   } catch (e) {
     await live.stop(); // close the ports (and remove the TAPs) before reporting
     throw e;

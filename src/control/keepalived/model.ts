@@ -1,0 +1,153 @@
+// keepalived.conf as read: the blocks tapvs understands, with what was
+// written (undefined: left out, so keepalived's defaults and inheritance
+// can be applied in one place, translate.ts). Addresses are kept as text
+// with their family, so that IPv6 can be taken in once the director has it.
+import type { Where } from './lexer.js';
+
+export interface KaAddr {
+  family: 4 | 6;
+  text: string;
+}
+
+export type KaFwd = 'NAT' | 'DR' | 'TUN';
+
+export interface KaCheckerCommon {
+  connectIp?: KaAddr;
+  connectPort?: number;
+  bindto?: KaAddr;
+  bindPort?: number;
+  connectTimeoutMs?: number;
+  retry?: number;
+  delayBeforeRetryMs?: number;
+  warmupMs?: number;
+  delayLoopMs?: number;
+  alpha?: boolean;
+  logAllFailures?: boolean;
+}
+
+export interface KaUrl extends Where {
+  path?: string;
+  digest?: string;
+  status: [number, number][];
+  virtualhost?: string;
+  regex?: string;
+  regexFlags?: string;
+  regexNoMatch?: boolean;
+  regexMinOffset?: number;
+  regexMaxOffset?: number;
+}
+
+export type KaChecker = Where & KaCheckerCommon & (
+  | { kind: 'TCP_CHECK' }
+  | { kind: 'HTTP_GET' | 'SSL_GET'; urls: KaUrl[]; virtualhost?: string; httpProtocol?: '1.0' | '1.1' | '1.0C'; sni?: boolean; fastRecovery?: boolean }
+  | { kind: 'MISC_CHECK'; argv?: string[]; timeoutS?: number; dynamic: boolean; user?: { user: string; group?: string } }
+  | { kind: 'SMTP_CHECK'; heloName?: string }
+  | { kind: 'DNS_CHECK'; type?: number; name?: string }
+  | { kind: 'UDP_CHECK'; payload?: string; requireReply?: boolean; reply?: string; replyMask?: string; minReply?: number; maxReply?: number }
+  | { kind: 'PING_CHECK' }
+  | { kind: 'FILE_CHECK'; trackFile?: string }
+);
+
+export interface KaRealServer extends Where {
+  addr: KaAddr;
+  port?: number;
+  weight?: number;
+  fwd?: KaFwd;
+  uthreshold?: number;
+  lthreshold?: number;
+  inhibit?: boolean;
+  notifyUp?: { argv: string[]; user?: { user: string; group?: string } };
+  notifyDown?: { argv: string[]; user?: { user: string; group?: string } };
+  alpha?: boolean;
+  retry?: number;
+  delayBeforeRetryMs?: number;
+  warmupMs?: number;
+  connectTimeoutMs?: number;
+  delayLoopMs?: number;
+  virtualhost?: string;
+  checkers: KaChecker[];
+}
+
+export interface KaVirtualServer extends Where {
+  key: { kind: 'addr'; addr: KaAddr; port: number } | { kind: 'fwmark'; mark: number } | { kind: 'group'; name: string };
+  family?: 4 | 6;
+  delayLoopMs?: number;
+  scheduler?: string;
+  fwd?: KaFwd;
+  protocol?: 'TCP' | 'UDP';
+  persistenceTimeout?: number;
+  persistenceGranularity?: number;
+  virtualhost?: string;
+  alpha: boolean;
+  omega: boolean;
+  quorum?: number;
+  hysteresis?: number;
+  quorumUp?: { argv: string[]; user?: { user: string; group?: string } };
+  quorumDown?: { argv: string[]; user?: { user: string; group?: string } };
+  inhibit: boolean;
+  retry?: number;
+  delayBeforeRetryMs?: number;
+  warmupMs?: number;
+  connectTimeoutMs?: number;
+  weight?: number;
+  ops: boolean;
+  schedFlags: string[];
+  sorry?: Where & { addr: KaAddr; port?: number; fwd?: KaFwd; inhibit: boolean };
+  realServers: KaRealServer[];
+}
+
+/** A virtual_server_group entry: an address (range) with a port, or a fwmark. */
+export type KaGroupEntry = Where & ({ kind: 'addr'; first: KaAddr; last: KaAddr; port: number } | { kind: 'fwmark'; mark: number });
+
+export interface KaGroup extends Where {
+  name: string;
+  entries: KaGroupEntry[];
+}
+
+/** A block tapvs parses but cannot act on yet (vrrp_instance, vrrp_sync_group, lvs_sync_daemon): kept whole. */
+export interface KaRawBlock extends Where {
+  keyword: string;
+  args: string[];
+  /** keyword -> argument words, one entry per statement, nested blocks as `children`. */
+  body: KaRawStmt[];
+}
+export interface KaRawStmt extends Where {
+  keyword: string;
+  args: string[];
+  children?: KaRawStmt[];
+}
+
+export interface KaVrrpInstance extends KaRawBlock {
+  name: string;
+  state?: string;
+  interface?: string;
+  virtualRouterId?: number;
+  priority?: number;
+  advertIntS?: number;
+  virtualIpaddress: string[];
+}
+
+export interface KaGlobal {
+  routerId?: string;
+  scriptUser?: { user: string; group?: string };
+  enableScriptSecurity: boolean;
+  lvsTimeouts?: { tcp?: number; tcpfin?: number; udp?: number };
+  checkerLogAllFailures: boolean;
+  lvsSyncDaemon?: KaRawStmt;
+}
+
+export interface KaTrackFile extends Where {
+  name: string;
+  /** The tracked file's path. */
+  path?: string;
+  weight?: number;
+}
+
+export interface KeepalivedConf {
+  global: KaGlobal;
+  virtualServers: KaVirtualServer[];
+  groups: KaGroup[];
+  trackFiles: KaTrackFile[];
+  vrrpInstances: KaVrrpInstance[];
+  vrrpSyncGroups: KaRawBlock[];
+}

@@ -1,0 +1,174 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { loadKeepalived, readKeepalived } from '../../../src/control/keepalived/index.js';
+import { splitCommand } from '../../../src/control/keepalived/interpret.js';
+import { FWD_DR, FWD_MASQ } from '../../../src/model/dest.js';
+import { IPPROTO_TCP, IPPROTO_UDP } from '../../../src/model/proto.js';
+import { parseIpv4 } from '../../../src/control/ipvsadm-args.js';
+
+const FIX = join(__dirname, '../../../fixtures/keepalived-conf');
+const ip = (s: string): number => parseIpv4(s)!;
+const dir = mkdtempSync(join(tmpdir(), 'tapvs-ka-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+let n = 0;
+function file(text: string, name = `k${n++}.conf`): string {
+  const p = join(dir, name);
+  writeFileSync(p, text);
+  return p;
+}
+
+/** Debian's keepalived --config-test: exit status and what it printed. */
+function keepalivedTest(path: string): { code: number; out: string } {
+  try {
+    const out = execFileSync('keepalived', ['--config-test', '-f', path], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    return { code: 0, out };
+  } catch (e) {
+    const x = e as { status: number; stderr: string; stdout: string };
+    return { code: x.status, out: `${x.stdout}${x.stderr}` };
+  }
+}
+
+describe('keepalived.conf: the lab file', () => {
+  const r = loadKeepalived(join(FIX, 'lab.conf'));
+  it('becomes two services with keepalived\'s inheritance and defaults', () => {
+    expect(r.ok, r.ok ? '' : r.errors.join('\n')).toBe(true);
+    if (!r.ok) return;
+    expect(r.warnings).toEqual([]);
+    const [nat, dr] = r.config.services;
+    expect(nat).toMatchObject({ proto: IPPROTO_TCP, addr: ip('10.0.0.100'), port: 8080, scheduler: 'rr', persistent: 0 });
+    // NAT keeps the real server's own port; the sorry server forwards as its virtual server (lb_kind NAT), weight 1
+    expect(nat!.dests).toEqual([{ addr: ip('192.168.10.11'), port: 8081, weight: 1, fwd: FWD_MASQ, uThreshold: 0, lThreshold: 0 }]);
+    expect(nat!.sorry).toEqual({ addr: ip('192.168.10.12'), port: 80, weight: 1, fwd: FWD_MASQ, uThreshold: 0, lThreshold: 0 });
+    expect(nat!.pool).toMatchObject({ quorum: 1, hysteresis: 0, omega: false, sorryInhibit: false, scriptUser: { uid: 0, gid: 0 } });
+    expect(dr).toMatchObject({ addr: ip('10.0.0.101'), port: 80, scheduler: 'wlc' });
+    expect(dr!.dests.map((d) => [d.port, d.weight, d.fwd])).toEqual([[80, 2, FWD_DR], [80, 1, FWD_DR]]);
+    const [http, tcp, misc] = r.config.healthChecks;
+    expect(http).toMatchObject({
+      service: '-t 10.0.0.100:8080', kind: 'http', intervalMs: 1000, timeoutMs: 1000, retry: 2, delayBeforeRetryMs: 500, warmupMs: 0, startDelayMs: 1000,
+      probe: { urls: [{ path: '/health', status: [[200, 299], [302, 302]], virtualhost: 'health.lab.example' }] },
+    });
+    expect(tcp).toMatchObject({ service: '-t 10.0.0.101:80', kind: 'tcp', retry: 3, delayBeforeRetryMs: 400, connectPort: 8082, timeoutMs: 1000 });
+    // MISC_CHECK: retry 0 and delay_before_retry 1 s by default, misc_timeout, argv as keepalived splits it
+    expect(misc).toMatchObject({ kind: 'misc', retry: 0, delayBeforeRetryMs: 1000, timeoutMs: 2000 });
+    expect(misc!.probe).toMatchObject({ miscDynamic: true, argv: ['/bin/sh', '-c', 'exit $(cat /tmp/tapvs-ka-misc-status 2>/dev/null || echo 0)'] });
+  });
+
+  it('passes Debian keepalived --config-test', () => {
+    expect(keepalivedTest(join(FIX, 'lab.conf'))).toEqual({ code: 0, out: '' });
+  });
+});
+
+describe('keepalived.conf: defaults when left out', () => {
+  it("delay_loop 60 s, connect_timeout 5 s, warmup = delay_loop, retry 1 and delay_before_retry 3 s for HTTP_GET; NAT, UDP and wlc with keepalived's warnings", () => {
+    const p = file(`virtual_server 10.1.0.1 80 {
+  real_server 10.2.0.1 80 {
+    HTTP_GET {
+      url { path / }
+    }
+  }
+}
+`);
+    const r = loadKeepalived(p);
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    expect(r.warnings).toEqual([
+      `${p}:1: Virtual server [10.1.0.1]:none:80: no protocol set - defaulting to UDP`,
+      `${p}:1: Virtual server [10.1.0.1]:none:80: no scheduler set, setting default 'wlc'`,
+      `${p}:1: Virtual server [10.1.0.1]:none:80: no forwarding method set, setting default NAT`,
+    ]);
+    expect(r.config.services[0]).toMatchObject({ proto: IPPROTO_UDP, scheduler: 'wlc' });
+    expect(r.config.services[0]!.dests[0]!.fwd).toBe(FWD_MASQ);
+    expect(r.config.healthChecks[0]).toMatchObject({
+      intervalMs: 60000, timeoutMs: 5000, warmupMs: 60000, retry: 1, delayBeforeRetryMs: 3000, inhibitOnFailure: false,
+      probe: { urls: [{ path: '/', status: [[200, 299]] }] },
+    });
+    // keepalived's config test reports the same three
+    const k = keepalivedTest(p);
+    expect(k.code).not.toBe(0);
+    expect(k.out).toMatch(/no protocol set - defaulting to UDP/);
+  });
+
+  it('inherits retry, delay_before_retry, connect_timeout and inhibit_on_failure from real_server and virtual_server; DNS_CHECK retries 3 times a delay_loop apart', () => {
+    const p = file(`virtual_server 10.1.0.1 53 {
+  protocol UDP
+  lb_algo rr
+  lb_kind DR
+  delay_loop 7
+  connect_timeout 2
+  inhibit_on_failure
+  real_server 10.1.0.9 53 {
+    retry 4
+    DNS_CHECK { type A
+      name example.test
+    }
+    TCP_CHECK {
+      delay_before_retry 2
+    }
+  }
+}
+`);
+    const r = loadKeepalived(p);
+    expect(r.ok, r.ok ? '' : r.errors.join('\n')).toBe(true);
+    if (!r.ok) return;
+    const [dns, tcp] = r.config.healthChecks;
+    expect(dns).toMatchObject({ kind: 'dns', retry: 4, delayBeforeRetryMs: 7000, timeoutMs: 2000, intervalMs: 7000, inhibitOnFailure: true, probe: { dnsType: 1, dnsName: 'example.test' } });
+    expect(tcp).toMatchObject({ kind: 'tcp', retry: 4, delayBeforeRetryMs: 2000 });
+  });
+});
+
+describe('keepalived.conf: errors with file and line, and what tapvs refuses by name', () => {
+  const errorsOf = (text: string): string[] => {
+    const r = loadKeepalived(file(text, 'e.conf'));
+    return r.ok ? [] : r.errors.map((e) => e.replace(`${dir}/`, ''));
+  };
+  const VS = (body: string, rs = ''): string => `virtual_server 10.1.0.1 80 {\n protocol TCP\n lb_algo rr\n lb_kind NAT\n${body}\n real_server 10.2.0.1 80 {\n${rs}\n  TCP_CHECK {\n  }\n }\n}\n`;
+  it.each([
+    [VS(' bogus 1'), 'e.conf:5: Unknown keyword \'bogus\''],
+    [VS(' smtp_alert'), "e.conf:5: 'smtp_alert' is not supported by tapvs: tapvs sends no e-mail alerts (it logs every transition)"],
+    [VS(' ha_suspend'), /^e\.conf:5: 'ha_suspend' is not supported by tapvs: .*HA pair/],
+    [VS(' lb_algo rrr'), "e.conf:5: Invalid lvs_scheduler 'rrr'"],
+    [VS('', '  weight -1'), "e.conf:7: weight '-1' must be a whole number in [0, 2147483647]"],
+    [VS(' persistence_engine sip'), /persistence engines/],
+    ['virtual_server 2001:db8::1 80 {\n protocol TCP\n real_server 2001:db8::2 80 {\n }\n}\n', 'e.conf:1: virtual server 2001:db8::1: IPv6 is not supported by tapvs yet'],
+    ['vrrp_instance VI_1 {\n state MASTER\n interface eth0\n virtual_router_id 51\n priority 100\n virtual_ipaddress {\n  10.0.0.100\n }\n}\n', "e.conf:1: vrrp_instance: the HA pair (VRRP) is not built in tapvs yet; it is read, and refused until then"],
+    ['global_defs {\n lvs_sync_daemon eth0 VI_1\n}\n', /^e\.conf:2: lvs_sync_daemon: the connection synchronisation daemon is not built in tapvs yet/],
+    ['vrrp_sync_group G {\n group {\n  VI_1\n }\n}\n', /^e\.conf:1: vrrp_sync_group: the HA pair/],
+    ['include nothing-here-*.conf\n', 'e.conf:1: include nothing-here-*.conf: no file matches'],
+    ['$X=1\n', /^e\.conf:1: parameter definitions/],
+    [VS(' sorry_server_inhibit'), 'e.conf:5: sorry_server_inhibit used before or without sorry_server'],
+    ['virtual_server 10.1.0.1 80 {\n protocol TCP\n', "e.conf:1: block of 'virtual_server' is never closed (missing '}')"],
+    [VS('', '  HTTP_GET {\n   url {\n    path /\n    regex_stack 10 20\n   }\n  }'), /^e\.conf:10: 'regex_stack' is not supported by tapvs/],
+    [VS(' lb_kind TUN type gue'), 'e.conf:5: only ipip tunnels are supported by tapvs (not gue or gre)'],
+  ])('%#', (text, want) => {
+    const errs = errorsOf(text);
+    if (typeof want === 'string') expect(errs).toContain(want);
+    else expect(errs.some((e) => want.test(e)), errs.join('\n')).toBe(true);
+  });
+
+  it('keeps a refused vrrp_instance as a structure for later', () => {
+    const r = readKeepalived(file('vrrp_instance VI_1 {\n state BACKUP\n interface eth1\n virtual_router_id 51\n priority 90\n advert_int 1\n virtual_ipaddress {\n  10.0.0.100/24\n  10.0.0.101\n }\n}\n'));
+    expect(r.conf.vrrpInstances[0]).toMatchObject({ name: 'VI_1', state: 'BACKUP', interface: 'eth1', virtualRouterId: 51, priority: 90, advertIntS: 1, virtualIpaddress: ['10.0.0.100/24', '10.0.0.101'] });
+  });
+
+  it("reads comments ('!' and '#'), quoted words and one-line blocks as keepalived does", () => {
+    const p = file(`! a comment
+virtual_server 10.1.0.1 80 { # here too
+  protocol TCP
+  lb_algo rr ! and here
+  lb_kind NAT
+  real_server 10.2.0.1 80 { weight 3
+    MISC_CHECK { misc_path "/bin/echo a\\#b 'c d'" }
+  }
+}
+`);
+    const r = loadKeepalived(p);
+    expect(r.ok, r.ok ? '' : r.errors.join('\n')).toBe(true);
+    if (!r.ok) return;
+    expect(r.config.services[0]!.dests[0]!.weight).toBe(3);
+    expect(r.config.healthChecks[0]!.probe!.argv).toEqual(['/bin/echo', 'a#b', 'c d']);
+    expect(splitCommand(`/x "a b" c\\ d`)).toEqual(['/x', 'a b', 'c d']);
+  });
+});
