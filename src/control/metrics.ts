@@ -1,6 +1,8 @@
 // Prometheus metrics in the text exposition format 0.0.4, written by hand:
 // a family is `# HELP`, `# TYPE`, then `name{label="value",...} number`
-// lines. Counters are the director's own (they restart from 0 after
+// lines. Two sets side by side: node_exporter's `node_ipvs_*` (its IPVS
+// collector's names and labels, for existing dashboards) and tapvs's own
+// `tapvs_*`. Counters are the director's own (they restart from 0 after
 // `ipvsadm -Z`, which Prometheus reads as a counter reset); rates come from
 // the Stats estimators, as `ipvsadm -L --rate` shows them.
 import http from 'node:http';
@@ -113,10 +115,67 @@ function conns(x: Exposition, prefix: string, what: string, labels: Labels, acti
   x.add(`${prefix}_persistent_connections`, 'gauge', `Persistence templates pointing at the ${what} (PersistConn).`, labels, persist);
 }
 
+/** "%08X" of a firewall mark, as /proc/net/ip_vs prints it and node_exporter labels it (local_mark). */
+export const markLabel = (mark: number): string => (mark >>> 0).toString(16).toUpperCase().padStart(8, '0');
+
+/**
+ * node_exporter's IPVS collector (collector/ipvs_linux.go) over tapvs's
+ * tables: the global totals of /proc/net/ip_vs_stats and one sample per
+ * virtual/real server pair of /proc/net/ip_vs, with its names, help texts,
+ * labels (sorted by name, as client_golang writes them) and values, so that
+ * dashboards and alerts written for node_exporter read tapvs unchanged.
+ * A fwmark service has local_address "", local_port "0", proto "FWM" and its
+ * mark as local_mark; others have local_mark "". Samples with the same
+ * labels are summed, as the collector sums them.
+ */
+function nodeIpvs(x: Exposition, d: Director): void {
+  type Sum = { labels: Labels; active: number; inact: number; weight: number };
+  const sums = new Map<string, Sum>();
+  for (const svc of sortedServices(d)) {
+    for (const dest of svc.dests) {
+      const labels: Labels = {
+        local_address: svc.fwmark ? '' : formatIpv4(svc.addr),
+        local_mark: svc.fwmark ? markLabel(svc.fwmark) : '',
+        local_port: svc.fwmark ? '0' : String(svc.port),
+        proto: svc.fwmark ? 'FWM' : svc.proto === IPPROTO_UDP ? 'UDP' : 'TCP',
+        remote_address: formatIpv4(dest.addr),
+        remote_port: String(dest.port),
+      };
+      const key = Object.values(labels).join('-');
+      const s = sums.get(key) ?? { labels, active: 0, inact: 0, weight: 0 };
+      s.active += dest.activeConns;
+      s.inact += dest.inactConns;
+      s.weight += dest.weight;
+      sums.set(key, s);
+    }
+  }
+  const backends = [...sums.values()];
+  x.declare('node_ipvs_backend_connections_active', 'gauge', 'The current active connections by local and remote address.');
+  for (const b of backends) x.add('node_ipvs_backend_connections_active', 'gauge', '', b.labels, b.active);
+  x.declare('node_ipvs_backend_connections_inactive', 'gauge', 'The current inactive connections by local and remote address.');
+  for (const b of backends) x.add('node_ipvs_backend_connections_inactive', 'gauge', '', b.labels, b.inact);
+  x.declare('node_ipvs_backend_weight', 'gauge', 'The current backend weight by local and remote address.');
+  for (const b of backends) x.add('node_ipvs_backend_weight', 'gauge', '', b.labels, b.weight);
+  const t = d.totals;
+  x.add('node_ipvs_connections_total', 'counter', 'The total number of connections made.', {}, t.conns);
+  x.add('node_ipvs_incoming_bytes_total', 'counter', 'The total amount of incoming data.', {}, t.inbytes);
+  x.add('node_ipvs_incoming_packets_total', 'counter', 'The total number of incoming packets.', {}, t.inpkts);
+  x.add('node_ipvs_outgoing_bytes_total', 'counter', 'The total amount of outgoing data.', {}, t.outbytes);
+  x.add('node_ipvs_outgoing_packets_total', 'counter', 'The total number of outgoing packets.', {}, t.outpkts);
+}
+
+/** Services in ipvsadm's order (fwmark, protocol, address, port), real servers by address and port. */
+function sortedServices(d: Director): { proto: number; addr: number; port: number; fwmark: number; dests: readonly Dest[] }[] {
+  return [...d.services.all]
+    .sort((a, b) => a.fwmark - b.fwmark || a.proto - b.proto || (a.addr >>> 0) - (b.addr >>> 0) || a.port - b.port)
+    .map((s) => ({ proto: s.proto, addr: s.addr, port: s.port, fwmark: s.fwmark, dests: [...s.dests].sort((a, b) => (a.addr >>> 0) - (b.addr >>> 0) || a.port - b.port) }));
+}
+
 /** The whole exposition, read from the live tables (control plane: allocates freely). */
 export function renderMetrics(src: MetricsSource): string {
   const x = new Exposition();
   const d = src.director;
+  nodeIpvs(x, d);
   const services = [...d.services.all].sort((a, b) => serviceLabel(a).localeCompare(serviceLabel(b)));
   for (const svc of services) {
     const labels = { service: serviceLabel(svc) };
