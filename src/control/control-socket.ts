@@ -2,6 +2,13 @@
 // ({argv, stdin?}) and one JSON reply ({code, stdout, stderr}); the client
 // half-closes after its request, the server closes after its reply. The
 // socket is owner-only (0600): whoever can write to it can change the rules.
+//
+// What clients can make the director hold is bounded: so many connections
+// at once, so many bytes per request and in all (each refused with a reply
+// that says which limit), and a deadline for a whole request, so a client
+// that never finishes cannot keep its bytes. A large request is decoded by
+// `decodeLarge` (the control plane's worker thread), not on the forwarding
+// thread.
 import { chmodSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
 import net from 'node:net';
 import { dirname } from 'node:path';
@@ -19,11 +26,32 @@ export interface ControlReply {
   stderr: string;
 }
 
-export type RequestHandler = (req: ControlRequest) => ControlReply;
+export type RequestHandler<R extends ControlRequest = ControlRequest> = (req: R) => ControlReply | Promise<ControlReply>;
 
 /** A rule set for -R is text; anything this large is a mistake, not a rule set. */
-const MAX_REQUEST = 16 << 20;
+export const MAX_REQUEST = 16 << 20;
+/** Connections served at once; more are answered at once with an error. */
+export const MAX_CONNECTIONS = 16;
+/** Request bytes held for all connections together. */
+export const MAX_BUFFERED = 48 << 20;
+/** A connection that sends nothing for this long is closed. */
 const IDLE_MS = 10_000;
+/** A request must be complete this long after its connection opened. */
+const REQUEST_DEADLINE_MS = 60_000;
+/** How long a refused client has to read why before its connection is closed. */
+const REFUSED_GRACE_MS = 1000;
+/** Requests up to this size are decoded here; larger ones by decodeLarge. */
+const DECODE_HERE_MAX = 16 << 10;
+
+export interface ControlSocketOptions<R extends ControlRequest = ControlRequest> {
+  /** Decodes a request of more than 16 KiB (its bytes, moved): a request, or why it is not one. */
+  decodeLarge?: (bytes: Uint8Array) => Promise<{ ok: true; req: R } | { ok: false; problem: string }>;
+  maxConnections?: number;
+  maxRequest?: number;
+  maxBuffered?: number;
+  idleMs?: number;
+  deadlineMs?: number;
+}
 
 export interface ControlSocket {
   readonly path: string;
@@ -80,48 +108,120 @@ async function prepare(path: string): Promise<void> {
   unlinkSync(path);
 }
 
-function serve(conn: net.Socket, handler: RequestHandler): void {
-  const chunks: Buffer[] = [];
+/** What the connections of one socket hold between them. */
+interface Shared<R extends ControlRequest> {
+  handler: RequestHandler<R>;
+  opts: Required<Omit<ControlSocketOptions<R>, 'decodeLarge'>> & Pick<ControlSocketOptions<R>, 'decodeLarge'>;
+  open: number;
+  buffered: number;
+}
+
+const failure = (code: number, stderr: string): ControlReply => ({ code, stdout: '', stderr });
+
+function decodeHere<R extends ControlRequest>(bytes: Uint8Array): { ok: true; req: R } | { ok: false; problem: string } {
+  let v: unknown;
+  try {
+    v = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'));
+  } catch (e) {
+    return { ok: false, problem: (e as Error).message };
+  }
+  const problem = requestProblem(v);
+  return problem ? { ok: false, problem } : { ok: true, req: v as R };
+}
+
+function serve<R extends ControlRequest>(conn: net.Socket, sh: Shared<R>): void {
+  const o = sh.opts;
+  let chunks: Buffer[] = [];
   let size = 0;
-  const reply = (r: ControlReply) => {
-    if (!conn.destroyed) conn.end(JSON.stringify(r));
+  let done = false;
+  sh.open++;
+  // the bytes this connection holds are given back the moment it is finished with, however it ends
+  const release = () => {
+    sh.buffered -= size;
+    size = 0;
+    chunks = [];
   };
-  conn.setTimeout(IDLE_MS, () => conn.destroy());
+  const finish = () => {
+    if (done) return;
+    done = true;
+    release();
+    clearTimeout(deadline);
+    conn.removeAllListeners('data');
+    conn.resume(); // what a refused client still sends is read and dropped, not buffered by the kernel for us
+  };
+  /** Refuses the request: the reason is sent, and the connection closed soon whatever the client does. */
+  const refuse = (stderr: string) => {
+    finish();
+    if (conn.destroyed) return;
+    conn.end(JSON.stringify(failure(1, stderr)));
+    setTimeout(() => conn.destroy(), REFUSED_GRACE_MS).unref();
+  };
+  const deadline = setTimeout(() => refuse(`tapvs: request not complete within ${o.deadlineMs} ms\n`), o.deadlineMs);
+  deadline.unref();
+  conn.once('close', () => {
+    finish();
+    sh.open--;
+  });
+  conn.setTimeout(o.idleMs, () => conn.destroy());
   conn.on('error', () => conn.destroy());
+  if (sh.open > o.maxConnections) {
+    refuse(`tapvs: too many control connections (${o.maxConnections} at most): try again when one has finished\n`);
+    return;
+  }
   conn.on('data', (b: Buffer) => {
-    size += b.length;
-    if (size > MAX_REQUEST) {
-      reply({ code: 1, stdout: '', stderr: `request larger than ${MAX_REQUEST} bytes\n` });
-      conn.removeAllListeners('data');
-      conn.resume();
+    if (size + b.length > o.maxRequest) {
+      refuse(`tapvs: request larger than ${o.maxRequest} bytes\n`);
       return;
     }
+    if (sh.buffered + b.length > o.maxBuffered) {
+      refuse(`tapvs: control requests in progress hold ${sh.buffered} bytes (${o.maxBuffered} at most): try again\n`);
+      return;
+    }
+    size += b.length;
+    sh.buffered += b.length;
     chunks.push(b);
   });
   conn.on('end', () => {
-    if (size > MAX_REQUEST) return;
-    let req: unknown;
-    try {
-      req = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-    } catch (e) {
-      return reply({ code: 2, stdout: '', stderr: `bad request: ${(e as Error).message}\n` });
-    }
-    const problem = requestProblem(req);
-    if (problem) return reply({ code: 2, stdout: '', stderr: `bad request: ${problem}\n` });
-    let r: ControlReply;
-    try {
-      r = handler(req as ControlRequest);
-    } catch (e) {
-      r = { code: 1, stdout: '', stderr: `tapvs: internal error: ${(e as Error).message}\n` };
-    }
-    reply(r);
+    if (done) return;
+    const bytes = Buffer.concat(chunks, size);
+    finish();
+    // the client waits now, maybe behind a long reload: silence is no longer a reason to close
+    conn.setTimeout(0);
+    void (async () => {
+      const decoded = bytes.length > DECODE_HERE_MAX && o.decodeLarge ? await o.decodeLarge(bytes) : decodeHere<R>(bytes);
+      if (!decoded.ok) return failure(2, `bad request: ${decoded.problem}\n`);
+      return sh.handler(decoded.req);
+    })().then(
+      (r) => send(r),
+      (e: Error) => send(failure(1, `tapvs: internal error: ${e.message}\n`)),
+    );
   });
+  const send = (r: ControlReply) => {
+    if (conn.destroyed) return;
+    conn.setTimeout(o.idleMs, () => conn.destroy()); // a reader that stops taking the reply is cut off
+    conn.end(JSON.stringify(r));
+  };
 }
 
 /** Listens on `path` (mode 0600) and answers each connection with `handler`. */
-export async function listenControlSocket(path: string, handler: RequestHandler): Promise<ControlSocket> {
+export async function listenControlSocket<R extends ControlRequest = ControlRequest>(
+  path: string, handler: RequestHandler<R>, options: ControlSocketOptions<R> = {},
+): Promise<ControlSocket> {
   await prepare(path);
-  const server = net.createServer({ allowHalfOpen: true }, (c) => serve(c, handler));
+  const sh: Shared<R> = {
+    handler,
+    opts: {
+      maxConnections: options.maxConnections ?? MAX_CONNECTIONS,
+      maxRequest: options.maxRequest ?? MAX_REQUEST,
+      maxBuffered: options.maxBuffered ?? MAX_BUFFERED,
+      idleMs: options.idleMs ?? IDLE_MS,
+      deadlineMs: options.deadlineMs ?? REQUEST_DEADLINE_MS,
+      decodeLarge: options.decodeLarge,
+    },
+    open: 0,
+    buffered: 0,
+  };
+  const server = net.createServer({ allowHalfOpen: true }, (c) => serve(c, sh));
   // the socket file is created by bind(): create it owner-only, with no window
   // in which others could connect (listen binds synchronously on this path)
   const old = process.umask(0o177);

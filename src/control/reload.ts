@@ -2,10 +2,17 @@
 // parsed and checked as a whole; the service table is then brought to the new
 // rule set by the ipvsadm commands that turn the live table into it (only
 // what differs: an unchanged service or real server keeps its stats and
-// conns), applied whole. Ports, VIPs, routes, neighbours and the options
-// that size or wire the director cannot change under a running director: a
-// reload that changes them is refused whole, with what changed.
+// conns). Ports, VIPs, routes, neighbours and the options that size or wire
+// the director cannot change under a running director: a reload that changes
+// them is refused whole, with what changed.
+//
+// SIGHUP takes reloadConfigAsync: the file is read and parsed in the control
+// plane's worker thread (prepare.ts), and the comparison and the changes run
+// on the forwarding thread in slices (slices.ts, batch-apply.ts), so a large
+// config never stops forwarding for long. applyConfig and reloadConfig do
+// the same work at once, for callers that hold a parsed config.
 import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import type { Director } from '../director/director.js';
 import { topologyProblems } from '../model/topology.js';
 import type { Dest } from '../model/dest.js';
@@ -15,7 +22,10 @@ import type { MarkRule } from '../model/services.js';
 import { formatConfigError, parseConfig, serviceKeyOf } from './config.js';
 import type { DirectorConfig, DirectorOptions, HealthCheckConfig, ServiceConfig } from '../model/config.js';
 import { formatIpv4, formatServiceKey, type DestAttrs, type IpvsadmCommand, type ServiceAttrs, type ServiceKey } from './ipvsadm-args.js';
-import { applyLive } from './live-rules.js';
+import { applySteps } from './batch-apply.js';
+import { unpackConfig, type Packed } from './prepare-core.js';
+import type { Preparer } from './prepare.js';
+import { drain, drainNow, type Steps } from './slices.js';
 
 export interface ReloadLogger {
   info(obj: object, msg: string): void;
@@ -35,7 +45,11 @@ export interface ReloadHealth {
 }
 
 export type ReloadResult =
-  | { ok: true; config: DirectorConfig; commands: IpvsadmCommand[]; summary: string }
+  | {
+    ok: true; config: DirectorConfig; commands: IpvsadmCommand[]; summary: string;
+    /** Commands left out because a health check changed the table while the reload was applied in slices. */
+    skipped: string[];
+  }
   | { ok: false; errors: string[] };
 
 /** Options that change while running, as the IPVS sysctls they are (check_netns goes to the health checker). */
@@ -125,13 +139,27 @@ export const heldKey = (service: string, addr: number, port: number): string => 
  * added back nor given their weight back.
  */
 export function diffCommands(director: Director, next: DirectorConfig, heldDown: ReadonlySet<string> = new Set()): IpvsadmCommand[] {
+  return drainNow(diffSteps(director, next, heldDown));
+}
+
+/** diffCommands in steps (one per service), for a large table compared in slices. */
+export function* diffSteps(director: Director, next: DirectorConfig, heldDown: ReadonlySet<string>): Steps<IpvsadmCommand[]> {
   const cmds: IpvsadmCommand[] = [];
-  const wanted = new Map(next.services.map((s) => [keyText(serviceKeyOf(s)), s]));
-  const live = new Map(director.services.all.map((s) => [keyText(liveKey(s)), s]));
+  const wanted = new Map<string, ServiceConfig>();
+  for (const s of next.services) {
+    wanted.set(keyText(serviceKeyOf(s)), s);
+    yield;
+  }
+  const live = new Map<string, Service>();
+  for (const s of director.services.all) {
+    live.set(keyText(liveKey(s)), s);
+    yield;
+  }
 
   for (const [k, svc] of live) if (!wanted.has(k)) cmds.push({ cmd: 'delete-service', key: liveKey(svc) });
 
   for (const [k, c] of wanted) {
+    yield;
     const svc = live.get(k);
     if (!svc) continue;
     const key = serviceKeyOf(c);
@@ -153,6 +181,7 @@ export function diffCommands(director: Director, next: DirectorConfig, heldDown:
 
   for (const [k, c] of wanted) {
     if (live.has(k)) continue;
+    yield;
     const key = serviceKeyOf(c);
     cmds.push({ cmd: 'add-service', key, svc: attrsOf(c) });
     for (const d of c.dests) cmds.push({ cmd: 'add-server', key, dest: destAttrs(d), portForced: false });
@@ -164,9 +193,24 @@ export function diffCommands(director: Director, next: DirectorConfig, heldDown:
   return cmds;
 }
 
-function sameMarks(a: readonly MarkRule[], b: readonly MarkRule[]): boolean {
-  const text = (l: readonly MarkRule[]) => l.map((m) => `${m.mark} ${m.proto} ${m.addr >>> 0} ${[...m.ports].sort((x, y) => x - y).join(',')}`).sort().join('\n');
-  return text(a) === text(b);
+/** Whether two lists hold the same mark rules, in any order; a step per rule. */
+function* sameMarks(a: readonly MarkRule[], b: readonly MarkRule[]): Steps<boolean> {
+  if (a.length !== b.length) return false;
+  const text = (m: MarkRule) => `${m.mark} ${m.proto} ${m.addr >>> 0} ${m.addr6 ? Array.from(m.addr6).join(':') : ''} ${[...m.ports].sort((x, y) => x - y).join(',')}`;
+  const count = new Map<string, number>();
+  for (const m of a) {
+    const t = text(m);
+    count.set(t, (count.get(t) ?? 0) + 1);
+    yield;
+  }
+  for (const m of b) {
+    const t = text(m);
+    const n = count.get(t);
+    if (!n) return false;
+    count.set(t, n - 1);
+    yield;
+  }
+  return true;
 }
 
 function describe(cmds: readonly IpvsadmCommand[], marksChanged: boolean, settingsChanged: boolean): string {
@@ -193,30 +237,42 @@ function heldDownBy(health: ReloadHealth | undefined): Set<string> {
  * before the rules are compared), and servers it still holds out stay out.
  */
 export function applyConfig(target: ReloadTarget, next: DirectorConfig, file: string, health?: ReloadHealth): ReloadResult {
-  const problems = topologyProblems(next);
-  if (problems.length > 0) return { ok: false, errors: problems.map((p) => `${file}:${p.line ?? 0}: ${p.message}`) };
+  return drainNow(applyConfigSteps(target, next, file, health, false));
+}
+
+/**
+ * The steps of applyConfig. `checked`: `next` comes from parseConfig, which
+ * has judged its topology (ports, VIPs, every real server's reachability);
+ * a reload that passes restartNeeded keeps the running topology, so nothing
+ * needs judging again.
+ */
+function* applyConfigSteps(
+  target: ReloadTarget, next: DirectorConfig, file: string, health: ReloadHealth | undefined, checked: boolean,
+): Steps<ReloadResult> {
+  if (!checked) {
+    const problems = topologyProblems(next);
+    if (problems.length > 0) return { ok: false, errors: problems.map((p) => `${file}:${p.line ?? 0}: ${p.message}`) };
+  }
   const restart = restartNeeded(target.cfg, next);
   if (restart.length > 0) {
     return { ok: false, errors: [`${file}: restart needed, reload refused (nothing was changed): ${restart.join('; ')}`] };
   }
   const d = target.director;
-  const old = target.cfg;
   target.cfg = next; // the health checker reads sorry servers from it
   health?.reload(next.healthChecks);
-  const cmds = diffCommands(d, next, heldDownBy(health));
-  const r = applyLive(d, next, cmds);
-  if (!r.ok) {
-    // cannot happen for a config that passed the topology checks, but if it does: back to the old checks
-    target.cfg = old;
-    health?.reload(old.healthChecks);
-    return { ok: false, errors: r.errors.map((e) => `${file}: ${keyOfCommand(cmds[e.index])}${e.message} (rules unchanged)`) };
-  }
-  const marksChanged = !sameMarks(d.services.markRules, next.marks);
+  yield;
+  const cmds = yield* diffSteps(d, next, heldDownBy(health));
+  // the commands come from the live table itself, so each fits it; applySteps leaves out
+  // (and names) any that a health check made obsolete while the slices ran
+  const applied = yield* applySteps(d, cmds);
+  const marksChanged = !(yield* sameMarks(d.services.markRules, next.marks));
   if (marksChanged) d.mutate.setMarks(next.marks);
   const s = d.conns.settings;
   const settingsChanged = LIVE_OPTIONS.some((k) => s[k] !== next.options[k]);
   d.mutate.setConnSettings({ expireNodestConn: next.options.expireNodestConn, expireQuiescentTemplate: next.options.expireQuiescentTemplate });
-  return { ok: true, config: next, commands: cmds, summary: describe(cmds, marksChanged, settingsChanged) };
+  const skipped = applied.skipped.map((e) =>
+    `${file}: ${keyOfCommand(cmds[e.index])}${e.message} (${cmds[e.index]!.cmd} left out: a health check changed the table while the reload was applied)`);
+  return { ok: true, config: next, commands: cmds, summary: describe(cmds, marksChanged, settingsChanged), skipped };
 }
 
 function keyOfCommand(c: IpvsadmCommand | undefined): string {
@@ -255,4 +311,47 @@ function readAndApply(target: ReloadTarget, file: string, health: ReloadHealth |
   const parsed = parseConfig(text, file);
   if ('errors' in parsed) return { ok: false, errors: parsed.errors.map(formatConfigError) };
   return applyConfig(target, parsed.config, file, health);
+}
+
+/**
+ * SIGHUP in a running director: reloadConfig with the file read
+ * asynchronously and parsed and checked by `prep` (the worker thread), then
+ * compared and applied in slices of the forwarding thread. With `load` (a
+ * loader of its own, such as --keepalived's), that loader reads the config.
+ */
+export async function reloadConfigAsync(
+  target: ReloadTarget, file: string, prep: Preparer, log?: ReloadLogger, health?: ReloadHealth, load?: ConfigLoader,
+): Promise<ReloadResult> {
+  let result: ReloadResult;
+  try {
+    result = await drain(reloadSteps(target, file, health, load, await loadForReload(file, prep, load)));
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    result = { ok: false, errors: [err.code ? `${file}: cannot read: ${err.message}` : `${file}: ${err.message}`] };
+  }
+  if (log) {
+    if (result.ok) {
+      log.info({ file, changes: result.summary }, 'config reloaded');
+      for (const e of result.skipped) log.error({ file }, `reload: ${e}`);
+    } else {
+      for (const e of result.errors) log.error({ file }, `reload failed, old config kept: ${e}`);
+    }
+  }
+  return result;
+}
+
+type Loaded = { packed: Packed } | { config: DirectorConfig } | { errors: string[] };
+
+async function loadForReload(file: string, prep: Preparer, load: ConfigLoader | undefined): Promise<Loaded> {
+  if (load) return load();
+  const prepared = await prep.config(await readFile(file), file);
+  if (prepared.ok) return { packed: prepared.config };
+  return { errors: prepared.more > 0 ? [...prepared.errors, `${file}: ... and ${prepared.more} more errors`] : prepared.errors };
+}
+
+function* reloadSteps(target: ReloadTarget, file: string, health: ReloadHealth | undefined, load: ConfigLoader | undefined, loaded: Loaded): Steps<ReloadResult> {
+  if ('errors' in loaded) return { ok: false, errors: loaded.errors };
+  const next = 'packed' in loaded ? yield* unpackConfig(loaded.packed) : loaded.config;
+  // a loader of its own may not have judged the topology; parseConfig in the worker has
+  return yield* applyConfigSteps(target, next, file, health, load === undefined);
 }

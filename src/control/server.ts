@@ -1,7 +1,9 @@
 // The control plane of `tapvs run`: the ipvsadm control socket, SIGHUP
 // reload of the config file, health checks and the metrics endpoint. It
 // changes the tables the data path reads only through the director's
-// mutation API, synchronously between frames.
+// mutation API, between frames. Requests and reloads run one at a time, in
+// order; large ones are parsed in a worker thread (prepare.ts) and applied
+// in slices (slices.ts), so that no control operation holds up forwarding.
 import type pino from 'pino';
 import type { Director } from '../director/director.js';
 import type { DirectorConfig } from '../model/config.js';
@@ -12,7 +14,11 @@ import { execIpvsadm } from './ipvsadm-exec.js';
 import { parseIpvsadmArgs } from './ipvsadm-args.js';
 import { changesRules } from './live-rules.js';
 import { renderMetrics, startMetricsServer, type MetricsServer } from './metrics.js';
-import { reloadConfig, type ConfigLoader, type ReloadResult } from './reload.js';
+import { reloadConfigAsync, type ConfigLoader, type ReloadResult } from './reload.js';
+import { Preparer } from './prepare.js';
+import type { PreparedRestore } from './prepare-core.js';
+import { restoreLive } from './restore-live.js';
+import { SerialQueue } from './slices.js';
 
 type Logger = pino.Logger;
 
@@ -27,10 +33,10 @@ export interface ControlTarget {
 export interface ControlPlane {
   readonly socketPath: string;
   readonly metrics: MetricsServer | undefined;
-  /** Re-reads the config file (what SIGHUP does). */
-  reload(): ReloadResult;
+  /** Re-reads the config file (what SIGHUP does); queued behind the requests and reloads before it. */
+  reload(): Promise<ReloadResult>;
   /** Runs one request as if it came through the socket. */
-  handle(req: ControlRequest): ControlReply;
+  handle(req: ControlRequest): Promise<ControlReply>;
   stop(): Promise<void>;
 }
 
@@ -56,28 +62,58 @@ export async function startControlPlane(
   let socket: ControlSocket | undefined;
   let metrics: MetricsServer | undefined;
 
-  const handle = (req: ControlRequest): ControlReply => {
-    const reply = execIpvsadm(live, req.argv, req.stdin, portNow());
+  const queue = new SerialQueue();
+  const prep = new Preparer((why) => log.warn({}, why));
+
+  // a request whose -R text the worker parsed carries it as `restore` (and no stdin)
+  type Request = ControlRequest & { restore?: PreparedRestore };
+  const run = async (req: Request): Promise<ControlReply> => {
     const parsed = parseIpvsadmArgs(req.argv);
+    let reply: ControlReply;
+    let lines: number | undefined;
+    if (req.restore) {
+      reply = await restoreLive(live, req.restore);
+      lines = req.restore.ok ? req.restore.count : undefined;
+    } else {
+      reply = execIpvsadm(live, req.argv, req.stdin, portNow());
+      if (req.stdin !== undefined) lines = req.stdin.split('\n').filter((l) => l.trim() !== '').length;
+    }
     if (reply.code === 0 && parsed.ok && changesRules(parsed.command)) {
-      log.info({ argv: req.argv, lines: req.stdin?.split('\n').filter((l) => l.trim() !== '').length }, 'ipvsadm: rules changed');
+      log.info({ argv: req.argv, lines }, 'ipvsadm: rules changed');
     } else if (reply.code !== 0) {
-      log.warn({ argv: req.argv, code: reply.code, error: reply.stderr.trim() }, 'ipvsadm: refused');
+      log.warn({ argv: req.argv, code: reply.code, error: reply.stderr.slice(0, 4096).trim() }, 'ipvsadm: refused');
     }
     return reply;
   };
+  const handle = (req: Request): Promise<ControlReply> => queue.run(() => run(req));
 
-  // a successful reload makes the new file live.cfg, the config in force
-  const reload = (): ReloadResult => reloadConfig(live, configPath, log, health, opts.load);
+  // a successful reload makes the new file live.cfg, the config in force. A reload asked for
+  // while another waits to start would read the same file: they are one
+  let waiting: Promise<ReloadResult> | undefined;
+  const reload = (): Promise<ReloadResult> => {
+    if (waiting) return waiting;
+    const p = queue.run(() => {
+      if (waiting === p) waiting = undefined;
+      return reloadConfigAsync(live, configPath, prep, log, health, opts.load);
+    });
+    waiting = p;
+    return p;
+  };
   const onHup = () => {
     log.info({ file: configPath }, 'SIGHUP: reloading config');
-    reload();
+    void reload();
   };
 
   try {
     // started even without checks, so that a reload can add some
     if (opts.health !== false) health = startHealthChecks(live, cfg.healthChecks);
-    socket = await listenControlSocket(cfg.options.controlSocket ?? DEFAULT_CONTROL_SOCKET, handle);
+    // the worker thread starts with the first reload or large request: a director never reloaded does not pay for it
+    socket = await listenControlSocket<Request>(cfg.options.controlSocket ?? DEFAULT_CONTROL_SOCKET, handle, {
+      decodeLarge: async (bytes) => {
+        const r = await prep.request(bytes);
+        return r.ok ? { ok: true, req: r.restore ? { ...r.req, restore: r.restore } : r.req } : r;
+      },
+    });
     log.info({ socket: socket.path }, 'control socket listening');
     if (cfg.options.metricsListen) {
       metrics = await startMetricsServer(cfg.options.metricsListen, () =>
@@ -87,6 +123,7 @@ export async function startControlPlane(
   } catch (e) {
     await socket?.close();
     await health?.stop();
+    await prep.close();
     throw e;
   }
   if (opts.signals !== false) process.on('SIGHUP', onHup);
@@ -102,6 +139,8 @@ export async function startControlPlane(
       stopped = true;
       process.off('SIGHUP', onHup);
       await Promise.all([socket?.close(), metrics?.close(), health?.stop()]);
+      await queue.run(() => undefined); // what was queued has finished
+      await prep.close();
     },
   };
 }

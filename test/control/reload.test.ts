@@ -31,7 +31,7 @@ describe('reload', () => {
         `-a -u ${VIP}:53 -r ${RS.rs2}:53 -m\n`,
       'set timeout tcp 600 tcpfin 60 udp 30\n',
     ));
-    const res = r.plane.reload();
+    const res = await r.plane.reload();
     expect(res.ok).toBe(true);
     if (!res.ok) return;
     expect(res.commands.map((c) => c.cmd)).toEqual(['delete-server', 'add-server', 'add-service', 'add-server', 'set']);
@@ -58,7 +58,7 @@ describe('reload', () => {
     const r = rig = await new LiveRig().start();
     const svc = r.director.services.all[0]!;
     const dests = [...svc.dests];
-    const res = r.plane.reload();
+    const res = await r.plane.reload();
     expect(res.ok && res.summary).toBe('no change');
     expect(r.director.services.all[0]).toBe(svc);
     expect(svc.dests).toEqual(dests);
@@ -73,7 +73,7 @@ describe('reload', () => {
       `-A -t ${VIP}:80 -s wlc -p 120\n-a -t ${VIP}:80 -r ${RS.rs1}:80 -m -w 1\n-a -t ${VIP}:80 -r ${RS.rs2}:80 -m -w 0\n`,
       'option expire_nodest_conn 1\n',
     ));
-    const res = r.plane.reload();
+    const res = await r.plane.reload();
     expect(res.ok && res.commands.map((c) => c.cmd)).toEqual(['edit-service', 'edit-server']);
     expect(r.director.services.all[0]).toBe(svc);
     expect([svc.sched.name, svc.timeout, rs2.weight]).toEqual(['wlc', 120, 0]);
@@ -87,7 +87,7 @@ describe('reload', () => {
     const text = r.text(`-A -t ${VIP}:80 -s rrr\n-a -t ${VIP}:80 -r ${RS.rs1}:80 -m\n`);
     r.writeConfig(text);
     const schedLine = text.split('\n').findIndex((l) => l.includes('-s rrr')) + 1;
-    const res = r.plane.reload();
+    const res = await r.plane.reload();
     expect(res.ok).toBe(false);
     if (res.ok) return;
     expect(res.errors[0]).toMatch(new RegExp(`^${r.configPath}:${schedLine}: unknown scheduler 'rrr' \\(known: `));
@@ -102,7 +102,7 @@ describe('reload', () => {
     const before = save(r);
     const text = r.text(`${r.rules}-a -t ${VIP}:80 -r 172.31.0.5:80 -g\n`);
     r.writeConfig(text);
-    const res = r.plane.reload();
+    const res = await r.plane.reload();
     const line = text.split('\n').findIndex((l) => l.includes('172.31.0.5')) + 1;
     expect(res.ok).toBe(false);
     if (!res.ok) expect(res.errors[0]).toMatch(new RegExp(`^${r.configPath}:${line}: real server 172\\.31\\.0\\.5 uses direct routing`));
@@ -118,7 +118,7 @@ describe('reload', () => {
       `option control_socket ${r.socketPath}\nvip 10.0.0.101 on outside\n` +
       `-A -t ${VIP}:80 -s rr\n-a -t ${VIP}:80 -r ${RS.rs1}:80 -m -w 9\n`;
     r.writeConfig(text);
-    const res = r.plane.reload();
+    const res = await r.plane.reload();
     expect(res.ok).toBe(false);
     if (!res.ok) {
       expect(res.errors).toEqual([
@@ -132,12 +132,12 @@ describe('reload', () => {
   it('refuses option changes that need a restart, and applies mark rules live', async () => {
     const r = rig = await new LiveRig().start();
     r.writeConfig(r.text(undefined, 'option max_conns 1000\n'));
-    const res = r.plane.reload();
+    const res = await r.plane.reload();
     expect(res.ok ? [] : res.errors).toEqual([`${r.configPath}: restart needed, reload refused (nothing was changed): option max_conns changed`]);
 
     r.writeConfig(r.text(`${r.rules}-A -f 7 -s rr\n-a -f 7 -r ${RS.rs3}:0 -m\n`, `mark 7 tcp ${VIP} ports 8080\n`));
     expect(r.director.services.classify(6, 0x0a000064, 8080)).toBe(0);
-    const ok = r.plane.reload();
+    const ok = await r.plane.reload();
     expect(ok.ok).toBe(true);
     expect(r.director.services.classify(6, 0x0a000064, 8080)).toBe(7);
     // packets to the marked port now find the fwmark service

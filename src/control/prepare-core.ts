@@ -1,0 +1,159 @@
+// What the control plane prepares off the forwarding thread (prepare.ts runs
+// it in a worker): a config file parsed and checked whole, a control request
+// decoded, an ipvsadm -R text parsed. The result travels back as JSON text
+// cut into chunks, and the forwarding thread turns the chunks back into
+// objects a slice at a time: a structured-clone message is rebuilt in one
+// step on the receiving thread (about a second for the commands of a 15 MiB
+// -R text), a chunk of JSON costs what its own length costs.
+import { formatConfigError, parseConfig } from './config.js';
+import { parseIpvsadmArgs, type IpvsadmCommand } from './ipvsadm-args.js';
+import { parseRestore } from './ipvsadm-save.js';
+import { requestProblem, type ControlRequest } from './control-socket.js';
+import type { DirectorConfig } from '../model/config.js';
+import type { Steps } from './slices.js';
+
+/** Errors sent back and logged at most; a file of garbage has one per line. */
+export const MAX_ERRORS = 200;
+/** About this many array elements (a service and its real servers, a marked port) per chunk. */
+const CHUNK_WEIGHT = 2000;
+
+// JSON has no typed arrays; IPv6 addresses are Uint32Arrays
+function replacer(_k: string, v: unknown): unknown {
+  return v instanceof Uint32Array ? { $u32: Array.from(v) } : v;
+}
+function reviver(_k: string, v: unknown): unknown {
+  if (v !== null && typeof v === 'object' && '$u32' in v) return Uint32Array.from((v as { $u32: number[] }).$u32);
+  return v;
+}
+export const toJson = (v: unknown): string => JSON.stringify(v, replacer);
+export const fromJson = (s: string): unknown => JSON.parse(s, reviver);
+
+/** How much rebuilding an element costs, in elements: a service counts its real servers, a mark rule its ports. */
+function weight(v: unknown): number {
+  if (v === null || typeof v !== 'object') return 1;
+  const o = v as { dests?: unknown[]; ports?: unknown[] };
+  return 1 + (Array.isArray(o.dests) ? o.dests.length : 0) + (Array.isArray(o.ports) ? o.ports.length : 0);
+}
+
+/** An array as JSON chunks of about CHUNK_WEIGHT elements each. */
+export function chunkArray(items: readonly unknown[]): string[] {
+  const out: string[] = [];
+  let cur: unknown[] = [];
+  let w = 0;
+  for (const it of items) {
+    cur.push(it);
+    w += weight(it);
+    if (w >= CHUNK_WEIGHT) {
+      out.push(toJson(cur));
+      cur = [];
+      w = 0;
+    }
+  }
+  if (cur.length > 0) out.push(toJson(cur));
+  return out;
+}
+
+/** An object whose array fields travel as chunks; the rest as one small JSON text. */
+export interface Packed {
+  head: string;
+  arrays: Record<string, string[]>;
+}
+
+export function pack(obj: object): Packed {
+  const head: Record<string, unknown> = {};
+  const arrays: Record<string, string[]> = {};
+  for (const [k, v] of Object.entries(obj)) {
+    if (Array.isArray(v)) arrays[k] = chunkArray(v);
+    else head[k] = v;
+  }
+  return { head: toJson(head), arrays };
+}
+
+/** Rebuilds a packed object, one chunk per step. */
+export function* unpack<T>(p: Packed): Steps<T> {
+  const obj = fromJson(p.head) as Record<string, unknown>;
+  for (const [k, chunks] of Object.entries(p.arrays)) {
+    const list: unknown[] = [];
+    for (const c of chunks) {
+      for (const it of fromJson(c) as unknown[]) list.push(it);
+      yield;
+    }
+    obj[k] = list;
+  }
+  return obj as T;
+}
+
+export type PreparedConfig =
+  | { ok: true; config: Packed }
+  | { ok: false; errors: string[]; more: number };
+
+function capped(errors: string[]): { ok: false; errors: string[]; more: number } {
+  return { ok: false, errors: errors.slice(0, MAX_ERRORS), more: Math.max(0, errors.length - MAX_ERRORS) };
+}
+
+const utf8 = new TextDecoder('utf-8');
+
+/** A config file's bytes parsed and checked (parseConfig: topology included). */
+export function prepareConfig(bytes: Uint8Array, file: string): PreparedConfig {
+  const r = parseConfig(utf8.decode(bytes), file);
+  if ('errors' in r) return capped(r.errors.map(formatConfigError));
+  return { ok: true, config: pack(r.config) };
+}
+
+/** One restore command and the line it came from. */
+export interface RestoreLine {
+  line: number;
+  command: IpvsadmCommand;
+}
+
+export type PreparedRestore =
+  | { ok: true; count: number; lines: string[] /* JSON chunks of RestoreLine[] */ }
+  | { ok: false; errors: string[]; more: number };
+
+/** An ipvsadm -R text parsed (parseRestore), as chunks. */
+export function prepareRestore(text: string): PreparedRestore {
+  const p = parseRestore(text);
+  if ('errors' in p) return capped(p.errors.map((e) => `line ${e.line}: ${e.message}`));
+  const lines: RestoreLine[] = p.commands.map((command, i) => ({ line: p.lines[i]!, command }));
+  return { ok: true, count: lines.length, lines: chunkArray(lines) };
+}
+
+/** Rebuilds the commands of a prepared restore, one chunk per step. */
+export function* unpackRestore(chunks: readonly string[]): Steps<RestoreLine[]> {
+  const out: RestoreLine[] = [];
+  for (const c of chunks) {
+    for (const l of fromJson(c) as RestoreLine[]) out.push(l);
+    yield;
+  }
+  return out;
+}
+
+/**
+ * A decoded control request. For -R, `restore` holds the parsed stdin and
+ * `stdin` is left out (the forwarding thread never holds the text).
+ */
+export type PreparedRequest =
+  | { ok: true; req: ControlRequest; restore?: PreparedRestore }
+  | { ok: false; problem: string };
+
+/** One request's bytes (the JSON object of control-socket.ts) decoded and checked; -R's text parsed. */
+export function prepareRequest(bytes: Uint8Array): PreparedRequest {
+  let v: unknown;
+  try {
+    v = JSON.parse(utf8.decode(bytes));
+  } catch (e) {
+    return { ok: false, problem: (e as Error).message };
+  }
+  const problem = requestProblem(v);
+  if (problem) return { ok: false, problem };
+  const req = v as ControlRequest;
+  const parsed = parseIpvsadmArgs(req.argv);
+  if (parsed.ok && parsed.command.cmd === 'restore') {
+    return { ok: true, req: { argv: req.argv }, restore: prepareRestore(req.stdin ?? '') };
+  }
+  // only -R reads stdin
+  return { ok: true, req: { argv: req.argv } };
+}
+
+/** Rebuilds a packed config. */
+export const unpackConfig = (p: Packed): Steps<DirectorConfig> => unpack<DirectorConfig>(p);
