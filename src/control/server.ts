@@ -19,6 +19,7 @@ import { Preparer } from './prepare.js';
 import type { PreparedRestore } from './prepare-core.js';
 import { restoreLive } from './restore-live.js';
 import { SerialQueue } from './slices.js';
+import type { RuleWatcher } from './rule-log.js';
 
 type Logger = pino.Logger;
 
@@ -47,6 +48,8 @@ export interface ControlPlaneOptions {
   health?: boolean;
   /** How SIGHUP reads the config (default: parse configPath); --keepalived reads its keepalived.conf too. */
   load?: ConfigLoader;
+  /** Told when each operation that may change the rules starts and ends (`tapvs run --record` records the changes). */
+  watch?: RuleWatcher;
 }
 
 /**
@@ -85,7 +88,21 @@ export async function startControlPlane(
     }
     return reply;
   };
-  const handle = (req: Request): Promise<ControlReply> => queue.run(() => run(req));
+  // with a watcher, each operation is bracketed: a reload applied in slices changes rules between frames
+  const watched = async <T>(source: string, what: (r: T | undefined) => string, f: () => Promise<T>): Promise<T> => {
+    const w = opts.watch;
+    if (!w) return f();
+    w.changing(source);
+    let r: T | undefined;
+    try {
+      r = await f();
+      return r;
+    } finally {
+      w.changed(source, what(r));
+    }
+  };
+  const handle = (req: Request): Promise<ControlReply> =>
+    queue.run(() => watched('ipvsadm', () => ['ipvsadm', ...req.argv].join(' '), () => run(req)));
 
   // a successful reload makes the new file live.cfg, the config in force. A reload asked for
   // while another waits to start would read the same file: they are one
@@ -94,7 +111,8 @@ export async function startControlPlane(
     if (waiting) return waiting;
     const p = queue.run(() => {
       if (waiting === p) waiting = undefined;
-      return reloadConfigAsync(live, configPath, prep, log, health, opts.load);
+      return watched('reload', (r) => (r?.ok ? `reload: ${r.summary}` : 'reload refused'),
+        () => reloadConfigAsync(live, configPath, prep, log, health, opts.load));
     });
     waiting = p;
     return p;
@@ -106,7 +124,13 @@ export async function startControlPlane(
 
   try {
     // started even without checks, so that a reload can add some
-    if (opts.health !== false) health = startHealthChecks(live, cfg.healthChecks);
+    if (opts.health !== false) {
+      const w = opts.watch;
+      health = startHealthChecks(live, cfg.healthChecks, w
+        ? { onVerdict: (s) => w.changed('health', `${s.kind} check of ${s.dest} (${s.service}) ${s.up ? 'up' : 'down'}${s.lastError && !s.up ? `: ${s.lastError}` : ''}`) }
+        : {});
+      w?.changed('health', 'checks started');
+    }
     // the worker thread starts with the first reload or large request: a director never reloaded does not pay for it
     socket = await listenControlSocket<Request>(cfg.options.controlSocket ?? DEFAULT_CONTROL_SOCKET, handle, {
       decodeLarge: async (bytes) => {

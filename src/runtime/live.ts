@@ -5,6 +5,7 @@ import type { DirectorConfig, PortConfig } from '../model/config.js';
 import type { FrameMeta } from '../model/frame.js';
 import { Director } from '../director/director.js';
 import { startControlPlane } from '../control/server.js';
+import type { RuleWatcher } from '../control/rule-log.js';
 import type { ConfigLoader } from '../control/reload.js';
 import { portNow, type Port } from '../io/port.js';
 import { openTap } from '../io/tap.js';
@@ -141,6 +142,8 @@ export interface RunOptions extends LiveOptions {
   /** How SIGHUP re-reads the config (default: configPath as a tapvs config). */
   load?: ConfigLoader;
   log: Logger;
+  /** Made once the director exists and before the control plane starts; told of every rule change (`--record`). */
+  watch?: (director: Director) => RuleWatcher;
 }
 
 /**
@@ -153,7 +156,8 @@ export async function runDirector(o: RunOptions): Promise<number> {
   live.start();
   let plane: { stop(): Promise<void> };
   try {
-    plane = await startControlPlane(live, o.configPath, o.log, o.load ? { load: o.load } : {});
+    const watch = o.watch?.(live.director);
+    plane = await startControlPlane(live, o.configPath, o.log, { ...(o.load ? { load: o.load } : {}), ...(watch ? { watch } : {}) });
   } catch (e) {
     await live.stop(); // close the ports (and remove the TAPs) before reporting
     throw e;

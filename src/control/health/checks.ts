@@ -36,6 +36,8 @@ export interface HealthOptions {
   onTransition?: (s: HealthState) => void;
   /** Random numbers in [0, 1) for warmup (tests pin it). */
   random?: () => number;
+  /** Called after each probe's verdict was applied (whatever it changed: a transition, a weight, the sorry server); `--record` compares the table then. */
+  onVerdict?: (s: HealthState) => void;
 }
 
 const destText = (hc: { dest: { addr: number; port: number } }): string => `${formatIpv4(hc.dest.addr)}:${hc.dest.port}`;
@@ -262,6 +264,7 @@ class Checker implements HealthChecks {
     if (c.stopped || this.stopped) return;
     let delay = c.cfg.intervalMs;
     this.guard(c.cfg.service, () => { delay = this.verdict(c, r, started); });
+    this.opts.onVerdict?.(c.state());
     this.schedule(c, delay);
   }
 
