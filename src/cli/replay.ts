@@ -17,6 +17,10 @@ import {
 } from '../io/link-adapt.js';
 import { HEADROOM } from '../io/port.js';
 import { textTrace } from '../trace/text.js';
+import { DecisionLog, teeSinks } from '../trace/decisions.js';
+import { applyEvent, readEvents, type LoadedEvent } from '../control/rule-log.js';
+import { checkReplay, parseIgnore, sidecarEvents } from './expect.js';
+import { LineFile } from './line-file.js';
 import { parseFlags } from './main.js';
 
 /** Largest frame (after a cooked header is taken off) a replay hands the director; longer ones are counted, not replayed. */
@@ -38,6 +42,8 @@ export interface ReplayResult {
   vlanStripped: number;
   /** Frames stamped earlier than the frame before them: the capture is not in time order (still replayed in file order). */
   outOfOrder: number;
+  /** Control events applied (ReplayOptions.events). */
+  eventsApplied: number;
   director: Director;
 }
 
@@ -51,6 +57,18 @@ export interface ReplayOptions {
   trace?: (line: string) => void;
   /** Read window of the input, in bytes (default 1 MiB). */
   readBufferBytes?: number;
+  /** The decision log to feed (one record per input frame, timer step and control event). */
+  decisions?: DecisionLog;
+  /**
+   * Control events (control/rule-log.ts), applied in file order: each after
+   * input frame `after_frame` when it says, else before the first frame
+   * stamped at or after its time; those left after the last frame at the end.
+   */
+  events?: readonly LoadedEvent[];
+  /** The events' file, for error messages. */
+  eventsPath?: string;
+  /** Asked after each input frame: true stops the replay there (a re-run that only needs the decisions up to a point). */
+  stop?: () => boolean;
 }
 
 /** Loads and parses a config file, or throws an Error listing every problem with its line. */
@@ -161,9 +179,24 @@ function replayInto(cfg: DirectorConfig, inPath: string, outPath: string, opts: 
     writer = PcapngStreamWriter.open(outPath, portNames, { bufferBytes: 1 << 20 });
     const out = writer;
     let clockNs = 0n;
+    const log = opts.decisions;
     const director = new Director(cfg, {
       send: (port, buf, off, len) => out.addFrom(port, clockNs, buf, off, len),
-    }, { trace: opts.trace ? textTrace(opts.trace) : undefined });
+    }, { trace: teeSinks(opts.trace ? textTrace(opts.trace) : undefined, log?.sink) });
+
+    const events = opts.events ?? [];
+    let nextEvent = 0;
+    /** Applies the events due before input frame `n` stamped `timeNs` (Infinity-like: every one left). */
+    const applyDue = (n: number, timeNs: bigint | null): void => {
+      while (nextEvent < events.length) {
+        const ev = events[nextEvent]!;
+        const due = timeNs === null || (ev.event.after_frame !== undefined ? ev.event.after_frame < n : ev.timeNs <= timeNs);
+        if (!due) break;
+        nextEvent++;
+        applyEvent(director, cfg, ev, opts.eventsPath ?? 'events');
+        log?.control({ timeMs: Number(ev.timeNs / 1000n) / 1000, source: ev.event.source, summary: ev.event.summary ?? '', applied: ev.event.ipvsadm });
+      }
+    };
 
     const usedKeys = new Set<string>();
     const usedIfIndexes = new Set<number>();
@@ -181,6 +214,7 @@ function replayInto(cfg: DirectorConfig, inPath: string, outPath: string, opts: 
     const skip = (reason: string, n: number): void => {
       skipped.set(reason, (skipped.get(reason) ?? 0) + 1);
       opts.trace?.(`[frame ${n}] not replayed: ${reason}`);
+      log?.skipped(n, Number(clockNs / 1000n) / 1000, reason);
     };
 
     const buf = new Uint8Array(HEADROOM + MAX_REPLAY_FRAME + SLL2_HEADER_LEN + HEADROOM);
@@ -188,6 +222,7 @@ function replayInto(cfg: DirectorConfig, inPath: string, outPath: string, opts: 
     let vlanStripped = 0;
     let outOfOrder = 0;
     let started = false;
+    let stopped = false;
     resolveNew();
     while (reader.next()) {
       framesIn++;
@@ -196,9 +231,12 @@ function replayInto(cfg: DirectorConfig, inPath: string, outPath: string, opts: 
       clockNs = reader.timeNs;
       const now = Number(clockNs / 1000n) / 1000;
       if (!started) {
+        log?.timer(now, 'start');
         director.start(now);
         started = true;
       }
+      if (nextEvent < events.length) applyDue(framesIn, clockNs);
+      log?.timer(now);
       director.tick(now);
       const linkType = ifLinkType[reader.ifIndex]!;
       const cooked = linkType === LINKTYPE_LINUX_SLL2 ? SLL2_HEADER_LEN : linkType === LINKTYPE_LINUX_SLL ? SLL_HEADER_LEN : 0;
@@ -234,10 +272,17 @@ function replayInto(cfg: DirectorConfig, inPath: string, outPath: string, opts: 
           vlanStripped++;
         }
       }
+      log?.frame(framesIn);
       director.process(port, buf, off, len, now);
+      if (opts.stop?.()) {
+        stopped = true;
+        break;
+      }
     }
+    if (!stopped) applyDue(framesIn + 1, null);
+    log?.flush();
     resolveNew();
-    if (map) checkMapUsed(map, usedKeys, usedIfIndexes, reader, inPath);
+    if (map && !stopped) checkMapUsed(map, usedKeys, usedIfIndexes, reader, inPath);
 
     writer = undefined;
     out.close();
@@ -251,6 +296,7 @@ function replayInto(cfg: DirectorConfig, inPath: string, outPath: string, opts: 
       skipped: skippedObj,
       vlanStripped,
       outOfOrder,
+      eventsApplied: nextEvent,
       director,
     };
   } finally {
@@ -306,28 +352,86 @@ function portIndexOf(names: readonly string[], name: string, what: string, hint 
   return i;
 }
 
-/** `tapvs replay`: flags, the replay, and its one-line summary on stderr. */
+/** Exit statuses of `tapvs replay --expect` (and `tapvs test`). */
+export const EXIT_SAME = 0;
+export const EXIT_DIFFERENT = 1;
+export const EXIT_ERROR = 2;
+
+/**
+ * `tapvs replay`: flags, the replay, and its one-line summary on stderr.
+ * With --expect the output is compared with the expected capture: exit 0
+ * when equal, 1 with a report when not, 2 on a usage or file error.
+ */
 export function replayCommand(args: string[]): number {
-  const { flags } = parseFlags(args, ['config', 'in', 'out', 'port', 'map']);
-  for (const k of ['config', 'in', 'out']) if (typeof flags[k] !== 'string') throw new Error(`--${k} is required (see tapvs help)`);
+  const { flags } = parseFlags(args, ['config', 'in', 'out', 'port', 'map', 'expect', 'ignore', 'decisions', 'events']);
+  const expect = typeof flags.expect === 'string' ? flags.expect : undefined;
+  if (expect === undefined) return plainReplay(flags);
+  try {
+    return expectReplay(flags, expect);
+  } catch (e) {
+    process.stderr.write(`tapvs replay: ${(e as Error).message}\n`);
+    return EXIT_ERROR;
+  }
+}
+
+type Flags = ReturnType<typeof parseFlags>['flags'];
+
+function commonOptions(flags: Flags): { cfg: DirectorConfig; inPath: string; events?: LoadedEvent[]; eventsPath?: string; opts: ReplayOptions } {
+  for (const k of ['config', 'in']) if (typeof flags[k] !== 'string') throw new Error(`--${k} is required (see tapvs help)`);
+  if (flags.ignore !== undefined && flags.expect === undefined) throw new Error('--ignore needs --expect: it says which fields the comparison leaves out');
   const cfg = loadConfig(flags.config as string);
+  const inPath = flags.in as string;
+  const eventsPath = sidecarEvents(inPath, flags.events as string | undefined, flags['no-events'] === true);
+  const events = eventsPath !== undefined ? readEvents(eventsPath) : undefined;
   const trace = flags.trace ? (l: string) => process.stdout.write(l + '\n') : undefined;
-  const result = replayTo(cfg, flags.in as string, flags.out as string, {
+  const opts: ReplayOptions = {
     port: flags.port as string | undefined,
     map: flags.map as string | undefined,
     stripVlan: flags['strip-vlan'] === true,
     trace,
-  });
-  process.stderr.write(summary(result) + '\n');
+  };
+  return { cfg, inPath, ...(events ? { events, eventsPath } : {}), opts };
+}
+
+function plainReplay(flags: Flags): number {
+  if (typeof flags.out !== 'string') throw new Error('--out is required (see tapvs help)');
+  const c = commonOptions(flags);
+  const decisions = typeof flags.decisions === 'string' ? new LineFile(flags.decisions) : undefined;
+  const log = decisions ? new DecisionLog((l) => decisions.line(l)) : undefined;
+  try {
+    const result = replayTo(c.cfg, c.inPath, flags.out, { ...c.opts, decisions: log, events: c.events, eventsPath: c.eventsPath });
+    process.stderr.write(summary(result, c.eventsPath) + '\n');
+  } finally {
+    decisions?.close();
+  }
   return 0;
 }
 
+function expectReplay(flags: Flags, expect: string): number {
+  const c = commonOptions(flags);
+  const ignore = parseIgnore(flags.ignore as string | undefined);
+  const r = checkReplay({
+    cfg: c.cfg, inPath: c.inPath, expectedPath: expect, replay: c.opts, ignore,
+    ...(typeof flags.out === 'string' ? { outPath: flags.out } : {}),
+    ...(c.events ? { events: c.events, eventsPath: c.eventsPath } : {}),
+    ...(typeof flags.decisions === 'string' ? { decisionsPath: flags.decisions } : {}),
+  });
+  process.stderr.write(summary(r.replay, c.eventsPath) + '\n');
+  if (r.ok) {
+    process.stderr.write(`output matches ${expect}: ${r.compare.expectedFrames} frames${ignore.length ? ` (ignoring ${ignore.join(', ')})` : ''}\n`);
+    return EXIT_SAME;
+  }
+  process.stdout.write(`output differs from ${expect}\n${r.report ?? ''}\n`);
+  return EXIT_DIFFERENT;
+}
+
 /** "replayed N frames, sent M; drops: reason=n ...", as `tapvs replay` prints it. */
-export function summary(result: ReplayResult): string {
+export function summary(result: ReplayResult, eventsPath?: string): string {
   const drops = Object.entries(result.drops).map(([k, v]) => `${k}=${v}`).join(' ') || 'none';
   const vlan = result.vlanStripped > 0 ? `; vlan tags stripped from ${result.vlanStripped} frames` : '';
   const order = result.outOfOrder > 0
     ? `; ${result.outOfOrder} frames stamped earlier than the frame before (the capture is not in time order; reordercap sorts it)`
     : '';
-  return `replayed ${result.framesIn} frames, sent ${result.framesOut}; drops: ${drops}${vlan}${order}`;
+  const events = eventsPath !== undefined ? `; ${result.eventsApplied} control events applied from ${eventsPath}` : '';
+  return `replayed ${result.framesIn} frames, sent ${result.framesOut}; drops: ${drops}${vlan}${order}${events}`;
 }
