@@ -279,9 +279,11 @@ export async function startMetricsServer(listen: string, render: () => string): 
     res.end(req.method === 'HEAD' ? undefined : body);
   });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    // name the option, so that "address in use" says which setting to change
+    const fail = (e: NodeJS.ErrnoException): void => reject(new Error(`option metrics_listen ${listen}: ${e.code === 'EADDRINUSE' ? 'address already in use' : e.message}`));
+    server.once('error', fail);
     server.listen(port, host, () => {
-      server.off('error', reject);
+      server.off('error', fail);
       resolve();
     });
   });

@@ -180,3 +180,13 @@ describe('metrics', () => {
     expect(samples.filter((x) => x.name === 'tapvs_port_rx_gso_frames_total')).toHaveLength(1);
   });
 });
+
+describe('metrics endpoint start', () => {
+  it('names metrics_listen when its address is in use', async () => {
+    const { startMetricsServer } = await import('../../src/control/metrics.js');
+    const first = await startMetricsServer('127.0.0.1:0', () => '');
+    const taken = `127.0.0.1:${first.address.port}`;
+    await expect(startMetricsServer(taken, () => '')).rejects.toThrow(`option metrics_listen ${taken}: address already in use`);
+    await first.close();
+  });
+});
