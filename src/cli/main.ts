@@ -6,18 +6,30 @@ const USAGE = `tapvs — a Linux Virtual Server director in TypeScript
 
 usage:
   tapvs run --config FILE [--trace] [--nice N] [--record IN.pcapng] [--record-sent OUT.pcapng]
+            [--record-events FILE] [--decisions FILE.jsonl]
                                              run the director on its ports (TAP / pcap);
                                              --nice raises the I/O thread's priority;
-                                             --record keeps every received frame (replayable),
-                                             --record-sent every frame sent
-  tapvs replay --config FILE --in IN.pcap[ng] --out OUT.pcapng [--port NAME]
-               [--map IF=PORT[,IF=PORT...]] [--strip-vlan] [--trace]
+                                             --record keeps every received frame (replayable)
+                                             and every rule change in IN.events (or --record-events),
+                                             --record-sent every frame sent;
+                                             --decisions: one JSON line per frame (docs/decision-log.md)
+  tapvs replay --config FILE --in IN.pcap[ng] [--out OUT.pcapng] [--port NAME]
+               [--map IF=PORT[,IF=PORT...]] [--strip-vlan] [--trace] [--decisions FILE.jsonl]
+               [--events FILE | --no-events] [--expect EXPECTED.pcap[ng] [--ignore FIELD,...]]
                                              run captured frames (Ethernet, or Linux cooked
                                              SLL/SLL2 from tcpdump -i any) through the director;
                                              --port: the port every interface feeds;
                                              --map: capture interface (name, index N or ifN,
                                              or SLL2 ifindex:N) to port;
-                                             --strip-vlan: take 802.1Q/802.1ad tags out first
+                                             --strip-vlan: take 802.1Q/802.1ad tags out first;
+                                             --events: control events to apply (default IN.events
+                                             when it exists); --expect: compare the output with a
+                                             capture (exit 0 same, 1 different, 2 error), --ignore
+                                             fields such as ip.id,ttl
+  tapvs test [DIR...] [-k PATTERN] [--junit FILE] [--update] [--ignore FIELD,...]
+                                             run every regression case in the folders
+                                             (<case>.conf, .in.pcap[ng], .expected.pcapng,
+                                             optional .events, .expected.jsonl, .args)
   tapvs run --config FILE --keepalived KEEPALIVED.CONF ...
                                              services and health checks from a keepalived.conf
                                              (its virtual_server blocks), ports from --config
@@ -70,6 +82,10 @@ export async function main(argv: string[]): Promise<number> {
       case 'replay': {
         const { replayCommand } = await import('./replay.js');
         return replayCommand(args);
+      }
+      case 'test': {
+        const { testCommand } = await import('./test-cases.js');
+        return testCommand(args);
       }
       case 'check-config': return cmdCheckConfig(args);
       case 'run': {
