@@ -61,6 +61,47 @@ describe('keepalived.conf: the lab file', () => {
   });
 });
 
+describe('keepalived.conf: every checker kind (fixtures/keepalived-conf/checkers.conf)', () => {
+  const path = join(FIX, 'checkers.conf');
+  it('passes Debian keepalived --config-test', () => {
+    expect(keepalivedTest(path)).toEqual({ code: 0, out: '' });
+  });
+
+  it('becomes one service per group address, fwmark, UDP and TUN services, with the checkers read as keepalived reads them', () => {
+    const r = loadKeepalived(path);
+    expect(r.ok, r.ok ? '' : r.errors.join('\n')).toBe(true);
+    if (!r.ok) return;
+    const keys = r.config.services.map((s) => (s.fwmark ? `f${s.fwmark}` : `${s.proto}/${s.addr}/${s.port}`));
+    expect(keys).toEqual([
+      `6/${ip('10.20.0.10')}/80`, `6/${ip('10.20.0.11')}/80`, `6/${ip('10.20.0.12')}/80`, `6/${ip('10.20.0.20')}/80`, 'f5', `17/${ip('10.20.0.30')}/53`, `6/${ip('10.20.0.40')}/25`,
+    ]);
+    expect(r.config.timeouts).toEqual({ tcp: 7200, tcpfin: 120, udp: 300 });
+    const grp = r.config.services[0]!;
+    expect(grp.pool).toMatchObject({ quorum: 2, hysteresis: 1, quorumUp: ['/bin/logger', 'quorum-up'], quorumDown: ['/bin/logger', 'quorum-down'] });
+    const fw = r.config.services[4]!;
+    expect(fw).toMatchObject({ scheduler: 'sh', persistent: 600, netmask: 0xffffff00, flags: { shPort: true, shFallback: false } });
+    // a fwmark NAT real server keeps its port
+    expect(fw.dests[0]!.port).toBe(443);
+    expect(r.config.services[5]).toMatchObject({ onePacket: true, proto: IPPROTO_UDP });
+    const byKind = (service: string, kind: string) => r.config.healthChecks.find((h) => h.service === service && h.kind === kind)!;
+    const http = byKind('-t 10.20.0.10:80', 'http');
+    expect(http).toMatchObject({ retry: 3, delayBeforeRetryMs: 2000, timeoutMs: 3000, intervalMs: 10000, inhibitOnFailure: true });
+    expect(http.probe!.httpProtocol).toBe('1.1');
+    expect(http.probe!.urls).toEqual([
+      { path: '/index.html', status: [[200, 299]], digest: '9b3a0c85a887a256d6939da88aabd8cd' },
+      { path: '/status', status: [[200, 200], [204, 204], [300, 399]], regex: 'ok|ready', regexFlags: 'i' },
+    ]);
+    expect(byKind('-t 10.20.0.10:80', 'file').probe!.file).toBe('/run/tapvs-maintenance');
+    expect(byKind('-t 10.20.0.10:80', 'icmp')).toMatchObject({ retry: 2, notifyUp: ['/bin/logger', 'rs2-up'], notifyDown: ['/bin/logger', 'rs2-down'] });
+    expect(byKind('-f 5', 'ssl').probe).toMatchObject({ sni: true, urls: [{ path: '/', virtualhost: 'secure.example', status: [[200, 299]] }] });
+    expect(byKind('-u 10.20.0.30:53', 'dns')).toMatchObject({ retry: 3, delayBeforeRetryMs: 4000, probe: { dnsType: 6, dnsName: 'example.org' } });
+    expect(byKind('-u 10.20.0.30:53', 'udp')).toMatchObject({ connectPort: 5353, probe: { udpPayload: '00fe01', udpRequireReply: true, udpReply: '0100', udpReplyMask: '00ff' } });
+    expect(byKind('-t 10.20.0.40:25', 'smtp')).toMatchObject({ alpha: true, timeoutMs: 10000, probe: { heloName: 'tapvs.example' } });
+    expect(byKind('-t 10.20.0.40:25', 'tcp')).toMatchObject({ connectPort: 587, alpha: true, probe: { bindto: '10.30.0.254' } });
+    expect(r.config.services[6]).toMatchObject({ pool: { omega: true } });
+  });
+});
+
 describe('keepalived.conf: defaults when left out', () => {
   it("delay_loop 60 s, connect_timeout 5 s, warmup = delay_loop, retry 1 and delay_before_retry 3 s for HTTP_GET; NAT, UDP and wlc with keepalived's warnings", () => {
     const p = file(`virtual_server 10.1.0.1 80 {
