@@ -563,7 +563,7 @@ class Reader {
           if (this.common(c, x, true)) continue;
           switch (x.keyword) {
             case 'payload': {
-              const hex = readHex(x.args.map((a) => a.text).join(''));
+              const hex = readHex(x.args.map((a) => a.text).join(' '));
               if (!hex || hex.mask) this.err(x, 'Invalid hex string for UDP_CHECK payload');
               else c.payload = hex.data;
               break;
@@ -571,7 +571,7 @@ class Reader {
             case 'require_reply': {
               c.requireReply = true;
               if (x.args.length === 0) break;
-              const hex = readHex(x.args.map((a) => a.text).join(''));
+              const hex = readHex(x.args.map((a) => a.text).join(' '));
               if (!hex) this.err(x, 'Invalid hex string for UDP_CHECK reply');
               else {
                 c.reply = hex.data;
@@ -680,15 +680,35 @@ class Reader {
   }
 }
 
-/** keepalived's hex strings (read_hex_str): pairs of hex digits, 'x' for a don't-care nibble. */
-function readHex(text: string): { data: string; mask?: string } | null {
-  const t = text.replace(/\s+/g, '');
-  if (t.length === 0 || t.length % 2 !== 0 || !/^[0-9a-fA-FxX]+$/.test(t)) return null;
-  const hasMask = /[xX]/.test(t);
-  const data = t.replace(/[xX]/g, '0').toLowerCase();
-  if (!hasMask) return { data };
-  const mask = [...t].map((ch) => (/[xX]/.test(ch) ? 'f' : '0')).join('');
-  return { data, mask };
+/**
+ * keepalived's hex strings (read_hex_str): bytes of one or two hex digits,
+ * blanks between bytes allowed, 'x' for a don't-care nibble (its bits set in
+ * the mask). Returned as even-length hex text.
+ */
+export function readHex(text: string): { data: string; mask?: string } | null {
+  const bytes: string[] = [];
+  const masks: string[] = [];
+  let i = 0;
+  const nib = (c: string): string | null => (/[0-9a-fA-F]/.test(c) ? c.toLowerCase() : /[xX]/.test(c) ? 'x' : null);
+  while (i < text.length) {
+    if (text[i] === ' ' || text[i] === '\t') {
+      i++;
+      continue;
+    }
+    const a = nib(text[i++]!);
+    if (a === null) return null;
+    let pair = [a];
+    if (i < text.length && text[i] !== ' ' && text[i] !== '\t') {
+      const b = nib(text[i++]!);
+      if (b === null) return null;
+      pair = [a, b];
+    } else pair = ['0', a];
+    bytes.push(pair.map((c) => (c === 'x' ? '0' : c)).join(''));
+    masks.push(pair.map((c) => (c === 'x' ? 'f' : '0')).join(''));
+  }
+  if (bytes.length === 0) return null;
+  const mask = masks.join('');
+  return /f/.test(mask) ? { data: bytes.join(''), mask } : { data: bytes.join('') };
 }
 
 /** A command line as keepalived's script keywords take it: words, with '...', "..." and \ escapes. */

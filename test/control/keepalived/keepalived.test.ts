@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadKeepalived, readKeepalived } from '../../../src/control/keepalived/index.js';
-import { splitCommand } from '../../../src/control/keepalived/interpret.js';
+import { readHex, splitCommand } from '../../../src/control/keepalived/interpret.js';
 import { FWD_DR, FWD_MASQ } from '../../../src/model/dest.js';
 import { IPPROTO_TCP, IPPROTO_UDP } from '../../../src/model/proto.js';
 import { parseIpv4 } from '../../../src/control/ipvsadm-args.js';
@@ -211,5 +211,9 @@ virtual_server 10.1.0.1 80 { # here too
     expect(r.config.services[0]!.dests[0]!.weight).toBe(3);
     expect(r.config.healthChecks[0]!.probe!.argv).toEqual(['/bin/echo', 'a#b', 'c d']);
     expect(splitCommand(`/x "a b" c\\ d`)).toEqual(['/x', 'a b', 'c d']);
+    // read_hex_str: bytes of one or two digits, blanks between them, x for don't-care nibbles
+    expect(readHex('0 1f a')).toEqual({ data: '001f0a' });
+    expect(readHex('01xx x2')).toEqual({ data: '010002', mask: '00fff0' });
+    expect(readHex('0g')).toBeNull();
   });
 });
