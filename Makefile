@@ -1,5 +1,5 @@
 # tapvs: the two commands a user needs are `make demo` and `make test`.
-.PHONY: setup test typecheck unit demo bench build test-pack test-node clean
+.PHONY: setup test typecheck unit demo bench stress fuzz build test-pack test-node clean
 
 setup:
 	@bash scripts/setup.sh
@@ -18,6 +18,10 @@ demo: setup
 
 bench: setup
 	node --import tsx bench/run.ts
+
+# the longest forwarding pause while the control plane reloads a large config or takes a 15 MiB -R (bench/stress.ts; also part of bench)
+stress: setup
+	node --import tsx bench/run.ts stress
 
 # the published package: compiled JavaScript in dist/ (a checkout runs src/ through tsx)
 build: setup

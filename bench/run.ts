@@ -11,6 +11,7 @@ const suites: [string, string, string][] = [
   ['fragments', './fragments.ts', 'benchFragments'],
   ['io', './io.ts', 'benchIo'],
   ['e2e', './e2e.ts', 'benchE2e'],
+  ['stress', './stress.ts', 'benchStress'],
 ];
 
 const only = process.argv.slice(2);

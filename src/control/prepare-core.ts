@@ -118,14 +118,18 @@ export function prepareRestore(text: string): PreparedRestore {
   return { ok: true, count: lines.length, lines: chunkArray(lines) };
 }
 
-/** Rebuilds the commands of a prepared restore, one chunk per step. */
-export function* unpackRestore(chunks: readonly string[]): Steps<RestoreLine[]> {
-  const out: RestoreLine[] = [];
+/** Rebuilds the commands of a prepared restore (and the line of each), one chunk per step. */
+export function* unpackRestore(chunks: readonly string[]): Steps<{ commands: IpvsadmCommand[]; lines: number[] }> {
+  const commands: IpvsadmCommand[] = [];
+  const lines: number[] = [];
   for (const c of chunks) {
-    for (const l of fromJson(c) as RestoreLine[]) out.push(l);
+    for (const l of fromJson(c) as RestoreLine[]) {
+      commands.push(l.command);
+      lines.push(l.line);
+    }
     yield;
   }
-  return out;
+  return { commands, lines };
 }
 
 /**
@@ -153,6 +157,48 @@ export function prepareRequest(bytes: Uint8Array): PreparedRequest {
   }
   // only -R reads stdin
   return { ok: true, req: { argv: req.argv } };
+}
+
+// A message is rebuilt on its receiving thread in one step, so a result goes
+// back as many messages: each string of each string list (the JSON chunks)
+// alone, then the rest with those lists replaced by markers.
+
+interface PartsMarker {
+  $parts: number;
+}
+
+const isStringList = (v: unknown): v is string[] => Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === 'string');
+
+/** Replaces every list of strings in `v` (at any depth) by a marker, appending its strings to `parts` in walk order. */
+export function detachParts(v: unknown, parts: string[]): unknown {
+  if (isStringList(v)) {
+    for (const x of v) parts.push(x);
+    return { $parts: v.length } satisfies PartsMarker;
+  }
+  if (Array.isArray(v)) return v.map((x) => detachParts(x, parts));
+  if (v !== null && typeof v === 'object' && !ArrayBuffer.isView(v)) {
+    const o: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) o[k] = detachParts(x, parts);
+    return o;
+  }
+  return v;
+}
+
+/** detachParts undone: markers replaced, in the same walk order, by the strings received. */
+export function attachParts(v: unknown, parts: readonly string[], at = { i: 0 }): unknown {
+  if (v !== null && typeof v === 'object' && '$parts' in v) {
+    const n = (v as PartsMarker).$parts;
+    const list = parts.slice(at.i, at.i + n);
+    at.i += n;
+    return list;
+  }
+  if (Array.isArray(v)) return v.map((x) => attachParts(x, parts, at));
+  if (v !== null && typeof v === 'object' && !ArrayBuffer.isView(v)) {
+    const o: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) o[k] = attachParts(x, parts, at);
+    return o;
+  }
+  return v;
 }
 
 /** Rebuilds a packed config. */

@@ -8,12 +8,16 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { prepareConfig, prepareRequest, type PreparedConfig, type PreparedRequest } from './prepare-core.js';
+import { attachParts, prepareConfig, prepareRequest, type PreparedConfig, type PreparedRequest } from './prepare-core.js';
 
 type JobBody = { kind: 'config'; bytes: Uint8Array; file: string } | { kind: 'request'; bytes: Uint8Array };
 export type PrepareJob = JobBody & { id: number };
 
-export type PrepareReply = { id: number; result: PreparedConfig | PreparedRequest } | { id: number; error: string };
+export type PrepareReply =
+  | { id: number; result: PreparedConfig | PreparedRequest }
+  | { id: number; error: string }
+  /** One chunk of the result that follows. */
+  | { id: number; part: string };
 
 /** The worker's own heap: a pathological input ends the worker, not the director. */
 const WORKER_HEAP_MB = 1024;
@@ -60,6 +64,8 @@ interface Pending {
   inThread: () => Result;
   /** Not yet sent: the worker is starting. */
   job?: PrepareJob;
+  /** The result's chunks received so far. */
+  parts: string[];
 }
 
 export class Preparer {
@@ -104,10 +110,11 @@ export class Preparer {
         if (m === 'ready') return ready();
         const p = this.pending.get(m.id);
         if (!p) return;
+        if ('part' in m) return void p.parts.push(m.part);
         this.pending.delete(m.id);
         if (this.pending.size === 0) w.unref();
         if ('error' in m) p.reject(new Error(m.error));
-        else p.resolve(m.result);
+        else p.resolve(attachParts(m.result, p.parts) as Result);
       });
       this.online = false;
       const ready = () => {
@@ -154,7 +161,7 @@ export class Preparer {
     if (!w) return Promise.resolve().then(inThread);
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
-      const p: Pending = { resolve, reject, inThread, job: { ...job, id } };
+      const p: Pending = { resolve, reject, inThread, job: { ...job, id }, parts: [] };
       this.pending.set(id, p);
       w.ref();
       if (this.online) this.send(w, p);

@@ -22,18 +22,16 @@ function* restoreSteps(t: { director: Director; cfg: DirectorConfig }, prepared:
     const more = prepared.more > 0 ? [`... and ${prepared.more} more errors`] : [];
     return failed(EXIT_USAGE, [...prepared.errors, ...more]);
   }
-  const lines = yield* unpackRestore(prepared.lines);
-  const cmds = lines.map((l) => l.command);
-  yield;
+  const { lines, commands: cmds } = yield* unpackRestore(prepared.lines);
   const errors = yield* checkSteps(t.director, t.cfg, cmds);
   if (errors.length > 0) {
-    const text = errors.slice(0, MAX_ERRORS).map((e) => `line ${lines[e.index]!.line}: ${e.message}`);
+    const text = errors.slice(0, MAX_ERRORS).map((e) => `line ${lines[e.index]}: ${e.message}`);
     if (errors.length > MAX_ERRORS) text.push(`... and ${errors.length - MAX_ERRORS} more errors`);
     return failed(EXIT_REFUSED, text);
   }
   const applied = yield* applySteps(t.director, cmds);
   if (applied.skipped.length === 0) return { code: 0, stdout: '', stderr: '' };
   // checked whole, but a health check changed the table between two slices
-  const text = applied.skipped.map((e) => `line ${lines[e.index]!.line}: ${e.message} (left out: a health check changed the table while -R was applied)`);
+  const text = applied.skipped.map((e) => `line ${lines[e.index]}: ${e.message} (left out: a health check changed the table while -R was applied)`);
   return { code: 0, stdout: '', stderr: `${text.join('\n')}\n` };
 }

@@ -46,6 +46,8 @@ export interface ControlPlaneOptions {
   signals?: boolean;
   /** Start the health checker (default true). */
   health?: boolean;
+  /** Start the control plane's worker thread at once (default true; else with the first reload or large request). */
+  warm?: boolean;
   /** How SIGHUP reads the config (default: parse configPath); --keepalived reads its keepalived.conf too. */
   load?: ConfigLoader;
   /** Told when each operation that may change the rules starts and ends (`tapvs run --record` records the changes). */
@@ -131,7 +133,8 @@ export async function startControlPlane(
         : {});
       w?.changed('health', 'checks started');
     }
-    // the worker thread starts with the first reload or large request: a director never reloaded does not pay for it
+    // the worker thread's start (a few ms here, its modules compiled beside us) is not part of the first reload
+    if (opts.warm !== false) prep.start();
     socket = await listenControlSocket<Request>(cfg.options.controlSocket ?? DEFAULT_CONTROL_SOCKET, handle, {
       decodeLarge: async (bytes) => {
         const r = await prep.request(bytes);

@@ -5,6 +5,7 @@ import type { DirectorConfig, PortConfig } from '../model/config.js';
 import type { FrameMeta } from '../model/frame.js';
 import { Director } from '../director/director.js';
 import { startControlPlane } from '../control/server.js';
+import { drain, type Steps } from '../control/slices.js';
 import type { RuleWatcher } from '../control/rule-log.js';
 import type { ConfigLoader } from '../control/reload.js';
 import { portNow, type Port } from '../io/port.js';
@@ -67,6 +68,7 @@ export class LiveDirector {
   readonly ports: Port[] = [];
   private timers: NodeJS.Timeout[] = [];
   private stopped = false;
+  private estimating = false;
   private readonly tap: FrameTap | undefined;
 
   /** `cfg` is the config in force: a successful reload replaces it (never its ports, VIPs or routes). */
@@ -111,15 +113,27 @@ export class LiveDirector {
       if (tap) tap.now = now;
       d.tick(now);
     }, TICK_MS));
+    // the rate estimator visits every service and real server; with hundreds of thousands of
+    // them that is a second of work, so it runs in slices between frames (each Stats keeps its
+    // own last sample time, so a pass spread over its 2 s still gives exact rates)
     this.timers.push(setInterval(() => {
-      const now = Date.now();
-      d.totals.estimate(now);
-      for (const svc of d.services.all) {
-        svc.stats.estimate(now);
-        for (const dest of svc.dests) dest.stats.estimate(now);
-      }
+      if (this.estimating) return;
+      this.estimating = true;
+      void drain(this.estimateSteps()).finally(() => { this.estimating = false; });
     }, STATS_MS));
     this.log.info({ services: d.services.all.length, conns: d.conns.max }, 'director running');
+  }
+
+  private *estimateSteps(): Steps<void> {
+    const d = this.director;
+    d.totals.estimate(Date.now());
+    for (const svc of d.services.all) {
+      if (this.stopped) return;
+      const now = Date.now();
+      svc.stats.estimate(now);
+      for (const dest of svc.dests) dest.stats.estimate(now);
+      yield;
+    }
   }
 
   private async closePorts(): Promise<void> {

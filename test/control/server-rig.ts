@@ -82,7 +82,7 @@ export class LiveRig {
     const log = pino({ level: 'debug', base: undefined }, { write: (s: string) => { this.logs.push(JSON.parse(s) as LogRecord); } });
     this.live = new LiveDirector(cfg, log, { open: (p) => new MemoryPort({ name: p.name, mac: p.mac, mtu: p.mtu }) });
     this.live.start();
-    this.plane = await startControlPlane(this.live, this.configPath, log, { signals: false });
+    this.plane = await startControlPlane(this.live, this.configPath, log, { signals: false, warm: false });
     return this;
   }
 
