@@ -4,14 +4,15 @@ import { runDirector } from '../runtime/live.js';
 import { setNice } from '../runtime/nice.js';
 import { textTrace } from '../trace/text.js';
 import { parseFlags } from './main.js';
-import { Recorder } from './recorder.js';
+import { liveRecording } from './recorder.js';
+import { teeSinks } from '../trace/decisions.js';
 import { loadConfig } from './replay.js';
 import { loadKeepalived } from '../control/keepalived/index.js';
 import type { ConfigLoader } from '../control/reload.js';
 import type { DirectorConfig } from '../model/config.js';
 
 export async function runCommand(args: string[]): Promise<number> {
-  const { flags } = parseFlags(args, ['config', 'nice', 'record', 'record-sent', 'keepalived']);
+  const { flags } = parseFlags(args, ['config', 'nice', 'record', 'record-sent', 'record-events', 'decisions', 'keepalived']);
   if (typeof flags.config !== 'string') throw new Error('--config FILE is required (with --keepalived: the ports, VIPs and routes)');
   const log = makeLogger();
   if (typeof flags.nice === 'string') {
@@ -27,11 +28,16 @@ export async function runCommand(args: string[]): Promise<number> {
   // --keepalived: the services and checks come from a keepalived.conf, the ports from --config
   const load = kaFile ? keepalivedLoader(kaFile, configPath) : undefined;
   const cfg = load ? loadOrThrow(load) : loadConfig(configPath);
-  const trace = flags.trace ? textTrace((l) => process.stdout.write(l + '\n')) : undefined;
-  const received = flags.record as string | undefined;
-  const sent = flags['record-sent'] as string | undefined;
-  const tap = received || sent ? new Recorder(cfg.ports.map((p) => p.name), { received, sent }) : undefined;
-  return runDirector({ cfg, configPath, log, trace, tap, ...(load ? { load } : {}) });
+  // --record (frames and rule changes), --record-sent, --decisions: all trace or tap consumers, built only when asked for
+  const rec = liveRecording(cfg.ports.map((p) => p.name), {
+    received: flags.record as string | undefined,
+    sent: flags['record-sent'] as string | undefined,
+    events: flags['record-events'] as string | undefined,
+    decisions: flags.decisions as string | undefined,
+  });
+  const trace = teeSinks(flags.trace ? textTrace((l) => process.stdout.write(l + '\n')) : undefined, rec.trace);
+  const tap = rec.tap;
+  return runDirector({ cfg, configPath, log, trace, tap, ...(rec.watch ? { watch: rec.watch } : {}), ...(load ? { load } : {}) });
 }
 
 function keepalivedLoader(file: string, configPath: string): ConfigLoader {
