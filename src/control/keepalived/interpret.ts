@@ -44,6 +44,9 @@ const GLOBAL_REFUSED: Record<string, string> = {
   rs_init_notifies: 'not supported by tapvs',
 };
 
+/** Other global_defs keywords of keepalived 2.2 (global_parser.c): known there, not acted on by tapvs. */
+const GLOBAL_KNOWN = new Set('bfd_cpu_affinity bfd_no_swap bfd_priority bfd_process_name bfd_rlimit_rtime bfd_rlimit_rttime bfd_rt_priority checker_cpu_affinity checker_no_swap checker_priority checker_process_name checker_rlimit_rtime checker_rlimit_rttime checker_rt_priority config_save_dir data_use_instance dbus_service_name default_interface disable_local_igmp dynamic_interfaces enable_dbus enable_snmp_keepalived fifo_write_vrrp_states_on_reload include_check log_unknown_vrids lvs_flush_on_stop lvs_netlink_cmd_rcv_bufs lvs_netlink_cmd_rcv_bufs_force lvs_netlink_monitor_rcv_bufs lvs_netlink_monitor_rcv_bufs_force lvs_notify_fifo_script lvs_process_name max_auto_priority min_auto_priority_delay nftables nftables_counters nftables_ifindex nftables_ipvs nftables_ipvs_priority nftables_ipvs_start_fwmark nftables_priority no_checker_emails notify_fifo_script process_monitor_rcv_bufs process_monitor_rcv_bufs_force process_name process_names random_seed reload_check_config reload_file reload_repeat reload_time_file shutdown_script shutdown_script_timeout startup_script startup_script_timeout tmp_config_directory umask vmac_addr_prefix vmac_prefix'.split(' '));
+
 const ha = (kw: string): string => `${kw}: ${NOT_YET_HA}; it is read, and refused until then`;
 
 export function interpret(stmts: readonly Stmt[]): { conf: KeepalivedConf; diag: Diagnostics } {
@@ -232,6 +235,7 @@ class Reader {
         default:
           if (GLOBAL_REFUSED[x.keyword]) this.refuse(x, GLOBAL_REFUSED[x.keyword]!);
           else if (/^vrrp_/.test(x.keyword)) this.refuse(x, NOT_YET_HA);
+          else if (GLOBAL_KNOWN.has(x.keyword)) this.refuse(x, 'a keepalived process setting with no counterpart in tapvs');
           else this.err(x, `Unknown keyword '${x.keyword}'`);
       }
     }

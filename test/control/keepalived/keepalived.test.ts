@@ -176,6 +176,8 @@ describe('keepalived.conf: errors with file and line, and what tapvs refuses by 
     ['virtual_server 2001:db8::1 80 {\n protocol TCP\n real_server 2001:db8::2 80 {\n }\n}\n', 'e.conf:1: virtual server 2001:db8::1: IPv6 is not supported by tapvs yet'],
     ['vrrp_instance VI_1 {\n state MASTER\n interface eth0\n virtual_router_id 51\n priority 100\n virtual_ipaddress {\n  10.0.0.100\n }\n}\n', "e.conf:1: vrrp_instance: the HA pair (VRRP) is not built in tapvs yet; it is read, and refused until then"],
     ['global_defs {\n lvs_sync_daemon eth0 VI_1\n}\n', /^e\.conf:2: lvs_sync_daemon: the connection synchronisation daemon is not built in tapvs yet/],
+    ['global_defs {\n process_names\n}\n', "e.conf:2: 'process_names' is not supported by tapvs: a keepalived process setting with no counterpart in tapvs"],
+    ['global_defs {\n no_such_global 1\n}\n', "e.conf:2: Unknown keyword 'no_such_global'"],
     ['vrrp_sync_group G {\n group {\n  VI_1\n }\n}\n', /^e\.conf:1: vrrp_sync_group: the HA pair/],
     ['include nothing-here-*.conf\n', 'e.conf:1: include nothing-here-*.conf: no file matches'],
     ['$X=1\n', /^e\.conf:1: parameter definitions/],
