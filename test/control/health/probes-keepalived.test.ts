@@ -63,7 +63,7 @@ describe('UDP_CHECK, DNS_CHECK, SMTP_CHECK, FILE_CHECK, misc argv', () => {
   it('UDP: a matching reply passes, a different one fails, silence passes unless a reply is required, a closed port fails', async () => {
     const s = createSocket('udp4');
     let answer: Buffer | null = Buffer.from([0x01, 0x7f]);
-    s.on('message', (m, r) => { if (answer) s.send(answer, r.port, r.address); });
+    s.on('message', (_m, r) => { if (answer) s.send(answer, r.port, r.address); });
     await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
     closers.push(() => s.close());
     const port = s.address().port;
