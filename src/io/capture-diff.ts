@@ -217,7 +217,7 @@ export function formatDifference(d: CaptureDifference, describe: (bytes: Uint8Ar
   }
   const named = d.fields.slice(0, 3).map((f) => `${f.name} expected ${f.expected ?? '(none)'} got ${f.got ?? '(none)'}`).join('; ');
   oneLine = `${where}: ${named}${d.fields.length > 3 ? `; and ${d.fields.length - 3} more fields` : ''}`;
-  lines.push(`${where}: ${d.fields.length} field${d.fields.length === 1 ? '' : 's'} differ`);
+  lines.push(`${where}: ${d.fields.length} field${d.fields.length === 1 ? ' differs' : 's differ'}`);
   lines.push(`  expected (port ${d.expected!.port}): ${describe(d.expected!.bytes)}`);
   lines.push(`  got      (port ${d.got!.port}): ${describe(d.got!.bytes)}`);
   const differing = new Set(d.fields.map((f) => f.name));
