@@ -22,6 +22,7 @@ import { applyEvent, readEvents, type LoadedEvent } from '../control/rule-log.js
 import { checkReplay, parseIgnore, sidecarEvents } from './expect.js';
 import { LineFile } from './line-file.js';
 import { parseFlags } from './main.js';
+import type { ReplayUi } from '../ui/index.js';
 
 /** Largest frame (after a cooked header is taken off) a replay hands the director; longer ones are counted, not replayed. */
 export const MAX_REPLAY_FRAME = 65536;
@@ -69,6 +70,8 @@ export interface ReplayOptions {
   eventsPath?: string;
   /** Asked after each input frame: true stops the replay there (a re-run that only needs the decisions up to a point). */
   stop?: () => boolean;
+  /** `--ui`: the browser view records the replay's passes and tables (src/ui). */
+  ui?: ReplayUi;
 }
 
 /** Loads and parses a config file, or throws an Error listing every problem with its line. */
@@ -182,7 +185,8 @@ function replayInto(cfg: DirectorConfig, inPath: string, outPath: string, opts: 
     const log = opts.decisions;
     const director = new Director(cfg, {
       send: (port, buf, off, len) => out.addFrom(port, clockNs, buf, off, len),
-    }, { trace: teeSinks(opts.trace ? textTrace(opts.trace) : undefined, log?.sink) });
+    }, { trace: teeSinks(opts.trace ? textTrace(opts.trace) : undefined, log?.sink, opts.ui?.sink) });
+    opts.ui?.started(director, cfg);
 
     const events = opts.events ?? [];
     let nextEvent = 0;
@@ -237,6 +241,7 @@ function replayInto(cfg: DirectorConfig, inPath: string, outPath: string, opts: 
       }
       if (nextEvent < events.length) applyDue(framesIn, clockNs);
       log?.timer(now);
+      opts.ui?.timer(now);
       director.tick(now);
       const linkType = ifLinkType[reader.ifIndex]!;
       const cooked = linkType === LINKTYPE_LINUX_SLL2 ? SLL2_HEADER_LEN : linkType === LINKTYPE_LINUX_SLL ? SLL_HEADER_LEN : 0;
@@ -362,9 +367,11 @@ export const EXIT_ERROR = 2;
  * With --expect the output is compared with the expected capture: exit 0
  * when equal, 1 with a report when not, 2 on a usage or file error.
  */
-export function replayCommand(args: string[]): number {
-  const { flags } = parseFlags(args, ['config', 'in', 'out', 'port', 'map', 'expect', 'ignore', 'decisions', 'events']);
+export function replayCommand(args: string[]): number | Promise<number> {
+  const { flags } = parseFlags(args, ['config', 'in', 'out', 'port', 'map', 'expect', 'ignore', 'decisions', 'events', 'ui', 'ui-lab']);
   const expect = typeof flags.expect === 'string' ? flags.expect : undefined;
+  if (typeof flags.ui === 'string' && expect === undefined) return uiReplay(flags, flags.ui);
+  if (flags.ui !== undefined) throw new Error('--ui ADDR:PORT: with a plain replay (not --expect)');
   if (expect === undefined) return plainReplay(flags);
   try {
     return expectReplay(flags, expect);
@@ -405,6 +412,18 @@ function plainReplay(flags: Flags): number {
     decisions?.close();
   }
   return 0;
+}
+
+/** `--ui`: the replay as usual, then its timeline served to the browser view until SIGINT / SIGTERM. */
+async function uiReplay(flags: Flags, spec: string): Promise<number> {
+  if (typeof flags.out !== 'string') throw new Error('--out is required (see tapvs help)');
+  const { replayUi, uiSettings, serveReplayUntilStopped } = await import('../ui/index.js');
+  const ui = replayUi(uiSettings(spec, flags['ui-lab'] as string | undefined));
+  const c = commonOptions(flags);
+  const result = replayTo(c.cfg, c.inPath, flags.out, { ...c.opts, events: c.events, eventsPath: c.eventsPath, ui });
+  const line = summary(result, c.eventsPath);
+  process.stderr.write(line + '\n');
+  return serveReplayUntilStopped(ui, c.inPath, line, (l) => process.stderr.write(l + '\n'));
 }
 
 function expectReplay(flags: Flags, expect: string): number {

@@ -1,0 +1,191 @@
+// What the page shows of the director's tables, as plain JSON: the
+// connection table (as ipvsadm -Lnc), services and real servers with their
+// counters, drops by reason, and the topology (ports, VIPs, routes, where
+// each real server and client sits). Read-only: it goes through the
+// director's listings and counters, between frames, on the control plane's
+// time (a timer or an HTTP request), never from the data path.
+import { readFileSync } from 'node:fs';
+import { connStateName } from '../conn/listing.js';
+import { sortDests, sortServices } from '../control/ipvsadm-format.js';
+import type { Director } from '../director/director.js';
+import type { DirectorConfig } from '../model/config.js';
+import { fwdName, type Fwd } from '../model/dest.js';
+import { protoName } from '../model/proto.js';
+import type { Stats } from '../model/stats.js';
+import { svcLabel } from '../trace/tracer.js';
+import { inSubnet, ipToString, macToString, parseIp } from '../wire/addr.js';
+
+export const MODE_OF_FWD: Record<string, string> = { Masq: 'NAT', Route: 'DR', Tunnel: 'TUN' };
+
+export interface ConnLine {
+  proto: string;
+  /** ms left on the connection's timer when the snapshot was taken */
+  expiresIn: number;
+  state: string;
+  source: string;
+  virtual: string;
+  destination: string;
+  mode: string;
+  template: boolean;
+}
+
+export interface Counters {
+  conns: number;
+  inpkts: number;
+  outpkts: number;
+  inbytes: number;
+  outbytes: number;
+  cps: number;
+  inpps: number;
+  outpps: number;
+}
+
+export interface DestLine {
+  addr: string;
+  port: number;
+  mode: string;
+  weight: number;
+  active: number;
+  inactive: number;
+  persistent: number;
+  available: boolean;
+  overloaded: boolean;
+  stats: Counters;
+  /** Lab name ("rs1") when the lab said so. */
+  name?: string;
+  /** How the director reaches it: a port of its own subnet, or a gateway. */
+  via: Reach;
+}
+
+export interface ServiceLine {
+  label: string;
+  scheduler: string;
+  persistentTimeout: number;
+  stats: Counters;
+  dests: DestLine[];
+}
+
+export interface Tables {
+  /** The director's clock (ms) the expiries count from. */
+  now: number;
+  conns: ConnLine[];
+  /** Entries in the table (conns and templates); `conns` lists at most the first CONN_LIMIT. */
+  connCount: number;
+  services: ServiceLine[];
+  drops: Record<string, number>;
+  counters: Record<string, number>;
+  totals: Counters;
+  ports?: { name: string; rxFrames: number; txFrames: number; rxDropped: number; txErrors: number }[];
+}
+
+export type Reach = { port: string; gateway?: string } | { port?: undefined; gateway?: undefined };
+
+/** The lab's own description (netns/lib.sh writes lab.json): names of the client and real servers. */
+export interface LabInfo {
+  id?: string;
+  mode?: string;
+  vip?: string;
+  client?: { netns?: string; addr?: string };
+  realServers?: { name: string; addr: string; method?: string; decap?: string }[];
+}
+
+export interface Topology {
+  ports: { name: string; mac: string; addrs: string[]; vips: string[] }[];
+  routes: { dst: string; via: string; port?: string }[];
+  vips: string[];
+  /** The gateway of the first route (the lab's router), and the port it is on. */
+  router?: { addr: string; port?: string };
+  client?: { name: string; addr: string; via: Reach };
+  lab?: { id?: string; mode?: string };
+}
+
+export const CONN_LIMIT = 200;
+
+function counters(s: Stats): Counters {
+  return { conns: s.conns, inpkts: s.inpkts, outpkts: s.outpkts, inbytes: s.inbytes, outbytes: s.outbytes, cps: s.cps, inpps: s.inpps, outpps: s.outpps };
+}
+
+/** How the director reaches `addr`: on a port's subnet, or through the longest matching route. */
+export function reachOf(cfg: DirectorConfig, addr: number): Reach {
+  for (const p of cfg.ports) for (const a of p.addrs) if (inSubnet(addr, a.addr, a.prefix)) return { port: p.name };
+  let best: DirectorConfig['routes'][number] | undefined;
+  for (const r of cfg.routes) if (inSubnet(addr, r.dst, r.prefix) && (!best || r.prefix > best.prefix)) best = r;
+  if (!best) return {};
+  const gw = reachOf({ ...cfg, routes: [] }, best.via);
+  return { port: best.port ?? gw.port ?? '', gateway: ipToString(best.via) };
+}
+
+/** Reads a lab description file (lab.json); throws when it cannot be read or parsed. */
+export function readLabInfo(path: string): LabInfo {
+  return JSON.parse(readFileSync(path, 'utf8')) as LabInfo;
+}
+
+export function topologyOf(cfg: DirectorConfig, lab?: LabInfo): Topology {
+  const vipsOn = (port: string) => cfg.vips.filter((v) => v.port === port).map((v) => ipToString(v.addr));
+  const t: Topology = {
+    ports: cfg.ports.map((p) => ({
+      name: p.name, mac: macToString(p.mac), addrs: p.addrs.map((a) => `${ipToString(a.addr)}/${a.prefix}`), vips: vipsOn(p.name),
+    })),
+    routes: cfg.routes.map((r) => ({ dst: `${ipToString(r.dst)}/${r.prefix}`, via: ipToString(r.via), port: r.port })),
+    vips: cfg.vips.map((v) => ipToString(v.addr)),
+  };
+  const r0 = cfg.routes[0];
+  if (r0) t.router = { addr: ipToString(r0.via), port: reachOf({ ...cfg, routes: [] }, r0.via).port };
+  if (lab?.client?.addr) {
+    let a: number | undefined;
+    try { a = parseIp(lab.client.addr); } catch { a = undefined; }
+    if (a !== undefined) t.client = { name: 'client', addr: lab.client.addr, via: reachOf(cfg, a) };
+  }
+  if (lab) t.lab = { id: lab.id, mode: lab.mode };
+  return t;
+}
+
+/**
+ * The tables at `now` (the director's clock). Lists at most CONN_LIMIT
+ * connections, walking the table only that far, so a big table costs the
+ * page nothing more than a small one.
+ */
+export function tablesOf(d: Director, cfg: DirectorConfig, now: number, lab?: LabInfo): Tables {
+  const t = d.conns;
+  const conns: ConnLine[] = [];
+  for (const i of t) {
+    if (conns.length >= CONN_LIMIT) break;
+    const tmpl = t.isTemplate(i);
+    conns.push({
+      proto: tmpl ? 'IP' : protoName(t.proto[i]!),
+      expiresIn: Math.max(0, t.expires[i]! - now),
+      state: connStateName(t, i),
+      source: `${ipToString(t.caddr[i]!)}:${t.cport[i]}`,
+      virtual: `${ipToString(t.vaddr[i]!)}:${t.vport[i]}`,
+      destination: `${ipToString(t.daddr[i]!)}:${t.dport[i]}`,
+      mode: MODE_OF_FWD[fwdName(t.fwd(i) as Fwd)]!,
+      template: tmpl,
+    });
+  }
+  const names = new Map((lab?.realServers ?? []).map((r) => [r.addr, r.name]));
+  const services: ServiceLine[] = sortServices(d.services.all).map((svc) => ({
+    label: svcLabel(svc),
+    scheduler: svc.sched.name,
+    persistentTimeout: svc.timeout,
+    stats: counters(svc.stats),
+    dests: sortDests(svc.dests).map((x) => {
+      const addr = ipToString(x.addr);
+      const line: DestLine = {
+        addr, port: x.port, mode: MODE_OF_FWD[fwdName(x.fwd)]!, weight: x.weight, active: x.activeConns, inactive: x.inactConns,
+        persistent: x.persistConns, available: x.available, overloaded: x.overloaded, stats: counters(x.stats), via: reachOf(cfg, x.addr),
+      };
+      const n = names.get(addr);
+      if (n !== undefined) line.name = n;
+      return line;
+    }),
+  }));
+  return {
+    now,
+    conns,
+    connCount: t.size,
+    services,
+    drops: d.drops.toObject(),
+    counters: { ...d.counters },
+    totals: counters(d.totals),
+  };
+}
