@@ -13,17 +13,19 @@ import { ServiceTable } from '../model/services.js';
 import { Stats } from '../model/stats.js';
 import { formatTopologyProblems, topologyProblems } from '../model/topology.js';
 import { DropCode, DropCounters, type Verdict } from '../model/verdict.js';
-import { Host4, type DirectorOutput, type HostCounters } from '../net/host4.js';
+import { Host4, type DirectorOutput } from '../net/host4.js';
+import { Host6, type Host6Counters } from '../net/host6.js';
 import { Packet } from '../net/packet.js';
 import type { DirectorPort } from '../net/port.js';
 import '../sched/index.js';
 import { Tracer } from '../trace/tracer.js';
 import type { TraceSink } from '../trace/events.js';
 import { WIRE_OK } from '../wire/errors.js';
-import { ETHERTYPE_ARP, ETHERTYPE_IPV4 } from '../wire/ethernet.js';
+import { ETHERTYPE_ARP, ETHERTYPE_IPV4, ETHERTYPE_IPV6 } from '../wire/ethernet.js';
 import type { XmitEnv } from '../xmit/index.js';
 import { FragmentTable } from './fragments.js';
 import { ipv4Input } from './ipv4-input.js';
+import { ipv6Input } from './ipv6-input.js';
 import { Mutations } from './mutations.js';
 
 export type { DirectorOutput } from '../net/host4.js';
@@ -38,6 +40,8 @@ export interface DirectorOptions {
 /** ff:ff:ff:ff:ff:ff in the two parts EthernetView.dstHi/dstLo give. */
 const BCAST_HI = 0xffff;
 const BCAST_LO = -1;
+/** 33:33:xx:xx:xx:xx, IPv6 multicast (RFC 2464 section 7): its top 16 bits. */
+const IP6_MCAST_HI = 0x3333;
 
 /** Connection-table expiry work per tick, in the table's work units. */
 const EXPIRE_BUDGET = 65536;
@@ -45,7 +49,7 @@ const EXPIRE_BUDGET = 65536;
 const FRAGMENT_QUEUE = 256;
 const FRAGMENT_TIMEOUT_MS = 30_000;
 
-export interface DirectorCounters extends HostCounters {
+export interface DirectorCounters extends Host6Counters {
   framesIn: number;
 }
 
@@ -55,13 +59,17 @@ export interface DirectorCounters extends HostCounters {
  */
 export class Director implements XmitEnv {
   readonly host: Host4;
+  /** The director as an IPv6 host (neighbour discovery, ICMPv6, IPv6 routes), on the same ports. */
+  readonly host6: Host6;
   readonly services = new ServiceTable();
   readonly conns: ConnTable;
   readonly drops = new DropCounters();
   readonly frags: FragmentTable;
   readonly tracer: Tracer | null;
   /** Frames in, frames sent, and what the host counts. */
-  readonly counters: DirectorCounters = { framesIn: 0, framesOut: 0, forwarded: 0, icmpSent: 0, icmpRateLimited: 0, arpReplies: 0 };
+  readonly counters: DirectorCounters = {
+    framesIn: 0, framesOut: 0, forwarded: 0, icmpSent: 0, icmpRateLimited: 0, arpReplies: 0, ndReplies: 0,
+  };
   /** Every packet and byte of every service, as IPVS's totals (ipvsadm's and node_exporter's global figures). */
   readonly totals = new Stats();
   /** The one way the control plane changes the tables. */
@@ -80,6 +88,7 @@ export class Director implements XmitEnv {
     if (problems.length > 0) throw new Error(formatTopologyProblems(problems));
     this.tracer = opts.trace ? new Tracer(opts.trace) : null;
     this.host = new Host4(cfg, out, this.counters, this.tracer, (n) => { this.drops.counts[DropCode['unresolved-neighbour']]! += n; });
+    this.host6 = new Host6(cfg, this.host.ports, out, this.counters, this.tracer, (n) => { this.drops.counts[DropCode['unresolved-neighbour']]! += n; });
     this.conns = new ConnTable({
       max: cfg.options.maxConns,
       seed: opts.seed ?? 0x7a9c5,
@@ -91,7 +100,7 @@ export class Director implements XmitEnv {
     this.conns.timeouts.set(cfg.timeouts);
     this.unmatchedDrop = cfg.options.unmatchedFromRealServer === 'drop';
     this.frags = new FragmentTable(FRAGMENT_QUEUE, FRAGMENT_TIMEOUT_MS);
-    this.mutate = new Mutations(this.services, this.conns, (a) => this.host.setRealServers(a));
+    this.mutate = new Mutations(this.services, this.conns, (a) => this.host.setRealServers(a), (a) => this.host6.setRealServers(a));
     this.mutate.setMarks(cfg.marks);
     for (const s of cfg.services) {
       const svc = this.mutate.addService(s);
@@ -107,14 +116,20 @@ export class Director implements XmitEnv {
     return this.host.portByName;
   }
 
-  /** Announces every VIP and port address with gratuitous ARP, as a host does when an address comes up. */
+  /**
+   * Announces every VIP and port address with gratuitous ARP, and the IPv6
+   * ones with unsolicited neighbour advertisements, as a host does when an
+   * address comes up.
+   */
   start(_now: number): void {
     this.host.announce();
+    this.host6.announce();
   }
 
   /** Timers: ARP retries, connection expiry (bounded work), fragment timeouts. */
   tick(now: number): void {
     this.host.tick(now);
+    this.host6.tick(now);
     this.conns.expire(now, EXPIRE_BUDGET);
     if (this.frags.size > 0) {
       const n = this.frags.expire(now);
@@ -147,13 +162,15 @@ export class Director implements XmitEnv {
     const lo = eth.dstLo;
     const port = pkt.port;
     if (hi !== port.macHi || lo !== port.macLo) {
-      if (hi !== BCAST_HI || lo !== BCAST_LO) return DropCode['not-for-us'];
-      pkt.bcast = true;
+      if (hi === BCAST_HI && lo === BCAST_LO) pkt.bcast = true;
+      else if (hi === IP6_MCAST_HI && eth.etherType === ETHERTYPE_IPV6) pkt.mcast = true;
+      else return DropCode['not-for-us'];
     }
     if (eth.hasVlan) return DropCode['vlan-tagged'];
     const et = eth.etherType;
     if (et === ETHERTYPE_IPV4) return ipv4Input(this, pkt);
+    if (et === ETHERTYPE_IPV6) return ipv6Input(this, pkt);
     if (et === ETHERTYPE_ARP) return this.host.arpInput(pkt);
-    return DropCode['not-ipv4'];
+    return DropCode['not-ip'];
   }
 }

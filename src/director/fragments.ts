@@ -1,23 +1,26 @@
 /**
  * Fragments follow their first fragment. tapvs does not reassemble: the
  * first fragment (offset 0, which carries the ports) is scheduled like any
- * packet and the decision is remembered under (src, dst, proto, id); later
+ * packet and the decision is remembered under (src, dst, proto, id) — for
+ * IPv6 (src, dst, id) of the fragment header, as the kernel keys them, with
+ * the addresses as their folds; later
  * fragments are sent the same way, rewritten at the IP layer only. Fragments
  * that arrive before their first are held (a bounded number, for a bounded
  * time) and released when it comes. This keeps every frame byte-for-byte
  * what a real host would expect, with no re-fragmentation, and bounds memory.
  */
 
-import { AF_INET } from '../model/proto.js';
+import { AF_INET, AF_INET6 } from '../model/proto.js';
 import { DropCode, HELD, type Verdict } from '../model/verdict.js';
 import { PLAIN_FRAME } from '../model/frame.js';
 import { FRAG_LATER, type Packet } from '../net/packet.js';
+import { ip6Fold } from '../wire/addr6.js';
 import { ETH_HEADER_LEN } from '../wire/ethernet.js';
 import { WIRE_OK } from '../wire/errors.js';
 import type { Director } from './director.js';
 import { notLvs } from './ipv4-input.js';
 import { countIn } from './stats.js';
-import { transmitter } from '../xmit/index.js';
+import { transmitter, transmitter6 } from '../xmit/index.js';
 import { lvsOut } from './lvs-out.js';
 
 /** No decision yet: the first fragment has not been seen. */
@@ -308,13 +311,31 @@ export class FragmentTable {
 
 // ---------------------------------------------------------------- the pipeline's side
 
+/**
+ * The protocol part of a fragment's key: IPv4's protocol field; 0 for IPv6,
+ * whose fragments the kernel keys by (src, dst, id) alone (extension headers
+ * after the fragment header make the first fragment's transport protocol
+ * differ from the later ones' next header).
+ */
+export function fragProto(pkt: Packet): number {
+  return pkt.af === AF_INET ? pkt.proto : 0;
+}
+
+/** The identification of a fragment: IPv4's 16 bits, or the IPv6 fragment header's 32. */
+export function fragIdOf(pkt: Packet): number {
+  return pkt.af === AF_INET ? pkt.ip.id : pkt.fragId;
+}
+
 /** A later fragment: sent the way its first fragment went, or held until that is known. */
 export function laterFragment(d: Director, pkt: Packet): Verdict {
   const f = d.frags;
-  const e = f.find(AF_INET, pkt.src, pkt.dst, pkt.proto, pkt.ip.id);
+  const af = pkt.af;
+  const proto = fragProto(pkt);
+  const id = fragIdOf(pkt);
+  const e = f.find(af, pkt.src, pkt.dst, proto, id);
   if (e < 0 || f.verdictOf(e) === FRAG_VERDICT_PENDING) {
     const frame = pkt.buf.slice(pkt.ethOff, pkt.ethOff + pkt.frameLen);
-    if (!f.hold(AF_INET, pkt.src, pkt.dst, pkt.proto, pkt.ip.id, pkt.port.index, frame, pkt.now)) return DropCode['fragment-queue-full'];
+    if (!f.hold(af, pkt.src, pkt.dst, proto, id, pkt.port.index, frame, pkt.now)) return DropCode['fragment-queue-full'];
     d.tracer?.mark('fragment-held');
     return HELD;
   }
@@ -327,8 +348,9 @@ function followFirst(d: Director, pkt: Packet, slot: number, gen: number, outbou
   // the connection ended (and its slot may hold another one by now)
   if (!d.conns.holds(slot, gen)) return DropCode['fragment-timeout'];
   if (outbound) return lvsOut(d, pkt, slot);
-  countIn(d.totals, d.conns.dest(slot), pkt.ip.totalLength);
-  return transmitter(d.conns.fwd(slot)).toDest(d, pkt, slot);
+  countIn(d.totals, d.conns.dest(slot), pkt.frameLen - ETH_HEADER_LEN);
+  const fwd = d.conns.fwd(slot);
+  return (pkt.af === AF_INET ? transmitter(fwd) : transmitter6(fwd)).toDest(d, pkt, slot);
 }
 
 /**
@@ -336,27 +358,29 @@ function followFirst(d: Director, pkt: Packet, slot: number, gen: number, outbou
  * datagram, it was dropped, and so are its later fragments — those held now
  * and those still to come — instead of waiting out the fragment timeout.
  */
-export function firstFragmentSettled(d: Director, src: number, dst: number, proto: number, id: number, now: number): void {
+export function firstFragmentSettled(d: Director, af: number, src: number, dst: number, proto: number, id: number, now: number): void {
   const f = d.frags;
-  const e = f.find(AF_INET, src, dst, proto, id);
+  const e = f.find(af, src, dst, proto, id);
   if (e >= 0 && f.verdictOf(e) !== FRAG_VERDICT_PENDING) return;
-  const held = f.take(f.decide(AF_INET, src, dst, proto, id, FRAG_DROPPED, 0, false, now));
+  const held = f.take(f.decide(af, src, dst, proto, id, FRAG_DROPPED, 0, false, now));
   if (held.length > 0) d.drops.counts[DropCode['fragment-first-dropped']]! += held.length;
 }
 
 /** Records where a first fragment's datagram goes: to a connection (its slot now), or a FRAG_* verdict. */
-export function decideFragments(d: Director, src: number, dst: number, proto: number, id: number, slot: number, outbound: boolean, now: number): void {
+export function decideFragments(
+  d: Director, af: number, src: number, dst: number, proto: number, id: number, slot: number, outbound: boolean, now: number,
+): void {
   const gen = slot >= 0 ? d.conns.generation[slot]! : 0;
-  d.frags.decide(AF_INET, src, dst, proto, id, slot, gen, outbound, now);
+  d.frags.decide(af, src, dst, proto, id, slot, gen, outbound, now);
 }
 
 /**
  * The first fragment's decision is made: the fragments that came before it
  * go the same way now, each as a packet of its own.
  */
-export function releaseHeld(d: Director, src: number, dst: number, proto: number, id: number, now: number): void {
+export function releaseHeld(d: Director, af: number, src: number, dst: number, proto: number, id: number, now: number): void {
   const f = d.frags;
-  const e = f.find(AF_INET, src, dst, proto, id);
+  const e = f.find(af, src, dst, proto, id);
   if (e < 0) return;
   const verdict = f.verdictOf(e);
   const gen = f.generationOf(e);
@@ -368,13 +392,33 @@ export function releaseHeld(d: Director, src: number, dst: number, proto: number
     const b = new Uint8Array(HEADROOM_FOR_RELEASE + h.frame.length + HEADROOM_FOR_RELEASE);
     b.set(h.frame, HEADROOM_FOR_RELEASE);
     r.reset(port, b, HEADROOM_FOR_RELEASE, h.frame.length, now, PLAIN_FRAME);
-    if (r.ip.wrap(b, HEADROOM_FOR_RELEASE + ETH_HEADER_LEN, h.frame.length - ETH_HEADER_LEN) !== WIRE_OK) continue;
-    r.proto = r.ip.protocol;
-    r.src = r.ip.src;
-    r.dst = r.ip.dst;
+    if (!(af === AF_INET6 ? rewrap6(r, b) : rewrap4(r, b))) continue;
     r.frameLen = h.frame.length;
     r.fragment = FRAG_LATER;
     d.tracer?.mark('fragment-released');
     d.count(followFirst(d, r, verdict, gen, outbound));
   }
+}
+
+function rewrap4(r: Packet, b: Uint8Array): boolean {
+  if (r.ip.wrap(b, HEADROOM_FOR_RELEASE + ETH_HEADER_LEN, r.len - ETH_HEADER_LEN) !== WIRE_OK) return false;
+  r.proto = r.ip.protocol;
+  r.src = r.ip.src;
+  r.dst = r.ip.dst;
+  return true;
+}
+
+/** A held IPv6 fragment as ipv6-input read it: the header, the walk to its fragment header, the addresses and their folds. */
+function rewrap6(r: Packet, b: Uint8Array): boolean {
+  const ip = r.ip6;
+  if (ip.wrap(b, HEADROOM_FOR_RELEASE + ETH_HEADER_LEN, r.len - ETH_HEADER_LEN) !== WIRE_OK) return false;
+  if (r.ext6.walk(ip) !== WIRE_OK) return false;
+  r.af = AF_INET6;
+  r.proto = r.ext6.upperProtocol;
+  ip.readSrc(r.src6, 0);
+  ip.readDst(r.dst6, 0);
+  r.src = ip6Fold(r.src6);
+  r.dst = ip6Fold(r.dst6);
+  r.fragId = r.ext6.fragId;
+  return true;
 }

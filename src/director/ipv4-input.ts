@@ -5,6 +5,7 @@
 import { protoOps } from '../conn/proto/index.js';
 import { ADDR_LOCAL, ADDR_REAL_SERVER, ADDR_VIP } from '../net/addr-table.js';
 import { FRAG_FIRST, FRAG_LATER, FRAG_NONE, type Packet } from '../net/packet.js';
+import { AF_INET } from '../model/proto.js';
 import { DropCode, type Verdict } from '../model/verdict.js';
 import { WIRE_OK } from '../wire/errors.js';
 import { ETH_HEADER_LEN } from '../wire/ethernet.js';
@@ -15,6 +16,7 @@ import { FRAG_ROUTED, decideFragments, firstFragmentSettled, laterFragment } fro
 import { icmpInput } from './icmp-input.js';
 import { lvsIn } from './lvs-in.js';
 import { lvsOut } from './lvs-out.js';
+import { notLvs6 } from './ipv6-input.js';
 
 const OURS = ADDR_LOCAL | ADDR_VIP;
 
@@ -40,7 +42,7 @@ export function ipv4Input(d: Director, pkt: Packet): Verdict {
     // whatever becomes of a first fragment, its later fragments follow it
     const id = ip.id;
     const v = transportInput(d, pkt);
-    firstFragmentSettled(d, pkt.src, pkt.dst, pkt.proto, id, pkt.now);
+    firstFragmentSettled(d, AF_INET, pkt.src, pkt.dst, pkt.proto, id, pkt.now);
     return v;
   }
   return transportInput(d, pkt);
@@ -66,10 +68,11 @@ function transportInput(d: Director, pkt: Packet): Verdict {
  * Traffic that belongs to no virtual service and no connection: for the
  * director itself (a VIP port with no service answers port-unreachable to
  * UDP, as the director's stack would), from a real server when that is
- * refused, or else routed as a router routes it.
+ * refused, or else routed as a router routes it. IPv6 packets: notLvs6.
  */
 export function notLvs(d: Director, pkt: Packet): Verdict {
-  if (pkt.fragment === FRAG_FIRST) decideFragments(d, pkt.src, pkt.dst, pkt.proto, pkt.ip.id, FRAG_ROUTED, false, pkt.now);
+  if (pkt.af !== AF_INET) return notLvs6(d, pkt);
+  if (pkt.fragment === FRAG_FIRST) decideFragments(d, AF_INET, pkt.src, pkt.dst, pkt.proto, pkt.ip.id, FRAG_ROUTED, false, pkt.now);
   const host = d.host;
   const dst = host.classOf(pkt.dst);
   if ((dst & OURS) !== 0) {

@@ -4,13 +4,16 @@
 import { schedule } from '../conn/schedule.js';
 import { CHECK_DROP, BAD_PORT, NO_DEST } from '../conn/codes.js';
 import { DIR_INPUT } from '../conn/tcp-states.js';
+import { AF_INET, AF_INET6 } from '../model/proto.js';
 import type { Service } from '../model/service.js';
 import { DropCode, type Verdict } from '../model/verdict.js';
 import { FRAG_FIRST, type Packet } from '../net/packet.js';
+import { ETH_HEADER_LEN } from '../wire/ethernet.js';
 import { ICMP_DEST_UNREACH, ICMP_PORT_UNREACH } from '../wire/icmp.js';
-import { transmitter } from '../xmit/index.js';
+import { ICMPV6_DEST_UNREACH, ICMPV6_PORT_UNREACH } from '../wire/icmpv6.js';
+import { transmitter, transmitter6 } from '../xmit/index.js';
 import type { Director } from './director.js';
-import { decideFragments, releaseHeld } from './fragments.js';
+import { decideFragments, fragIdOf, fragProto, releaseHeld } from './fragments.js';
 import { countIn } from './stats.js';
 
 export function lvsIn(d: Director, pkt: Packet, svc: Service): Verdict {
@@ -18,7 +21,10 @@ export function lvsIn(d: Director, pkt: Packet, svc: Service): Verdict {
   const ops = pkt.ops!;
   const flags = pkt.flags;
   const now = pkt.now;
-  let slot = conns.lookupIn(pkt.proto, pkt.src, pkt.sport, pkt.dst, pkt.dport, now);
+  const v4 = pkt.af === AF_INET;
+  let slot = v4
+    ? conns.lookupIn(pkt.proto, pkt.src, pkt.sport, pkt.dst, pkt.dport, now)
+    : conns.lookupIn6(pkt.proto, pkt.src6, 0, pkt.sport, pkt.dst6, 0, pkt.dport, now);
   if (slot >= 0) {
     const c = conns.checkIn(slot, ops.opensNew(flags), now);
     if (c === CHECK_DROP) return DropCode['dest-removed'];
@@ -34,20 +40,28 @@ export function lvsIn(d: Director, pkt: Packet, svc: Service): Verdict {
   }
   conns.update(slot, DIR_INPUT, flags, now);
   const dest = conns.dest(slot);
-  countIn(d.totals, dest, pkt.ip.totalLength);
+  // the IP length (header and payload, for IPv6 40 + payload length), as ip_vs_in_stats counts skb->len
+  countIn(d.totals, dest, pkt.frameLen - ETH_HEADER_LEN);
   if (d.tracer) d.tracer.conn(svc, dest, isNew, conns, slot, d.spkt);
   const first = pkt.fragment === FRAG_FIRST;
-  const id = pkt.ip.id;
-  if (first) decideFragments(d, pkt.src, pkt.dst, pkt.proto, id, slot, false, now);
-  const v = transmitter(conns.fwd(slot)).toDest(d, pkt, slot);
+  const id = first ? fragIdOf(pkt) : 0;
+  if (first) decideFragments(d, pkt.af, pkt.src, pkt.dst, fragProto(pkt), id, slot, false, now);
+  const fwd = conns.fwd(slot);
+  const v = (v4 ? transmitter(fwd) : transmitter6(fwd)).toDest(d, pkt, slot);
   conns.put(slot);
-  if (first) releaseHeld(d, pkt.src, pkt.dst, pkt.proto, id, now);
+  if (first) releaseHeld(d, pkt.af, pkt.src, pkt.dst, fragProto(pkt), id, now);
   return v;
 }
 
 /** ip_vs_schedule: a new conn for the packet; its slot, or a schedule code (NO_DEST, TABLE_FULL, BAD_PORT). */
 function scheduleNew(d: Director, pkt: Packet, svc: Service): number {
   const sp = d.spkt;
+  sp.af = pkt.af;
+  if (pkt.af === AF_INET6) {
+    // the schedulers hash the folds, as the kernel's do; the conn keeps the full addresses
+    sp.caddr6 = pkt.src6;
+    sp.vaddr6 = pkt.dst6;
+  }
   sp.proto = pkt.proto;
   sp.caddr = pkt.src;
   sp.cport = pkt.sport;
@@ -61,7 +75,11 @@ function scheduleNew(d: Director, pkt: Packet, svc: Service): number {
 /** Why a packet got no connection. With no real server to take it, the client is told at once (ip_vs_leave). */
 function notScheduled(d: Director, pkt: Packet, code: number): Verdict {
   if (code === NO_DEST) {
-    d.host.icmpError(pkt.buf, pkt.ethOff, pkt.port, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, 0, pkt.dst, false, pkt.now);
+    if (pkt.af === AF_INET6) {
+      d.host6.icmpError(pkt.buf, pkt.ethOff, pkt.port, ICMPV6_DEST_UNREACH, ICMPV6_PORT_UNREACH, 0, pkt.dst6, false, pkt.now);
+    } else {
+      d.host.icmpError(pkt.buf, pkt.ethOff, pkt.port, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, 0, pkt.dst, false, pkt.now);
+    }
     return DropCode['no-real-server'];
   }
   return code === BAD_PORT ? DropCode['bad-port'] : DropCode['table-full'];

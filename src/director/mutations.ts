@@ -9,6 +9,8 @@ import type { IpvsadmTimeouts } from '../conn/timeouts.js';
 import type { Dest, DestSpec } from '../model/dest.js';
 import type { SchedFlags, Service, ServiceSpec } from '../model/service.js';
 import type { MarkRule, ServiceTable } from '../model/services.js';
+import { AF_INET6 } from '../model/proto.js';
+import { ip6ToString } from '../wire/addr6.js';
 
 /** What -E sets (every attribute: what a command omits returns to its default, as ip_vs_edit_service). */
 export interface ServiceAttrs {
@@ -26,6 +28,8 @@ export type DestAttrs = Pick<Required<DestSpec>, 'weight' | 'fwd' | 'uThreshold'
 export class Mutations {
   /** Real servers per address, over every service: the host is told only when an address comes or goes. */
   private readonly rsRefs = new Map<number, number>();
+  /** The same for IPv6 real servers, by address text (the control side's key; the host keeps them as words). */
+  private readonly rsRefs6 = new Map<string, { addr: Uint32Array; n: number }>();
   /** The real servers counted in rsRefs (removing one twice must not count its address out twice). */
   private readonly counted = new WeakSet<Dest>();
   private batchDepth = 0;
@@ -34,12 +38,13 @@ export class Mutations {
   /**
    * `realServers` is told the addresses of every real server of every
    * service after each change of them (the host classifies traffic from
-   * real servers with it).
+   * real servers with it); `realServers6` the IPv6 ones.
    */
   constructor(
     private readonly services: ServiceTable,
     private readonly conns: ConnTable,
     private readonly realServers: (addrs: Set<number>) => void = () => {},
+    private readonly realServers6: (addrs: Uint32Array[]) => void = () => {},
   ) {}
 
   addService(spec: ServiceSpec): Service {
@@ -137,10 +142,20 @@ export class Mutations {
       if (this.counted.has(d)) return;
       this.counted.add(d);
     } else if (!this.counted.delete(d)) return;
-    const addr = d.addr;
-    const n = (this.rsRefs.get(addr) ?? 0) + delta;
-    if (n > 0) this.rsRefs.set(addr, n);
-    else this.rsRefs.delete(addr);
+    let n: number;
+    if (d.af === AF_INET6) {
+      const k = ip6ToString(d.addr6);
+      const e = this.rsRefs6.get(k) ?? { addr: d.addr6, n: 0 };
+      n = e.n + delta;
+      e.n = n;
+      if (n > 0) this.rsRefs6.set(k, e);
+      else this.rsRefs6.delete(k);
+    } else {
+      const addr = d.addr;
+      n = (this.rsRefs.get(addr) ?? 0) + delta;
+      if (n > 0) this.rsRefs.set(addr, n);
+      else this.rsRefs.delete(addr);
+    }
     // the set of addresses changes only when the first server of an address comes or the last goes
     if (n === (delta > 0 ? 1 : 0)) {
       this.rsDirty = true;
@@ -151,5 +166,6 @@ export class Mutations {
   private realServersChanged(): void {
     this.rsDirty = false;
     this.realServers(new Set(this.rsRefs.keys()));
+    this.realServers6([...this.rsRefs6.values()].map((e) => e.addr));
   }
 }

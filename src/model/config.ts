@@ -15,8 +15,11 @@ export interface DirectorConfig {
   timeouts: { tcp: number; tcpfin: number; udp: number }; // seconds, as ipvsadm --set
   options: DirectorOptions;
   healthChecks: HealthCheckConfig[];
-  /** Static neighbours (like `ip neigh add ... nud permanent`): no ARP needed for them. */
-  neighbours?: { addr: number; mac: number; line?: number }[];
+  /**
+   * Static neighbours (like `ip neigh add ... nud permanent`): no ARP (or,
+   * for an IPv6 `addr6`, no neighbour discovery) needed for them.
+   */
+  neighbours?: { addr: number; mac: number; addr6?: Uint32Array; line?: number }[];
 }
 
 export interface PortConfig {
@@ -27,6 +30,12 @@ export interface PortConfig {
   device?: string;
   mac: number;
   addrs: { addr: number; prefix: number }[];
+  /**
+   * IPv6 addresses with their prefix lengths (each prefix a connected
+   * network). Every port also has a link-local address, fe80::/64 with the
+   * EUI-64 interface id of its MAC, whether or not any is given here.
+   */
+  addrs6?: { addr: Uint32Array; prefix: number }[];
   mtu: number;
   /** Move the TAP netdev into this network namespace after creating it. */
   netns?: string;
@@ -43,14 +52,21 @@ export interface PortConfig {
 
 export interface VipConfig {
   addr: number;
-  port: string; // the director port on which the VIP is answered for (ARP, ICMP echo)
+  /** An IPv6 VIP (then `addr` is unused, 0): answered with neighbour discovery and ICMPv6 echo. */
+  addr6?: Uint32Array;
+  port: string; // the director port on which the VIP is answered for (ARP / ND, ICMP echo)
   line?: number;
 }
 
 export interface RouteConfig {
   dst: number;
+  /** 0..32, or 0..128 for an IPv6 route. */
   prefix: number;
   via: number;
+  /** An IPv6 route (then dst and via are unused, 0): to dst6/prefix through the gateway via6. */
+  dst6?: Uint32Array;
+  /** The IPv6 gateway; a link-local one (fe80::/10) needs `port`, as `ip -6 route ... via fe80::1 dev X`. */
+  via6?: Uint32Array;
   port?: string;
   line?: number;
 }

@@ -27,7 +27,8 @@ export const DROP_REASONS = [
   'malformed-icmp',
   'not-for-us',
   'vlan-tagged',
-  'not-ipv4',
+  /** An ethertype that is neither IPv4, IPv6 nor ARP. */
+  'not-ip',
   'no-service',
   'no-conn-not-syn',
   'no-real-server',
@@ -50,6 +51,16 @@ export const DROP_REASONS = [
   'bad-port',
   /** No room before the frame for the outer header of a tunnel. */
   'no-headroom',
+  /** IPv6: an extension header that runs past the packet, or hop-by-hop options anywhere but first. */
+  'ipv6-bad-ext-header',
+  /** IPv6: an extension header the walk cannot see past (mobility, HIP, shim6, experimental). */
+  'ipv6-unknown-ext-header',
+  /** IPv6: a hop-by-hop option this host does not know whose type says to discard the packet (RFC 8200 section 4.2). */
+  'ipv6-unknown-option',
+  /** IPv6: a link-local source or destination that cannot leave its link (not for the director). */
+  'ipv6-link-local-not-routed',
+  /** IPv6-in-IPv6: the egress MTU less the outer header is under 1280, the IPv6 minimum (the kernel refuses to tunnel). */
+  'tunnel-mtu-too-small',
 ] as const;
 
 export type DropReason = (typeof DROP_REASONS)[number];

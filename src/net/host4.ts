@@ -1,8 +1,9 @@
 // The director as an IPv4 host: its ports and addresses, the VIPs it answers
 // for, routes and the ARP cache, the ICMP it originates, and output (route,
 // MTU, neighbour, send). The LVS stages above call down into it; it never
-// calls up. An IPv6 host (neighbour discovery, ICMPv6) sits beside it with
-// the same shape: classify an address, route, output, forward, answer.
+// calls up. The IPv6 host (host6.ts: neighbour discovery, ICMPv6) sits
+// beside it with the same shape: classify an address, route, output,
+// forward, answer; the config's IPv6 entries (addr6, dst6) are its.
 import type { DirectorConfig } from '../model/config.js';
 import { PLAIN_FRAME, type FrameMeta } from '../model/frame.js';
 import { ANSWERED, CONSUMED, DropCode, FORWARDED, HELD, type Verdict } from '../model/verdict.js';
@@ -76,11 +77,13 @@ export class Host4 {
       }
     });
     for (const v of cfg.vips) {
+      if (v.addr6) continue; // IPv6 VIPs are Host6's
       const p = this.portByName.get(v.port)!;
       p.vips.add(v.addr >>> 0);
       this.addrs.add(v.addr, ADDR_VIP, p.index);
     }
     for (const r of cfg.routes) {
+      if (r.dst6) continue;
       let port = r.port !== undefined ? this.portByName.get(r.port)!.index : -1;
       if (port < 0) {
         this.routes.lookup(r.via);
@@ -98,6 +101,7 @@ export class Host4 {
       { queue: cfg.options.neighbourQueue, retries: cfg.options.arpRetries, retryMs: cfg.options.arpRetryMs, reachableMs: 60_000 },
     );
     for (const n of cfg.neighbours ?? []) {
+      if (n.addr6) continue;
       this.routes.lookup(n.addr);
       this.neigh.addPermanent(n.addr, n.mac, this.routes.port >= 0 ? this.routes.port : 0);
     }

@@ -5,10 +5,13 @@
 // change what its caller reads.
 import type { L4Info, ProtoOps } from '../conn/proto/index.js';
 import type { FrameMeta } from '../model/frame.js';
+import { AF_INET } from '../model/proto.js';
 import { EMPTY } from '../wire/bytes.js';
 import { EthernetView } from '../wire/ethernet.js';
 import { IcmpView } from '../wire/icmp.js';
+import { Icmpv6View } from '../wire/icmpv6.js';
 import { Ipv4View } from '../wire/ipv4.js';
+import { Ipv6Headers, Ipv6View } from '../wire/ipv6.js';
 import type { DirectorPort } from './port.js';
 
 /** Not a fragment. */
@@ -30,6 +33,10 @@ export class Packet implements L4Info, FrameMeta {
   now = 0;
   /** Sent to the broadcast MAC. */
   bcast = false;
+  /** Sent to an IPv6 multicast MAC (33:33:...): neighbour discovery, all-nodes. */
+  mcast = false;
+  /** AF_INET, or AF_INET6 once ipv6-input has read the header. */
+  af = AF_INET;
   // FrameMeta: a super-frame from a port with offload, and its segment size.
   gsoType = 0;
   gsoSize = 0;
@@ -37,6 +44,16 @@ export class Packet implements L4Info, FrameMeta {
   readonly eth = new EthernetView();
   readonly ip = new Ipv4View();
   readonly icmp = new IcmpView();
+  // IPv6 (read only when af is AF_INET6): the fixed header, the walk of its
+  // extension headers, ICMPv6, and the addresses as words (src/dst above
+  // then hold their folds, the kernel's 32-bit stand-ins for hashing)
+  readonly ip6 = new Ipv6View();
+  readonly ext6 = new Ipv6Headers();
+  readonly icmp6 = new Icmpv6View();
+  readonly src6 = new Uint32Array(4);
+  readonly dst6 = new Uint32Array(4);
+  /** IPv6 fragments: the fragment header's 32-bit identification. */
+  fragId = 0;
 
   /** What is forwarded: the Ethernet header and the IP total length (padding excluded). */
   frameLen = 0;
@@ -68,6 +85,8 @@ export class Packet implements L4Info, FrameMeta {
     this.len = len;
     this.now = now;
     this.bcast = false;
+    this.mcast = false;
+    this.af = AF_INET;
     this.gsoType = meta.gsoType;
     this.gsoSize = meta.gsoSize;
     this.frameLen = len;

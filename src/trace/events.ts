@@ -36,10 +36,17 @@ export type TraceEvent =
   | { kind: 'arp-learned'; addr: string; mac: string }
   | { kind: 'arp-answered'; addr: string; owner: 'VIP' | 'own address' }
   | { kind: 'arp-ignored' }
-  /** The next hop's MAC is unknown: the frame waits while it is asked for. */
-  | { kind: 'neighbour-wait'; addr: string; port: string }
+  /** IPv6 neighbour discovery: learned from a solicitation's or advertisement's link-layer option. */
+  | { kind: 'nd-learned'; addr: string; mac: string }
+  /** A neighbour solicitation answered (for a VIP or an own address). */
+  | { kind: 'nd-answered'; addr: string; owner: 'VIP' | 'own address' }
+  /** A neighbour solicitation for an address not answered on this port. */
+  | { kind: 'nd-ignored' }
+  /** The next hop's MAC is unknown: the frame waits while it is asked for (with neighbour discovery: `nd`). */
+  | { kind: 'neighbour-wait'; addr: string; port: string; nd?: true }
   | { kind: 'echo-reply'; from: string; vip: boolean }
-  | { kind: 'icmp-sent'; type: number; code: number; to: string }
+  /** An ICMP (or, with `v6`, ICMPv6) message the director sent. */
+  | { kind: 'icmp-sent'; type: number; code: number; to: string; v6?: true }
   | { kind: 'fragment-held' }
   | { kind: 'fragment-released' }
   /** A frame went out (bytes as sent). */

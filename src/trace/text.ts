@@ -3,8 +3,13 @@
 import { formatFrame } from '../wire/printer.js';
 import type { ConnRef, TraceEvent, TraceSink } from './events.js';
 
+/** addr:port, with an IPv6 address in brackets as ipvsadm writes it. */
+function ap(addr: string, port: number): string {
+  return addr.includes(':') ? `[${addr}]:${port}` : `${addr}:${port}`;
+}
+
 function label(c: ConnRef): string {
-  return `${c.client}:${c.cport} -> ${c.vip}:${c.vport} -> ${c.dest}:${c.dport}`;
+  return `${ap(c.client, c.cport)} -> ${ap(c.vip, c.vport)} -> ${ap(c.dest, c.dport)}`;
 }
 
 /** A sink that writes each event as the text trace's line(s). */
@@ -28,7 +33,7 @@ function textOf(ev: TraceEvent, t0: number): string {
         ? `  svc ${ev.service} ${ev.scheduler}: new conn -> ${ev.dest} (${ev.reason}) mode ${ev.mode}${state(ev.state)}`
         : `  svc ${ev.service}: existing conn -> ${ev.dest} mode ${ev.mode}${state(ev.state)}`;
     case 'reply':
-      return `  reply of conn ${ev.conn.client}:${ev.conn.cport} -> ${ev.conn.vip}:${ev.conn.vport} (NAT: source back to the VIP)${state(ev.state)}`;
+      return `  reply of conn ${ap(ev.conn.client, ev.conn.cport)} -> ${ap(ev.conn.vip, ev.conn.vport)} (NAT: source back to the VIP)${state(ev.state)}`;
     case 'icmp-for-conn':
       return `  icmp error from the ${ev.side} side about ${label(ev.conn)}`;
     case 'routed':
@@ -39,12 +44,18 @@ function textOf(ev: TraceEvent, t0: number): string {
       return `  arp: ${ev.addr} is-at our MAC (${ev.owner})`;
     case 'arp-ignored':
       return '  arp: not ours';
+    case 'nd-learned':
+      return `  nd: learned ${ev.addr} is-at ${ev.mac}`;
+    case 'nd-answered':
+      return `  nd: ${ev.addr} is-at our MAC (${ev.owner})`;
+    case 'nd-ignored':
+      return '  nd: not ours on this port';
     case 'neighbour-wait':
-      return `  arp: resolving ${ev.addr} on ${ev.port}, frame held`;
+      return `  ${ev.nd ? 'nd' : 'arp'}: resolving ${ev.addr} on ${ev.port}, frame held`;
     case 'echo-reply':
-      return `  icmp: echo reply from ${ev.vip ? 'VIP' : 'director'} ${ev.from}`;
+      return `  ${ev.from.includes(':') ? 'icmpv6' : 'icmp'}: echo reply from ${ev.vip ? 'VIP' : 'director'} ${ev.from}`;
     case 'icmp-sent':
-      return `  icmp: type ${ev.type} code ${ev.code} sent to ${ev.to}`;
+      return `  ${ev.v6 ? 'icmpv6' : 'icmp'}: type ${ev.type} code ${ev.code} sent to ${ev.to}`;
     case 'fragment-held':
       return '  fragment held until its first fragment arrives';
     case 'fragment-released':

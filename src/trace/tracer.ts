@@ -7,6 +7,8 @@ import type { Service } from '../model/service.js';
 import { DROP_REASONS } from '../model/verdict.js';
 import { protoOps } from '../conn/proto/index.js';
 import { ipToString, macToString } from '../wire/addr.js';
+import { ip6ToString } from '../wire/addr6.js';
+import { AF_INET6 } from '../model/proto.js';
 import type { ConnRef, TraceSink } from './events.js';
 
 const MODE_NAMES: Record<string, string> = { Masq: 'NAT', Route: 'DR', Tunnel: 'TUN' };
@@ -14,17 +16,25 @@ const MODE_NAMES: Record<string, string> = { Masq: 'NAT', Route: 'DR', Tunnel: '
 /** "TCP 10.0.0.100:80" or "FWM 1", as the trace and ipvsadm name a service. */
 export function svcLabel(svc: Service): string {
   if (svc.fwmark) return `FWM ${svc.fwmark}`;
+  if (svc.af === AF_INET6) return `${protoName(svc.proto)} [${ip6ToString(svc.addr6)}]:${svc.port}`;
   return `${protoName(svc.proto)} ${ipToString(svc.addr)}:${svc.port}`;
 }
 
+/** addr:port of a real server, [addr]:port for IPv6 (as ipvsadm). */
+function destLabel(dest: Dest, port: number): string {
+  return dest.af === AF_INET6 ? `[${ip6ToString(dest.addr6)}]:${port}` : `${ipToString(dest.addr)}:${port}`;
+}
+
 export function connRef(t: ConnTable, slot: number): ConnRef {
+  const v6 = t.af[slot] === AF_INET6;
+  const o = slot * 4;
   return {
     proto: protoName(t.proto[slot]!),
-    client: ipToString(t.caddr[slot]!),
+    client: v6 ? ip6ToString(t.caddr6, o) : ipToString(t.caddr[slot]!),
     cport: t.cport[slot]!,
-    vip: ipToString(t.vaddr[slot]!),
+    vip: v6 ? ip6ToString(t.vaddr6, o) : ipToString(t.vaddr[slot]!),
     vport: t.vport[slot]!,
-    dest: ipToString(t.daddr[slot]!),
+    dest: v6 ? ip6ToString(t.daddr6, o) : ipToString(t.daddr[slot]!),
     dport: t.dport[slot]!,
   };
 }
@@ -43,10 +53,11 @@ export class Tracer {
   }
 
   conn(svc: Service, dest: Dest, isNew: boolean, t: ConnTable, slot: number, pkt: SchedPacket): void {
-    const to = `${ipToString(dest.addr)}:${t.dport[slot]}`;
+    const to = destLabel(dest, t.dport[slot]!);
     let reason: string | undefined;
     if (isNew) {
-      if (svc.persistent) reason = `persistent ${svc.timeout}s: client ${ipToString(pkt.caddr)} bound to ${to}`;
+      const client = pkt.af === AF_INET6 ? ip6ToString(pkt.caddr6) : ipToString(pkt.caddr);
+      if (svc.persistent) reason = `persistent ${svc.timeout}s: client ${client} bound to ${to}`;
       else reason = svc.sched.explain?.(svc, svc.schedState, dest, pkt) ?? `${svc.sched.name} picked ${to}`;
     }
     this.sink({
@@ -83,6 +94,28 @@ export class Tracer {
     this.sink({ kind: 'icmp-sent', type, code, to: ipToString(to) });
   }
 
+  // IPv6: addresses as four words, in RFC 5952 text in the events
+
+  ndLearned(addr: Uint32Array, mac: number): void {
+    this.sink({ kind: 'nd-learned', addr: ip6ToString(addr), mac: macToString(mac) });
+  }
+
+  ndAnswered(addr: Uint32Array, vip: boolean): void {
+    this.sink({ kind: 'nd-answered', addr: ip6ToString(addr), owner: vip ? 'VIP' : 'own address' });
+  }
+
+  neighbourWait6(addr: Uint32Array, off: number, port: string): void {
+    this.sink({ kind: 'neighbour-wait', addr: ip6ToString(addr, off), port, nd: true });
+  }
+
+  echoReply6(from: Uint32Array, vip: boolean): void {
+    this.sink({ kind: 'echo-reply', from: ip6ToString(from), vip });
+  }
+
+  icmpSent6(type: number, code: number, to: Uint32Array): void {
+    this.sink({ kind: 'icmp-sent', type, code, to: ip6ToString(to), v6: true });
+  }
+
   frameOut(port: string, buf: Uint8Array, off: number, len: number): void {
     this.sink({ kind: 'frame-out', port, bytes: buf.slice(off, off + len) });
   }
@@ -91,8 +124,8 @@ export class Tracer {
     this.sink({ kind: 'drop', reason: DROP_REASONS[code] ?? `reason ${code}` });
   }
 
-  /** Events without data: routed, arp-ignored, fragment-held, fragment-released. */
-  mark(kind: 'routed' | 'arp-ignored' | 'fragment-held' | 'fragment-released'): void {
+  /** Events without data: routed, arp-ignored, nd-ignored, fragment-held, fragment-released. */
+  mark(kind: 'routed' | 'arp-ignored' | 'nd-ignored' | 'fragment-held' | 'fragment-released'): void {
     this.sink({ kind });
   }
 }

@@ -331,6 +331,59 @@ export class Ipv6Headers {
   pseudoAddrSum(): number { return pseudoAddrSum6(this.buf, this.srcOffset, this.finalDstOffset); }
 }
 
+// ---- options of hop-by-hop and destination options headers ----
+
+/** Option types (RFC 8200 section 4.2, IANA): the ones a host knows. */
+export const IP6OPT_PAD1 = 0;
+export const IP6OPT_PADN = 1;
+export const IP6OPT_ROUTER_ALERT = 5;
+export const IP6OPT_CALIPSO = 7;
+export const IP6OPT_IOAM = 0x31;
+export const IP6OPT_JUMBO = 0xc2;
+
+/** What a node that does not know an option must do, from its type's top two bits. */
+export const IP6OPT_ACTION_SKIP = 0;
+export const IP6OPT_ACTION_DISCARD = 1;
+/** Discard and send a parameter problem (code 2) to the source. */
+export const IP6OPT_ACTION_DISCARD_ICMP = 2;
+/** Discard and send a parameter problem unless the destination is multicast. */
+export const IP6OPT_ACTION_DISCARD_ICMP_UNICAST = 3;
+
+/**
+ * Walks the options of the hop-by-hop or destination options header at
+ * `hdrOff` (its length already checked by the extension-header walk) and
+ * returns the absolute offset of the first option that is unknown here (Pad1,
+ * PadN, router alert, CALIPSO and IOAM are known; jumbo payload is not, as
+ * jumbograms are not supported) and whose type says not to skip it; -1 when
+ * every option may be passed. An option running past the header ends the
+ * walk at the header's end (returned as that offset, an error to the caller
+ * as well: ip6OptionAction gives IP6OPT_ACTION_DISCARD for it).
+ */
+export function ip6FirstUnknownOption(buf: Uint8Array, hdrOff: number): number {
+  const end = hdrOff + ((buf[hdrOff + EXT_LEN]! + 1) << 3);
+  let p = hdrOff + 2;
+  while (p < end) {
+    const t = buf[p]!;
+    if (t === IP6OPT_PAD1) {
+      p++;
+      continue;
+    }
+    if (p + 2 > end) return end;
+    const n = 2 + buf[p + 1]!;
+    if (p + n > end) return end;
+    const known = t === IP6OPT_PADN || t === IP6OPT_ROUTER_ALERT || t === IP6OPT_CALIPSO || t === IP6OPT_IOAM;
+    if (!known && (t >>> 6) !== IP6OPT_ACTION_SKIP) return p;
+    p += n;
+  }
+  return -1;
+}
+
+/** The action for the option found by ip6FirstUnknownOption at `at` in the header at hdrOff (DISCARD for a malformed one). */
+export function ip6OptionAction(buf: Uint8Array, hdrOff: number, at: number): number {
+  const end = hdrOff + ((buf[hdrOff + EXT_LEN]! + 1) << 3);
+  return at >= end ? IP6OPT_ACTION_DISCARD : buf[at]! >>> 6;
+}
+
 // ---- plain form ----
 
 export interface Ipv6Header {

@@ -5,12 +5,14 @@
 import type { ConnTable } from '../conn/table.js';
 import type { Verdict } from '../model/verdict.js';
 import type { Host4 } from '../net/host4.js';
+import type { Host6 } from '../net/host6.js';
 import type { Packet } from '../net/packet.js';
 import type { Tracer } from '../trace/tracer.js';
 
-/** What a transmitter works with: the host it sends through and the conn table. */
+/** What a transmitter works with: the hosts it sends through (IPv4, IPv6) and the conn table. */
 export interface XmitEnv {
   readonly host: Host4;
+  readonly host6: Host6;
   readonly conns: ConnTable;
   readonly tracer: Tracer | null;
 }
@@ -25,7 +27,9 @@ export interface Transmitter {
    */
   toDest(x: XmitEnv, pkt: Packet, slot: number): Verdict;
   /**
-   * A real server's reply for the client, its TTL already decremented. Only
+   * A real server's reply for the client, its TTL already decremented (an
+   * IPv6 one's hop limit only checked: the transmitter decrements it after
+   * its MTU check, in ip6_forward's order). Only
    * methods whose replies come back through the director as LVS traffic
    * (NAT) have one; for the others a reply that passes through is plain
    * routed traffic.

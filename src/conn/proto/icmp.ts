@@ -36,6 +36,8 @@ export const icmpOps: ProtoOps = {
   snat() {},
   rewriteQuoted: () => false,
   parseQuoted: () => false,
+  nat6() {},
+  rewriteQuoted6: () => false,
 };
 
 registerProto(icmpOps);

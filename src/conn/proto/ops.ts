@@ -4,6 +4,7 @@
 // and how NAT rewrites its header (and the copy of it an ICMP error quotes).
 // One file per protocol registers an entry; nothing else in the data path
 // asks "is this TCP?".
+import type { Ipv6View } from '../../wire/ipv6.js';
 
 /** A transport header as the pipeline needs it: filled by parse(), read-only afterwards. */
 export interface L4Info {
@@ -59,6 +60,18 @@ export interface ProtoOps {
   rewriteQuoted(buf: Uint8Array, off: number, avail: number, srcSide: boolean, port: number, oldAddr: number, newAddr: number): boolean;
   /** Reads the ports of a quoted header into `out` (flags 0); false when too little is quoted. */
   parseQuoted(buf: Uint8Array, off: number, avail: number, out: L4Info): boolean;
+
+  /**
+   * NAT over IPv6, where an address of the pseudo-header changes by 128
+   * bits: the source (srcSide) or destination port becomes `port` and the
+   * checksum takes `delta`, the change Ipv6View.rewriteSrc/rewriteDst
+   * returned. `partial`: a first fragment, only the start of the datagram
+   * here. `ip`: the packet's IPv6 header, already rewritten (for a checksum
+   * computed afresh, as IPVS does for a UDP datagram that came without one).
+   */
+  nat6(buf: Uint8Array, off: number, len: number, partial: boolean, srcSide: boolean, port: number, delta: number, ip: Ipv6View): void;
+  /** rewriteQuoted() for a header quoted in an ICMPv6 error: port, and the checksum (when quoted) by `delta`. */
+  rewriteQuoted6(buf: Uint8Array, off: number, avail: number, srcSide: boolean, port: number, delta: number): boolean;
 }
 
 const byProto: (ProtoOps | undefined)[] = new Array(256).fill(undefined);

@@ -1,14 +1,17 @@
 // TCP (ip_vs_proto_tcp.c): ports, the IPVS state table, and NAT of the
 // checksum, which covers a pseudo-header with both addresses.
 import { IPPROTO_TCP } from '../../wire/ipproto.js';
-import { TCP_RST, TCP_SYN, TcpView } from '../../wire/tcp.js';
+import { TCP_CHECKSUM_OFFSET, TCP_RST, TCP_SYN, TcpView } from '../../wire/tcp.js';
 import { WIRE_OK } from '../../wire/errors.js';
+import { csumAdjust } from '../../wire/checksum6.js';
 import {
   TCP_S_CLOSE, TCP_S_FIN_WAIT, TCP_S_TIME_WAIT, TCP_STATE_ACTIVE, TCP_STATE_NAMES, nextTcpState,
 } from '../tcp-states.js';
 import { registerProto, type L4Info, type ProtoOps } from './ops.js';
 
 const SEC = 1000;
+/** Bytes of a TCP header up to the end of its checksum field: a quote this long holds it. */
+const TCP_CHECKSUM_END = TCP_CHECKSUM_OFFSET + 2;
 
 /** IPVS default TCP timeouts in ms, indexed by state (tcp_timeouts in ip_vs_proto_tcp.c). */
 export const DEFAULT_TCP_TIMEOUTS: readonly number[] = [
@@ -78,6 +81,25 @@ export const tcpOps: ProtoOps = {
     out.sport = v.sport;
     out.dport = v.dport;
     out.flags = 0;
+    return true;
+  },
+  nat6(buf, off, len, _partial, srcSide, port, delta) {
+    v.wrap(buf, off, len);
+    v.checksum = csumAdjust(v.checksum, delta);
+    if (srcSide) v.rewriteSport(port);
+    else v.rewriteDport(port);
+  },
+  rewriteQuoted6(buf, off, avail, srcSide, port, delta) {
+    if (v.wrapQuoted(buf, off, avail) !== WIRE_OK) return false;
+    if (avail < TCP_CHECKSUM_END) {
+      // the checksum is not among the quoted bytes: only the port changes
+      if (srcSide) v.sport = port;
+      else v.dport = port;
+      return true;
+    }
+    v.checksum = csumAdjust(v.checksum, delta);
+    if (srcSide) v.rewriteSport(port);
+    else v.rewriteDport(port);
     return true;
   },
 };

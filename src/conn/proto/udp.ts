@@ -1,8 +1,13 @@
-// UDP (ip_vs_proto_udp.c): ports, one timeout, no states; a checksum of 0
-// means "none" and stays 0 through NAT.
+// UDP (ip_vs_proto_udp.c): ports, one timeout, no states. Over IPv4 a
+// checksum of 0 means "none" and stays 0 through NAT; over IPv6, where 0 is
+// invalid (RFC 8200 section 8.1), IPVS computes a full checksum for such a
+// datagram (udp_dnat_handler / udp_snat_handler: a zero field takes the
+// "full checksum calculation" branch), and so does this entry when the whole
+// datagram is here; a computed 0 is sent as 0xFFFF.
 import { IPPROTO_UDP } from '../../wire/ipproto.js';
 import { UdpView } from '../../wire/udp.js';
 import { WIRE_OK } from '../../wire/errors.js';
+import { udpCsumAdjust, udpFillChecksum6 } from '../../wire/checksum6.js';
 import { registerProto, type ProtoOps } from './ops.js';
 
 /** ip_vs_proto_udp.c's one timeout: 5 minutes. */
@@ -51,6 +56,26 @@ export const udpOps: ProtoOps = {
     out.sport = v.sport;
     out.dport = v.dport;
     out.flags = 0;
+    return true;
+  },
+  nat6(buf, off, len, partial, srcSide, port, delta, ip) {
+    v.wrapHeader(buf, off, len);
+    if (v.checksum === 0) {
+      if (srcSide) v.sport = port;
+      else v.dport = port;
+      // a first fragment cannot be summed: its 0 goes on, for the receiver to drop
+      if (!partial && v.complete) udpFillChecksum6(v, ip.pseudoAddrSum());
+      return;
+    }
+    v.checksum = udpCsumAdjust(v.checksum, delta);
+    if (srcSide) v.rewriteSport(port);
+    else v.rewriteDport(port);
+  },
+  rewriteQuoted6(buf, off, avail, srcSide, port, delta) {
+    if (v.wrapHeader(buf, off, avail) !== WIRE_OK) return false;
+    v.checksum = udpCsumAdjust(v.checksum, delta);
+    if (srcSide) v.rewriteSport(port);
+    else v.rewriteDport(port);
     return true;
   },
 };
