@@ -8,6 +8,7 @@ const suites: [string, string, string][] = [
   ['sched', './sched.ts', 'benchSched'],
   ['conn', './conn.ts', 'benchConn'],
   ['director', './director.ts', 'benchDirector'],
+  ['ui', './ui.ts', 'benchUi'],
   ['fragments', './fragments.ts', 'benchFragments'],
   ['io', './io.ts', 'benchIo'],
   ['e2e', './e2e.ts', 'benchE2e'],

@@ -42,6 +42,7 @@ export interface Pass {
   /** State after a NAT reply. */
   replyState?: string;
   connKey?: string;
+  /** Shared empty arrays until something is added (most passes have neither). */
   notes: string[];
   drops: string[];
   /** The frame waits for its next hop's MAC: sent later by pass `releasedBy` of its SentFrame. */
@@ -66,6 +67,8 @@ export interface Walk {
   tail: number[];
   /** Held passes waiting for their frame to be sent, with the way the frame goes. */
   waiting: { pass: number; toClient: boolean }[];
+  /** The hub's event count when this walk was last moved to the recent end (see track). */
+  seq: number;
 }
 
 export interface HubOptions {
@@ -89,6 +92,13 @@ export function connKey(c: ConnRef): string {
   return `${c.proto} ${c.client}:${c.cport} ${c.vip}:${c.vport} ${c.dest}:${c.dport}`;
 }
 
+const NONE: string[] = [];
+
+function note(p: Pass, text: string): void {
+  if (p.notes === NONE) p.notes = [];
+  p.notes.push(text);
+}
+
 function endpointKey(proto: string, a: string, ap: number, b: string, bp: number): string {
   return `${proto}|${a}:${ap}|${b}:${bp}`;
 }
@@ -110,6 +120,9 @@ export class UiHub {
   version = 0;
   private cur: Pass | null = null;
   private nextId = 1;
+  private seq = 0;
+  /** Passes of connections the hub does not follow (forgotten, or opened before it): not kept. */
+  untracked = 0;
   private clock = 0;
   private flushQueued = false;
   private readonly head: number;
@@ -145,7 +158,7 @@ export class UiHub {
   }
 
   private open(kind: PassKind): Pass {
-    const p: Pass = { id: this.nextId++, time: this.clock, kind, sent: [], notes: [], drops: [] };
+    const p: Pass = { id: this.nextId++, time: this.clock, kind, sent: [], notes: NONE, drops: NONE };
     this.cur = p;
     if (!this.flushQueued && this.opts.timeline === undefined) {
       // a live director handles each frame synchronously: once the microtask
@@ -185,68 +198,79 @@ export class UiHub {
       case 'icmp-for-conn':
         p.kind = 'icmp';
         p.connKey = this.track(ev.conn);
-        p.notes.push(`an ICMP error from the ${ev.side === 'client' ? 'client' : 'real server'} side about this connection: its quoted header is translated too`);
+        note(p, `an ICMP error from the ${ev.side === 'client' ? 'client' : 'real server'} side about this connection: its quoted header is translated too`);
         break;
       case 'frame-out':
         p.sent.push({ port: ev.port, bytes: ev.bytes });
         break;
       case 'drop':
+        if (p.drops === NONE) p.drops = [];
         p.drops.push(ev.reason);
         break;
       case 'neighbour-wait':
         p.held = true;
-        p.notes.push(`next hop ${ev.addr} on ${ev.port} has no known MAC yet: the frame waits while the director asks for it (ARP)`);
+        note(p, `next hop ${ev.addr} on ${ev.port} has no known MAC yet: the frame waits while the director asks for it (ARP)`);
         break;
       case 'arp-learned':
         if (p.kind === 'other') p.kind = 'arp';
-        p.notes.push(`ARP: learned ${ev.addr} is at ${ev.mac}`);
+        note(p, `ARP: learned ${ev.addr} is at ${ev.mac}`);
         break;
       case 'arp-answered':
         if (p.kind === 'other') p.kind = 'arp';
-        p.notes.push(`ARP: answered for ${ev.addr} (${ev.owner}) with the director's MAC`);
+        note(p, `ARP: answered for ${ev.addr} (${ev.owner}) with the director's MAC`);
         break;
       case 'arp-ignored':
         if (p.kind === 'other') p.kind = 'arp';
-        p.notes.push('ARP: not for an address of the director');
+        note(p, 'ARP: not for an address of the director');
         break;
       case 'routed':
-        p.notes.push('no service and no connection: routed like any router would');
+        note(p, 'no service and no connection: routed like any router would');
         break;
       case 'echo-reply':
-        p.notes.push(`ICMP echo answered from ${ev.vip ? 'the VIP' : 'the director'} ${ev.from}`);
+        note(p, `ICMP echo answered from ${ev.vip ? 'the VIP' : 'the director'} ${ev.from}`);
         break;
       case 'icmp-sent':
-        p.notes.push(`ICMP type ${ev.type} code ${ev.code} sent to ${ev.to}`);
+        note(p, `ICMP type ${ev.type} code ${ev.code} sent to ${ev.to}`);
         break;
       case 'fragment-held':
-        p.notes.push('a later fragment came before its first: held until the first fragment decides where it goes');
+        note(p, 'a later fragment came before its first: held until the first fragment decides where it goes');
         break;
       case 'fragment-released':
-        p.notes.push('a held fragment follows its first fragment now');
+        note(p, 'a held fragment follows its first fragment now');
         break;
     }
   }
 
-  /** The walk of a connection, made on its first event and refreshed on every later one. */
-  private track(ref: ConnRef, d?: Decision): string {
+  /**
+   * The walk of a connection: made by its first packet (a new connection),
+   * refreshed by every later one. A connection the hub has no walk for and
+   * that is not new (forgotten among many, or older than the hub) is not
+   * followed: undefined. That keeps a flood of many connections from making
+   * and forgetting a walk per packet.
+   */
+  private track(ref: ConnRef, d?: Decision): string | undefined {
     const key = connKey(ref);
     let w = this.walks.get(key);
+    const seq = ++this.seq;
     if (w === undefined) {
+      if (!d?.isNew) return undefined;
       w = {
-        key, ref, mode: d?.mode ?? '', service: d?.service ?? '', scheduler: d?.scheduler ?? '', first: this.clock, last: this.clock,
-        count: 0, head: [], tail: [], waiting: [],
+        key, ref, mode: d.mode, service: d.service, scheduler: d.scheduler, first: this.clock, last: this.clock,
+        count: 0, head: [], tail: [], waiting: [], seq,
       };
       this.walks.set(key, w);
       this.byEndpoints.set(endpointKey(ref.proto, ref.client, ref.cport, ref.vip, ref.vport), key);
       this.byEndpoints.set(endpointKey(ref.proto, ref.client, ref.cport, ref.dest, ref.dport), key);
       if (this.walks.size > this.maxConns) this.forgetOldest();
-    } else {
-      // most recently active last: Map order is the forgetting order
+    } else if (seq - w.seq > this.maxConns >> 2) {
+      // most recently active last (Map order is the forgetting order); a walk
+      // already among the recent ones stays put, which saves the re-insertion
+      w.seq = seq;
       this.walks.delete(key);
       this.walks.set(key, w);
     }
     if (d) {
-      if (d.isNew || w.mode === '') {
+      if (d.isNew) {
         w.mode = d.mode;
         w.service = d.service;
         w.scheduler = d.scheduler;
@@ -290,7 +314,7 @@ export class UiHub {
         if (held) {
           w!.waiting.splice(i, 1);
           held.sent.push({ ...s, releasedBy: p.id });
-          p.notes.push(`sent the frame of connection ${w!.key} that waited for this answer (pass ${held.id})`);
+          note(p, `sent the frame of connection ${w!.key} that waited for this answer (pass ${held.id})`);
         } else {
           stay.push(s);
         }
@@ -302,7 +326,10 @@ export class UiHub {
     if (timeline !== undefined && !onTimeline) this.timelineDropped++;
     const w = p.connKey !== undefined ? this.walks.get(p.connKey) : undefined;
     let kept = onTimeline;
-    if (w) {
+    if (!w && (p.kind === 'request' || p.kind === 'reply' || p.kind === 'icmp')) {
+      // a packet of a connection the hub does not follow
+      this.untracked++;
+    } else if (w) {
       w.count++;
       if (p.held) w.waiting.push({ pass: p.id, toClient: p.kind === 'reply' });
       if (w.head.length < this.head) {
@@ -314,7 +341,7 @@ export class UiHub {
         if (w.tail.length > this.tailMax) {
           const gone = w.tail.shift()!;
           if (!this.onTimeline(gone)) this.passes.delete(gone);
-          w.waiting = w.waiting.filter((x) => x.pass !== gone);
+          if (w.waiting.length > 0) w.waiting = w.waiting.filter((x) => x.pass !== gone);
         }
       }
     } else {

@@ -81,16 +81,18 @@ export function drawDiagram(svg, topology, tables, hl) {
   const dh = 26 + dirLines.length * 13;
   const dir = box(nodes, 385, Math.max(8, 150 - dh / 2), 235, dh, 'tapvs director', dirLines, 'director', { 'data-node': 'director' });
 
-  const h = 58;
-  const gap = 10;
+  // one line per service the real server is in (three at most), so nothing spills out of its box
+  const shown = Math.min(3, Math.max(1, ...rss.map((r) => r.lines.length)));
+  const h = 34 + shown * 13;
+  const gap = rss.length > 3 ? 6 : 10;
   const total = rss.length * h + Math.max(0, rss.length - 1) * gap;
   let y = Math.max(6, 160 - total / 2);
   const rsBoxes = new Map();
   for (const rs of rss) {
     const lines = [`${rs.addr} · ${rs.mode}`];
-    for (const l of rs.lines.slice(0, 2)) lines.push(`${l.svc.split(' ')[0]} :${l.port} w${l.weight} act ${l.active} inact ${l.inactive}`);
+    for (const l of rs.lines.slice(0, shown)) lines.push(`${l.svc.split(' ')[0]} :${l.port} w${l.weight} act ${l.active} inact ${l.inactive}`);
     const chosen = hl && hl.dest && hl.dest.split(':')[0] === rs.addr;
-    const b = box(nodes, 675, y, 215, h, rs.name ?? 'real server', lines,
+    const b = box(nodes, 685, y, 205, h, rs.name ?? 'real server', lines,
       `rs${chosen ? ' chosen' : ''}${rs.weight === 0 ? ' quiescent' : ''}`, { 'data-node': 'rs', 'data-addr': rs.addr });
     rsBoxes.set(rs.addr, { box: b, rs });
     y += h + gap;
