@@ -295,7 +295,7 @@ function fragments(frame: Uint8Array, chunk: number): Uint8Array[] {
 function moreCases(): Case[] {
   return [
     natIcmpFromClient(), natIcmpFromRs(), natFragments(false), natFragments(true), drPersistence(), natQuiescent(),
-    natTableFull(), drSynFlood(), tunFragNeeded(), natGarbage(), natDrain(), natRemove(0), natRemove(1), natHealth(),
+    natTableFull(), natSynEvict(), drSynFlood(), tunFragNeeded(), natGarbage(), natDrain(), natRemove(0), natRemove(1), natHealth(),
   ];
 }
 
@@ -435,7 +435,7 @@ function natQuiescent(): Case {
 function natTableFull(): Case {
   const conf = natConf('LVS-NAT, a connection table of two', `-A -t ${VIP}:80 -s rr
 -a -t ${VIP}:80 -r ${RS1}:8080 -m -w 1
-`, 'option max_conns 2');
+`, 'option max_conns 2\noption evict_embryonic 0');
   const input: Case['input'] = [];
   const expected: Case['expected'] = [...natGarp(10)];
   for (let i = 0; i < 3; i++) {
@@ -444,7 +444,29 @@ function natTableFull(): Case {
     // the third finds the table full: dropped, counted as table-full
     if (i < 2) expected.push({ t: 10 + i, port: 1, frame: a.cOut(SYN) });
   }
-  return { name: 'nat-table-full', mode: 'NAT', about: 'option max_conns 2: the third client\'s SYN is dropped as table-full (its decision log is expected too)', conf, ports: ['outside', 'inside'], format: 'pcapng', input, expected };
+  return { name: 'nat-table-full', mode: 'NAT', about: 'option max_conns 2, evict_embryonic 0 (as IPVS): the third client\'s SYN is dropped as table-full (its decision log is expected too)', conf, ports: ['outside', 'inside'], format: 'pcapng', input, expected };
+}
+
+function natSynEvict(): Case {
+  const conf = natConf('LVS-NAT, a full table giving half-open connections\' slots to new clients (evict_embryonic, on by default)', `-A -t ${VIP}:80 -s rr
+-a -t ${VIP}:80 -r ${RS1}:8080 -m -w 1
+`, 'option max_conns 2');
+  const input: Case['input'] = [];
+  const expected: Case['expected'] = [...natGarp(10)];
+  const c = [0, 1, 2, 3].map((i) => natConn(`203.0.113.${30 + i}`, 43000 + i, RS1, 0x780 + i));
+  const on = (t: number, k: number, g: Seg, sent: boolean) => {
+    input.push({ t, port: 0, frame: c[k]!.cIn(g) });
+    if (sent) expected.push({ t, port: 1, frame: c[k]!.cOut(g) });
+  };
+  on(10, 0, SYN, true);
+  on(11, 1, SYN, true);
+  on(12, 2, SYN, true); // the table is full: client 0's half-open connection gives up its slot
+  on(13, 1, ACK, true); // client 1 completes its handshake: established, never evicted
+  on(14, 0, ACK, false); // client 0's connection is gone: no-conn-not-syn
+  on(15, 3, SYN, true); // full again: client 2's slot (the oldest half-open one)
+  on(16, 2, ACK, false);
+  on(17, 1, GET, true);
+  return { name: 'nat-syn-evict', mode: 'NAT', about: 'option max_conns 2 with evict_embryonic on (the default): a new client takes the slot of the oldest half-open connection, an established one keeps its own; the evicted clients\' ACKs find nothing', conf, ports: ['outside', 'inside'], format: 'pcapng', input, expected };
 }
 
 function drSynFlood(): Case {

@@ -39,6 +39,11 @@ usage:
   tapvs ipvsadm [--socket PATH] [ipvsadm options]
                                              talk to a running director, as ipvsadm
                                              (socket: option control_socket, default /run/tapvs/tapvs.sock)
+  tapvs sysctl [--socket PATH] [--status] [NAME[=VALUE] | NAME VALUE ...]
+                                             the IPVS sysctls of a running director, as sysctl(8)
+                                             shows and sets net.ipv4.vs.* (drop_entry, drop_packet,
+                                             secure_tcp, amemthresh, am_droprate, evict_embryonic,
+                                             expire_nodest_conn, expire_quiescent_template)
   tapvs --version                            print tapvs's version (also: tapvs version)
   tapvs help
 `;
@@ -95,6 +100,10 @@ export async function main(argv: string[]): Promise<number> {
       case 'ipvsadm': {
         const { ipvsadmCommand } = await import('./ipvsadm.js');
         return await ipvsadmCommand(args);
+      }
+      case 'sysctl': {
+        const { sysctlCommand } = await import('./sysctl.js');
+        return await sysctlCommand(args);
       }
       case undefined:
       case 'help':

@@ -15,5 +15,7 @@ export const CONN_F_NOOUTPUT = 0x0020;
 export const CONN_F_INVALID = 0x0040;
 /** Linked in the in/out hash chains. */
 export const CONN_F_HASHED = 0x0080;
+/** A TCP conn in its handshake, linked in the table's embryonic list (evict_embryonic). */
+export const CONN_F_EMBRYONIC = 0x0100;
 /** The slot holds a connection (free slots have flags 0). */
 export const CONN_F_USED = 0x8000;

@@ -29,7 +29,7 @@ export function schedule(table: ConnTable, svc: Service, pkt: SchedPacket, now: 
   // A non-persistent service takes only its own port; port 0 ("all ports")
   // needs persistence, as ipvs says.
   if (svc.fwmark === 0 && pkt.vport !== svc.port) return BAD_PORT;
-  if (table.available < 1) {
+  if (!table.room(1)) {
     table.counters.tableFull++;
     return TABLE_FULL;
   }
@@ -102,14 +102,14 @@ function schedulePersist(table: ConnTable, svc: Service, pkt: SchedPacket, now: 
 
   let dest: Dest;
   if (ct >= 0) {
-    if (table.available < 1) {
+    if (!table.room(1)) {
       table.counters.tableFull++;
       return TABLE_FULL;
     }
     dest = table.dest(ct);
     table.refreshTemplate(ct, now);
   } else {
-    if (table.available < 2) {
+    if (!table.room(2)) {
       table.counters.tableFull++;
       return TABLE_FULL;
     }

@@ -4,12 +4,16 @@ import { AF_INET, AF_INET6 } from '../model/proto.js';
 import { ip6Fold } from '../wire/addr6.js';
 import type { Service } from '../model/service.js';
 import { CHECK_DROP, CHECK_MISS, TABLE_FULL } from './codes.js';
+import {
+  DROP_ENTRY_SHIFT, EmbryonicList, IPVS_DEFENSE_DEFAULTS, defenseMode, dropRateOf, tcpDropEntry, tcpEmbryonic, type DefenseSettings,
+} from './defense.js';
 import { DestRefs } from './dest-refs.js';
 import {
-  CONN_F_FWD_MASK, CONN_F_HASHED, CONN_F_INACTIVE, CONN_F_INVALID, CONN_F_NOOUTPUT,
+  CONN_F_EMBRYONIC, CONN_F_FWD_MASK, CONN_F_HASHED, CONN_F_INACTIVE, CONN_F_INVALID, CONN_F_NOOUTPUT,
   CONN_F_ONE_PACKET, CONN_F_TEMPLATE, CONN_F_USED,
 } from './flags.js';
 import { connHash } from './hash.js';
+import { IPPROTO_TCP } from '../wire/ipproto.js';
 import { protoOps } from './proto/index.js';
 import { DIR_INPUT_ONLY, DIR_OUTPUT } from './tcp-states.js';
 import { CONTROL_REARM, Timeouts } from './timeouts.js';
@@ -23,16 +27,14 @@ const META_TEMPLATE = 0x100;
 const META_V6 = 0x200;
 const EMPTY6 = new Uint32Array(0);
 
-/** The IPVS sysctls that change how connections live and die. */
-export interface ConnSettings {
+/** The IPVS sysctls that change how connections live and die, and the flood defences (conn/defense.ts). */
+export interface ConnSettings extends DefenseSettings {
   /** expire_nodest_conn: a conn whose real server was removed is expired on its next packet (else the packet is dropped). */
   expireNodestConn: boolean;
   /** expire_quiescent_template: a persistence template whose dest has weight 0 no longer binds new conns. */
   expireQuiescentTemplate: boolean;
   /** conn_reuse_mode: 0 off; bit 0: a SYN on a TIME_WAIT/CLOSE conn is scheduled anew; bit 1: also FIN_WAIT of DR/TUN conns. */
   connReuseMode: number;
-  /** secure_tcp: use the stricter TCP state table (tcp_states_dos). */
-  secureTcp: boolean;
 }
 
 export interface ConnTableOptions {
@@ -61,6 +63,10 @@ export interface ConnCounters {
   onePacket: number;
   /** a new conn or template found no free slot */
   tableFull: number;
+  /** embryonic TCP conns whose slot went to a new conn (evict_embryonic) */
+  evicted: number;
+  /** SYN_RECV/SYNACK conns dropped by drop_entry */
+  dropEntry: number;
 }
 
 /**
@@ -127,7 +133,14 @@ export class ConnTable {
 
   readonly timeouts = new Timeouts();
   readonly settings: ConnSettings;
-  readonly counters: ConnCounters = { conns: 0, templates: 0, expired: 0, expiredEarly: 0, onePacket: 0, tableFull: 0 };
+  readonly counters: ConnCounters = { conns: 0, templates: 0, expired: 0, expiredEarly: 0, onePacket: 0, tableFull: 0, evicted: 0, dropEntry: 0 };
+  /** secure_tcp is in force (its mode, stepped by updateDefense, is 2 or 3). */
+  secureTcpOn = false;
+  /** drop_entry is in force. */
+  dropEntryOn = false;
+  /** drop_packet: drop 1 in this many new-connection packets (0: none), and the countdown to the next drop. */
+  dropRate = 0;
+  dropCounter = 0;
   /** Work units done by the last expire() call (entries visited + ticks passed). */
   lastExpireWork = 0;
 
@@ -146,6 +159,10 @@ export class ConnTable {
   private readonly outRecI: Int32Array;
   private readonly freeStack: Int32Array;
   private freeTop: number;
+  /** TCP conns in their handshake, oldest first (evict_embryonic). */
+  private readonly embryonic: EmbryonicList;
+  /** Where drop_entry's next window of slots starts. */
+  private dropCursor = 0;
   /** one past the highest slot ever used: walks stop here */
   private highWater = 0;
 
@@ -201,19 +218,43 @@ export class ConnTable {
     this.freeTop = max;
 
     this.wheel = new TimerWheel(max, opts.wheelSlots ?? 1024, opts.wheelTickMs ?? 1000);
+    this.embryonic = new EmbryonicList(max);
     this.seed = (opts.seed ?? (Math.random() * 0x100000000)) | 0;
     this.settings = {
       expireNodestConn: false,
       expireQuiescentTemplate: false,
       connReuseMode: 1,
-      secureTcp: false,
+      ...IPVS_DEFENSE_DEFAULTS,
       ...opts.settings,
     };
+    this.updateDefense();
   }
 
   /** Free slots left. */
   get available(): number {
     return this.freeTop;
+  }
+
+  /**
+   * Makes sure `n` slots are free for a new conn (and its template): with
+   * evict_embryonic, the oldest embryonic TCP conns give up theirs. False
+   * when that is not enough (the caller counts a full table).
+   */
+  room(n: number): boolean {
+    if (this.freeTop >= n) return true;
+    if (!this.settings.evictEmbryonic) return false;
+    while (this.freeTop < n) {
+      const i = this.embryonic.oldest();
+      if (i < 0) return false;
+      this.free(i);
+      this.counters.evicted++;
+    }
+    return true;
+  }
+
+  /** Embryonic TCP conns held for evict_embryonic. */
+  get embryonicCount(): number {
+    return this.embryonic.size;
   }
 
   // ---- lookups -------------------------------------------------------------
@@ -385,7 +426,7 @@ export class ConnTable {
     vaddr: number, v6: Uint32Array, vOff: number, vport: number,
     dest: Dest, dport: number, extraFlags: number, controlSlot: number, timeoutMs: number, now: number,
   ): number {
-    if (this.freeTop === 0) {
+    if (this.freeTop === 0 && !this.room(1)) {
       this.counters.tableFull++;
       return TABLE_FULL;
     }
@@ -432,6 +473,11 @@ export class ConnTable {
     if (dest.uThreshold !== 0 && dest.activeConns + dest.inactConns >= dest.uThreshold) dest.overloaded = true;
 
     if ((f & CONN_F_ONE_PACKET) === 0) f |= CONN_F_HASHED;
+    // a new TCP conn is in its handshake: the oldest such gives way to a new conn when the table is full
+    if (!template && proto === IPPROTO_TCP && this.settings.evictEmbryonic) {
+      f |= CONN_F_EMBRYONIC;
+      this.embryonic.link(i);
+    }
     this.flags[i] = f;
     if ((f & CONN_F_HASHED) !== 0) {
       this.hashIn(i);
@@ -465,7 +511,11 @@ export class ConnTable {
         if (dir === DIR_OUTPUT) f &= ~CONN_F_NOOUTPUT;
         else d = DIR_INPUT_ONLY;
       }
-      ns = ops.nextState(ns, d, flags, this.settings.secureTcp);
+      ns = ops.nextState(ns, d, flags, this.secureTcpOn);
+      if ((f & CONN_F_EMBRYONIC) !== 0 && !tcpEmbryonic(ns)) {
+        f &= ~CONN_F_EMBRYONIC;
+        this.embryonic.unlink(slot);
+      }
       if ((f & CONN_F_INACTIVE) !== 0) {
         if (ops.isActive(ns)) {
           f &= ~CONN_F_INACTIVE;
@@ -574,6 +624,76 @@ export class ConnTable {
     this.expires[slot] = now + this.timeout[slot]!;
   }
 
+  // ---- flood defences (conn/defense.ts) ----------------------------------------
+
+  /**
+   * Works out the defence levels from the table's pressure, as the kernel's
+   * defence timer does: the automatic modes (1, 2) of drop_entry,
+   * drop_packet and secure_tcp turn on (and read 2) while fewer than
+   * amemthresh slots are free, and off (reading 1) otherwise. Called once a
+   * second and whenever a setting changes.
+   */
+  updateDefense(): void {
+    const s = this.settings;
+    const low = this.freeTop < s.amemthresh;
+    s.dropEntry = defenseMode(s.dropEntry, low);
+    this.dropEntryOn = s.dropEntry >= 2;
+    s.dropPacket = defenseMode(s.dropPacket, low);
+    const rate = dropRateOf(s.dropPacket, this.freeTop, s);
+    // the automatic mode restarts its countdown at each step, as the kernel does
+    if (rate !== this.dropRate || s.dropPacket === 2) this.dropCounter = rate;
+    this.dropRate = rate;
+    s.secureTcp = defenseMode(s.secureTcp, low);
+    this.secureTcpOn = s.secureTcp >= 2;
+  }
+
+  /**
+   * drop_packet: true for the packet to drop, 1 in dropRate of the packets
+   * that would open a connection. Call only when dropRate is not 0.
+   */
+  dropNewPacket(): boolean {
+    if (--this.dropCounter > 0) return false;
+    this.dropCounter = this.dropRate;
+    return true;
+  }
+
+  /**
+   * The defence timer's work (every DEFENSE_PERIOD_MS): the levels, then, if
+   * drop_entry is in force, one drop_entry pass. Returns the entries dropped.
+   */
+  defend(now: number): number {
+    this.updateDefense();
+    return this.dropEntryOn ? this.dropEntries(now) : 0;
+  }
+
+  /**
+   * One drop_entry pass: looks at the next 1/32 of the slots (the kernel
+   * looks at 1/32 of its hash buckets from a random one) and drops the TCP
+   * conns there in SYN_RECV or SYNACK that control nothing. The kernel also
+   * drops some idle ESTABLISHED and UDP entries by their packet counts,
+   * which tapvs does not keep. Returns the entries dropped.
+   */
+  dropEntries(now: number): number {
+    this.advance(now);
+    const span = this.highWater;
+    if (span === 0) return 0;
+    const n = Math.max(1, Math.ceil(span / (1 << DROP_ENTRY_SHIFT)));
+    let i = this.dropCursor < span ? this.dropCursor : 0;
+    let dropped = 0;
+    for (let k = 0; k < n; k++) {
+      const f = this.flags[i]!;
+      if ((f & CONN_F_USED) !== 0 && (f & CONN_F_TEMPLATE) === 0 && this.nControl[i] === 0 &&
+        this.proto[i] === IPPROTO_TCP && tcpDropEntry(this.state[i]!)) {
+        this.free(i);
+        dropped++;
+      }
+      if (++i >= span) i = 0;
+    }
+    this.dropCursor = i;
+    this.counters.dropEntry += dropped;
+    return dropped;
+  }
+
   // ---- expiry and changes ----------------------------------------------------
 
   /**
@@ -631,7 +751,7 @@ export class ConnTable {
       this.dport, this.expires, this.timeout, this.destRef, this.control, this.nControl, this.generation, this.inHead, this.inRec,
       this.outHead, this.outRec, this.freeStack, this.caddr6, this.vaddr6, this.daddr6,
     ];
-    return arrays.reduce((n, a) => n + a.byteLength, 0) + this.wheel.bytesAllocated();
+    return arrays.reduce((n, a) => n + a.byteLength, 0) + this.wheel.bytesAllocated() + this.embryonic.bytesAllocated();
   }
 
   /** Entries filed in the timer wheel (for tests: equals size when consistent). */
@@ -653,6 +773,7 @@ export class ConnTable {
       if ((f & CONN_F_TEMPLATE) === 0) this.unhashOut(i);
     }
     this.wheel.unlink(i);
+    if ((f & CONN_F_EMBRYONIC) !== 0) this.embryonic.unlink(i);
 
     const r = this.destRef[i]!;
     const dest = this.refs.get(r);

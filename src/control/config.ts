@@ -27,6 +27,7 @@ import {
   parseNumber,
   type ServiceKey,
 } from './ipvsadm-args.js';
+import { DEFENSE_OPTION_NAMES, findSysctl, parseSysctlValue } from './sysctl.js';
 
 export interface ConfigError {
   file: string;
@@ -509,9 +510,18 @@ class Parser {
       return b;
     };
     const known = ['max_conns', 'expire_nodest_conn', 'expire_quiescent_template', 'unmatched_from_rs',
-      'neighbour_queue', 'arp_retries', 'arp_retry_interval', 'control_socket', 'metrics_listen', 'check_netns'];
+      'neighbour_queue', 'arp_retries', 'arp_retry_interval', 'control_socket', 'metrics_listen', 'check_netns',
+      ...DEFENSE_OPTION_NAMES];
     if (!known.includes(name)) return this.err(`unknown option '${name}' (known: ${known.join(', ')})`);
     if (!this.once(`option ${name}`)) return;
+    // the flood defences, read as `tapvs sysctl` reads them (control/sysctl.ts)
+    const sysctl = DEFENSE_OPTION_NAMES.includes(name) ? findSysctl(name) : undefined;
+    if (sysctl) {
+      const r = parseSysctlValue(sysctl, v);
+      if ('error' in r) return this.err(`option ${name}: ${r.error}`);
+      (o as unknown as Record<string, unknown>)[sysctl.key] = r.value;
+      return;
+    }
     switch (name) {
       case 'max_conns': { const n = int(1, 0x7fffffff); if (n !== null) o.maxConns = n; return; }
       case 'expire_nodest_conn': { const b = bool(); if (b !== null) o.expireNodestConn = b; return; }

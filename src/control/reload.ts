@@ -26,6 +26,7 @@ import { applySteps } from './batch-apply.js';
 import { unpackConfig, type Packed } from './prepare-core.js';
 import type { Preparer } from './prepare.js';
 import { drain, drainNow, type Steps } from './slices.js';
+import { liveSettingsDiffer, liveSettingsOf } from './sysctl.js';
 
 export interface ReloadLogger {
   info(obj: object, msg: string): void;
@@ -52,8 +53,6 @@ export type ReloadResult =
   }
   | { ok: false; errors: string[] };
 
-/** Options that change while running, as the IPVS sysctls they are (check_netns goes to the health checker). */
-const LIVE_OPTIONS = ['expireNodestConn', 'expireQuiescentTemplate'] as const;
 /** Options the director only reads when it starts. */
 const RESTART_OPTIONS: readonly [keyof DirectorOptions, string][] = [
   ['maxConns', 'max_conns'],
@@ -267,9 +266,9 @@ function* applyConfigSteps(
   const applied = yield* applySteps(d, cmds);
   const marksChanged = !(yield* sameMarks(d.services.markRules, next.marks));
   if (marksChanged) d.mutate.setMarks(next.marks);
-  const s = d.conns.settings;
-  const settingsChanged = LIVE_OPTIONS.some((k) => s[k] !== next.options[k]);
-  d.mutate.setConnSettings({ expireNodestConn: next.options.expireNodestConn, expireQuiescentTemplate: next.options.expireQuiescentTemplate });
+  // the options that change while running, as the IPVS sysctls they are (control/sysctl.ts; check_netns goes to the health checker)
+  const settingsChanged = liveSettingsDiffer(d.conns.settings, next.options);
+  d.mutate.setConnSettings(liveSettingsOf(next.options));
   const skipped = applied.skipped.map((e) =>
     `${file}: ${keyOfCommand(cmds[e.index])}${e.message} (${cmds[e.index]!.cmd} left out: a health check changed the table while the reload was applied)`);
   return { ok: true, config: next, commands: cmds, summary: describe(cmds, marksChanged, settingsChanged), skipped };

@@ -19,6 +19,7 @@ import { Preparer } from './prepare.js';
 import type { PreparedRestore } from './prepare-core.js';
 import { restoreLive } from './restore-live.js';
 import { SerialQueue } from './slices.js';
+import { execSysctl, sysctlWrites } from './sysctl.js';
 import type { RuleWatcher } from './rule-log.js';
 
 type Logger = pino.Logger;
@@ -70,9 +71,16 @@ export async function startControlPlane(
   const queue = new SerialQueue();
   const prep = new Preparer((why) => log.warn({}, why));
 
-  // a request whose -R text the worker parsed carries it as `restore` (and no stdin)
-  type Request = ControlRequest & { restore?: PreparedRestore };
+  // a request whose -R text the worker parsed carries it as `restore` (and no stdin);
+  // `tapvs sysctl` sends verb 'sysctl' (control/sysctl.ts), every other request is ipvsadm's
+  type Request = ControlRequest & { restore?: PreparedRestore; verb?: unknown };
   const run = async (req: Request): Promise<ControlReply> => {
+    if (req.verb === 'sysctl') {
+      const reply = execSysctl(live.director, req.argv);
+      if (reply.code === 0 && sysctlWrites(req.argv)) log.info({ sysctl: req.argv }, 'sysctl: settings changed');
+      else if (reply.code !== 0) log.warn({ sysctl: req.argv, code: reply.code, error: reply.stderr.trim() }, 'sysctl: refused');
+      return reply;
+    }
     const parsed = parseIpvsadmArgs(req.argv);
     let reply: ControlReply;
     let lines: number | undefined;
@@ -103,8 +111,10 @@ export async function startControlPlane(
       w.changed(source, what(r));
     }
   };
-  const handle = (req: Request): Promise<ControlReply> =>
-    queue.run(() => watched('ipvsadm', () => ['ipvsadm', ...req.argv].join(' '), () => run(req)));
+  const handle = (req: Request): Promise<ControlReply> => {
+    const source = req.verb === 'sysctl' ? 'sysctl' : 'ipvsadm';
+    return queue.run(() => watched(source, () => [source, ...req.argv].join(' '), () => run(req)));
+  };
 
   // a successful reload makes the new file live.cfg, the config in force. A reload asked for
   // while another waits to start would read the same file: they are one

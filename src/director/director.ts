@@ -1,10 +1,11 @@
 // The director: one instance per running LVS director, holding its tables
 // and the host it forwards through, and the entry point for every frame.
 // The steps a frame goes through live one file each beside this one, in the
-// order a frame meets them (as ip_vs_core.c reads): ipv4-input.ts →
-// lvs-in.ts / lvs-out.ts / icmp-input.ts → the bound transmitter (xmit/) →
-// the host's output (net/host4.ts). Every step returns a verdict; the drops
-// among them are counted here, once.
+// order a frame meets them (as ip_vs_core.c reads): ipv4-input.ts (or
+// ipv6-input.ts) → lvs-in.ts / lvs-out.ts / icmp-input.ts (icmp6-input.ts) →
+// the bound transmitter (xmit/) → the host's output (net/host4.ts, host6.ts).
+// Every step returns a verdict; the drops among them are counted here, once.
+import { DEFENSE_PERIOD_MS, defenseSettingsOf } from '../conn/defense.js';
 import { ConnTable } from '../conn/table.js';
 import type { DirectorConfig } from '../model/config.js';
 import { PLAIN_FRAME, type FrameMeta } from '../model/frame.js';
@@ -82,6 +83,8 @@ export class Director implements XmitEnv {
   /** The packet being processed, and the one a released fragment re-enters with. */
   private readonly pkt = new Packet();
   readonly reentry = new Packet();
+  /** When the flood defences' levels are next worked out (conn/defense.ts). */
+  private nextDefense = Number.NEGATIVE_INFINITY;
 
   constructor(cfg: DirectorConfig, out: DirectorOutput, opts: DirectorOptions = {}) {
     const problems = topologyProblems(cfg);
@@ -95,6 +98,7 @@ export class Director implements XmitEnv {
       settings: {
         expireNodestConn: cfg.options.expireNodestConn,
         expireQuiescentTemplate: cfg.options.expireQuiescentTemplate,
+        ...defenseSettingsOf(cfg.options),
       },
     });
     this.conns.timeouts.set(cfg.timeouts);
@@ -126,11 +130,15 @@ export class Director implements XmitEnv {
     this.host6.announce();
   }
 
-  /** Timers: ARP retries, connection expiry (bounded work), fragment timeouts. */
+  /** Timers: ARP retries, connection expiry (bounded work), fragment timeouts, the flood defences once a second. */
   tick(now: number): void {
     this.host.tick(now);
     this.host6.tick(now);
     this.conns.expire(now, EXPIRE_BUDGET);
+    if (!(now < this.nextDefense)) {
+      this.nextDefense = now + DEFENSE_PERIOD_MS;
+      this.conns.defend(now);
+    }
     if (this.frags.size > 0) {
       const n = this.frags.expire(now);
       if (n > 0) this.drops.counts[DropCode['fragment-timeout']]! += n;

@@ -34,6 +34,8 @@ export function lvsIn(d: Director, pkt: Packet, svc: Service): Verdict {
   if (slot < 0) {
     // as tcp_conn_schedule: only a packet that may open a connection (a TCP SYN) is scheduled
     if (!ops.schedulable(flags)) return DropCode['no-conn-not-syn'];
+    // drop_packet (conn/defense.ts): under pressure, 1 in dropRate new connections is refused before scheduling
+    if (conns.dropRate !== 0 && conns.dropNewPacket()) return DropCode['drop-packet'];
     slot = scheduleNew(d, pkt, svc);
     if (slot < 0) return notScheduled(d, pkt, slot);
     isNew = true;

@@ -113,9 +113,15 @@ export class Mutations {
     this.services.setMarkRules([...rules]);
   }
 
-  /** The connection sysctls (expire_nodest_conn, expire_quiescent_template, conn_reuse_mode, secure_tcp). */
+  /**
+   * The connection sysctls (expire_nodest_conn, expire_quiescent_template,
+   * conn_reuse_mode) and the flood defences (drop_entry, drop_packet,
+   * secure_tcp, amemthresh, am_droprate, evict_embryonic), whose levels
+   * follow at once, as the kernel's sysctl handlers update them.
+   */
   setConnSettings(s: Partial<ConnSettings>): void {
     Object.assign(this.conns.settings, s);
+    this.conns.updateDefense();
   }
 
   private endConns(d: Dest): number {

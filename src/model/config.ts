@@ -112,6 +112,14 @@ export interface DirectorOptions {
   metricsListen?: string; // e.g. "127.0.0.1:9107"
   /** Run health checks inside this network namespace (through a probe agent), unless a check names its own. */
   checkNetns?: string;
+  /** IPVS drop_entry, drop_packet, secure_tcp (0..3), amemthresh (free slots), am_droprate; absent: the kernel's defaults (conn/defense.ts). */
+  dropEntry?: number;
+  dropPacket?: number;
+  secureTcp?: number;
+  amemthresh?: number;
+  amDroprate?: number;
+  /** A full table gives the oldest embryonic TCP conn's slot to a new conn (tapvs's SYN-flood defence); absent: on. */
+  evictEmbryonic?: boolean;
 }
 
 export interface HealthCheckConfig {

@@ -33,6 +33,8 @@ export const DROP_REASONS = [
   'no-conn-not-syn',
   'no-real-server',
   'table-full',
+  /** drop_packet: a packet that would open a connection, dropped as the defence's rate says (conn/defense.ts). */
+  'drop-packet',
   'dest-removed',
   'ttl-exceeded',
   'frag-needed',

@@ -136,7 +136,8 @@ describe('TCP state machine, DR/TUN (director sees client packets only)', () => 
 describe('secure_tcp', () => {
   it('holds a conn in SYNACK/SYN_RECV until the handshake is seen from both sides', () => {
     const { t, slot } = open(FWD_MASQ);
-    t.settings.secureTcp = true;
+    t.settings.secureTcp = 3; // always on
+    t.updateDefense();
     t.update(slot, DIR_INPUT, TH_SYN, 0);
     expect(t.state[slot]).toBe(TCP_S_SYN_RECV);
     t.update(slot, DIR_INPUT, TH_ACK, 0);
