@@ -1,5 +1,5 @@
 # tapvs: the two commands a user needs are `make demo` and `make test`.
-.PHONY: setup test typecheck unit demo bench stress fuzz build test-pack test-node clean
+.PHONY: setup test typecheck unit demo demo-ui bench stress fuzz build test-pack test-node clean
 
 setup:
 	@bash scripts/setup.sh
@@ -14,7 +14,11 @@ unit: setup
 	npx vitest run test/wire test/sched test/conn test/director test/io test/control
 
 demo: setup
-	bash netns/demo.sh $(MODE)
+	UI=$(UI) bash netns/demo.sh $(MODE)
+
+# the labs with the browser view open beside each (http://127.0.0.1:8080/, UI_PORT to change)
+demo-ui: setup
+	UI=1 bash netns/demo.sh $(MODE)
 
 bench: setup
 	node --import tsx bench/run.ts

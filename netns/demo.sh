@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # `make demo`: tapvs in each LVS forwarding mode, in throw-away network namespaces.
 #   bash netns/demo.sh [nat|dr|tun ...]     (all three when none is given; needs root)
+#   UI=1 bash netns/demo.sh ...             (make demo UI=1: each lab with the browser view on
+#                                            127.0.0.1:${UI_PORT:-8080}, opened at that mode's lesson)
 # For each mode: build the lab, start tapvs, draw the lab, send HTTP requests and a UDP
 # echo through the VIP showing which real server answered, print the ipvsadm tables,
 # tear everything down. Exits non-zero if anything did not work; Ctrl-C tears down too.
@@ -13,6 +15,9 @@ step() { printf '%s==>%s %s\n' "$B" "$N" "$*"; }
 bad() { printf '%s!! %s%s\n' "$R" "$*" "$N"; }
 indent() { sed 's/^/    /'; }
 
+UI=${UI:-}
+UI_PORT=${UI_PORT:-8080}
+[ "$UI" = 0 ] && UI=
 modes=("$@")
 [ ${#modes[@]} -gt 0 ] || modes=(nat dr tun)
 for m in "${modes[@]}"; do
@@ -67,8 +72,14 @@ demo_mode() {
   step "building the ${mode^^} lab (run id $LAB_ID)"
   "lab_$mode" >/dev/null || { bad "lab_$mode failed"; return 1; }
   lab_conf rr >/dev/null || return 1
-  step "starting tapvs: node bin/tapvs.js run --config $LAB_DIR/tapvs.conf"
-  if ! lab_tapvs; then bad "tapvs did not start"; return 1; fi
+  local uiargs=()
+  [ -n "$UI" ] && uiargs=(--ui "127.0.0.1:$UI_PORT" --ui-lab "$LAB_DIR/lab.json")
+  step "starting tapvs: node bin/tapvs.js run --config $LAB_DIR/tapvs.conf${UI:+ ${uiargs[*]}}"
+  if ! lab_tapvs "$LAB_DIR/tapvs.conf" "${uiargs[@]}"; then bad "tapvs did not start"; return 1; fi
+  if [ -n "$UI" ]; then
+    lab_wait_line "$LAB_DIR/tapvs.log" 'browser view listening' 10 >/dev/null || { bad "the browser view did not start (port $UI_PORT in use?)"; return 1; }
+    say "    ${B}browser view: http://127.0.0.1:$UI_PORT/?lesson=$mode${N}  ${D}(from another machine: ssh -L $UI_PORT:127.0.0.1:$UI_PORT this-host)${N}"
+  fi
   # shellcheck disable=SC1091
   source "$LAB_DIR/lab.env"
   read -r -a addrs <<<"$LAB_RS_ADDRS"
@@ -111,6 +122,16 @@ demo_mode() {
   step "tapvs ipvsadm -Lnc (the connection table)"
   lab_ipvsadm -Lnc | indent || { bad "ipvsadm -Lnc failed"; return 1; }
 
+  if [ -n "$UI" ]; then
+    # leave the lab up while the student steps through the requests in the page
+    if [ -t 0 ]; then
+      step "the view stays up: pick a connection in 'Traced connections' and step through it; press Enter to go on"
+      read -r _ || true
+    elif [ "${UI_WAIT:-0}" -gt 0 ]; then
+      step "the view stays up for ${UI_WAIT} s (UI_WAIT)"
+      sleep "$UI_WAIT"
+    fi
+  fi
   step "tearing down $LAB_ID"
   lab_down
   trap - EXIT
