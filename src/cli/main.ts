@@ -6,16 +6,18 @@ const USAGE = `tapvs — a Linux Virtual Server director in TypeScript
 
 usage:
   tapvs run --config FILE [--trace] [--nice N] [--record IN.pcapng] [--record-sent OUT.pcapng]
-            [--record-events FILE] [--decisions FILE.jsonl]
+            [--record-events FILE] [--decisions FILE.jsonl] [--ui ADDR:PORT [--ui-lab LAB.json]]
                                              run the director on its ports (TAP / pcap);
                                              --nice raises the I/O thread's priority;
                                              --record keeps every received frame (replayable)
                                              and every rule change in IN.events (or --record-events),
                                              --record-sent every frame sent;
-                                             --decisions: one JSON line per frame (docs/decision-log.md)
+                                             --decisions: one JSON line per frame (docs/decision-log.md);
+                                             --ui: the browser view (a bare PORT listens on 127.0.0.1)
   tapvs replay --config FILE --in IN.pcap[ng] [--out OUT.pcapng] [--port NAME]
                [--map IF=PORT[,IF=PORT...]] [--strip-vlan] [--trace] [--decisions FILE.jsonl]
                [--events FILE | --no-events] [--expect EXPECTED.pcap[ng] [--ignore FIELD,...]]
+               [--ui ADDR:PORT [--ui-lab LAB.json]]
                                              run captured frames (Ethernet, or Linux cooked
                                              SLL/SLL2 from tcpdump -i any) through the director;
                                              --port: the port every interface feeds;
@@ -25,7 +27,8 @@ usage:
                                              --events: control events to apply (default IN.events
                                              when it exists); --expect: compare the output with a
                                              capture (exit 0 same, 1 different, 2 error), --ignore
-                                             fields such as ip.id,ttl
+                                             fields such as ip.id,ttl; --ui: then serve the replay's
+                                             timeline to the browser view until Ctrl-C
   tapvs test [DIR...] [-k PATTERN] [--junit FILE] [--update] [--ignore FIELD,...]
                                              run every regression case in the folders
                                              (<case>.conf, .in.pcap[ng], .expected.pcapng,
@@ -86,7 +89,7 @@ export async function main(argv: string[]): Promise<number> {
     switch (cmd) {
       case 'replay': {
         const { replayCommand } = await import('./replay.js');
-        return replayCommand(args);
+        return await replayCommand(args);
       }
       case 'test': {
         const { testCommand } = await import('./test-cases.js');
