@@ -1,11 +1,12 @@
 // In-process forwarding: decode -> lookup -> rewrite -> checksum -> "send"
-// (a no-op sink), on one core, for established NAT, DR and TUN flows, and a
-// NAT mix where 10% of packets open a new connection.
+// (a no-op sink), on one core, for established NAT, DR and TUN flows (IPv4
+// and IPv6), and a NAT mix where 10% of packets open a new connection.
 import { pathToFileURL } from 'node:url';
 import { DEFAULT_OPTIONS, type DirectorConfig } from '../src/model/config.js';
 import { Director } from '../src/director/director.js';
 import { FWD_DR, FWD_MASQ, FWD_TUN, type Fwd } from '../src/model/dest.js';
 import { parseIp as ip, parseMac as mac } from '../src/wire/addr.js';
+import { parseIp6 } from '../src/wire/addr6.js';
 import { eth } from '../src/wire/builder.js';
 import type { BenchResult } from './types.js';
 
@@ -35,6 +36,49 @@ export function config(fwd: Fwd): DirectorConfig {
       { addr: ip('10.0.0.2'), mac: mac('02:00:00:00:00:02') },
     ],
   };
+}
+
+/** The IPv6 twin of config(): the same ports and real servers, on 2001:db8:: addresses. */
+export function config6(fwd: Fwd): DirectorConfig {
+  const inside = fwd === FWD_MASQ ? '2001:db8:10::' : fwd === FWD_TUN ? '2001:db8:30::' : '2001:db8:1::';
+  const dests = [11, 12, 13, 14].map((h) => ({ addr: 0, addr6: parseIp6(`${inside}${h}`), port: 80, fwd, weight: 1 }));
+  const ports: DirectorConfig['ports'] = [
+    { name: 'outside', kind: 'memory', mac: mac('02:00:00:00:00:01'), addrs: [], addrs6: [{ addr: parseIp6('2001:db8:1::1'), prefix: 64 }], mtu: 1500 },
+  ];
+  if (fwd === FWD_MASQ) {
+    ports.push({ name: 'inside', kind: 'memory', mac: mac('02:00:00:00:01:01'), addrs: [], addrs6: [{ addr: parseIp6('2001:db8:10::1'), prefix: 64 }], mtu: 1500 });
+  }
+  return {
+    ports,
+    vips: [{ addr: 0, addr6: parseIp6(VIP6), port: 'outside' }],
+    routes: [
+      { dst: 0, prefix: 48, via: 0, dst6: parseIp6('2001:db8:ff00::'), via6: parseIp6('2001:db8:1::2') },
+      { dst: 0, prefix: 64, via: 0, dst6: parseIp6('2001:db8:30::'), via6: parseIp6('2001:db8:1::2') },
+    ],
+    marks: [],
+    services: [{ proto: 6, addr: 0, addr6: parseIp6(VIP6), port: 80, scheduler: 'wlc', dests }],
+    timeouts: { tcp: 900, tcpfin: 120, udp: 300 },
+    options: { ...DEFAULT_OPTIONS, maxConns: 1 << 20 },
+    healthChecks: [],
+    neighbours: [
+      ...dests.filter(() => fwd !== FWD_TUN).map((d, i) => ({ addr: 0, addr6: d.addr6, mac: mac(`02:00:00:00:02:${(0x11 + i).toString(16)}`) })),
+      { addr: 0, addr6: parseIp6('2001:db8:1::2'), mac: mac('02:00:00:00:00:02') },
+    ],
+  };
+}
+
+const VIP6 = '2001:db8:1::100';
+
+/** Clients behind the outside router, 2001:db8:ff00::/48. */
+export function clientAddr6(i: number): string {
+  return `2001:db8:ff00::${(0x100 + i).toString(16)}`;
+}
+
+export function clientFrame6(client: string, sport: number, flags: string, payload = 0): Uint8Array {
+  return eth({ src: '02:00:00:00:00:02', dst: '02:00:00:00:00:01' })
+    .ipv6({ src: client, dst: VIP6 })
+    .tcp({ sport, dport: 80, flags, seq: 1, ack: 1, payload: new Uint8Array(payload) })
+    .build();
 }
 
 export function clientFrame(client: number, sport: number, flags: string, payload = 0): Uint8Array {
@@ -86,6 +130,29 @@ function established(fwd: Fwd, label: string): BenchResult {
   return res;
 }
 
+function established6(fwd: Fwd, label: string): BenchResult {
+  const d = new Director(config6(fwd), { send: () => {} });
+  const buf = new Uint8Array(HEADROOM + 2048);
+  const now = 1_000;
+  const acks: Uint8Array[] = [];
+  for (let i = 0; i < FLOWS; i++) {
+    const syn = clientFrame6(clientAddr6(i), 10_000 + i, 'S');
+    buf.set(syn, HEADROOM);
+    d.process(0, buf, HEADROOM, syn.length, now);
+    acks.push(clientFrame6(clientAddr6(i), 10_000 + i, 'A', 64));
+  }
+  const res = measure(`${label} established (IPv6)`, `${FLOWS} flows, 138-byte frames`, (n) => {
+    for (let i = 0; i < n; i++) {
+      const f = acks[i & (FLOWS - 1)]!;
+      buf.set(f, HEADROOM);
+      d.process(0, buf, HEADROOM, f.length, now);
+    }
+  }, 2_000_000);
+  const dropped = d.drops.total;
+  if (dropped > 0) res.note += `; UNEXPECTED drops ${JSON.stringify(d.drops.toObject())}`;
+  return res;
+}
+
 function natMix(): BenchResult {
   const d = new Director(config(FWD_MASQ), { send: () => {} });
   const buf = new Uint8Array(HEADROOM + 2048);
@@ -128,7 +195,10 @@ function natMix(): BenchResult {
 
 export async function benchDirector(only?: string): Promise<BenchResult[]> {
   if (only !== undefined) {
-    const map: Record<string, () => BenchResult> = { nat: () => established(FWD_MASQ, 'NAT'), dr: () => established(FWD_DR, 'DR'), tun: () => established(FWD_TUN, 'TUN'), mix: natMix };
+    const map: Record<string, () => BenchResult> = {
+      nat: () => established(FWD_MASQ, 'NAT'), dr: () => established(FWD_DR, 'DR'), tun: () => established(FWD_TUN, 'TUN'), mix: natMix,
+      nat6: () => established6(FWD_MASQ, 'NAT'), dr6: () => established6(FWD_DR, 'DR'), tun6: () => established6(FWD_TUN, 'TUN'),
+    };
     return only.split(',').map((k) => map[k]!());
   }
   return [
@@ -136,6 +206,9 @@ export async function benchDirector(only?: string): Promise<BenchResult[]> {
     established(FWD_DR, 'DR'),
     established(FWD_TUN, 'TUN'),
     natMix(),
+    established6(FWD_MASQ, 'NAT'),
+    established6(FWD_DR, 'DR'),
+    established6(FWD_TUN, 'TUN'),
   ];
 }
 

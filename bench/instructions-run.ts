@@ -3,7 +3,7 @@
 import { Director } from '../src/director/director.js';
 import { FWD_DR, FWD_MASQ, FWD_TUN, type Fwd } from '../src/model/dest.js';
 import { parseIp as ip } from '../src/wire/addr.js';
-import { clientAddr, clientFrame, config } from './director.js';
+import { clientAddr, clientAddr6, clientFrame, clientFrame6, config, config6 } from './director.js';
 
 const FLOWS = 4096;
 const HEADROOM = 64;
@@ -11,15 +11,18 @@ const WARM = 300_000;
 
 const kase = process.argv[2] ?? 'nat';
 const n = Number(process.argv[3] ?? 0);
-const fwd: Fwd = kase === 'dr' ? FWD_DR : kase === 'tun' ? FWD_TUN : FWD_MASQ;
-const d = new Director(config(fwd), { send: () => {} });
+// nat6, dr6, tun6: the same established flows over IPv6
+const v6 = kase.endsWith('6');
+const method = v6 ? kase.slice(0, -1) : kase;
+const fwd: Fwd = method === 'dr' ? FWD_DR : method === 'tun' ? FWD_TUN : FWD_MASQ;
+const d = new Director(v6 ? config6(fwd) : config(fwd), { send: () => {} });
 const buf = new Uint8Array(HEADROOM + 2048);
 const acks: Uint8Array[] = [];
 for (let i = 0; i < FLOWS; i++) {
-  const syn = clientFrame(clientAddr(i), 10_000 + i, 'S');
+  const syn = v6 ? clientFrame6(clientAddr6(i), 10_000 + i, 'S') : clientFrame(clientAddr(i), 10_000 + i, 'S');
   buf.set(syn, HEADROOM);
   d.process(0, buf, HEADROOM, syn.length, 1_000);
-  acks.push(clientFrame(clientAddr(i), 10_000 + i, 'A', 64));
+  acks.push(v6 ? clientFrame6(clientAddr6(i), 10_000 + i, 'A', 64) : clientFrame(clientAddr(i), 10_000 + i, 'A', 64));
 }
 const syn = clientFrame(ip('172.16.200.1'), 1, 'S');
 let port = 1;

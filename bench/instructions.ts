@@ -6,7 +6,7 @@
 // `make bench` runs it only with BENCH_INSTRUCTIONS=1.
 //
 //   node --import tsx bench/instructions.ts            # all cases, from src/
-//   node --import tsx bench/instructions.ts nat dr     # some
+//   node --import tsx bench/instructions.ts nat dr     # some (nat6, dr6, tun6: IPv6)
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,7 +15,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { BenchResult } from './types.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const CASES = ['nat', 'dr', 'tun', 'mix'] as const;
+const CASES = ['nat', 'dr', 'tun', 'mix', 'nat6', 'dr6', 'tun6'] as const;
 const N = 1_000_000;
 
 function totalInstructions(dist: string, kase: string, n: number): number {

@@ -144,6 +144,27 @@ describe('TUN6: IPv6-in-IPv6 to the real server', () => {
     expect(rig.drops()).toEqual({ 'frag-needed': 1 });
   });
 
+  it('an ICMPv6 error from the client side about the connection is tunnelled to the real server as it is; echo to the VIP is answered', () => {
+    const rig = new Rig(cfg);
+    rig.in(0, tcp6Frame(client({ flags: 'S', seq: 1, ack: 0 })), 1);
+    const sent = tcp6Frame({ smac: '02:00:00:00:09:09', dmac: TUN6.routerMac, src: TUN6.vip, dst: CLIENT6, sport: 80, dport: CPORT, flags: 'SA', seq: 7, ack: 2 });
+    const err = eth({ src: TUN6.routerMac, dst: TUN6.mac }).ipv6({ src: CLIENT6, dst: TUN6.vip, hopLimit: 61 }).icmpv6({ type: 1, code: 1 }).payload(ipPart(sent)).build();
+    expectFrames(rig.in(0, err, 2), [{ port: 0, bytes: tunnelled(err, 61, 0) }]);
+    const req = eth({ src: TUN6.routerMac, dst: TUN6.mac }).ipv6({ src: CLIENT6, dst: TUN6.vip }).icmpv6({ type: 128, id: 2, seq: 2, payload: 'x' }).build();
+    const rep = eth({ src: TUN6.mac, dst: TUN6.routerMac }).ipv6({ src: TUN6.vip, dst: CLIENT6 }).icmpv6({ type: 129, id: 2, seq: 2, payload: 'x' }).build();
+    expectFrames(rig.in(0, req, 3), [{ port: 0, bytes: rep }]);
+  });
+
+  it('persistence by IPv6 prefix: clients of one /64 keep their real server', () => {
+    const rig = new Rig(tun6Config({ services: [{ port: 80, persistent: 300, prefix6: 64, dests: [{ addr: TUN6.rs1, port: 80 }, { addr: TUN6.rs2, port: 80 }] }] }));
+    const to = (out: { bytes: Uint8Array }[]) => Array.from(out[0]!.bytes.subarray(14 + 24, 14 + 40)).map((b) => b.toString(16).padStart(2, '0')).join('');
+    const a = to(rig.in(0, tcp6Frame({ ...client({ flags: 'S', seq: 1, ack: 0 }), src: '2001:db8:ff::7' }), 1));
+    const b = to(rig.in(0, tcp6Frame({ ...client({ flags: 'S', seq: 1, ack: 0 }), src: '2001:db8:ff::8', sport: 5 }), 2));
+    const c = to(rig.in(0, tcp6Frame({ ...client({ flags: 'S', seq: 1, ack: 0 }), src: '2001:db8:ff:1::7', sport: 6 }), 3));
+    expect(b).toBe(a);
+    expect(c).not.toBe(a);
+  });
+
   it('hop limit 1 reaches the real server as it came (the VIP is the director\'s own address, as for IPv4\'s TTL)', () => {
     const rig = new Rig(cfg);
     const f = tcp6Frame({ ...client({ flags: 'S', seq: 1, ack: 0 }), hopLimit: 1 });
