@@ -10,6 +10,7 @@ const suites: [string, string, string][] = [
   ['director', './director.ts', 'benchDirector'],
   ['ui', './ui.ts', 'benchUi'],
   ['fragments', './fragments.ts', 'benchFragments'],
+  ['syn-flood', './syn-flood.ts', 'benchSynFlood'],
   ['io', './io.ts', 'benchIo'],
   ['e2e', './e2e.ts', 'benchE2e'],
   ['stress', './stress.ts', 'benchStress'],
