@@ -12,7 +12,7 @@ import type { ConfigLoader } from '../control/reload.js';
 import type { DirectorConfig } from '../model/config.js';
 
 export async function runCommand(args: string[]): Promise<number> {
-  const { flags } = parseFlags(args, ['config', 'nice', 'record', 'record-sent', 'record-events', 'decisions', 'keepalived']);
+  const { flags } = parseFlags(args, ['config', 'nice', 'record', 'record-sent', 'record-events', 'decisions', 'keepalived', 'ui', 'ui-lab']);
   if (typeof flags.config !== 'string') throw new Error('--config FILE is required (with --keepalived: the ports, VIPs and routes)');
   const log = makeLogger();
   if (typeof flags.nice === 'string') {
@@ -35,9 +35,15 @@ export async function runCommand(args: string[]): Promise<number> {
     events: flags['record-events'] as string | undefined,
     decisions: flags.decisions as string | undefined,
   });
-  const trace = teeSinks(flags.trace ? textTrace((l) => process.stdout.write(l + '\n')) : undefined, rec.trace);
+  // --ui: the browser view, another trace consumer; without it the module is not even loaded
+  let ui: import('../ui/index.js').LiveUi | undefined;
+  if (typeof flags.ui === 'string') {
+    const { liveUi, uiSettings } = await import('../ui/index.js');
+    ui = liveUi(uiSettings(flags.ui, flags['ui-lab'] as string | undefined));
+  }
+  const trace = teeSinks(flags.trace ? textTrace((l) => process.stdout.write(l + '\n')) : undefined, rec.trace, ui?.sink);
   const tap = rec.tap;
-  return runDirector({ cfg, configPath, log, trace, tap, ...(rec.watch ? { watch: rec.watch } : {}), ...(load ? { load } : {}) });
+  return runDirector({ cfg, configPath, log, trace, tap, ...(rec.watch ? { watch: rec.watch } : {}), ...(load ? { load } : {}), ...(ui ? { ui } : {}) });
 }
 
 function keepalivedLoader(file: string, configPath: string): ConfigLoader {

@@ -158,6 +158,8 @@ export interface RunOptions extends LiveOptions {
   log: Logger;
   /** Made once the director exists and before the control plane starts; told of every rule change (`--record`). */
   watch?: (director: Director) => RuleWatcher;
+  /** `--ui`: the browser view (src/ui), served beside the control plane while the director runs. */
+  ui?: { start(live: LiveDirector, now: () => number): Promise<{ readonly url: string; close(): Promise<void> }> };
 }
 
 /**
@@ -176,6 +178,17 @@ export async function runDirector(o: RunOptions): Promise<number> {
     await live.stop(); // close the ports (and remove the TAPs) before reporting
     throw e;
   }
+  let view: { readonly url: string; close(): Promise<void> } | undefined;
+  if (o.ui) {
+    try {
+      view = await o.ui.start(live, portNow);
+    } catch (e) {
+      await plane.stop();
+      await live.stop();
+      throw e;
+    }
+    o.log.info({ url: view.url }, 'browser view listening');
+  }
   await new Promise<void>((resolve) => {
     const done = (sig: string) => {
       o.log.info({ signal: sig }, 'shutting down');
@@ -184,6 +197,7 @@ export async function runDirector(o: RunOptions): Promise<number> {
     process.once('SIGINT', () => done('SIGINT'));
     process.once('SIGTERM', () => done('SIGTERM'));
   });
+  await view?.close();
   await plane.stop();
   await live.stop();
   return 0;
