@@ -1,0 +1,4 @@
+// End-to-end: the browser view of tapvs in nat mode, in a netns lab (root only; see ui-suite.ts).
+import { uiSuite } from './ui-suite.js';
+
+uiSuite('nat', 'n');
