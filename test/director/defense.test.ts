@@ -6,7 +6,8 @@ import { TCP_STATE_NAMES } from '../../src/conn/tcp-states.js';
 import type { DirectorOptions } from '../../src/model/config.js';
 import { Rig } from './harness.js';
 import { pad60, tcpFrame } from './frames.js';
-import { ip, NAT, natConfig } from './topo.js';
+import { DR, drConfig, ip, NAT, natConfig } from './topo.js';
+import { ip6, NAT6, nat6Config, tcp6Frame } from './topo6.js';
 
 function rig(options: Partial<DirectorOptions>): Rig {
   const cfg = natConfig({ services: [{ port: 80, dests: [{ addr: NAT.rs1, port: 8080 }] }] });
@@ -104,5 +105,33 @@ describe('secure_tcp', () => {
     const synAck = pad60(tcpFrame({ smac: NAT.rs1Mac, dmac: NAT.inMac, src: NAT.rs1, dst: client(1), sport: 8080, dport: 40000, flags: 'SA', seq: 9, ack: 101 }));
     expect(r.in(1, synAck, 1002).length).toBe(1);
     expect(state(r, 1)).toBe('SYNACK');
+  });
+});
+
+describe('evict_embryonic in DR mode and for IPv6', () => {
+  it('DR (no replies seen): the client\'s ACK completes the handshake; a full table evicts the oldest half-open one', () => {
+    const cfg = drConfig({ services: [{ port: 80, dests: [{ addr: DR.rs1, port: 80 }] }] });
+    cfg.options = { ...cfg.options, maxConns: 2 };
+    const r = new Rig(cfg);
+    const dseg = (k: number, flags: string) => pad60(tcpFrame({ smac: DR.routerMac, dmac: DR.mac, src: client(k), dst: DR.vip, sport: 40000, dport: 80, flags, seq: 100, ack: flags.includes('A') ? 1 : 0 }));
+    expect(r.in(0, dseg(1, 'S'), 1).length).toBe(1);
+    expect(r.in(0, dseg(1, 'A'), 2).length).toBe(1);
+    expect(r.in(0, dseg(2, 'S'), 3).length).toBe(1);
+    expect(r.in(0, dseg(3, 'S'), 4).length).toBe(1); // evicts client 2, not the established client 1
+    expect(r.in(0, dseg(1, 'PA'), 5).length).toBe(1);
+    expect(r.in(0, dseg(2, 'A'), 6)).toEqual([]);
+    expect(r.d.conns.counters.evicted).toBe(1);
+  });
+
+  it('IPv6 (NAT): the same, keyed by full addresses', () => {
+    const cfg = nat6Config({ services: [{ port: 80, dests: [{ addr: NAT6.rs1, port: 8080 }] }] });
+    cfg.options = { ...cfg.options, maxConns: 2 };
+    const r = new Rig(cfg);
+    const c6 = (k: number) => `2001:db8:ff::${k}`;
+    const seg6 = (k: number, flags: string) => pad60(tcp6Frame({ smac: NAT6.routerMac, dmac: NAT6.outMac, src: c6(k), dst: NAT6.vip, sport: 40000, dport: 80, flags, seq: 100, ack: flags.includes('A') ? 1 : 0 }));
+    for (let k = 1; k <= 3; k++) expect(r.in(0, seg6(k, 'S'), k).filter((f) => f.port === 1).length).toBe(1);
+    const live6 = (k: number) => r.d.conns.lookupIn6(6, ip6(c6(k)), 0, 40000, ip6(NAT6.vip), 0, 80) >= 0;
+    expect([1, 2, 3].map(live6)).toEqual([false, true, true]);
+    expect(r.d.conns.counters.evicted).toBe(1);
   });
 });
