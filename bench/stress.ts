@@ -8,7 +8,7 @@
 // include whatever else the two cores run.
 //
 //   node --import tsx bench/stress.ts          (or: make stress; make bench runs it too)
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, openSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -98,6 +98,8 @@ function restoreText(bytes: number, perService: number, net8: number): string {
 interface Window {
   /** Longest time between two turns of the frame pump, ms. */
   maxGap: number;
+  /** The most CPU time this thread spent between two turns of the pump, ms: the pause without the time other processes took the core. */
+  maxCpuGap: number | undefined;
   /** The event loop's longest delay (monitorEventLoopDelay, 1 ms resolution), ms. */
   loopMax: number;
   frames: number;
@@ -116,13 +118,21 @@ async function underLoad(live: LiveDirector, op: () => Promise<unknown>): Promis
   let running = true;
   let maxGap = 0;
   let last = performance.now();
+  const cpu = threadCpu();
+  let maxCpuGap = 0;
+  let lastCpu = cpu ? cpu() : 0;
   const sent0 = inside.frames;
   const pump = () => {
     if (!running) return;
     const t = performance.now();
     if (t - last > maxGap) maxGap = t - last;
+    if (cpu) {
+      const c = cpu();
+      if (c - lastCpu > maxCpuGap) maxCpuGap = c - lastCpu;
+    }
     for (let i = 0; i < 64; i++) outside.inject(frame);
     last = performance.now();
+    if (cpu) lastCpu = cpu();
     setImmediate(pump);
   };
   // the control plane's own timers too, as in `tapvs run`
@@ -134,7 +144,28 @@ async function underLoad(live: LiveDirector, op: () => Promise<unknown>): Promis
   await new Promise((r) => setTimeout(r, 200));
   running = false;
   h.disable();
-  return { maxGap, loopMax: h.max / 1e6, frames: inside.frames - sent0, ms: performance.now() - t0 };
+  return { maxGap, maxCpuGap: cpu ? maxCpuGap : undefined, loopMax: h.max / 1e6, frames: inside.frames - sent0, ms: performance.now() - t0 };
+}
+
+/** This thread's CPU time in ms: Node 23.9+ tells; before, Linux does (the first field of the main thread's schedstat, ns on a CPU). */
+function threadCpu(): (() => number) | undefined {
+  const f = (process as { threadCpuUsage?: () => { user: number; system: number } }).threadCpuUsage;
+  if (typeof f === 'function') {
+    return () => {
+      const u = f.call(process);
+      return (u.user + u.system) / 1000;
+    };
+  }
+  try {
+    const fd = openSync(`/proc/self/task/${process.pid}/schedstat`, 'r');
+    const buf = Buffer.alloc(128);
+    return () => {
+      const n = readSync(fd, buf, 0, buf.length, 0);
+      return Number(buf.toString('latin1', 0, n).split(' ')[0]) / 1e6;
+    };
+  } catch {
+    return undefined;
+  }
 }
 
 // Control clients run in a child process, as they do for real: building and
@@ -204,7 +235,9 @@ function unfinishedClients(path: string, n: number, bytes: number): Promise<{ re
 }
 
 const mb = (b: number) => Math.round(b / (1 << 20));
-const fmt = (w: Window) => `event loop max ${w.loopMax.toFixed(1)} ms; ${Math.round(w.frames / (w.ms / 1000)).toLocaleString('en-US')} frames/s forwarded meanwhile`;
+const fmt = (w: Window) =>
+  `${w.maxCpuGap !== undefined ? `CPU in the longest pause ${w.maxCpuGap.toFixed(1)} ms; ` : ''}event loop max ${w.loopMax.toFixed(1)} ms; ` +
+  `${Math.round(w.frames / (w.ms / 1000)).toLocaleString('en-US')} frames/s forwarded meanwhile`;
 
 export async function benchStress(): Promise<BenchResult[]> {
   const out: BenchResult[] = [];

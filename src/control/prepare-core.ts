@@ -26,7 +26,8 @@ function reviver(_k: string, v: unknown): unknown {
   return v;
 }
 export const toJson = (v: unknown): string => JSON.stringify(v, replacer);
-export const fromJson = (s: string): unknown => JSON.parse(s, reviver);
+// the reviver is called for every value: only chunks that hold a typed array pay for it
+export const fromJson = (s: string): unknown => (s.includes('"$u32"') ? JSON.parse(s, reviver) : JSON.parse(s));
 
 /** How much rebuilding an element costs, in elements: a service counts its real servers, a mark rule its ports. */
 function weight(v: unknown): number {
@@ -56,7 +57,8 @@ export function chunkArray(items: readonly unknown[]): string[] {
 /** An object whose array fields travel as chunks; the rest as one small JSON text. */
 export interface Packed {
   head: string;
-  arrays: Record<string, string[]>;
+  /** JSON chunks of each array: a list in this thread, a StringPack when moved from another. */
+  arrays: Record<string, Iterable<string>>;
 }
 
 export function pack(obj: object): Packed {
@@ -107,7 +109,7 @@ export interface RestoreLine {
 }
 
 export type PreparedRestore =
-  | { ok: true; count: number; lines: string[] /* JSON chunks of RestoreLine[] */ }
+  | { ok: true; count: number; lines: Iterable<string> /* JSON chunks of RestoreLine[] */ }
   | { ok: false; errors: string[]; more: number };
 
 /** An ipvsadm -R text parsed (parseRestore), as chunks. */
@@ -118,18 +120,21 @@ export function prepareRestore(text: string): PreparedRestore {
   return { ok: true, count: lines.length, lines: chunkArray(lines) };
 }
 
-/** Rebuilds the commands of a prepared restore (and the line of each), one chunk per step. */
-export function* unpackRestore(chunks: readonly string[]): Steps<{ commands: IpvsadmCommand[]; lines: number[] }> {
-  const commands: IpvsadmCommand[] = [];
-  const lines: number[] = [];
-  for (const c of chunks) {
-    for (const l of fromJson(c) as RestoreLine[]) {
-      commands.push(l.command);
-      lines.push(l.line);
-    }
-    yield;
-  }
-  return { commands, lines };
+/** The commands of a prepared restore, a chunk at a time, each pass anew; `lines` is filled with each command's line. */
+export function restoreChunks(chunks: Iterable<string>, lines: Int32Array): Iterable<IpvsadmCommand[]> {
+  return {
+    *[Symbol.iterator]() {
+      let i = 0;
+      for (const c of chunks) {
+        const cmds: IpvsadmCommand[] = [];
+        for (const l of fromJson(c) as RestoreLine[]) {
+          lines[i++] = l.line;
+          cmds.push(l.command);
+        }
+        yield cmds;
+      }
+    },
+  };
 }
 
 /**
@@ -159,43 +164,77 @@ export function prepareRequest(bytes: Uint8Array): PreparedRequest {
   return { ok: true, req: { argv: req.argv } };
 }
 
-// A message is rebuilt on its receiving thread in one step, so a result goes
-// back as many messages: each string of each string list (the JSON chunks)
-// alone, then the rest with those lists replaced by markers.
+// A message is rebuilt on its receiving thread in one step, and all the
+// messages waiting on a port are taken in one turn of the event loop. So the
+// JSON chunks of a result travel as one buffer of bytes moved (not copied)
+// to the other thread, and each chunk becomes a string only when read.
 
-interface PartsMarker {
-  $parts: number;
+/** Strings packed in one buffer, decoded one at a time as they are iterated. */
+export class StringPack implements Iterable<string> {
+  constructor(readonly bytes: Uint8Array, readonly ends: Uint32Array) {}
+
+  get length(): number {
+    return this.ends.length;
+  }
+
+  *[Symbol.iterator](): Iterator<string> {
+    let start = 0;
+    for (const end of this.ends) {
+      yield utf8.decode(this.bytes.subarray(start, end));
+      start = end;
+    }
+  }
+
+  static of(strings: readonly string[]): StringPack {
+    const enc = new TextEncoder();
+    const ends = new Uint32Array(strings.length);
+    let total = 0;
+    strings.forEach((x, i) => { total += Buffer.byteLength(x); ends[i] = total; });
+    const bytes = new Uint8Array(total);
+    let at = 0;
+    for (const x of strings) at += enc.encodeInto(x, bytes.subarray(at)).written;
+    return new StringPack(bytes, ends);
+  }
+}
+
+/** String lists smaller than this travel as they are. */
+const PACK_MIN_CHARS = 16 << 10;
+
+interface PackMarker {
+  $pack: number;
 }
 
 const isStringList = (v: unknown): v is string[] => Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === 'string');
 
-/** Replaces every list of strings in `v` (at any depth) by a marker, appending its strings to `parts` in walk order. */
-export function detachParts(v: unknown, parts: string[]): unknown {
-  if (isStringList(v)) {
-    for (const x of v) parts.push(x);
-    return { $parts: v.length } satisfies PartsMarker;
+/**
+ * Replaces every large list of strings in `v` (at any depth) by a marker and
+ * its strings by a StringPack appended to `packs`; the packs' buffers are
+ * what to move with the message.
+ */
+export function detachPacks(v: unknown, packs: StringPack[]): unknown {
+  if (isStringList(v) && v.reduce((n, x) => n + x.length, 0) >= PACK_MIN_CHARS) {
+    packs.push(StringPack.of(v));
+    return { $pack: packs.length - 1 } satisfies PackMarker;
   }
-  if (Array.isArray(v)) return v.map((x) => detachParts(x, parts));
+  if (Array.isArray(v)) return v.map((x) => detachPacks(x, packs));
   if (v !== null && typeof v === 'object' && !ArrayBuffer.isView(v)) {
     const o: Record<string, unknown> = {};
-    for (const [k, x] of Object.entries(v)) o[k] = detachParts(x, parts);
+    for (const [k, x] of Object.entries(v)) o[k] = detachPacks(x, packs);
     return o;
   }
   return v;
 }
 
-/** detachParts undone: markers replaced, in the same walk order, by the strings received. */
-export function attachParts(v: unknown, parts: readonly string[], at = { i: 0 }): unknown {
-  if (v !== null && typeof v === 'object' && '$parts' in v) {
-    const n = (v as PartsMarker).$parts;
-    const list = parts.slice(at.i, at.i + n);
-    at.i += n;
-    return list;
+/** detachPacks undone on the receiving side (`packs` as received: plain objects). */
+export function attachPacks(v: unknown, packs: readonly { bytes: Uint8Array; ends: Uint32Array }[]): unknown {
+  if (v !== null && typeof v === 'object' && '$pack' in v) {
+    const p = packs[(v as PackMarker).$pack]!;
+    return new StringPack(p.bytes, p.ends);
   }
-  if (Array.isArray(v)) return v.map((x) => attachParts(x, parts, at));
+  if (Array.isArray(v)) return v.map((x) => attachPacks(x, packs));
   if (v !== null && typeof v === 'object' && !ArrayBuffer.isView(v)) {
     const o: Record<string, unknown> = {};
-    for (const [k, x] of Object.entries(v)) o[k] = attachParts(x, parts, at);
+    for (const [k, x] of Object.entries(v)) o[k] = attachPacks(x, packs);
     return o;
   }
   return v;

@@ -8,16 +8,15 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { attachParts, prepareConfig, prepareRequest, type PreparedConfig, type PreparedRequest } from './prepare-core.js';
+import { attachPacks, prepareConfig, prepareRequest, type PreparedConfig, type PreparedRequest } from './prepare-core.js';
 
 type JobBody = { kind: 'config'; bytes: Uint8Array; file: string } | { kind: 'request'; bytes: Uint8Array };
 export type PrepareJob = JobBody & { id: number };
 
 export type PrepareReply =
-  | { id: number; result: PreparedConfig | PreparedRequest }
-  | { id: number; error: string }
-  /** One chunk of the result that follows. */
-  | { id: number; part: string };
+  /** `packs`: the buffers of the result's StringPacks, moved with it (prepare-core.ts: detachPacks). */
+  | { id: number; result: PreparedConfig | PreparedRequest; packs: { bytes: Uint8Array; ends: Uint32Array }[] }
+  | { id: number; error: string };
 
 /** The worker's own heap: a pathological input ends the worker, not the director. */
 const WORKER_HEAP_MB = 1024;
@@ -64,8 +63,6 @@ interface Pending {
   inThread: () => Result;
   /** Not yet sent: the worker is starting. */
   job?: PrepareJob;
-  /** The result's chunks received so far. */
-  parts: string[];
 }
 
 export class Preparer {
@@ -110,11 +107,10 @@ export class Preparer {
         if (m === 'ready') return ready();
         const p = this.pending.get(m.id);
         if (!p) return;
-        if ('part' in m) return void p.parts.push(m.part);
         this.pending.delete(m.id);
         if (this.pending.size === 0) w.unref();
         if ('error' in m) p.reject(new Error(m.error));
-        else p.resolve(attachParts(m.result, p.parts) as Result);
+        else p.resolve(attachPacks(m.result, m.packs) as Result);
       });
       this.online = false;
       const ready = () => {
@@ -161,7 +157,7 @@ export class Preparer {
     if (!w) return Promise.resolve().then(inThread);
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
-      const p: Pending = { resolve, reject, inThread, job: { ...job, id }, parts: [] };
+      const p: Pending = { resolve, reject, inThread, job: { ...job, id } };
       this.pending.set(id, p);
       w.ref();
       if (this.online) this.send(w, p);

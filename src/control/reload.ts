@@ -263,7 +263,7 @@ function* applyConfigSteps(
   const cmds = yield* diffSteps(d, next, heldDownBy(health));
   // the commands come from the live table itself, so each fits it; applySteps leaves out
   // (and names) any that a health check made obsolete while the slices ran
-  const applied = yield* applySteps(d, cmds);
+  const applied = yield* applySteps(d, [cmds]);
   const marksChanged = !(yield* sameMarks(d.services.markRules, next.marks));
   if (marksChanged) d.mutate.setMarks(next.marks);
   // the options that change while running, as the IPVS sysctls they are (control/sysctl.ts; check_netns goes to the health checker)
