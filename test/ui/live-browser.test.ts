@@ -125,6 +125,13 @@ describe('the live view', () => {
     const drop = page().locator('#drops tr[data-reason="no-conn-not-syn"] td').nth(1);
     await drop.waitFor({ timeout: 5000 });
     expect(await drop.innerText()).toBe('1');
+    // the dropped frame is listed among the frames of no connection, and opens in the walk panel
+    const item = page().locator('#other li', { hasText: 'dropped: no-conn-not-syn' });
+    await item.waitFor({ timeout: 5000 });
+    await item.click();
+    await page().waitForFunction(() => document.querySelector('#walk-title')?.textContent === 'a frame of no connection');
+    expect(await text('.frame.sent .drop')).toBe('dropped: no-conn-not-syn');
+    expect(await text('.frame.received [data-layer="tcp"] tr[data-field="sport"]')).toMatch(/40999/);
     expect(browser.errors).toEqual([]);
   });
 });

@@ -208,8 +208,27 @@ async function renderOther() {
   if (S.mode !== 'live') return;
   try {
     const list = await getJson('/api/other');
-    $('#other').replaceChildren(...list.slice(-12).reverse().map((p) => h('li', {}, p.text, p.drops.length ? h('span', { class: 'drop' }, ` dropped: ${p.drops.join(', ')}`) : '')));
+    $('#other').replaceChildren(...list.slice(-12).reverse().map((p) => h('li', { 'data-pass': p.id, onclick: () => showOtherPass(p.id) },
+      p.text, p.drops.length ? h('span', { class: 'drop' }, ` dropped: ${p.drops.join(', ')}`) : '')));
   } catch { /* the next update tries again */ }
+}
+
+/** A frame of no connection (ARP, an announcement, a drop), shown alone in the walk panel. */
+async function showOtherPass(id) {
+  let pass;
+  try {
+    pass = await getJson(`/api/pass?id=${id}`);
+  } catch {
+    return;
+  }
+  S.walkKey = null;
+  S.walk = { walk: { key: '', proto: '', client: '', virtual: '', dest: '', mode: '', service: '', scheduler: '' }, passes: [pass], skipped: 0 };
+  S.passIndex = 0;
+  S.pass = pass;
+  renderWalk();
+  $('#walk-title').textContent = 'a frame of no connection';
+  renderDiagram();
+  renderWalks();
 }
 
 // ---------- the packet walk ----------
