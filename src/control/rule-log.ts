@@ -24,6 +24,7 @@ import { formatIpv4, formatServiceKey, parseIpv4 } from './ipvsadm-args.js';
 import { schedFlagsText } from './ipvsadm-format.js';
 import { parseRestore } from './ipvsadm-save.js';
 import { applyLive } from './live-rules.js';
+import { DEFENSE_OPTION_NAMES, findSysctl, parseSysctlValue } from './sysctl.js';
 
 /** One line of a `.events` file. */
 export interface RuleEvent {
@@ -37,8 +38,13 @@ export interface RuleEvent {
   summary?: string;
   /** ipvsadm command lines (as -R reads them), applied as one batch, all or nothing. */
   ipvsadm: string[];
-  /** Connection sysctls after the event (only those that changed). */
-  set?: { expire_nodest_conn?: 0 | 1; expire_quiescent_template?: 0 | 1 };
+  /**
+   * Connection sysctls after the event (only those that changed):
+   * expire_nodest_conn, expire_quiescent_template and the SYN-flood
+   * defences (control/sysctl.ts: drop_entry, drop_packet, secure_tcp,
+   * amemthresh, am_droprate, evict_embryonic), booleans as 0/1.
+   */
+  set?: { expire_nodest_conn?: 0 | 1; expire_quiescent_template?: 0 | 1; [sysctl: string]: number | undefined };
   /** The mark rules after the event, when they changed. */
   marks?: { mark: number; proto: 'tcp' | 'udp'; addr: string; ports: number[] }[];
 }
@@ -52,6 +58,8 @@ export interface RulesPicture {
   timeouts: string;
   expireNodestConn: boolean;
   expireQuiescentTemplate: boolean;
+  /** The defence sysctls as set (an automatic mode reading 2 is its setting 1: the director moves it itself). */
+  defense: Record<string, number>;
   marks: string;
 }
 
@@ -102,8 +110,19 @@ export function pictureOf(d: Director): RulesPicture {
     timeouts: `${t.tcp} ${t.tcpfin} ${t.udp}`,
     expireNodestConn: d.conns.settings.expireNodestConn,
     expireQuiescentTemplate: d.conns.settings.expireQuiescentTemplate,
+    defense: defenseOf(d),
     marks: marksText(d.services.markRules),
   };
+}
+
+function defenseOf(d: Director): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const name of DEFENSE_OPTION_NAMES) {
+    const def = findSysctl(name)!;
+    const v = d.conns.settings[def.key];
+    out[name] = typeof v === 'boolean' ? (v ? 1 : 0) : def.kind === 'mode' && v === 2 ? 1 : Number(v);
+  }
+  return out;
 }
 
 /**
@@ -139,6 +158,7 @@ export function diffPictures(a: RulesPicture, b: RulesPicture): Pick<RuleEvent, 
   const set: NonNullable<RuleEvent['set']> = {};
   if (a.expireNodestConn !== b.expireNodestConn) set.expire_nodest_conn = b.expireNodestConn ? 1 : 0;
   if (a.expireQuiescentTemplate !== b.expireQuiescentTemplate) set.expire_quiescent_template = b.expireQuiescentTemplate ? 1 : 0;
+  for (const name of DEFENSE_OPTION_NAMES) if (a.defense[name] !== b.defense[name]) set[name] = b.defense[name];
   if (Object.keys(set).length > 0) out.set = set;
   if (a.marks !== b.marks) out.marks = JSON.parse(b.marks) as RuleEvent['marks'];
   return lines.length > 0 || out.set || out.marks ? out : null;
@@ -214,8 +234,12 @@ export function parseEvents(text: string, path: string): LoadedEvent[] {
     if ('errors' in p) return bad(p.errors.map((e) => `ipvsadm line ${e.line} '${cmds[e.line - 1]}': ${e.message}`).join('; '));
     if (ev.set !== undefined) {
       for (const [k, v] of Object.entries(ev.set)) {
-        if (k !== 'expire_nodest_conn' && k !== 'expire_quiescent_template') return bad(`"set": unknown setting '${k}' (expire_nodest_conn, expire_quiescent_template)`);
-        if (v !== 0 && v !== 1) return bad(`"set": ${k} must be 0 or 1`);
+        if (k !== 'expire_nodest_conn' && k !== 'expire_quiescent_template' && !DEFENSE_OPTION_NAMES.includes(k)) {
+          return bad(`"set": unknown setting '${k}' (expire_nodest_conn, expire_quiescent_template, ${DEFENSE_OPTION_NAMES.join(', ')})`);
+        }
+        if (k.startsWith('expire_') && v !== 0 && v !== 1) return bad(`"set": ${k} must be 0 or 1`);
+        const r = parseSysctlValue(findSysctl(k)!, typeof v === 'number' ? String(v) : '?');
+        if ('error' in r) return bad(`"set": ${k}: ${r.error}`);
       }
     }
     if (ev.marks !== undefined) {
@@ -244,9 +268,15 @@ export function applyEvent(director: Director, topology: DirectorConfig, ev: Loa
   }
   const set = ev.event.set;
   if (set) {
-    const s: { expireNodestConn?: boolean; expireQuiescentTemplate?: boolean } = {};
+    const s: Record<string, number | boolean> = {};
     if (set.expire_nodest_conn !== undefined) s.expireNodestConn = set.expire_nodest_conn === 1;
     if (set.expire_quiescent_template !== undefined) s.expireQuiescentTemplate = set.expire_quiescent_template === 1;
+    for (const name of DEFENSE_OPTION_NAMES) {
+      const v = set[name];
+      if (v === undefined) continue;
+      const r = parseSysctlValue(findSysctl(name)!, String(v));
+      if ('value' in r) s[findSysctl(name)!.key] = r.value;
+    }
     director.mutate.setConnSettings(s);
   }
   if (ev.event.marks) {

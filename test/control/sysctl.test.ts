@@ -4,6 +4,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/control/config.js';
 import { execSysctl } from '../../src/control/sysctl.js';
 import { sysctlCommand } from '../../src/cli/sysctl.js';
+import { applyEvent, parseEvents, RuleRecorder, type RuleEvent } from '../../src/control/rule-log.js';
+import { Rig } from '../director/harness.js';
+import { NAT, natConfig } from '../director/topo.js';
 import { LiveRig, TOPOLOGY } from './server-rig.js';
 
 let rig: LiveRig | undefined;
@@ -117,5 +120,35 @@ describe('reload', () => {
     expect(r.director.conns.settings.dropEntry).toBe(2); // 100 free < amemthresh 1024
     const res = await r.plane.reload();
     expect(res.ok && res.summary).toBe('no change');
+  });
+});
+
+describe('recorded sessions (control/rule-log.ts)', () => {
+  it('a defence change made with tapvs sysctl is recorded as a set event that a replay applies; automatic 1/2 is one setting', async () => {
+    const r = rig = await new LiveRig(undefined, 'option max_conns 100\n').start();
+    const events: RuleEvent[] = [];
+    const rec = new RuleRecorder(r.director, (ev) => events.push(ev), () => 1_700_000_000_000);
+    rec.changing('sysctl');
+    execSysctl(r.director, ['drop_entry=1', 'evict_embryonic=0', 'am_droprate=3']);
+    rec.changed('sysctl', 'sysctl drop_entry=1 evict_embryonic=0 am_droprate=3');
+    expect(r.director.conns.settings.dropEntry).toBe(2); // on at once: 100 free < 1024
+    expect(events.map((e) => e.set)).toEqual([{ drop_entry: 1, evict_embryonic: 0, am_droprate: 3 }]);
+    // the automatic mode moving between 1 and 2 on its own is no event
+    execSysctl(r.director, ['amemthresh=10']);
+    rec.onTick();
+    expect(events.map((e) => e.set)).toEqual([{ drop_entry: 1, evict_embryonic: 0, am_droprate: 3 }, { amemthresh: 10 }]);
+    // replayed onto a fresh director
+    const other = new Rig(natConfig({ services: [{ port: 80, dests: [{ addr: NAT.rs1, port: 8080 }] }] }));
+    const loaded = parseEvents(events.map((e) => JSON.stringify(e)).join('\n'), 'x.events');
+    for (const ev of loaded) applyEvent(other.d, natConfig({ services: [] }), ev, 'x.events');
+    const s = other.d.conns.settings;
+    expect([s.dropEntry, s.evictEmbryonic, s.amDroprate, s.amemthresh]).toEqual([1, false, 3, 10]);
+  });
+
+  it('a set event with a value the sysctl refuses is an error naming the line', () => {
+    expect(() => parseEvents('{"time":"1700000000.000000","ipvsadm":[],"set":{"secure_tcp":7}}', 'x.events'))
+      .toThrow(/^x\.events:1: "set": secure_tcp: '7' is not a mode 0\.\.3/);
+    expect(() => parseEvents('{"time":"1700000000.000000","ipvsadm":[],"set":{"syn_cookies":1}}', 'x.events'))
+      .toThrow(/unknown setting 'syn_cookies' \(expire_nodest_conn, expire_quiescent_template, drop_entry/);
   });
 });
