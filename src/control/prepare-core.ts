@@ -36,8 +36,12 @@ function weight(v: unknown): number {
   return 1 + (Array.isArray(o.dests) ? o.dests.length : 0) + (Array.isArray(o.ports) ? o.ports.length : 0);
 }
 
-/** An array as JSON chunks of about CHUNK_WEIGHT elements each. */
-export function chunkArray(items: readonly unknown[]): string[] {
+/** An array as JSON chunks of about CHUNK_WEIGHT elements each, packed. */
+export function chunkArray(items: readonly unknown[]): StringPack {
+  return StringPack.of(chunkStrings(items));
+}
+
+function chunkStrings(items: readonly unknown[]): string[] {
   const out: string[] = [];
   let cur: unknown[] = [];
   let w = 0;
@@ -57,13 +61,13 @@ export function chunkArray(items: readonly unknown[]): string[] {
 /** An object whose array fields travel as chunks; the rest as one small JSON text. */
 export interface Packed {
   head: string;
-  /** JSON chunks of each array: a list in this thread, a StringPack when moved from another. */
-  arrays: Record<string, Iterable<string>>;
+  /** JSON chunks of each array. */
+  arrays: Record<string, StringPack>;
 }
 
 export function pack(obj: object): Packed {
   const head: Record<string, unknown> = {};
-  const arrays: Record<string, string[]> = {};
+  const arrays: Record<string, StringPack> = {};
   for (const [k, v] of Object.entries(obj)) {
     if (Array.isArray(v)) arrays[k] = chunkArray(v);
     else head[k] = v;
@@ -109,7 +113,7 @@ export interface RestoreLine {
 }
 
 export type PreparedRestore =
-  | { ok: true; count: number; lines: Iterable<string> /* JSON chunks of RestoreLine[] */ }
+  | { ok: true; count: number; lines: StringPack /* JSON chunks of RestoreLine[] */ }
   | { ok: false; errors: string[]; more: number };
 
 /** An ipvsadm -R text parsed (parseRestore), as chunks. */
@@ -121,7 +125,7 @@ export function prepareRestore(text: string): PreparedRestore {
 }
 
 /** The commands of a prepared restore, a chunk at a time, each pass anew; `lines` is filled with each command's line. */
-export function restoreChunks(chunks: Iterable<string>, lines: Int32Array): Iterable<IpvsadmCommand[]> {
+export function restoreChunks(chunks: StringPack, lines: Int32Array): Iterable<IpvsadmCommand[]> {
   return {
     *[Symbol.iterator]() {
       let i = 0;
@@ -197,23 +201,17 @@ export class StringPack implements Iterable<string> {
   }
 }
 
-/** String lists smaller than this travel as they are. */
-const PACK_MIN_CHARS = 16 << 10;
-
 interface PackMarker {
   $pack: number;
 }
 
-const isStringList = (v: unknown): v is string[] => Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === 'string');
-
 /**
- * Replaces every large list of strings in `v` (at any depth) by a marker and
- * its strings by a StringPack appended to `packs`; the packs' buffers are
- * what to move with the message.
+ * Replaces every StringPack in `v` (at any depth) by a marker, appending it
+ * to `packs`: the packs' buffers are what to move with the message.
  */
 export function detachPacks(v: unknown, packs: StringPack[]): unknown {
-  if (isStringList(v) && v.reduce((n, x) => n + x.length, 0) >= PACK_MIN_CHARS) {
-    packs.push(StringPack.of(v));
+  if (v instanceof StringPack) {
+    packs.push(v);
     return { $pack: packs.length - 1 } satisfies PackMarker;
   }
   if (Array.isArray(v)) return v.map((x) => detachPacks(x, packs));
