@@ -168,7 +168,7 @@ export class Host4 {
   /** An echo request to one of our addresses or VIPs: answered in place, on the port it came from. */
   echoReply(pkt: Packet): Verdict {
     const ip = pkt.ip;
-    const n = echoReplyInPlace(pkt.buf, pkt.ethOff, ip.off, ip.totalLength, pkt.dst);
+    const n = echoReplyInPlace(pkt.buf, pkt.ethOff, ip.off, ip.totalLength, pkt.dst, pkt.port.mac);
     this.counters.icmpSent++;
     this.tracer?.echoReply(pkt.dst, (this.addrs.classOf(pkt.dst) & ADDR_VIP) !== 0);
     this.emit(pkt.port.index, pkt.buf, pkt.ethOff, n, PLAIN_FRAME);

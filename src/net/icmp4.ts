@@ -45,13 +45,16 @@ export function buildIcmpError(
 
 /**
  * Turns the echo request frame at buf[ethOff..] (IPv4 header at ipOff) into
- * its reply in place: MACs and addresses swapped (the reply comes from the
- * address that was asked, `replySrc`), type 0, a fresh TTL, DF cleared, both
- * checksums redone. Returns the frame length.
+ * its reply in place: to the asker's MAC from the port's (`portMac`: the
+ * request may have been sent to the broadcast MAC, never a source), the
+ * addresses swapped (the reply comes from the address that was asked,
+ * `replySrc`), type 0, a fresh TTL, DF cleared, both checksums redone.
+ * Returns the frame length.
  */
-export function echoReplyInPlace(buf: Uint8Array, ethOff: number, ipOff: number, ipTotal: number, replySrc: number): number {
+export function echoReplyInPlace(buf: Uint8Array, ethOff: number, ipOff: number, ipTotal: number, replySrc: number, portMac: number): number {
   eth.wrap(buf, ethOff, ipOff - ethOff + ipTotal);
-  eth.swapMacs();
+  eth.dst = eth.src;
+  eth.src = portMac;
   ip.wrap(buf, ipOff, ipTotal);
   ip.dst = ip.src;
   ip.src = replySrc;
