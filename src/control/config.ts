@@ -523,7 +523,8 @@ class Parser {
       return;
     }
     switch (name) {
-      case 'max_conns': { const n = int(1, 0x7fffffff); if (n !== null) o.maxConns = n; return; }
+      // the connection table's own bound (conn/table.ts): a larger value would be accepted here and refused at start
+      case 'max_conns': { const n = int(1, 0x3fffffff); if (n !== null) o.maxConns = n; return; }
       case 'expire_nodest_conn': { const b = bool(); if (b !== null) o.expireNodestConn = b; return; }
       case 'expire_quiescent_template': { const b = bool(); if (b !== null) o.expireQuiescentTemplate = b; return; }
       case 'neighbour_queue': { const n = int(0, 65535); if (n !== null) o.neighbourQueue = n; return; }

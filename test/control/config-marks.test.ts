@@ -96,3 +96,11 @@ describe('port mtu', () => {
     expect(hi + 14 + 8).toBeLessThanOrEqual(9216);
   });
 });
+
+describe('option max_conns', () => {
+  it('takes what the connection table can be built with, and refuses one more', () => {
+    expect(ok(['option max_conns 1073741823']).options.maxConns).toBe(1073741823);
+    const e = errs(['option max_conns 1073741824']);
+    expect(e.map((x) => x.message)).toEqual(["option max_conns: '1073741824' is not a whole number in 1..1073741823"]);
+  });
+});
