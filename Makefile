@@ -11,7 +11,7 @@ test: setup typecheck
 	npx vitest run
 
 unit: setup
-	npx vitest run test/wire test/sched test/conn test/director test/io test/control
+	npx vitest run test/wire test/sched test/conn test/director test/io test/control test/fuzz
 
 demo: setup
 	UI=$(UI) bash netns/demo.sh $(MODE)
@@ -26,6 +26,11 @@ bench: setup
 # the longest forwarding pause while the control plane reloads a large config or takes a 15 MiB -R (bench/stress.ts; also part of bench)
 stress: setup
 	node --import tsx bench/run.ts stress
+
+# the fuzzing harness (src/fuzz/): frames through NAT, DR and TUN directors, configs, control inputs, capture files;
+# FUZZ_ARGS="--seed 7 --frames 10000000" for another run (scripts/fuzz.ts lists the options)
+fuzz: setup
+	nice -n 10 node --import tsx scripts/fuzz.ts $(FUZZ_ARGS)
 
 # the published package: compiled JavaScript in dist/ (a checkout runs src/ through tsx)
 build: setup
