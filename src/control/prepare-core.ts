@@ -162,6 +162,8 @@ export function prepareRequest(bytes: Uint8Array): PreparedRequest {
   const req = v as ControlRequest;
   const parsed = parseIpvsadmArgs(req.argv);
   if (parsed.ok && parsed.command.cmd === 'restore') {
+    // -R --compat runs line by line as ipvsadm does, each line on its own: it takes the text itself
+    if (parsed.command.compat) return { ok: true, req: { argv: req.argv, stdin: req.stdin ?? '' } };
     return { ok: true, req: { argv: req.argv }, restore: prepareRestore(req.stdin ?? '') };
   }
   // only -R reads stdin

@@ -92,3 +92,12 @@ describe('StringPack', () => {
     expect([...p]).toEqual(strings); // iterable again
   });
 });
+
+describe('-R --compat', () => {
+  it('keeps its text: it is run line by line, not as a parsed batch', async () => {
+    prep = new Preparer();
+    const stdin = '-A -t 10.0.0.1:80 -s rr\n'.repeat(2000);
+    const r = await prep.request(bytes(JSON.stringify({ argv: ['-R', '--compat'], stdin })));
+    expect(r).toEqual({ ok: true, req: { argv: ['-R', '--compat'], stdin } });
+  });
+});
