@@ -230,6 +230,11 @@ export class ConnTable {
     this.updateDefense();
   }
 
+  /** Buckets of each hash index (what ipvsadm's listing header calls the table's size). */
+  get buckets(): number {
+    return this.mask + 1;
+  }
+
   /** Free slots left. */
   get available(): number {
     return this.freeTop;

@@ -74,13 +74,6 @@ export function localReply(argv: readonly string[], program = PROGRAM): IpvsadmR
   return null;
 }
 
-/** The size IPVS prints in the listing header: its connection hash table's, here the table's buckets (a power of two). */
-export function connHashSize(max: number): number {
-  let n = 1;
-  while (n < max) n *= 2;
-  return n;
-}
-
 function connRecords(d: Director, now: number): ConnRecord[] {
   const t = d.conns;
   return listConns(t, now).map((r) => {
@@ -104,7 +97,7 @@ function list(t: IpvsadmTarget, c: Extract<IpvsadmCommand, { cmd: 'list' }>, now
     case 'daemon':
       return ok(''); // no sync daemon: ipvsadm prints nothing when none runs
     default: {
-      const r = formatServiceListing(d.services, c.format, connHashSize(d.conns.max), c.key);
+      const r = formatServiceListing(d.services, c.format, d.conns.buckets, c.key);
       return r.ok ? ok(r.text) : fail(EXIT_NO_SERVICE, r.error);
     }
   }

@@ -104,7 +104,7 @@ export class Director implements XmitEnv {
     this.conns.timeouts.set(cfg.timeouts);
     this.unmatchedDrop = cfg.options.unmatchedFromRealServer === 'drop';
     this.frags = new FragmentTable(FRAGMENT_QUEUE, FRAGMENT_TIMEOUT_MS);
-    this.mutate = new Mutations(this.services, this.conns, (a) => this.host.setRealServers(a), (a) => this.host6.setRealServers(a));
+    this.mutate = new Mutations(this.services, this.conns, (a) => this.host.setRealServers(a), (a) => this.host6.setRealServers(a), this.totals);
     this.mutate.setMarks(cfg.marks);
     for (const s of cfg.services) {
       const svc = this.mutate.addService(s);

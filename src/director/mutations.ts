@@ -8,6 +8,7 @@ import type { ConnSettings, ConnTable } from '../conn/table.js';
 import type { IpvsadmTimeouts } from '../conn/timeouts.js';
 import type { Dest, DestSpec } from '../model/dest.js';
 import type { SchedFlags, Service, ServiceSpec } from '../model/service.js';
+import type { Stats } from '../model/stats.js';
 import type { MarkRule, ServiceTable } from '../model/services.js';
 import { AF_INET6 } from '../model/proto.js';
 import { ip6ToString } from '../wire/addr6.js';
@@ -45,6 +46,8 @@ export class Mutations {
     private readonly conns: ConnTable,
     private readonly realServers: (addrs: Set<number>) => void = () => {},
     private readonly realServers6: (addrs: Uint32Array[]) => void = () => {},
+    /** The director's totals: -Z of every service zeroes them too (ip_vs_zero_all). */
+    private readonly totals?: Stats,
   ) {}
 
   addService(spec: ServiceSpec): Service {
@@ -102,6 +105,7 @@ export class Mutations {
       s.stats.zero();
       for (const d of s.dests) d.stats.zero();
     }
+    if (!svc) this.totals?.zero();
   }
 
   /** ipvsadm --set. */
