@@ -105,6 +105,7 @@ export function defenseStatus(d: Director): string {
     `embryonic TCP connections held for evict_embryonic: ${t.embryonicCount}`,
     `in force: drop_entry ${t.dropEntryOn ? 'yes' : 'no'}, drop_packet ${t.dropRate === 0 ? 'no' : `1 in ${t.dropRate}`}, secure_tcp ${t.secureTcpOn ? 'yes' : 'no'}`,
     `since start: ${c.evicted} evicted, ${c.dropEntry} dropped by drop_entry, ${d.drops.get('drop-packet')} dropped by drop_packet, ${c.tableFull} refused (table full)`,
+    `fragment table: ${d.frags.size} of ${d.frags.capacity} decisions, ${d.frags.heldCount} early fragments held`,
   ].join('\n') + '\n';
 }
 

@@ -109,6 +109,11 @@ export class FragmentTable {
     return this.count;
   }
 
+  /** Decisions the table holds at most. */
+  get capacity(): number {
+    return this.cap;
+  }
+
   /** Bytes of the preallocated arrays (held frames come on top, at most maxHeld of them). */
   bytesAllocated(): number {
     return [this.used, this.src, this.dst, this.kind, this.id, this.verdict, this.gen, this.outbound, this.expires,
