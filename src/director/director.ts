@@ -16,6 +16,7 @@ import { formatTopologyProblems, topologyProblems } from '../model/topology.js';
 import { DropCode, DropCounters, type Verdict } from '../model/verdict.js';
 import { Host4, type DirectorOutput } from '../net/host4.js';
 import { Host6, type Host6Counters } from '../net/host6.js';
+import { acceptsMcast } from '../net/local4.js';
 import { Packet } from '../net/packet.js';
 import type { DirectorPort } from '../net/port.js';
 import '../sched/index.js';
@@ -25,6 +26,7 @@ import { WIRE_OK } from '../wire/errors.js';
 import { ETHERTYPE_ARP, ETHERTYPE_IPV4, ETHERTYPE_IPV6 } from '../wire/ethernet.js';
 import type { XmitEnv } from '../xmit/index.js';
 import { FragmentTable } from './fragments.js';
+import { DirectorHa, type SyncHook } from './ha.js';
 import { ipv4Input } from './ipv4-input.js';
 import { ipv6Input } from './ipv6-input.js';
 import { Mutations } from './mutations.js';
@@ -43,6 +45,8 @@ const BCAST_HI = 0xffff;
 const BCAST_LO = -1;
 /** 33:33:xx:xx:xx:xx, IPv6 multicast (RFC 2464 section 7): its top 16 bits. */
 const IP6_MCAST_HI = 0x3333;
+/** 01:00:5e:xx:xx:xx, IPv4 multicast (RFC 1112 section 6.4): its top 16 bits. */
+const IP4_MCAST_HI = 0x0100;
 
 /** Connection-table expiry work per tick, in the table's work units. */
 const EXPIRE_BUDGET = 65536;
@@ -79,6 +83,12 @@ export class Director implements XmitEnv {
   readonly spkt: SchedPacket = schedPacket(0, 0, 0, 0, 0);
   /** `option unmatched_from_rs drop`. */
   readonly unmatchedDrop: boolean;
+  /** The master sync daemon's hook on client packets of conns (director/ha.ts); null while none runs. */
+  sync: SyncHook | null = null;
+  /** Non-zero while VIPs are held back (VRRP backup) or backup_only is in force: the forwarding path then asks lvsAllowed. */
+  lvsGate = 0;
+  /** IPVS backup_only in force (the sysctl, while a backup sync daemon runs): no client packet is load-balanced. */
+  backupOnly = false;
 
   /** The packet being processed, and the one a released fragment re-enters with. */
   private readonly pkt = new Packet();
@@ -105,11 +115,15 @@ export class Director implements XmitEnv {
     this.unmatchedDrop = cfg.options.unmatchedFromRealServer === 'drop';
     this.frags = new FragmentTable(FRAGMENT_QUEUE, FRAGMENT_TIMEOUT_MS);
     this.mutate = new Mutations(this.services, this.conns, (a) => this.host.setRealServers(a), (a) => this.host6.setRealServers(a), this.totals);
-    this.mutate.setMarks(cfg.marks);
-    for (const s of cfg.services) {
-      const svc = this.mutate.addService(s);
-      for (const d of s.dests) this.mutate.addDest(svc, d);
-    }
+    this.mutate.ha = new DirectorHa(this);
+    // one batch: the host hears of the real-server addresses once, not after each server
+    this.mutate.batch(() => {
+      this.mutate.setMarks(cfg.marks);
+      for (const s of cfg.services) {
+        const svc = this.mutate.addService(s);
+        for (const d of s.dests) this.mutate.addDest(svc, d);
+      }
+    });
   }
 
   get ports(): readonly DirectorPort[] {
@@ -172,6 +186,8 @@ export class Director implements XmitEnv {
     if (hi !== port.macHi || lo !== port.macLo) {
       if (hi === BCAST_HI && lo === BCAST_LO) pkt.bcast = true;
       else if (hi === IP6_MCAST_HI && eth.etherType === ETHERTYPE_IPV6) pkt.mcast = true;
+      // an IPv4 group the director joined on this port (net/local4.ts: VRRP, IPVS sync)
+      else if (hi === IP4_MCAST_HI && port.mcast4 !== null && eth.etherType === ETHERTYPE_IPV4 && acceptsMcast(port.mcast4, lo)) pkt.mcast = true;
       else return DropCode['not-for-us'];
     }
     if (eth.hasVlan) return DropCode['vlan-tagged'];

@@ -110,6 +110,17 @@ export interface MarkRule {
   line?: number;
 }
 
+/** A rule's identity (control plane only): its ports are compared separately, without building text of them. */
+function ruleKey(r: MarkRule): string {
+  return `${r.mark}/${r.proto}/${r.addr6 ? Array.from(r.addr6).join(':') : r.addr >>> 0}`;
+}
+
+function samePorts(a: readonly number[], b: readonly number[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 /** All virtual services, found as ip_vs_service_find finds them. */
 export class ServiceTable {
   private byAddr = new AddrPortMap<Service>();
@@ -121,12 +132,23 @@ export class ServiceTable {
   private byMark6 = new Map<number, Service>();
   private markByAddrPort6 = new Addr6PortMap<number>();
   private markByAddr6 = new Addr6PortMap<number>();
-  /** Services in the order they were added (listings and -S show them so). */
-  private readonly order: Service[] = [];
+  /** Services in the order they were added (listings and -S show them so); a Set removes in O(1). */
+  private readonly order = new Set<Service>();
+  /** `all`, built once per change of the table (callers walk it often: listings, metrics, the estimator). */
+  private allCache: Service[] | null = null;
   private rules: MarkRule[] = [];
+  /** Each rule in force under its identity (mark, protocol, address): a change of the rules touches only what changed. */
+  private ruleByKey = new Map<string, MarkRule>();
 
+  /** Every service, address services first, in the order they were added. Do not modify the array. */
   get all(): Service[] {
-    return [...this.order.filter((s) => !s.fwmark), ...this.order.filter((s) => s.fwmark)];
+    if (this.allCache === null) {
+      const a: Service[] = [];
+      for (const s of this.order) if (!s.fwmark) a.push(s);
+      for (const s of this.order) if (s.fwmark) a.push(s);
+      this.allCache = a;
+    }
+    return this.allCache;
   }
 
   add(spec: ServiceSpec): Service {
@@ -140,7 +162,8 @@ export class ServiceTable {
     if (svc.fwmark) (v6 ? this.byMark6 : this.byMark).set(svc.fwmark, svc);
     else if (v6) this.byAddr6.set(svc.proto, svc.addr6, svc.port, svc);
     else this.byAddr.set(svc.proto, svc.addr, svc.port, svc);
-    this.order.push(svc);
+    this.order.add(svc);
+    this.allCache = null;
     return svc;
   }
 
@@ -149,8 +172,8 @@ export class ServiceTable {
     if (svc.fwmark) (v6 ? this.byMark6 : this.byMark).delete(svc.fwmark);
     else if (v6) this.byAddr6.delete(svc.proto, svc.addr6, svc.port);
     else this.byAddr.delete(svc.proto, svc.addr, svc.port);
-    const i = this.order.indexOf(svc);
-    if (i >= 0) this.order.splice(i, 1);
+    this.order.delete(svc);
+    this.allCache = null;
   }
 
   get(proto: number, addr: number, port: number): Service | undefined {
@@ -166,20 +189,53 @@ export class ServiceTable {
     return (af === AF_INET6 ? this.byMark6 : this.byMark).get(mark);
   }
 
+  /**
+   * Replaces the mark rules. Only rules that are new or changed are entered
+   * and only the ones gone or changed are taken out (a reload that changes
+   * one rule of thousands does the work of one); the config parser makes
+   * sure no two rules mark the same port of the same address.
+   */
   setMarkRules(rules: MarkRule[]): void {
-    this.rules = rules.map((r) => ({ ...r, ports: [...r.ports] }));
-    this.markByAddrPort.clear();
-    this.markByAddr.clear();
-    this.markByAddrPort6.clear();
-    this.markByAddr6.clear();
-    for (const r of this.rules) {
-      if (r.addr6) {
-        if (r.ports.length === 0) this.markByAddr6.set(r.proto, r.addr6, 0, r.mark);
-        for (const p of r.ports) this.markByAddrPort6.set(r.proto, r.addr6, p, r.mark);
+    const next = new Map<string, MarkRule>();
+    const seen = new Map<string, number>();
+    for (const r of rules) {
+      // several lines may mark ports of the same address into the same mark: number them
+      const base = ruleKey(r);
+      const n = seen.get(base) ?? 0;
+      seen.set(base, n + 1);
+      const k = `${base}#${n}`;
+      const cur = this.ruleByKey.get(k);
+      if (cur !== undefined && samePorts(cur.ports, r.ports)) {
+        next.set(k, cur);
         continue;
       }
-      if (r.ports.length === 0) this.markByAddr.set(r.proto, r.addr, 0, r.mark);
-      for (const p of r.ports) this.markByAddrPort.set(r.proto, r.addr, p, r.mark);
+      next.set(k, { ...r, ports: [...r.ports] });
+    }
+    for (const [k, r] of this.ruleByKey) if (next.get(k) !== r) this.enterRule(r, false);
+    for (const [k, r] of next) if (this.ruleByKey.get(k) !== r) this.enterRule(r, true);
+    this.ruleByKey = next;
+    this.rules = [...next.values()];
+  }
+
+  private enterRule(r: MarkRule, on: boolean): void {
+    if (r.addr6) {
+      if (r.ports.length === 0) {
+        if (on) this.markByAddr6.set(r.proto, r.addr6, 0, r.mark);
+        else this.markByAddr6.delete(r.proto, r.addr6, 0);
+      }
+      for (const p of r.ports) {
+        if (on) this.markByAddrPort6.set(r.proto, r.addr6, p, r.mark);
+        else this.markByAddrPort6.delete(r.proto, r.addr6, p);
+      }
+      return;
+    }
+    if (r.ports.length === 0) {
+      if (on) this.markByAddr.set(r.proto, r.addr, 0, r.mark);
+      else this.markByAddr.delete(r.proto, r.addr, 0);
+    }
+    for (const p of r.ports) {
+      if (on) this.markByAddrPort.set(r.proto, r.addr, p, r.mark);
+      else this.markByAddrPort.delete(r.proto, r.addr, p);
     }
   }
 

@@ -15,34 +15,42 @@ export class Stats {
   inbps = 0;
   outbps = 0;
 
-  private last = [0, 0, 0, 0, 0];
+  // the counters at the last estimate (fields, not an array: the estimator runs over every service every 2 s)
+  private lConns = 0;
+  private lInpkts = 0;
+  private lOutpkts = 0;
+  private lInbytes = 0;
+  private lOutbytes = 0;
   private lastAt = -1;
 
   /** Feed the estimator; call about every 2 s with the current time in ms. */
   estimate(nowMs: number): void {
-    const cur = [this.conns, this.inpkts, this.outpkts, this.inbytes, this.outbytes];
-    if (this.lastAt < 0) {
-      this.last = cur;
-      this.lastAt = nowMs;
-      return;
+    if (this.lastAt >= 0) {
+      const dt = (nowMs - this.lastAt) / 1000;
+      if (dt <= 0) return;
+      this.cps = ewma(this.cps, (this.conns - this.lConns) / dt);
+      this.inpps = ewma(this.inpps, (this.inpkts - this.lInpkts) / dt);
+      this.outpps = ewma(this.outpps, (this.outpkts - this.lOutpkts) / dt);
+      this.inbps = ewma(this.inbps, (this.inbytes - this.lInbytes) / dt);
+      this.outbps = ewma(this.outbps, (this.outbytes - this.lOutbytes) / dt);
     }
-    const dt = (nowMs - this.lastAt) / 1000;
-    if (dt <= 0) return;
-    const r = cur.map((v, i) => (v - this.last[i]!) / dt);
-    const ewma = (old: number, sample: number) => old + (sample - old) / 4;
-    this.cps = ewma(this.cps, r[0]!);
-    this.inpps = ewma(this.inpps, r[1]!);
-    this.outpps = ewma(this.outpps, r[2]!);
-    this.inbps = ewma(this.inbps, r[3]!);
-    this.outbps = ewma(this.outbps, r[4]!);
-    this.last = cur;
+    this.lConns = this.conns;
+    this.lInpkts = this.inpkts;
+    this.lOutpkts = this.outpkts;
+    this.lInbytes = this.inbytes;
+    this.lOutbytes = this.outbytes;
     this.lastAt = nowMs;
   }
 
   zero(): void {
     this.conns = this.inpkts = this.outpkts = this.inbytes = this.outbytes = 0;
     this.cps = this.inpps = this.outpps = this.inbps = this.outbps = 0;
-    this.last = [0, 0, 0, 0, 0];
+    this.lConns = this.lInpkts = this.lOutpkts = this.lInbytes = this.lOutbytes = 0;
     this.lastAt = -1;
   }
+}
+
+/** The kernel's estimator smoothing: weight 1/4 for the new sample. */
+function ewma(old: number, sample: number): number {
+  return old + (sample - old) / 4;
 }

@@ -76,9 +76,16 @@ export class Topology {
 
   /** Is `addr` one of the director's port addresses or VIPs (answered for with ARP)? */
   announced(addr: number): boolean {
-    const a = addr >>> 0;
-    return this.ports.some((p) => p.addrs.some((s) => s.addr >>> 0 === a)) || this.vips.some((v) => !v.addr6 && v.addr >>> 0 === a);
+    if (this.announcedSet === null) {
+      // built once: a config of thousands of services asks once per service
+      this.announcedSet = new Set();
+      for (const p of this.ports) for (const s of p.addrs) this.announcedSet.add(s.addr >>> 0);
+      for (const v of this.vips) if (!v.addr6) this.announcedSet.add(v.addr >>> 0);
+    }
+    return this.announcedSet.has(addr >>> 0);
   }
+
+  private announcedSet: Set<number> | null = null;
 
   /** Is the IPv6 address `a` one of the director's port addresses or VIPs (answered for with neighbour discovery)? */
   announced6(a: Uint32Array): boolean {
@@ -230,7 +237,7 @@ export class Topology {
  * parser knows each one's), else the service's line is used.
  */
 export function topologyProblems(
-  cfg: DirectorConfig, destLine: (svcIndex: number, addr: number, port: number) => number | undefined = () => undefined,
+  cfg: DirectorConfig, destLine: (svcIndex: number, addr: number, port: number, addr6?: Uint32Array) => number | undefined = () => undefined,
 ): TopologyProblem[] {
   const t = Topology.of(cfg);
   const out = t.networkProblems();
@@ -246,7 +253,7 @@ export function topologyProblems(
       out.push({ line: svc.line, message: `VIP ${vip} is not answered on any port: add 'vip ${vip} on PORT'` });
     }
     for (const d of svc.dests) {
-      const line = destLine(i, d.addr, d.port) ?? svc.line;
+      const line = destLine(i, d.addr, d.port, d.addr6) ?? svc.line;
       const mixed = familyProblem(v6, d.addr6, d.addr, svc.addr6, svc.addr ?? 0, svc.fwmark ?? 0);
       if (mixed) {
         out.push({ line, message: mixed });

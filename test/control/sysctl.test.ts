@@ -86,7 +86,8 @@ describe('tapvs sysctl', () => {
     const out = execSysctl(r.director, ['--status', 'evict_embryonic']).stdout;
     expect(out).toMatch(/^evict_embryonic = 1\nconnection table: 64 slots, 0 used, 64 free \(amemthresh 1024: low\)\n/);
     expect(out).toMatch(/in force: drop_entry no, drop_packet no, secure_tcp no\n/);
-    expect(out).toMatch(/since start: 0 evicted, 0 dropped by drop_entry, 0 dropped by drop_packet, 0 refused \(table full\)\n$/);
+    expect(out).toMatch(/since start: 0 evicted, 0 dropped by drop_entry, 0 dropped by drop_packet, 0 refused \(table full\)\n/);
+    expect(out).toMatch(/fragment table: 0 of 65536 decisions, 0 early fragments held\n$/);
   });
 
   it('goes over the control socket (tapvs sysctl), is logged, and a director that is not there is exit 2', async () => {
