@@ -9,6 +9,7 @@ import type { Director } from '../director/director.js';
 import type { DirectorConfig } from '../model/config.js';
 import { portNow, type Port } from '../io/port.js';
 import { startHealthChecks, type HealthChecks } from './health/index.js';
+import type { HealthState } from './health/types.js';
 import { DEFAULT_CONTROL_SOCKET, listenControlSocket, type ControlReply, type ControlRequest, type ControlSocket } from './control-socket.js';
 import { execIpvsadm } from './ipvsadm-exec.js';
 import { parseIpvsadmArgs } from './ipvsadm-args.js';
@@ -39,6 +40,8 @@ export interface ControlPlane {
   reload(): Promise<ReloadResult>;
   /** Runs one request as if it came through the socket. */
   handle(req: ControlRequest): Promise<ControlReply>;
+  /** What each health check last found (empty without checks). */
+  healthStates(): HealthState[];
   stop(): Promise<void>;
 }
 
@@ -171,6 +174,7 @@ export async function startControlPlane(
     metrics,
     reload,
     handle,
+    healthStates: () => health?.states() ?? [],
     async stop() {
       if (stopped) return;
       stopped = true;

@@ -5,6 +5,7 @@ import type { DirectorConfig, PortConfig } from '../model/config.js';
 import type { FrameMeta } from '../model/frame.js';
 import { Director } from '../director/director.js';
 import { startControlPlane } from '../control/server.js';
+import type { HealthState } from '../control/health/types.js';
 import { drain, type Steps } from '../control/slices.js';
 import type { RuleWatcher } from '../control/rule-log.js';
 import type { ConfigLoader } from '../control/reload.js';
@@ -66,6 +67,8 @@ export interface LiveOptions {
 export class LiveDirector {
   readonly director: Director;
   readonly ports: Port[] = [];
+  /** What the health checks last found, once the control plane runs (the browser view shows it). */
+  healthStates: () => HealthState[] = () => [];
   private timers: NodeJS.Timeout[] = [];
   private stopped = false;
   private estimating = false;
@@ -170,10 +173,12 @@ export async function runDirector(o: RunOptions): Promise<number> {
   if (!o.open) await loadPortModules(o.cfg);
   const live = new LiveDirector(o.cfg, o.log, o);
   live.start();
-  let plane: { stop(): Promise<void> };
+  let plane: { stop(): Promise<void>; healthStates(): HealthState[] };
   try {
     const watch = o.watch?.(live.director);
     plane = await startControlPlane(live, o.configPath, o.log, { ...(o.load ? { load: o.load } : {}), ...(watch ? { watch } : {}) });
+    const p = plane;
+    live.healthStates = () => p.healthStates();
   } catch (e) {
     await live.stop(); // close the ports (and remove the TAPs) before reporting
     throw e;

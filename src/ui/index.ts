@@ -48,10 +48,14 @@ export function teeTrace(a: TraceSink | undefined, b: TraceSink | undefined): Tr
 }
 
 /** What the view needs of a running director (runtime/live.ts's LiveDirector has it). */
+import type { HealthLike } from './tables.js';
+
 export interface LiveTarget {
   readonly director: Director;
   readonly cfg: DirectorConfig;
   readonly ports: readonly { readonly name: string; readonly counters: { rxFrames: number; txFrames: number; rxDropped: number; txErrors: number } }[];
+  /** What the health checks last found. */
+  healthStates?: () => readonly HealthLike[];
 }
 
 export interface LiveUi {
@@ -69,7 +73,7 @@ export function liveUi(s: UiSettings): LiveUi {
     hub,
     start: (live, now) => startUiServer({
       listen: s.listen, hub, lab: s.lab,
-      source: { kind: 'live', director: live.director, cfg: () => live.cfg, now, ports: () => live.ports },
+      source: { kind: 'live', director: live.director, cfg: () => live.cfg, now, ports: () => live.ports, health: () => live.healthStates?.() ?? [] },
     }),
   };
 }

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import type { Director } from '../director/director.js';
 import type { DirectorConfig } from '../model/config.js';
 import type { UiHub } from './hub.js';
-import { tablesOf, topologyOf, type LabInfo, type Tables } from './tables.js';
+import { tablesOf, topologyOf, type LabInfo, type Tables , type HealthLike } from './tables.js';
 import { passSummary, passView, walkSummary } from './walk.js';
 
 export interface UiListen {
@@ -49,6 +49,8 @@ export type UiSource =
     cfg: () => DirectorConfig;
     now: () => number;
     ports?: () => readonly { name: string; counters: { rxFrames: number; txFrames: number; rxDropped: number; txErrors: number } }[];
+    /** What the health checks last found. */
+    health?: () => readonly HealthLike[];
   }
   | {
     kind: 'replay'; director: Director; cfg: () => DirectorConfig; capture: string; summary: string;
@@ -107,7 +109,7 @@ export async function startUiServer(o: UiServerOptions): Promise<UiServer> {
 
   const tables = (): Tables => {
     if (source.kind === 'replay') return tablesOf(source.director, source.cfg(), source.end, lab);
-    const t = tablesOf(source.director, source.cfg(), source.now(), lab);
+    const t = tablesOf(source.director, source.cfg(), source.now(), lab, source.health?.());
     const ports = source.ports?.();
     if (ports) t.ports = ports.map((p) => ({ name: p.name, ...p.counters }));
     return t;

@@ -6,10 +6,13 @@
 // time (a timer or an HTTP request), never from the data path.
 import { readFileSync } from 'node:fs';
 import { connStateName } from '../conn/listing.js';
+import { serviceKeyOf } from '../control/config.js';
+import { serviceKeyText } from '../control/health/actions.js';
+import { formatServiceKey } from '../control/ipvsadm-args.js';
 import { sortDests, sortServices } from '../control/ipvsadm-format.js';
 import type { Director } from '../director/director.js';
 import type { DirectorConfig } from '../model/config.js';
-import { fwdName, type Fwd } from '../model/dest.js';
+import { FWD_DR, fwdName, type Fwd } from '../model/dest.js';
 import { protoName } from '../model/proto.js';
 import type { Stats } from '../model/stats.js';
 import { svcLabel } from '../trace/tracer.js';
@@ -55,6 +58,22 @@ export interface DestLine {
   name?: string;
   /** How the director reaches it: a port of its own subnet, or a gateway. */
   via: Reach;
+  /** Its health check's verdict, when it has one ("down" with the reason). */
+  health?: { up: boolean; kind: string; failures: number; error?: string };
+  /** Not in the service now because its health check took it out (shown so it does not just vanish). */
+  heldOut?: boolean;
+}
+
+/** A health check's state as the control plane reports it (control/health/types.ts HealthState). */
+export interface HealthLike {
+  /** "-t 10.0.0.100:80", "-f 1". */
+  service: string;
+  /** "ADDR:PORT". */
+  dest: string;
+  kind: string;
+  up: boolean;
+  failures: number;
+  lastError?: string;
 }
 
 export interface ServiceLine {
@@ -145,7 +164,7 @@ export function topologyOf(cfg: DirectorConfig, lab?: LabInfo): Topology {
  * connections, walking the table only that far, so a big table costs the
  * page nothing more than a small one.
  */
-export function tablesOf(d: Director, cfg: DirectorConfig, now: number, lab?: LabInfo): Tables {
+export function tablesOf(d: Director, cfg: DirectorConfig, now: number, lab?: LabInfo, health: readonly HealthLike[] = []): Tables {
   const t = d.conns;
   const conns: ConnLine[] = [];
   for (const i of t) {
@@ -163,22 +182,39 @@ export function tablesOf(d: Director, cfg: DirectorConfig, now: number, lab?: La
     });
   }
   const names = new Map((lab?.realServers ?? []).map((r) => [r.addr, r.name]));
-  const services: ServiceLine[] = sortServices(d.services.all).map((svc) => ({
-    label: svcLabel(svc),
-    scheduler: svc.sched.name,
-    persistentTimeout: svc.timeout,
-    stats: counters(svc.stats),
-    dests: sortDests(svc.dests).map((x) => {
+  const healthOf = new Map(health.map((h) => [`${h.service} ${h.dest}`, h]));
+  const services: ServiceLine[] = sortServices(d.services.all).map((svc) => {
+    const key = serviceKeyText(svc);
+    const dests = sortDests(svc.dests).map((x) => {
       const addr = ipToString(x.addr);
       const line: DestLine = {
         addr, port: x.port, mode: MODE_OF_FWD[fwdName(x.fwd)]!, weight: x.weight, active: x.activeConns, inactive: x.inactConns,
         persistent: x.persistConns, available: x.available, overloaded: x.overloaded, stats: counters(x.stats), via: reachOf(cfg, x.addr),
       };
+      const h = healthOf.get(`${key} ${addr}:${x.port}`);
+      if (h) line.health = healthLine(h);
       const n = names.get(addr);
       if (n !== undefined) line.name = n;
       return line;
-    }),
-  }));
+    });
+    // servers a failed check took out of the service: still there, marked down
+    for (const h of health) {
+      if (h.service !== key || h.up || dests.some((l) => `${l.addr}:${l.port}` === h.dest)) continue;
+      const i = h.dest.lastIndexOf(':');
+      const addr = h.dest.slice(0, i);
+      const cfgDest = cfg.services.find((c) => formatServiceKey(serviceKeyOf(c)) === key)?.dests
+        .find((c) => ipToString(c.addr) === addr && String(c.port) === h.dest.slice(i + 1));
+      const zero: Counters = { conns: 0, inpkts: 0, outpkts: 0, inbytes: 0, outbytes: 0, cps: 0, inpps: 0, outpps: 0 };
+      const line: DestLine = {
+        addr, port: Number(h.dest.slice(i + 1)), mode: cfgDest ? MODE_OF_FWD[fwdName(cfgDest.fwd ?? FWD_DR)]! : '?', weight: 0, active: 0, inactive: 0,
+        persistent: 0, available: false, overloaded: false, stats: zero, via: reachOf(cfg, cfgDest?.addr ?? 0), health: healthLine(h), heldOut: true,
+      };
+      const n = names.get(addr);
+      if (n !== undefined) line.name = n;
+      dests.push(line);
+    }
+    return { label: svcLabel(svc), scheduler: svc.sched.name, persistentTimeout: svc.timeout, stats: counters(svc.stats), dests };
+  });
   return {
     now,
     conns,
@@ -188,4 +224,10 @@ export function tablesOf(d: Director, cfg: DirectorConfig, now: number, lab?: La
     counters: { ...d.counters },
     totals: counters(d.totals),
   };
+}
+
+function healthLine(h: HealthLike): NonNullable<DestLine['health']> {
+  const l: NonNullable<DestLine['health']> = { up: h.up, kind: h.kind, failures: h.failures };
+  if (!h.up && h.lastError) l.error = h.lastError;
+  return l;
 }

@@ -12,6 +12,7 @@ import { portNow } from '../../src/io/port.js';
 import { LiveDirector } from '../../src/runtime/live.js';
 import { liveUi, type UiServer } from '../../src/ui/index.js';
 import { tcpFrame } from '../director/frames.js';
+import { parseIp } from '../../src/wire/addr.js';
 import { openBrowser, openView, rewriteList, type Browser } from './browser.js';
 
 const CLIENT = '203.0.113.7';
@@ -132,6 +133,21 @@ describe('the live view', () => {
     await page().waitForFunction(() => document.querySelector('#walk-title')?.textContent === 'a frame of no connection');
     expect(await text('.frame.sent .drop')).toBe('dropped: no-conn-not-syn');
     expect(await text('.frame.received [data-layer="tcp"] tr[data-field="sport"]')).toMatch(/40999/);
+    expect(browser.errors).toEqual([]);
+  });
+
+  it('shows each real server\'s health: up, and down when a check took it out', async () => {
+    const svc = live.director.services.all[0]!;
+    live.director.mutate.removeDest(svc.findDest(parseIp(RS2), 8080)!);
+    live.healthStates = () => [
+      { service: `-t ${VIP}:80`, dest: `${RS1}:8080`, kind: 'http', up: true, since: 0, failures: 0 },
+      { service: `-t ${VIP}:80`, dest: `${RS2}:8080`, kind: 'http', up: false, since: 0, failures: 3, lastError: 'connection refused' },
+    ];
+    await page().waitForFunction((rs2) => document.querySelector(`#topology [data-node="rs"][data-addr="${rs2}"]`)?.getAttribute('data-health') === 'down', RS2, { timeout: 5000 });
+    expect(await page().locator(`#topology [data-node="rs"][data-addr="${RS1}"]`).getAttribute('data-health')).toBe('ok');
+    expect(await text(`#counters tr[data-dest="${RS2}:8080"] td.health`)).toBe('http down (taken out)');
+    expect(await text(`#counters tr[data-dest="${RS1}:8080"] td.health`)).toBe('http up');
+    expect(await page().locator(`#counters tr[data-dest="${RS2}:8080"] td.health`).getAttribute('title')).toBe('connection refused');
     expect(browser.errors).toEqual([]);
   });
 });

@@ -182,6 +182,8 @@ function renderCounters() {
     h('div', { class: 'small' }, `conns ${svc.stats.conns} · in ${svc.stats.inpkts} pkts / ${bytes(svc.stats.inbytes)} · out ${svc.stats.outpkts} pkts / ${bytes(svc.stats.outbytes)}`),
     h('table', { class: 'grid small' }, h('tbody', {}, ...svc.dests.map((d) => h('tr', { 'data-dest': `${d.addr}:${d.port}` },
       h('td', {}, `${d.name ? d.name + ' ' : ''}${d.addr}:${d.port}`), h('td', {}, `${d.mode} w${d.weight}`),
+      h('td', { class: d.health ? (d.health.up ? 'health up' : 'health down') : 'health', title: d.health?.error ?? '' },
+        d.health ? `${d.health.kind} ${d.health.up ? 'up' : `down${d.heldOut ? ' (taken out)' : ''}`}` : ''),
       h('td', { class: 'conns' }, `${d.stats.conns} conns`), h('td', {}, `${d.stats.inpkts}/${d.stats.outpkts} pkts`),
       h('td', {}, sparkline(`${svc.label} ${d.addr}:${d.port}`))))))));
   $('#counters').replaceChildren(...blocks);

@@ -18,10 +18,12 @@ export function realServers(tables) {
     for (const d of svc.dests) {
       let rs = byAddr.get(d.addr);
       if (!rs) {
-        rs = { addr: d.addr, name: d.name, mode: d.mode, via: d.via, lines: [], weight: 0, active: 0, inactive: 0 };
+        rs = { addr: d.addr, name: d.name, mode: d.mode, via: d.via, lines: [], weight: 0, active: 0, inactive: 0, down: false };
         byAddr.set(d.addr, rs);
       }
-      rs.lines.push({ svc: svc.label, port: d.port, weight: d.weight, active: d.active, inactive: d.inactive });
+      rs.lines.push({ svc: svc.label, port: d.port, weight: d.weight, active: d.active, inactive: d.inactive, health: d.health });
+      // a failed health check on any of its services marks the server down
+      if (d.health && !d.health.up) rs.down = true;
       rs.weight = Math.max(rs.weight, d.weight);
       rs.active += d.active;
       rs.inactive += d.inactive;
@@ -90,10 +92,13 @@ export function drawDiagram(svg, topology, tables, hl) {
   const rsBoxes = new Map();
   for (const rs of rss) {
     const lines = [`${rs.addr} · ${rs.mode}`];
-    for (const l of rs.lines.slice(0, shown)) lines.push(`${l.svc.split(' ')[0]} :${l.port} w${l.weight} act ${l.active} inact ${l.inactive}`);
+    for (const l of rs.lines.slice(0, shown)) {
+      const hc = l.health ? (l.health.up ? ' ✓' : ' DOWN') : '';
+      lines.push(`${l.svc.split(' ')[0]} :${l.port} w${l.weight} act ${l.active} inact ${l.inactive}${hc}`);
+    }
     const chosen = hl && hl.dest && hl.dest.split(':')[0] === rs.addr;
     const b = box(nodes, 685, y, 205, h, rs.name ?? 'real server', lines,
-      `rs${chosen ? ' chosen' : ''}${rs.weight === 0 ? ' quiescent' : ''}`, { 'data-node': 'rs', 'data-addr': rs.addr });
+      `rs${chosen ? ' chosen' : ''}${rs.weight === 0 ? ' quiescent' : ''}${rs.down ? ' down' : ''}`, { 'data-node': 'rs', 'data-addr': rs.addr, 'data-health': rs.down ? 'down' : 'ok' });
     rsBoxes.set(rs.addr, { box: b, rs });
     y += h + gap;
   }
