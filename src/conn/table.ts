@@ -26,6 +26,8 @@ const META_TEMPLATE = 0x100;
 /** Marks an IPv6 key: its address words are folds (ip6Fold), checked against the full addresses on a match. */
 const META_V6 = 0x200;
 const EMPTY6 = new Uint32Array(0);
+const EMPTY_F64 = new Float64Array(0);
+const EMPTY_U8 = new Uint8Array(0);
 
 /** The IPVS sysctls that change how connections live and die, and the flood defences (conn/defense.ts). */
 export interface ConnSettings extends DefenseSettings {
@@ -124,6 +126,18 @@ export class ConnTable {
   daddr6: Uint32Array = EMPTY6;
   /** number of conns this slot controls (templates) */
   readonly nControl: Int32Array;
+  /**
+   * The kernel's per-conn sync fields (ip_vs_sync.c), read and written by the
+   * sync daemons (control/sync): client packets seen (in_pkts), when the
+   * backup's copy runs out as last sent (sync_endtime, ms) with the retries
+   * of it (its low bits in the kernel), and the state last sent (old_state).
+   * Allocated by enableSync() when a sync daemon first starts: a director
+   * without one does not pay for them.
+   */
+  inPkts: Uint32Array = EMPTY6;
+  syncEnd: Float64Array = EMPTY_F64;
+  syncRetries: Uint8Array = EMPTY_U8;
+  oldState: Uint8Array = EMPTY_U8;
   /**
    * Bumped each time the slot is freed: a (slot, generation) pair kept
    * elsewhere (a fragment's decision) tells whether the slot still holds the
@@ -228,6 +242,48 @@ export class ConnTable {
       ...opts.settings,
     };
     this.updateDefense();
+  }
+
+  /** Allocates the per-conn sync fields (once; conns made before start at 0 packets). */
+  enableSync(): void {
+    if (this.inPkts !== EMPTY6) return;
+    this.inPkts = new Uint32Array(this.max);
+    this.syncEnd = new Float64Array(this.max);
+    this.syncRetries = new Uint8Array(this.max);
+    this.oldState = new Uint8Array(this.max);
+  }
+
+  /**
+   * What a received sync record sets on a conn or template it created or
+   * found (ip_vs_proc_conn): the state, active or inactive (the dest's
+   * counters follow), the timeout the master sent, restarted now. A conn
+   * past its handshake leaves the embryonic list.
+   */
+  syncApply(slot: number, state: number, inactive: boolean, timeoutMs: number, now: number): void {
+    this.advance(now);
+    let f = this.flags[slot]!;
+    if ((f & CONN_F_TEMPLATE) === 0 && ((f & CONN_F_INACTIVE) !== 0) !== inactive) {
+      const dest = this.refs.get(this.destRef[slot]!);
+      if (inactive) {
+        dest.activeConns--;
+        dest.inactConns++;
+        f |= CONN_F_INACTIVE;
+      } else {
+        dest.inactConns--;
+        dest.activeConns++;
+        f &= ~CONN_F_INACTIVE;
+      }
+    }
+    if ((f & CONN_F_EMBRYONIC) !== 0 && !tcpEmbryonic(state)) {
+      f &= ~CONN_F_EMBRYONIC;
+      this.embryonic.unlink(slot);
+    }
+    this.flags[slot] = f;
+    this.state[slot] = state;
+    if (this.inPkts !== EMPTY6) this.oldState[slot] = state;
+    this.timeout[slot] = timeoutMs;
+    // the wheel is lazy: an entry filed earlier is looked at then and filed again for this expiry
+    this.expires[slot] = now + timeoutMs;
   }
 
   /** Buckets of each hash index (what ipvsadm's listing header calls the table's size). */
@@ -462,6 +518,12 @@ export class ConnTable {
       }
     }
     this.timeout[i] = timeoutMs;
+    if (this.inPkts !== EMPTY6) {
+      this.inPkts[i] = 0;
+      this.syncEnd[i] = now;
+      this.syncRetries[i] = 0;
+      this.oldState[i] = 0;
+    }
     this.expires[i] = (f & CONN_F_ONE_PACKET) !== 0 ? now : now + timeoutMs;
     this.destRef[i] = this.refs.acquire(dest);
     this.control[i] = controlSlot;
@@ -755,6 +817,7 @@ export class ConnTable {
       this.proto, this.af, this.state, this.flags, this.caddr, this.vaddr, this.daddr, this.cport, this.vport,
       this.dport, this.expires, this.timeout, this.destRef, this.control, this.nControl, this.generation, this.inHead, this.inRec,
       this.outHead, this.outRec, this.freeStack, this.caddr6, this.vaddr6, this.daddr6,
+      this.inPkts, this.syncEnd, this.syncRetries, this.oldState,
     ];
     return arrays.reduce((n, a) => n + a.byteLength, 0) + this.wheel.bytesAllocated() + this.embryonic.bytesAllocated();
   }

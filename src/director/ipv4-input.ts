@@ -13,6 +13,7 @@ import { ICMP_DEST_UNREACH, ICMP_PORT_UNREACH } from '../wire/icmp.js';
 import { IPPROTO_ICMP, IPPROTO_UDP } from '../wire/ipproto.js';
 import type { Director } from './director.js';
 import { FRAG_ROUTED, decideFragments, firstFragmentSettled, laterFragment } from './fragments.js';
+import { lvsAllowed } from './ha.js';
 import { icmpInput } from './icmp-input.js';
 import { lvsIn } from './lvs-in.js';
 import { lvsOut } from './lvs-out.js';
@@ -31,6 +32,8 @@ export function ipv4Input(d: Director, pkt: Packet): Verdict {
   // Ethernet padding is not forwarded
   pkt.frameLen = ETH_HEADER_LEN + ip.totalLength;
   const host = d.host;
+  // a group the director joined (VRRP, IPVS sync): its own traffic, never routed
+  if (pkt.mcast) return host.local !== null ? host.local.input(pkt) : DropCode['not-for-us'];
   if (pkt.bcast && (host.classOf(pkt.dst) & OURS) === 0) return DropCode['not-for-us'];
   if ((host.classOf(pkt.src) & OURS) !== 0) return DropCode['martian-source'];
   if (ip.isFragment) {
@@ -58,7 +61,7 @@ function transportInput(d: Director, pkt: Packet): Verdict {
   if (ops.parse(pkt.buf, pkt.l4Off, pkt.l4Len, pkt.fragment === FRAG_FIRST, pkt) !== WIRE_OK) return DropCode['malformed-l4'];
   pkt.ops = ops;
   const svc = d.services.find(pkt.proto, pkt.dst, pkt.dport);
-  if (svc !== undefined) return lvsIn(d, pkt, svc);
+  if (svc !== undefined && (d.lvsGate === 0 || lvsAllowed(d, pkt))) return lvsIn(d, pkt, svc);
   const slot = d.conns.lookupOut(pkt.proto, pkt.src, pkt.sport, pkt.dst, pkt.dport, pkt.now);
   if (slot >= 0) return lvsOut(d, pkt, slot);
   return notLvs(d, pkt);
@@ -82,7 +85,8 @@ export function notLvs(d: Director, pkt: Packet): Verdict {
       }
       return DropCode['no-service'];
     }
-    return DropCode['to-director-unhandled'];
+    // the director's own traffic (net/local4.ts), when something listens
+    return host.local !== null ? host.local.input(pkt) : DropCode['to-director-unhandled'];
   }
   if (d.unmatchedDrop && (host.classOf(pkt.src) & ADDR_REAL_SERVER) !== 0) return DropCode['unmatched-from-real-server'];
   d.tracer?.mark('routed');

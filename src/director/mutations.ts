@@ -12,6 +12,7 @@ import type { Stats } from '../model/stats.js';
 import type { MarkRule, ServiceTable } from '../model/services.js';
 import { AF_INET6 } from '../model/proto.js';
 import { ip6ToString } from '../wire/addr6.js';
+import type { HaSwitches } from './ha.js';
 
 /** What -E sets (every attribute: what a command omits returns to its default, as ip_vs_edit_service). */
 export interface ServiceAttrs {
@@ -35,6 +36,8 @@ export class Mutations {
   private readonly counted = new WeakSet<Dest>();
   private batchDepth = 0;
   private rsDirty = false;
+  /** The HA pair's switches (director/ha.ts), wired by the director. */
+  ha: HaSwitches | null = null;
 
   /**
    * `realServers` is told the addresses of every real server of every
@@ -126,6 +129,20 @@ export class Mutations {
   setConnSettings(s: Partial<ConnSettings>): void {
     Object.assign(this.conns.settings, s);
     this.conns.updateDefense();
+  }
+
+  /**
+   * A VRRP-managed VIP becomes active (the instance is master: answered for
+   * in ARP and ICMP, its traffic load-balanced) or is held back (backup).
+   * Returns whether it changed; false for an address that is no IPv4 VIP.
+   */
+  setVipActive(addr: number, active: boolean): boolean {
+    return this.ha !== null && this.ha.setVipActive(addr, active);
+  }
+
+  /** IPVS backup_only in force or not (the sysctl while a backup sync daemon runs). */
+  setBackupOnly(on: boolean): void {
+    this.ha?.setBackupOnly(on);
   }
 
   private endConns(d: Dest): number {

@@ -9,6 +9,8 @@ export const ADDR_LOCAL = 1;
 export const ADDR_VIP = 2;
 /** The address of some real server of some service. */
 export const ADDR_REAL_SERVER = 4;
+/** A VIP a VRRP backup holds back (not answered for, not accepted): ADDR_VIP is off while this is on. */
+export const ADDR_VIP_INACTIVE = 8;
 
 const EMPTY_KEY = 0;
 
@@ -66,6 +68,16 @@ export class AddrTable {
     this.cls[i]! |= cls;
     if (cls === ADDR_LOCAL && this.localPort[i] === -1) this.localPort[i] = port;
     if (cls === ADDR_VIP && this.vipPort[i] === -1) this.vipPort[i] = port;
+  }
+
+  /** Sets or clears class bits of one address already in the table (a VIP going inactive and back). */
+  setBits(addr: number, bits: number, on: boolean): void {
+    const a = addr >>> 0;
+    if (a === EMPTY_KEY) return;
+    const i = this.find(a);
+    if (this.keys[i] !== a) return;
+    if (on) this.cls[i]! |= bits;
+    else this.cls[i]! &= ~bits;
   }
 
   /** Clears one class bit from every address (e.g. the real-server set, before it is rebuilt). */

@@ -10,14 +10,18 @@ import { ANSWERED, CONSUMED, DropCode, FORWARDED, HELD, type Verdict } from '../
 import type { Tracer } from '../trace/tracer.js';
 import { ARP_OP_REQUEST, ArpView } from '../wire/arp.js';
 import { WIRE_OK } from '../wire/errors.js';
-import { ETH_HEADER_LEN } from '../wire/ethernet.js';
+import { ETH_HEADER_LEN, ETHERTYPE_IPV4 } from '../wire/ethernet.js';
 import {
   ICMP_DEST_UNREACH, ICMP_EXC_TTL, ICMP_FRAG_NEEDED, ICMP_TIME_EXCEEDED, IcmpView, icmpIsError, icmpMtuRest,
 } from '../wire/icmp.js';
-import { IPPROTO_ICMP } from '../wire/ipproto.js';
-import { Ipv4View } from '../wire/ipv4.js';
+import { IPPROTO_ICMP, IPPROTO_UDP } from '../wire/ipproto.js';
+import { IPV4_MIN_HEADER_LEN, Ipv4View, emitIpv4 } from '../wire/ipv4.js';
+import { fragmentIpv4 } from '../wire/ipv4-fragment.js';
+import { emitUdp, UDP_HEADER_LEN, UdpView } from '../wire/udp.js';
 import { readMac, writeMac } from '../wire/addr.js';
-import { ADDR_LOCAL, ADDR_REAL_SERVER, ADDR_VIP, AddrTable } from './addr-table.js';
+import { put16 } from '../wire/bytes.js';
+import { ADDR_LOCAL, ADDR_REAL_SERVER, ADDR_VIP, ADDR_VIP_INACTIVE, AddrTable } from './addr-table.js';
+import { isMulticast4, LocalIo4, mcastMac } from './local4.js';
 import { buildIcmpError, echoReplyInPlace } from './icmp4.js';
 import { NeighbourTable } from './neighbours.js';
 import type { Packet } from './packet.js';
@@ -59,6 +63,19 @@ export class Host4 {
   /** ICMP errors are rate-limited like Linux's icmp_msgs_per_sec / icmp_msgs_burst (1000/s, burst 50). */
   private readonly icmpTokens = new TokenBucket(1000, 50);
   private ipId = 1;
+  /** The port each IPv4 VIP is answered on. */
+  private readonly vipPort = new Map<number, number>();
+  /**
+   * The director's own traffic (VRRP adverts, IPVS sync: net/local4.ts):
+   * null until something listens or joins a group, so a director without
+   * HA never looks.
+   */
+  local: LocalIo4 | null = null;
+  /** VIPs a VRRP backup holds back: while 0 the forwarding path asks nothing more. */
+  inactiveVips = 0;
+  /** Where sendLocal builds its packets (allocated with the first). */
+  private localBuf: Uint8Array | null = null;
+  private readonly localUdp = new UdpView();
 
   constructor(
     cfg: DirectorConfig,
@@ -80,6 +97,7 @@ export class Host4 {
       if (v.addr6) continue; // IPv6 VIPs are Host6's
       const p = this.portByName.get(v.port)!;
       p.vips.add(v.addr >>> 0);
+      this.vipPort.set(v.addr >>> 0, p.index);
       this.addrs.add(v.addr, ADDR_VIP, p.index);
     }
     for (const r of cfg.routes) {
@@ -118,6 +136,117 @@ export class Host4 {
   setRealServers(addrs: Iterable<number>): void {
     this.addrs.clearClass(ADDR_REAL_SERVER);
     for (const a of addrs) this.addrs.add(a, ADDR_REAL_SERVER);
+  }
+
+  /**
+   * Activates or holds back one VIP (the VRRP master has it, a backup does
+   * not): an inactive VIP is not answered for in ARP or ICMP and traffic to
+   * it is not the director's (it is routed, as a host without the address
+   * would). Called through Director.mutate only. Returns whether it changed;
+   * false for an address that is no IPv4 VIP.
+   */
+  setVipActive(addr: number, active: boolean): boolean {
+    const a = addr >>> 0;
+    const port = this.vipPort.get(a);
+    if (port === undefined) return false;
+    const p = this.ports[port]!;
+    if (p.vips.has(a) === active) return false;
+    if (active) {
+      p.vips.add(a);
+      this.addrs.setBits(a, ADDR_VIP_INACTIVE, false);
+      this.addrs.setBits(a, ADDR_VIP, true);
+      this.inactiveVips--;
+    } else {
+      p.vips.delete(a);
+      this.addrs.setBits(a, ADDR_VIP, false);
+      this.addrs.setBits(a, ADDR_VIP_INACTIVE, true);
+      this.inactiveVips++;
+    }
+    return true;
+  }
+
+  /** 'active', 'inactive', or undefined for an address that is no IPv4 VIP. */
+  vipState(addr: number): 'active' | 'inactive' | undefined {
+    const port = this.vipPort.get(addr >>> 0);
+    if (port === undefined) return undefined;
+    return this.ports[port]!.vips.has(addr >>> 0) ? 'active' : 'inactive';
+  }
+
+  /** The port an IPv4 VIP is answered on, or -1. */
+  vipPortOf(addr: number): number {
+    return this.vipPort.get(addr >>> 0) ?? -1;
+  }
+
+  /** Gratuitous ARP for one active VIP, on its port (a VRRP master taking over). */
+  announceVip(addr: number): boolean {
+    const port = this.vipPort.get(addr >>> 0);
+    if (port === undefined || !this.ports[port]!.vips.has(addr >>> 0)) return false;
+    this.neigh.announce(port, this.ports[port]!.mac, addr >>> 0);
+    return true;
+  }
+
+  /** The local delivery (created on first use). */
+  localIo(): LocalIo4 {
+    return (this.local ??= new LocalIo4(this.ports));
+  }
+
+  /**
+   * Sends an IPv4 packet the director originates: `len` payload bytes at
+   * payload[off] as IP protocol `proto` (UDP: a header from sport to dport is
+   * put before them, with its checksum) from `src` to `dst` with `ttl` and
+   * `tos`. A multicast destination goes out of `port` to the group's MAC
+   * (never routed); a unicast one is routed and its next hop resolved.
+   * DF is clear: a packet over the port's MTU is fragmented, as the
+   * kernel's sync sockets allow. Not for the forwarding path.
+   */
+  sendLocal(
+    port: number, src: number, dst: number, proto: number, ttl: number, tos: number,
+    payload: Uint8Array, off: number, len: number, sport: number, dport: number, now: number,
+  ): Verdict {
+    const udp = proto === IPPROTO_UDP;
+    const ipLen = IPV4_MIN_HEADER_LEN + (udp ? UDP_HEADER_LEN : 0) + len;
+    if (ipLen > 0xffff) return DropCode['frame-too-big'];
+    const b = (this.localBuf ??= new Uint8Array(ETH_HEADER_LEN + 0xffff));
+    const ipOff = ETH_HEADER_LEN;
+    const l4 = ipOff + IPV4_MIN_HEADER_LEN;
+    const data = l4 + (udp ? UDP_HEADER_LEN : 0);
+    b.set(payload.subarray(off, off + len), data);
+    if (udp) {
+      emitUdp({ sport, dport, length: UDP_HEADER_LEN + len }, b, l4);
+      const u = this.localUdp;
+      u.wrap(b, l4, UDP_HEADER_LEN + len);
+      u.fillChecksum(src, dst);
+    }
+    emitIpv4({ tos, totalLength: ipLen, id: this.nextId(), flags: 0, fragOffset: 0, ttl, protocol: proto, src, dst }, b, ipOff);
+    put16(b, 12, ETHERTYPE_IPV4);
+    if (!isMulticast4(dst)) {
+      // routed: the next hop's MAC, or held until it is resolved
+      if (!this.route(dst)) return DropCode['no-route'];
+      const len2 = ETH_HEADER_LEN + ipLen;
+      if (ipLen <= this.ports[this.routePort]!.mtu) return this.output(b, 0, len2, PLAIN_FRAME, this.routePort, this.routeNextHop, now);
+      for (const f of fragmentIpv4(b, ipOff, ipLen, this.ports[this.routePort]!.mtu)) {
+        const fr = new Uint8Array(ETH_HEADER_LEN + f.length);
+        fr.set(b.subarray(0, ETH_HEADER_LEN));
+        fr.set(f, ETH_HEADER_LEN);
+        this.output(fr, 0, fr.length, PLAIN_FRAME, this.routePort, this.routeNextHop, now);
+      }
+      return FORWARDED;
+    }
+    const p = this.ports[port];
+    if (p === undefined) return DropCode['no-route'];
+    writeMac(b, 0, mcastMac(dst));
+    writeMac(b, 6, p.mac);
+    if (ipLen <= p.mtu) {
+      this.emit(port, b, 0, ETH_HEADER_LEN + ipLen, PLAIN_FRAME);
+      return FORWARDED;
+    }
+    for (const f of fragmentIpv4(b, ipOff, ipLen, p.mtu)) {
+      const fr = new Uint8Array(ETH_HEADER_LEN + f.length);
+      fr.set(b.subarray(0, ETH_HEADER_LEN));
+      fr.set(f, ETH_HEADER_LEN);
+      this.emit(port, fr, 0, fr.length, PLAIN_FRAME);
+    }
+    return FORWARDED;
   }
 
   /** The next IPv4 identification for a packet the director originates. */

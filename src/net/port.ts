@@ -10,8 +10,10 @@ export interface DirectorPort {
   macLo: number;
   mtu: number;
   addrs: { addr: number; prefix: number; mask: number }[];
-  /** VIPs answered for on this port (ARP, ICMP echo). */
+  /** VIPs answered for on this port (ARP, ICMP echo); a VRRP backup's VIPs are out of it while inactive. */
   vips: Set<number>;
+  /** The multicast MACs (low 32 bits) of the IPv4 groups joined on this port (net/local4.ts); null: none, the usual case. */
+  mcast4: Int32Array | null;
 }
 
 export function makePort(index: number, name: string, mac: number, mtu: number, addrs: { addr: number; prefix: number }[]): DirectorPort {
@@ -19,6 +21,7 @@ export function makePort(index: number, name: string, mac: number, mtu: number, 
     index, name, mac, mtu, macHi: Math.floor(mac / 0x100000000), macLo: mac % 0x100000000 | 0,
     addrs: addrs.map((a) => ({ addr: a.addr >>> 0, prefix: a.prefix, mask: prefixToMask(a.prefix) })),
     vips: new Set(),
+    mcast4: null,
   };
 }
 
