@@ -1,5 +1,5 @@
 import { fwdName, type Fwd } from '../model/dest.js';
-import { protoName } from '../model/proto.js';
+import { AF_INET6, protoName } from '../model/proto.js';
 import { protoOps } from './proto/index.js';
 import type { ConnTable } from './table.js';
 
@@ -20,6 +20,10 @@ export interface ConnRow {
   expiresIn: number;
   template: boolean;
   fwd: 'Masq' | 'Route' | 'Tunnel';
+  /** An IPv6 conn's addresses (caddr/vaddr/daddr then hold their folds). */
+  caddr6?: Uint32Array;
+  vaddr6?: Uint32Array;
+  daddr6?: Uint32Array;
 }
 
 /**
@@ -38,7 +42,7 @@ export function connStateName(table: ConnTable, slot: number): string {
 export function listConns(table: ConnTable, now: number): ConnRow[] {
   const rows: ConnRow[] = [];
   table.forEach((i) => {
-    rows.push({
+    const row: ConnRow = {
       slot: i,
       proto: protoName(table.proto[i]!),
       caddr: table.caddr[i]!,
@@ -51,7 +55,13 @@ export function listConns(table: ConnTable, now: number): ConnRow[] {
       expiresIn: Math.max(0, table.expires[i]! - now),
       template: table.isTemplate(i),
       fwd: fwdName(table.fwd(i) as Fwd),
-    });
+    };
+    if (table.af[i] === AF_INET6) {
+      row.caddr6 = table.caddr6.slice(i * 4, i * 4 + 4);
+      row.vaddr6 = table.vaddr6.slice(i * 4, i * 4 + 4);
+      row.daddr6 = table.daddr6.slice(i * 4, i * 4 + 4);
+    }
+    rows.push(row);
   });
   return rows;
 }

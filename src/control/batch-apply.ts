@@ -12,7 +12,7 @@ import type { Director } from '../director/director.js';
 import type { DirectorConfig } from '../model/config.js';
 import { Topology } from '../model/topology.js';
 import type { IpvsadmCommand } from './ipvsadm-args.js';
-import { RuleChecker, applyOne, type RuleEffect, type RuleError } from './rules.js';
+import { RuleChecker, applyOne, destAddrProblem, type RuleEffect, type RuleError } from './rules.js';
 import { SLICE_MS, type Steps } from './slices.js';
 
 /**
@@ -37,8 +37,9 @@ export function* checkSteps(director: Director, topology: DirectorConfig, chunks
   let index = 0;
   for (const cmds of chunks) {
     for (const c of cmds) {
-      if (c.cmd === 'add-server' || c.cmd === 'edit-server') {
-        const p = t.destProblem(c.dest.addr, c.dest.fwd);
+      // an address the kernel refuses outright is the rule checker's to name (its message is ipvsadm's)
+      if ((c.cmd === 'add-server' || c.cmd === 'edit-server') && !destAddrProblem(c.dest.addr, c.dest.addr6)) {
+        const p = t.destProblem(c.dest.addr, c.dest.fwd, 'real server', c.dest.addr6);
         if (p) reach.push({ index, message: p });
       }
       if (reach.length === 0) {

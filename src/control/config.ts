@@ -5,7 +5,10 @@
 import { FWD_DR, FWD_MASQ, type DestSpec } from '../model/dest.js';
 import { MAX_PORT_MTU, MIN_PORT_MTU, Topology, topologyProblems } from '../model/topology.js';
 import { inSubnet, parseMac as parseMacText, prefixToMask } from '../wire/addr.js';
-import { IPPROTO_TCP, IPPROTO_UDP } from '../model/proto.js';
+import {
+  ip6Equal, ip6InSubnet, ip6IsLinkLocal, ip6IsLoopback, ip6IsMulticast, ip6IsUnspecified, ip6IsV4Mapped, ip6Network, ip6ToString,
+} from '../wire/addr6.js';
+import { AF_INET6, IPPROTO_TCP, IPPROTO_UDP } from '../model/proto.js';
 import type { MarkRule } from '../model/services.js';
 import { schedulerNames } from '../sched/index.js';
 import {
@@ -20,13 +23,18 @@ import {
 } from '../model/config.js';
 import {
   MAX_TIMEOUT,
+  formatAddr,
+  formatAddrPort,
   formatIpv4,
   formatServiceKey,
+  inetPton6,
+  isV6Key,
   parseIpvsadmArgs,
   parseIpv4,
   parseNumber,
   type ServiceKey,
 } from './ipvsadm-args.js';
+import { destKeyText } from './keys.js';
 import { DEFENSE_OPTION_NAMES, findSysctl, parseSysctlValue } from './sysctl.js';
 
 export interface ConfigError {
@@ -94,6 +102,33 @@ function parseCidr(s: string): { addr: number; prefix: number } | null {
 
 const maskOf = (prefix: number): number => prefixToMask(prefix);
 
+/** "2001:db8::1/64" -> address and prefix length (0..128), or null. */
+function parseCidr6(s: string): { addr: Uint32Array; prefix: number } | null {
+  const m = /^([0-9A-Fa-f:.]+)\/([0-9]{1,3})$/.exec(s);
+  if (!m) return null;
+  const addr = inetPton6(m[1]!);
+  const prefix = parseNumber(m[2]!, 0, 128);
+  return addr === null || prefix === null ? null : { addr, prefix };
+}
+
+/** An address of either family: dotted IPv4 or IPv6 text (no brackets), or null. */
+function parseAnyAddr(s: string): { addr: number; addr6?: Uint32Array } | null {
+  const a = parseIpv4(s);
+  if (a !== null) return { addr: a };
+  const a6 = inetPton6(s);
+  return a6 ? { addr: 0, addr6: a6 } : null;
+}
+
+/** Why an IPv6 address cannot be a (global) host address of the director or a real server, or null. */
+function badHostAddr6(a: Uint32Array): string | null {
+  if (ip6IsUnspecified(a)) return ':: is not a host address';
+  if (ip6IsMulticast(a)) return `${ip6ToString(a)} is a multicast address`;
+  if (ip6IsLoopback(a)) return '::1 is the loopback address';
+  if (ip6IsLinkLocal(a)) return `${ip6ToString(a)} is link-local (each port has its own, from its MAC; a service needs a global address)`;
+  if (ip6IsV4Mapped(a)) return `${ip6ToString(a)} is an IPv4-mapped address (write the IPv4 address itself)`;
+  return null;
+}
+
 function parseMac(s: string): number | null {
   return MAC_TEXT.test(s) ? parseMacText(s) : null;
 }
@@ -143,9 +178,9 @@ interface Pending {
   sorry: Map<string, { service: string; dest: DestSpec; fwdGiven: boolean; line: number }>; // by service key
   serviceLines: Map<string, ServiceConfig>;
   setOnce: Map<string, number>; // option/timeout name -> line first set
-  vips: Map<number, VipConfig>;
+  vips: Map<string, VipConfig>; // address text
   routes: Map<string, RouteConfig>; // "dst/prefix"
-  neighbours: Map<number, number>; // addr -> line
+  neighbours: Map<string, number>; // address text -> line
   marks: Map<string, MarkClaims>; // "proto/addr"
   checks: Map<string, HealthCheckConfig>; // service, dest and kind
 }
@@ -155,7 +190,7 @@ class Parser {
   readonly ports: PortConfig[] = [];
   readonly vips: VipConfig[] = [];
   readonly routes: RouteConfig[] = [];
-  readonly neighbours: { addr: number; mac: number; line: number }[] = [];
+  readonly neighbours: { addr: number; mac: number; addr6?: Uint32Array; line: number }[] = [];
   readonly marks: (MarkRule & { line: number })[] = [];
   readonly services: ServiceConfig[] = [];
   readonly checks: HealthCheckConfig[] = [];
@@ -222,6 +257,10 @@ class Parser {
         const k = formatServiceKey(c.key);
         const prev = this.p.serviceLines.get(k);
         if (prev) return this.err(`Service already exists: ${k} (line ${prev.line})`);
+        if (c.key.addr6) {
+          const bad = badHostAddr6(c.key.addr6);
+          if (bad) return this.err(`illegal virtual service address: ${bad}`);
+        }
         const svc: ServiceConfig = {
           proto: c.key.fwmark ? 0 : c.key.proto,
           addr: c.key.addr,
@@ -235,6 +274,11 @@ class Parser {
           dests: [],
           line: this.line,
         };
+        if (isV6Key(c.key)) {
+          svc.af = AF_INET6;
+          if (c.key.addr6) svc.addr6 = c.key.addr6;
+          svc.prefix6 = c.svc.prefix6 ?? 128;
+        }
         this.services.push(svc);
         this.p.serviceLines.set(k, svc);
         this.p.dests.set(svc, new Map());
@@ -245,7 +289,7 @@ class Parser {
         const svc = this.p.serviceLines.get(k);
         if (!svc) return this.err(`Service not defined: ${k} (a real server line must come after its service's -A line)`);
         const d = c.dest;
-        const bad = badHostAddr(d.addr);
+        const bad = d.addr6 ? badHostAddr6(d.addr6) : badHostAddr(d.addr);
         if (bad) return this.err(`illegal real server address: ${bad}`);
         if (c.portForced) {
           const how = d.fwd === FWD_DR ? 'direct routing (-g)' : 'tunnelling (-i)';
@@ -257,12 +301,13 @@ class Parser {
         if (d.lThreshold > d.uThreshold) {
           return this.err(`lower threshold ${d.lThreshold} (-y) is higher than upper threshold ${d.uThreshold} (-x)`);
         }
-        const dk = `${d.addr}:${d.port}`;
+        const dk = destKeyText(d.addr, d.addr6, d.port);
         const seen = this.p.dests.get(svc)!;
         const prevLine = seen.get(dk);
-        if (prevLine !== undefined) return this.err(`Destination already exists: ${formatIpv4(d.addr)}:${d.port} in ${k} (line ${prevLine})`);
+        if (prevLine !== undefined) return this.err(`Destination already exists: ${formatAddrPort(d.addr, d.addr6, d.port)} in ${k} (line ${prevLine})`);
         seen.set(dk, this.line);
         const spec: DestSpec = { addr: d.addr, port: d.port, weight: d.weight, fwd: d.fwd, uThreshold: d.uThreshold, lThreshold: d.lThreshold };
+        if (d.addr6) spec.addr6 = d.addr6;
         svc.dests.push(spec);
         return;
       }
@@ -331,9 +376,27 @@ class Parser {
     const dup = this.ports.find((p) => p.mac === mac);
     if (dup) return this.err(`MAC address ${macText} is already used by port '${dup.name}' (line ${dup.line})`);
     const addrs: { addr: number; prefix: number }[] = [];
+    const addrs6: { addr: Uint32Array; prefix: number }[] = [];
     for (const a of kv.all('addr')) {
+      if (a.includes(':')) {
+        const c6 = parseCidr6(a);
+        if (!c6 || c6.prefix === 0) return this.err(`illegal interface address '${a}' (IPv6: ADDR/PREFIX with PREFIX 1..128, e.g. 2001:db8::1/64)`);
+        const bad = badHostAddr6(c6.addr);
+        if (bad) return this.err(`illegal interface address '${a}': ${bad}`);
+        for (const p of [...this.ports, { name, line: this.line, addrs6 }]) {
+          for (const o of p.addrs6 ?? []) {
+            if (ip6Equal(o.addr, 0, c6.addr, 0)) return this.err(`address ${ip6ToString(c6.addr)} is already on port '${p.name}' (line ${p.line})`);
+            const pre = Math.min(o.prefix, c6.prefix);
+            if (p.name !== name && ip6InSubnet(c6.addr, 0, o.addr, 0, pre)) {
+              return this.err(`subnet ${a} overlaps ${ip6ToString(o.addr)}/${o.prefix} of port '${p.name}' (line ${p.line}): each port needs its own network`);
+            }
+          }
+        }
+        addrs6.push(c6);
+        continue;
+      }
       const c = parseCidr(a);
-      if (!c || c.prefix === 0) return this.err(`illegal interface address '${a}' (ADDR/PREFIX with PREFIX 1..32, e.g. 10.0.0.1/24)`);
+      if (!c || c.prefix === 0) return this.err(`illegal interface address '${a}' (ADDR/PREFIX with PREFIX 1..32, e.g. 10.0.0.1/24, or IPv6 2001:db8::1/64)`);
       const bad = badHostAddr(c.addr);
       if (bad) return this.err(`illegal interface address '${a}': ${bad}`);
       if (c.prefix <= 30) {
@@ -370,7 +433,9 @@ class Parser {
       if (offload !== 'tso' && offload !== 'none') return this.err(`unknown offload '${offload}' (known: tso, none)`);
       if (offload === 'tso' && kind !== 'tap') return this.err(`offload=tso only applies to kind=tap (it needs the TAP's virtio_net_hdr)`);
     }
+    if (addrs6.length > 0 && mtu < 1280) return this.err(`port '${name}' has IPv6 addresses but mtu ${mtu}: IPv6 needs links of at least 1280 bytes`);
     const port: PortConfig = { name, kind, device, mac, addrs, mtu, line: this.line };
+    if (addrs6.length > 0) port.addrs6 = addrs6;
     if (netns !== undefined) port.netns = netns;
     if (bridge !== undefined) port.bridge = bridge;
     if (offload === 'tso') port.offload = 'tso';
@@ -379,21 +444,25 @@ class Parser {
 
   private vip(words: string[]): void {
     if (words.length !== 3 || words[1] !== 'on') return this.err('usage: vip ADDR on PORT');
-    const addr = parseIpv4(words[0]!);
-    if (addr === null) return this.err(`illegal VIP '${words[0]}' (a numeric IPv4 address; host names are not resolved)`);
-    const bad = badHostAddr(addr);
+    const a = parseAnyAddr(words[0]!);
+    if (a === null) return this.err(`illegal VIP '${words[0]}' (a numeric IPv4 or IPv6 address; host names are not resolved)`);
+    const bad = a.addr6 ? badHostAddr6(a.addr6) : badHostAddr(a.addr);
     if (bad) return this.err(`illegal VIP: ${bad}`);
-    const prev = this.p.vips.get(addr);
-    if (prev) return this.err(`VIP ${words[0]} is already declared (line ${prev.line})`);
-    const vip: VipConfig = { addr, port: words[2]!, line: this.line };
+    const text = formatAddr(a.addr, a.addr6);
+    const prev = this.p.vips.get(text);
+    if (prev) return this.err(`VIP ${text} is already declared (line ${prev.line})`);
+    const vip: VipConfig = { addr: a.addr, port: words[2]!, line: this.line };
+    if (a.addr6) vip.addr6 = a.addr6;
     this.vips.push(vip);
-    this.p.vips.set(addr, vip);
+    this.p.vips.set(text, vip);
   }
 
   private route(words: string[]): void {
-    const usage = 'usage: route DEST/PREFIX via GATEWAY [dev PORT]';
+    const usage = 'usage: route DEST/PREFIX|default via GATEWAY [on PORT]';
     if (words.length !== 3 && words.length !== 5) return this.err(usage);
-    if (words[1] !== 'via' || (words.length === 5 && words[3] !== 'dev')) return this.err(usage);
+    if (words[1] !== 'via' || (words.length === 5 && words[3] !== 'dev' && words[3] !== 'on')) return this.err(usage);
+    // the family is the destination's, or for 'default' the gateway's
+    if (words[0]!.includes(':') || (words[0] === 'default' && words[2]!.includes(':'))) return this.route6(words);
     const dst = words[0] === 'default' ? { addr: 0, prefix: 0 } : parseCidr(words[0]!);
     if (!dst) return this.err(`illegal route destination '${words[0]}' (NETWORK/PREFIX, or default)`);
     if ((dst.addr & ~maskOf(dst.prefix)) !== 0) {
@@ -410,17 +479,46 @@ class Parser {
     this.p.routes.set(rk, r);
   }
 
+  /** An IPv6 route: `route 2001:db8:1::/48 via 2001:db8::fe`, `route default via fe80::1 on PORT`. */
+  private route6(words: string[]): void {
+    const dst = words[0] === 'default' ? { addr: new Uint32Array(4), prefix: 0 } : parseCidr6(words[0]!);
+    if (!dst) return this.err(`illegal route destination '${words[0]}' (NETWORK/PREFIX with PREFIX 0..128, or default)`);
+    const net = new Uint32Array(4);
+    ip6Network(dst.addr, 0, dst.prefix, net, 0);
+    if (!ip6Equal(net, 0, dst.addr, 0)) {
+      return this.err(`route destination ${words[0]} has host bits set (network is ${ip6ToString(net)}/${dst.prefix})`);
+    }
+    const via = inetPton6(words[2]!);
+    if (via === null) {
+      if (parseIpv4(words[2]!) !== null) return this.err(`route ${words[0]}: gateway ${words[2]} is IPv4, but the route is IPv6`);
+      return this.err(`illegal gateway '${words[2]}' (a numeric IPv6 address)`);
+    }
+    if (ip6IsUnspecified(via) || ip6IsMulticast(via)) return this.err(`illegal gateway '${words[2]}': not a unicast address`);
+    if (ip6IsLinkLocal(via) && words.length !== 5) {
+      return this.err(`route ${words[0]}: gateway ${words[2]} is link-local, so the route must name its port ('on PORT'), as ip -6 route ... dev does`);
+    }
+    const rk = `${ip6ToString(dst.addr)}/${dst.prefix}`;
+    const prev = this.p.routes.get(rk);
+    if (prev) return this.err(`a route to ${words[0]} is already defined (line ${prev.line})`);
+    const r: RouteConfig = { dst: 0, prefix: dst.prefix, via: 0, dst6: dst.addr, via6: via, line: this.line };
+    if (words.length === 5) r.port = words[4]!;
+    this.routes.push(r);
+    this.p.routes.set(rk, r);
+  }
+
   /** A static neighbour, like `ip neigh add ADDR lladdr MAC nud permanent`: never ARPed for. */
   private neigh(words: string[]): void {
     if (words.length !== 2) return this.err('usage: neigh ADDR MAC');
-    const addr = parseIpv4(words[0]!);
-    if (addr === null) return this.err(`illegal neighbour address '${words[0]}' (a numeric IPv4 address)`);
+    const a = parseAnyAddr(words[0]!);
+    if (a === null) return this.err(`illegal neighbour address '${words[0]}' (a numeric IPv4 or IPv6 address)`);
+    if (a.addr6 && (ip6IsUnspecified(a.addr6) || ip6IsMulticast(a.addr6))) return this.err(`illegal neighbour address '${words[0]}': not a unicast address`);
     const mac = parseMac(words[1]!);
     if (mac === null) return this.err(`illegal MAC address '${words[1]}' (six hex pairs separated by ':')`);
-    const prev = this.p.neighbours.get(addr);
-    if (prev !== undefined) return this.err(`neighbour ${words[0]} is already declared (line ${prev})`);
-    this.neighbours.push({ addr, mac, line: this.line });
-    this.p.neighbours.set(addr, this.line);
+    const text = formatAddr(a.addr, a.addr6);
+    const prev = this.p.neighbours.get(text);
+    if (prev !== undefined) return this.err(`neighbour ${text} is already declared (line ${prev})`);
+    this.neighbours.push(a.addr6 ? { addr: 0, addr6: a.addr6, mac, line: this.line } : { addr: a.addr, mac, line: this.line });
+    this.p.neighbours.set(text, this.line);
   }
 
   private mark(words: string[]): void {
@@ -431,8 +529,9 @@ class Parser {
     if (mark === null) return this.err(`invalid fwmark value '${words[0]}' (1..4294967295)`);
     const proto = words[1] === 'tcp' ? IPPROTO_TCP : words[1] === 'udp' ? IPPROTO_UDP : 0;
     if (!proto) return this.err(`unknown protocol '${words[1]}' (tcp or udp)`);
-    const addr = parseIpv4(words[2]!);
-    if (addr === null) return this.err(`illegal address '${words[2]}' (a numeric IPv4 address)`);
+    const ma = parseAnyAddr(words[2]!);
+    if (ma === null) return this.err(`illegal address '${words[2]}' (a numeric IPv4 or IPv6 address)`);
+    const addr = ma.addr;
     // each port once, in the order written (a port repeated within the line is not a clash)
     const ports: number[] = [];
     if (words.length === 5) {
@@ -451,7 +550,7 @@ class Parser {
     }
     // a rule for all ports clashes only with another such rule; listed ports only with the
     // same ports of another rule (they take precedence over an all-ports rule, as classify does)
-    const ck = `${proto}/${addr >>> 0}`;
+    const ck = `${proto}/${formatAddr(addr, ma.addr6)}`;
     let claims = this.p.marks.get(ck);
     if (!claims) {
       claims = { ports: new Map() };
@@ -468,7 +567,7 @@ class Parser {
     const claim = { mark, line: this.line };
     if (ports.length === 0) claims.all = claim;
     for (const p of ports) claims.ports.set(p, claim);
-    this.marks.push({ proto, addr, ports, mark, line: this.line });
+    this.marks.push(ma.addr6 ? { proto, addr: 0, addr6: ma.addr6, ports, mark, line: this.line } : { proto, addr, ports, mark, line: this.line });
   }
 
   private set(words: string[]): void {
@@ -556,15 +655,18 @@ class Parser {
     }
   }
 
-  private check(words: string[]): void {
-    const usage = 'usage: check tcp|http|icmp|misc -t|-u ADDR:PORT | -f MARK -r ADDR[:PORT] [key=value ...] [netns=NAME] [inhibit_on_failure]';
-    const kind = words[0];
+  private check(given: string[]): void {
+    const usage = 'usage: check tcp|http|icmp|misc -t|-u ADDR:PORT | -f MARK [-6] -r ADDR[:PORT] [key=value ...] [netns=NAME] [inhibit_on_failure]';
+    const kind = given[0];
     if (kind !== 'tcp' && kind !== 'http' && kind !== 'icmp' && kind !== 'misc') {
       return this.err(kind ? `unknown check kind '${kind}' (known: tcp, http, icmp, misc)` : usage);
     }
+    // "-f MARK -6": an IPv6 fwmark service, as ipvsadm names it
+    const six = given[1] === '-f' && given[3] === '-6';
+    const words = six ? [...given.slice(0, 3), ...given.slice(4)] : given;
     if (words.length < 5 || !['-t', '-u', '-f'].includes(words[1]!) || words[3] !== '-r') return this.err(usage);
     // reuse ipvsadm's parsing of the service and server addresses
-    const r = parseIpvsadmArgs(['-d', words[1]!, words[2]!, '-r', words[4]!]);
+    const r = parseIpvsadmArgs(['-d', words[1]!, words[2]!, ...(six ? ['-6'] : []), '-r', words[4]!]);
     if (!r.ok) return this.err(r.error);
     if (r.command.cmd !== 'delete-server') return this.err(usage);
     const { key, dest } = r.command;
@@ -581,7 +683,7 @@ class Parser {
     if (!kv.ok) return;
     const hc: HealthCheckConfig = {
       service: formatServiceKey(key),
-      dest: { addr: dest.addr, port: dest.port },
+      dest: dest.addr6 ? { addr: 0, port: dest.port, addr6: dest.addr6 } : { addr: dest.addr, port: dest.port },
       kind,
       intervalMs: 5000,
       timeoutMs: 3000,
@@ -640,7 +742,7 @@ class Parser {
     if (kind !== 'icmp' && !key.fwmark && dest.port === 0 && hc.connectPort === undefined) {
       return this.err(`a ${kind} check of a port-0 service needs port=N`);
     }
-    const hk = `${hc.service} ${hc.dest.addr >>> 0}:${hc.dest.port} ${kind}`;
+    const hk = `${hc.service} ${destKeyText(hc.dest.addr, hc.dest.addr6, hc.dest.port)} ${kind}`;
     const dup = this.p.checks.get(hk);
     if (dup) return this.err(`this ${kind} check is already defined (line ${dup.line})`);
     this.checks.push(hc);
@@ -648,8 +750,9 @@ class Parser {
   }
 
   /** keepalived's sorry_server: the real server a service falls back to when none is left with weight > 0. */
-  private sorry(words: string[]): void {
-    const usage = 'usage: sorry -t|-u ADDR:PORT | -f MARK -r ADDR[:PORT] [-m|-g|-i] [-w WEIGHT]';
+  private sorry(words: string[], six = false): void {
+    const usage = 'usage: sorry -t|-u ADDR:PORT | -f MARK [-6] -r ADDR[:PORT] [-m|-g|-i] [-w WEIGHT]';
+    if (words[0] === '-f' && words[2] === '-6') return this.sorry([...words.slice(0, 2), ...words.slice(3)], true);
     if (words.length < 4 || !['-t', '-u', '-f'].includes(words[0]!) || words[2] !== '-r') return this.err(usage);
     const rest = words.slice(4);
     for (let i = 0; i < rest.length; i++) {
@@ -660,17 +763,18 @@ class Parser {
     const fwds = rest.filter((w) => w === '-m' || w === '-g' || w === '-i');
     if (fwds.length > 1) return this.err(`sorry: more than one forwarding method (${fwds.join(' ')})`);
     // without a method the service's decides (in finish): parse as -m so the port is kept as written
-    const r = parseIpvsadmArgs(['-a', ...words, ...(fwds.length === 0 ? ['-m'] : [])]);
+    const r = parseIpvsadmArgs(['-a', ...words.slice(0, 2), ...(six ? ['-6'] : []), ...words.slice(2), ...(fwds.length === 0 ? ['-m'] : [])]);
     if (!r.ok) return this.err(r.error);
     if (r.command.cmd !== 'add-server') return this.err(usage);
     const { key, dest: d, portForced } = r.command;
-    const bad = badHostAddr(d.addr);
+    const bad = d.addr6 ? badHostAddr6(d.addr6) : badHostAddr(d.addr);
     if (bad) return this.err(`illegal sorry server address: ${bad}`);
     if (portForced) return this.err(sorryPortError(key.port, d.fwd));
     const service = formatServiceKey(key);
     const prev = this.p.sorry.get(service);
     if (prev) return this.err(`${service} already has a sorry server (line ${prev.line})`);
     const dest: DestSpec = { addr: d.addr, port: d.port, weight: d.weight, fwd: d.fwd, uThreshold: 0, lThreshold: 0 };
+    if (d.addr6) dest.addr6 = d.addr6;
     this.p.sorry.set(service, { service, dest, fwdGiven: fwds.length > 0, line: this.line });
   }
 
@@ -682,7 +786,7 @@ class Parser {
     const svcIndex = new Map(this.services.map((svc, i) => [i, svc]));
     const problems = topologyProblems(
       { ...this.result(), marks: this.marks },
-      (i, addr, port) => this.p.dests.get(svcIndex.get(i)!)?.get(`${addr}:${port}`),
+      (i, addr, port, addr6) => this.p.dests.get(svcIndex.get(i)!)?.get(destKeyText(addr, addr6, port)),
     );
     for (const p of problems) this.err(p.message, p.line ?? 0);
     const marksUsed = new Set<number>();
@@ -708,11 +812,18 @@ class Parser {
           continue;
         }
       }
-      if (svc.dests.some((d) => d.addr === s.dest.addr && d.port === s.dest.port)) {
-        this.err(`sorry server ${formatIpv4(s.dest.addr)}:${s.dest.port} is also a real server of ${s.service}`, s.line);
+      const sk = destKeyText(s.dest.addr, s.dest.addr6, s.dest.port);
+      if (this.p.dests.get(svc)!.has(sk)) {
+        this.err(`sorry server ${formatAddrPort(s.dest.addr, s.dest.addr6, s.dest.port)} is also a real server of ${s.service}`, s.line);
         continue;
       }
-      const unreachable = haveTopology ? topology.destProblem(s.dest.addr, s.dest.fwd ?? FWD_DR, 'sorry server') : null;
+      const mixed = (s.dest.addr6 !== undefined) !== (svc.af === AF_INET6);
+      if (mixed) {
+        this.err(`sorry server ${formatAddr(s.dest.addr, s.dest.addr6)} is ${s.dest.addr6 ? 'IPv6' : 'IPv4'} but ${s.service} is ` +
+          `${svc.af === AF_INET6 ? 'IPv6' : 'IPv4'}: tapvs forwards within one address family`, s.line);
+        continue;
+      }
+      const unreachable = haveTopology ? topology.destProblem(s.dest.addr, s.dest.fwd ?? FWD_DR, 'sorry server', s.dest.addr6) : null;
       if (unreachable) this.err(unreachable, s.line);
       svc.sorry = s.dest;
     }
@@ -725,8 +836,8 @@ class Parser {
         this.err(`check of an undefined service ${hc.service}`, hc.line!);
         continue;
       }
-      if (!this.p.dests.get(svc)!.has(`${hc.dest.addr}:${hc.dest.port}`)) {
-        this.err(`check of ${formatIpv4(hc.dest.addr)}:${hc.dest.port}, which is not a real server of ${hc.service}`, hc.line!);
+      if (!this.p.dests.get(svc)!.has(destKeyText(hc.dest.addr, hc.dest.addr6, hc.dest.port))) {
+        this.err(`check of ${formatAddrPort(hc.dest.addr, hc.dest.addr6, hc.dest.port)}, which is not a real server of ${hc.service}`, hc.line!);
       }
     }
     this.errors.sort((a, b) => a.line - b.line);
@@ -737,7 +848,7 @@ class Parser {
       ports: this.ports,
       vips: this.vips,
       routes: this.routes,
-      marks: this.marks.map(({ proto, addr, ports, mark }) => ({ proto, addr, ports, mark })),
+      marks: this.marks.map(({ proto, addr, addr6, ports, mark }) => (addr6 ? { proto, addr, addr6, ports, mark } : { proto, addr, ports, mark })),
       services: this.services,
       timeouts: this.timeouts,
       options: this.options,
@@ -764,5 +875,10 @@ export function parseConfig(
 
 /** The service key of a parsed service, as ipvsadm commands name it. */
 export function serviceKeyOf(svc: ServiceConfig): ServiceKey {
-  return { proto: svc.fwmark ? 0 : svc.proto, addr: svc.addr ?? 0, port: svc.port ?? 0, fwmark: svc.fwmark ?? 0 };
+  const k: ServiceKey = { proto: svc.fwmark ? 0 : svc.proto, addr: svc.addr6 ? 0 : svc.addr ?? 0, port: svc.port ?? 0, fwmark: svc.fwmark ?? 0 };
+  if (svc.addr6 || svc.af === AF_INET6) {
+    k.af = AF_INET6;
+    if (svc.addr6 && !svc.fwmark) k.addr6 = svc.addr6;
+  }
+  return k;
 }

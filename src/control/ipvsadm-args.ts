@@ -2,12 +2,14 @@
 // ipvsadm 1.31 (popt option table, the command/option legality table,
 // defaults and messages), with two deliberate differences: addresses and ports
 // are numeric only (no resolver on a director's control path), and features
-// tapvs does not have (IPv6, SCTP, sync daemon, persistence engines, GUE/GRE
-// tunnels) are refused with a message saying so.
-import { isIPv6 } from 'node:net';
+// tapvs does not have (SCTP, sync daemon, persistence engines, GUE/GRE
+// tunnels) are refused with a message saying so. IPv6 is read as ipvsadm
+// reads it: "[2001:db8::1]:80" (or a bare address), -6 after -f, -M as a
+// prefix length once the service is IPv6.
 import { ipToString, isIp, parseIp } from '../wire/addr.js';
+import { ip6ToString, parseIp6 } from '../wire/addr6.js';
 import { FWD_DR, FWD_MASQ, FWD_TUN, type Fwd } from '../model/dest.js';
-import { IPPROTO_TCP, IPPROTO_UDP } from '../model/proto.js';
+import { AF_INET6, IPPROTO_TCP, IPPROTO_UDP } from '../model/proto.js';
 import type { SchedFlags } from '../model/service.js';
 
 /** ipvsadm's IPVS_SVC_PERSISTENT_TIMEOUT (libipvs.h: 6*60; the man page still says 300). */
@@ -20,10 +22,20 @@ const INT_MAX = 2147483647;
 /** Which virtual service: proto/addr/port, or a firewall mark (proto 0, addr 0, port 0). */
 export interface ServiceKey {
   proto: number;
+  /** IPv4: the VIP; 0 for IPv6 and fwmark services. */
   addr: number;
   port: number;
   fwmark: number;
+  /** AF_INET6 for an IPv6 service (its VIP in addr6) or an IPv6 fwmark service (-f N -6); absent: IPv4. */
+  af?: number;
+  addr6?: Uint32Array;
 }
+
+/** ipvsadm's message for -6 without a -f before it (its text ends in a newline of its own, so ipvsadm prints a blank line after it). */
+export const SIX_BEFORE_F = '-6 used before -f';
+
+/** Is this the key of an IPv6 service? */
+export const isV6Key = (k: ServiceKey): boolean => k.af === AF_INET6;
 
 /** Every attribute of a virtual service as one -A/-E line sets it (ip_vs_service_user). */
 export interface ServiceAttrs {
@@ -33,11 +45,15 @@ export interface ServiceAttrs {
   persistent: number;
   netmask: number;
   onePacket: boolean;
+  /** IPv6 services: the persistence prefix length (-M as a number; default 128). */
+  prefix6?: number;
 }
 
 /** Every attribute of a real server as one -a/-e line sets it (ip_vs_dest_user). */
 export interface DestAttrs {
   addr: number;
+  /** An IPv6 real server (then addr is 0). */
+  addr6?: Uint32Array;
   port: number;
   fwd: Fwd;
   weight: number;
@@ -67,7 +83,7 @@ export type IpvsadmCommand =
    */
   | { cmd: 'add-server'; key: ServiceKey; dest: DestAttrs; portForced: boolean }
   | { cmd: 'edit-server'; key: ServiceKey; dest: DestAttrs; portForced: boolean }
-  | { cmd: 'delete-server'; key: ServiceKey; dest: { addr: number; port: number } }
+  | { cmd: 'delete-server'; key: ServiceKey; dest: { addr: number; port: number; addr6?: Uint32Array } }
   | { cmd: 'list'; what: 'services' | 'connections' | 'timeout' | 'daemon'; key?: ServiceKey; format: ListFormat }
   | { cmd: 'set'; tcp: number; tcpfin: number; udp: number }
   | { cmd: 'zero'; key?: ServiceKey }
@@ -151,30 +167,66 @@ export function parseNetmask(s: string): number | null {
 }
 
 export function formatServiceKey(k: ServiceKey): string {
-  if (k.fwmark) return `-f ${k.fwmark}`;
-  return `${k.proto === IPPROTO_UDP ? '-u' : '-t'} ${formatIpv4(k.addr)}:${k.port}`;
+  if (k.fwmark) return isV6Key(k) ? `-f ${k.fwmark} -6` : `-f ${k.fwmark}`;
+  return `${k.proto === IPPROTO_UDP ? '-u' : '-t'} ${formatAddrPort(k.addr, k.addr6, k.port)}`;
+}
+
+/** An address as ipvsadm -n prints it: dotted IPv4, or IPv6 as inet_ntop gives it. */
+export function formatAddr(addr: number, addr6?: Uint32Array): string {
+  return addr6 ? ip6ToString(addr6) : formatIpv4(addr);
+}
+
+/** addr:port as ipvsadm prints it (addrport_to_anyname): "10.0.0.1:80", "[2001:db8::1]:80". */
+export function formatAddrPort(addr: number, addr6: Uint32Array | undefined, port: number): string {
+  return addr6 ? `[${ip6ToString(addr6)}]:${port}` : `${formatIpv4(addr)}:${port}`;
+}
+
+/** An IPv6 address as inet_pton(AF_INET6) reads it (no blanks, no zone id), or null. */
+export function inetPton6(s: string): Uint32Array | null {
+  if (s !== s.trim() || s === '' || !/^[0-9A-Fa-f:.]+$/.test(s)) return null;
+  try {
+    return parseIp6(s);
+  } catch {
+    return null;
+  }
 }
 
 const looksLikeName = (s: string): boolean => /[A-Za-z_]/.test(s) && !/^(0[xX][0-9a-fA-F]*|[0-9.])*$/.test(s);
 
-/** An address family tapvs's model cannot hold yet: the message says so (the director gains IPv6 later). */
-const IPV6_NOT_YET = 'IPv6 is not supported by tapvs yet';
-
 /**
- * "addr[:port]" as ipvsadm's parse_service reads it (inet_aton, then the
- * port as a number), numeric only. An IPv6 address ("[2001:db8::1]:80",
- * "2001:db8::1") is recognised and refused by name.
+ * "addr[:port]" as ipvsadm's parse_service reads it, numeric only:
+ * "[2001:db8::1]:80" (the port is then required) or a bare IPv6 address
+ * (inet_pton), else IPv4 as inet_aton reads it, then the port as a number.
  */
-function parseAddrPort(s: string, what: string): { addr: number; port: number | null } | string {
+function parseAddrPort(s: string, what: string): { addr: number; addr6?: Uint32Array; port: number | null } | string {
   const illegal = `illegal ${what} address[:port] specified`;
   if (/^[0-9]+$/.test(s)) return illegal; // str_is_digit: a bare number is not an address
-  if (s.startsWith('[') || (s.split(':').length > 2 && isIPv6(s))) return `${illegal} (${IPV6_NOT_YET}: '${s}')`;
-  const colon = s.lastIndexOf(':');
-  const host = colon >= 0 ? s.slice(0, colon) : s;
-  const portText = colon >= 0 ? s.slice(colon + 1) : null;
+  let rest = s;
+  let bracketPort: string | null = null;
+  if (s.startsWith('[')) {
+    // "[addr]" must be followed by ':' (and the port); the inside is then read as below, without that port
+    const close = s.indexOf(']');
+    if (close < 0 || s[close + 1] !== ':') return illegal;
+    rest = s.slice(1, close);
+    bracketPort = s.slice(close + 2);
+  }
+  const a6 = inetPton6(rest);
+  if (a6) {
+    if (bracketPort === null) return { addr: 0, addr6: a6, port: null };
+    const port = ipvsadmNumber(bracketPort, 0, 65535);
+    if (port === null) {
+      if (looksLikeName(bracketPort)) return `${illegal} ('${bracketPort}' is a service name; tapvs takes numeric ports only)`;
+      return illegal;
+    }
+    return { addr: 0, addr6: a6, port };
+  }
+  // ipvsadm looks for the port within the brackets only: "[10.0.0.1]:80" is the address alone
+  const colon = rest.lastIndexOf(':');
+  const host = colon >= 0 ? rest.slice(0, colon) : rest;
+  const portText = colon >= 0 ? rest.slice(colon + 1) : null;
   const addr = inetAton(host);
   if (addr === null) {
-    if (looksLikeName(host)) return `${illegal} ('${host}' is a host name; tapvs takes numeric addresses only)`;
+    if (looksLikeName(host) && !host.includes(':')) return `${illegal} ('${host}' is a host name; tapvs takes numeric addresses only)`;
     return illegal;
   }
   if (portText === null) return { addr, port: null };
@@ -276,7 +328,7 @@ const OPTION_DEFS: OptionDef[] = [
   { long: 'nosort', arg: 'none', opt: 'nosort' },
   { long: 'sort', arg: 'none' }, // the default; accepted and ignored, as ipvsadm
   { long: 'exact', short: 'X', arg: 'none', opt: 'exact' },
-  { long: 'ipv6', short: '6', arg: 'none', unsupported: IPV6_NOT_YET },
+  { long: 'ipv6', short: '6', arg: 'none' },
   { long: 'ops', short: 'o', arg: 'none', opt: 'ops' },
   { long: 'pe', arg: 'required', opt: 'pe', unsupported: 'persistence engines (--pe) are not supported by tapvs' },
   { long: 'sched-flags', short: 'b', arg: 'required', opt: 'sched-flags' },
@@ -471,9 +523,10 @@ function parseOrThrow(argv: string[]): IpvsadmCommand {
   let scheduler = '';
   let persistent = 0;
   let netmask = 0xffffffff;
+  let prefix6 = 128;
   let onePacket = false;
   let schedFlagsText: string | undefined;
-  let dest: { addr: number; port: number } | undefined;
+  let dest: { addr: number; addr6?: Uint32Array; port: number } | undefined;
   let fwd: Fwd = FWD_DR;
   let weight = 1;
   let uThreshold = 0;
@@ -487,6 +540,13 @@ function parseOrThrow(argv: string[]): IpvsadmCommand {
       compat = true;
       continue;
     }
+    if (def.long === 'ipv6') {
+      // not an option of the legality table: it turns the fwmark service read so far into an IPv6 one
+      if (!key.fwmark) fail(SIX_BEFORE_F);
+      key = { ...key, af: AF_INET6 };
+      prefix6 = 128;
+      continue;
+    }
     if (!def.opt) continue; // --sort
     if (seen.has(def.opt)) fail(`multiple '${def.opt}' options specified`);
     seen.add(def.opt);
@@ -498,6 +558,11 @@ function parseOrThrow(argv: string[]): IpvsadmCommand {
         const r = parseAddrPort(v, 'virtual server');
         if (typeof r === 'string') fail(r);
         key = { proto: def.long === 'tcp-service' ? IPPROTO_TCP : IPPROTO_UDP, addr: r.addr, port: r.port ?? 0, fwmark: 0 };
+        if (r.addr6) {
+          key.af = AF_INET6;
+          key.addr6 = r.addr6;
+          prefix6 = 128; // parse_service sets the netmask of an IPv6 service to 128, whatever -M said before
+        }
         break;
       }
       case 'fwmark-service': {
@@ -518,6 +583,14 @@ function parseOrThrow(argv: string[]): IpvsadmCommand {
         }
         break;
       case 'netmask': {
+        if (isV6Key(key)) {
+          // ipvsadm reads an IPv6 service's -M with atoi: leading digits, 1..128
+          const m = /^[ \t\n\v\f\r]*([+-]?[0-9]+)/.exec(v);
+          const n = m ? Number(m[1]) : 0;
+          if (!(n >= 1 && n <= 128)) fail('illegal ipv6 netmask specified');
+          prefix6 = n;
+          break;
+        }
         const m = inetAton(v);
         if (m === null) fail('illegal virtual server persistent mask specified');
         netmask = m;
@@ -528,6 +601,7 @@ function parseOrThrow(argv: string[]): IpvsadmCommand {
         if (typeof r === 'string') fail(r);
         // a port left out is the service's (as the line has set it so far)
         dest = { addr: r.addr, port: r.port ?? key.port };
+        if (r.addr6) dest.addr6 = r.addr6;
         break;
       }
       case 'masquerading': fwd = FWD_MASQ; break;
@@ -595,7 +669,9 @@ function parseOrThrow(argv: string[]): IpvsadmCommand {
     case 'edit-service': {
       if (!key.fwmark && key.port === 0 && persistent === 0) fail('Zero port specified for non-persistent service');
       if (onePacket && !key.fwmark && key.proto !== IPPROTO_UDP) fail('One-Packet Scheduling is only for UDP virtual services');
-      return { cmd: command, key, svc: { scheduler: sched, flags, persistent, netmask: persistent ? netmask : 0xffffffff, onePacket } };
+      const svc: ServiceAttrs = { scheduler: sched, flags, persistent, netmask: persistent && !isV6Key(key) ? netmask : 0xffffffff, onePacket };
+      if (isV6Key(key)) svc.prefix6 = persistent ? prefix6 : 128;
+      return { cmd: command, key, svc };
     }
     case 'delete-service':
       return { cmd: command, key };
@@ -608,11 +684,18 @@ function parseOrThrow(argv: string[]): IpvsadmCommand {
         portForced = true;
         port = key.port;
       }
+      // tunnels alone may cross families (process_options); tapvs's rules then refuse that too
+      if ((dest!.addr6 !== undefined) !== isV6Key(key) && fwd !== FWD_TUN) fail('Different address family is allowed only for tunneling servers');
       if (seen.has('tun-type') && fwd !== FWD_TUN) fail('Tunnel options conflict with forward method');
-      return { cmd: command, key, portForced, dest: { addr: dest!.addr, port, fwd, weight, uThreshold, lThreshold } };
+      const d: DestAttrs = { addr: dest!.addr, port, fwd, weight, uThreshold, lThreshold };
+      if (dest!.addr6) d.addr6 = dest!.addr6;
+      return { cmd: command, key, portForced, dest: d };
     }
-    case 'delete-server':
-      return { cmd: command, key, dest: { addr: dest!.addr, port: dest!.port } };
+    case 'delete-server': {
+      const d: { addr: number; port: number; addr6?: Uint32Array } = { addr: dest!.addr, port: dest!.port };
+      if (dest!.addr6) d.addr6 = dest!.addr6;
+      return { cmd: command, key, dest: d };
+    }
     case 'list': {
       const c = seen.has('connection'), t = seen.has('timeout'), d = seen.has('daemon');
       if (((c || t || d) && (fmt.stats || fmt.rate || fmt.thresholds)) || ((t || d) && fmt.persistentConn)) {

@@ -8,7 +8,7 @@ import { IPPROTO_TCP, IPPROTO_UDP } from '../model/proto.js';
 import { listConns } from '../conn/listing.js';
 import type { Director } from '../director/director.js';
 import type { DirectorConfig } from '../model/config.js';
-import { parseIpvsadmArgs, splitWords, tryHelpLine, type IpvsadmCommand } from './ipvsadm-args.js';
+import { SIX_BEFORE_F, parseIpvsadmArgs, splitWords, tryHelpLine, type IpvsadmCommand } from './ipvsadm-args.js';
 import { IPVS_VERSION, formatConnections, formatServiceListing, formatTimeouts, type ConnRecord } from './ipvsadm-format.js';
 import { formatSave, parseRestore } from './ipvsadm-save.js';
 import { applyLive } from './live-rules.js';
@@ -59,6 +59,7 @@ export const VERSION_TEXT = `ipvsadm v1.31 (tapvs; IPVS v${IPVS_VERSION} compati
 
 /** The reply to a line refused by the parser: ipvsadm's message and exit code. */
 function refusal(r: { error: string; code: number; tryHelp?: boolean }, program: string): IpvsadmReply {
+  if (r.error === SIX_BEFORE_F) return fail(r.code, `${r.error}\n\n`); // fail(2, "-6 used before -f\n") adds its own newline
   return fail(r.code, r.tryHelp ? tryHelpLine(program) : r.error);
 }
 
@@ -78,12 +79,20 @@ function connRecords(d: Director, now: number): ConnRecord[] {
   const t = d.conns;
   return listConns(t, now).map((r) => {
     const p = t.proto[r.slot]!;
-    return {
+    const rec: ConnRecord = {
       proto: p === IPPROTO_TCP || p === IPPROTO_UDP ? p : 0,
       state: r.state,
       expiresInMs: r.expiresIn,
       caddr: r.caddr, cport: r.cport, vaddr: r.vaddr, vport: r.vport, daddr: r.daddr, dport: r.dport,
     };
+    if (r.caddr6) {
+      rec.caddr6 = r.caddr6;
+      rec.vaddr6 = r.vaddr6!;
+      rec.daddr6 = r.daddr6!;
+      // an IPv6 fwmark template keys on ::MARK here; the kernel keeps the mark in the first word ({ .ip = htonl(fwmark) }) and lists that
+      if (r.template && p === 0) rec.vaddr6 = Uint32Array.of(r.vaddr6![3]!, 0, 0, 0);
+    }
+    return rec;
   });
 }
 

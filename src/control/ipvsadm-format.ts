@@ -2,10 +2,12 @@
 // them (print_title, print_service_entry, print_largenum, list_conn). tapvs
 // never resolves names, so the output always reads as `ipvsadm -Ln` would.
 import { fwdName, FWD_TUN, type Dest } from '../model/dest.js';
-import { IPPROTO_TCP, IPPROTO_UDP, protoName } from '../model/proto.js';
+import { AF_INET6, IPPROTO_TCP, IPPROTO_UDP, protoName } from '../model/proto.js';
 import type { Service } from '../model/service.js';
 import type { ServiceTable } from '../model/services.js';
-import { formatIpv4, type ListFormat, type ServiceKey } from './ipvsadm-args.js';
+import { ip6Compare } from '../wire/addr6.js';
+import { formatAddrPort, formatIpv4, type ListFormat, type ServiceKey } from './ipvsadm-args.js';
+import { findService } from './keys.js';
 
 /** IP_VS_VERSION_CODE 0x010201, which every kernel since 2.6 reports. */
 export const IPVS_VERSION = '1.2.1';
@@ -22,11 +24,17 @@ export interface ConnRecord {
   vport: number;
   daddr: number;
   dport: number;
+  /** An IPv6 connection's addresses (then caddr/vaddr/daddr are unused). */
+  caddr6?: Uint32Array;
+  vaddr6?: Uint32Array;
+  daddr6?: Uint32Array;
 }
 
 const pad = (s: string, w: number): string => (s.length >= w ? s : s + ' '.repeat(w - s.length));
 const lpad = (s: string, w: number): string => (s.length >= w ? s : ' '.repeat(w - s.length) + s);
-const ap = (a: number, p: number): string => `${formatIpv4(a)}:${p}`;
+const ap = (a: number, p: number, a6?: Uint32Array): string => formatAddrPort(a, a6, p);
+const svcAp = (svc: Service): string => ap(svc.addr, svc.port, svc.af === AF_INET6 ? svc.addr6 : undefined);
+const destAp = (d: Dest): string => ap(d.addr, d.port, d.af === AF_INET6 ? d.addr6 : undefined);
 
 /** A counter as print_largenum prints it: 9 columns, scaled to K/M/G/T unless --exact. */
 export function largeNum(n: number, exact: boolean): string {
@@ -55,14 +63,20 @@ export function schedFlagsText(svc: Service): string {
   return f.join(',');
 }
 
-/** ipvsadm's default order: fwmark, protocol, address, port (ipvs_cmp_services), unsigned. */
+/** Address order within one family: IPv4 as unsigned numbers, IPv6 word by word. */
+function addrOrder(a: Service | Dest, b: Service | Dest): number {
+  if (a.af === AF_INET6 && b.af === AF_INET6) return ip6Compare(a.addr6, 0, b.addr6, 0);
+  return (a.addr >>> 0) - (b.addr >>> 0);
+}
+
+/** ipvsadm's default order: fwmark, family (IPv4 first), protocol, address, port (ipvs_cmp_services), unsigned. */
 export function sortServices(list: readonly Service[]): Service[] {
-  return [...list].sort((a, b) => a.fwmark - b.fwmark || a.proto - b.proto || (a.addr >>> 0) - (b.addr >>> 0) || a.port - b.port);
+  return [...list].sort((a, b) => a.fwmark - b.fwmark || a.af - b.af || a.proto - b.proto || addrOrder(a, b) || a.port - b.port);
 }
 
 /** ipvsadm's default order of real servers: address, then port (ipvs_cmp_dests). */
 export function sortDests(list: readonly Dest[]): Dest[] {
-  return [...list].sort((a, b) => (a.addr >>> 0) - (b.addr >>> 0) || a.port - b.port);
+  return [...list].sort((a, b) => addrOrder(a, b) || a.port - b.port);
 }
 
 function title(f: ListFormat): string {
@@ -81,8 +95,11 @@ function title(f: ListFormat): string {
 }
 
 function serviceName(svc: Service): string {
-  const name = svc.fwmark ? `FWM  ${svc.fwmark}` : `${pad(protoName(svc.proto), 4)} ${ap(svc.addr, svc.port)}`;
-  return name.slice(0, 33);
+  const v6 = svc.af === AF_INET6;
+  if (svc.fwmark) return v6 ? `FWM  ${svc.fwmark} IPv6` : `FWM  ${svc.fwmark}`;
+  const name = `${pad(protoName(svc.proto), 4)} ${svcAp(svc)}`;
+  // ipvsadm cuts an IPv4 service's name to 33 characters, never an IPv6 one's
+  return v6 ? name : name.slice(0, 33);
 }
 
 function serviceLine(svc: Service, f: ListFormat): string {
@@ -96,14 +113,17 @@ function serviceLine(svc: Service, f: ListFormat): string {
   if (flags) line += ` (${flags})`;
   if (svc.persistent) {
     line += ` persistent ${svc.timeout}`;
-    if (svc.netmask >>> 0 !== 0xffffffff) line += ` mask ${formatIpv4(svc.netmask)}`;
+    if (svc.af === AF_INET6) {
+      if (svc.prefix6 !== 128) line += ` mask ${svc.prefix6}`;
+    } else if (svc.netmask >>> 0 !== 0xffffffff) line += ` mask ${formatIpv4(svc.netmask)}`;
   }
   if (svc.onePacket) line += ' ops';
   return line;
 }
 
 function destLine(d: Dest, f: ListFormat): string {
-  const name = ap(d.addr, d.port).slice(0, 28);
+  // cut to 28 characters for IPv4 only, as ipvsadm does
+  const name = d.af === AF_INET6 ? destAp(d) : destAp(d).slice(0, 28);
   const s = d.stats;
   const x = f.exact;
   const u = (n: number) => String(Math.max(0, Math.floor(n)));
@@ -138,7 +158,7 @@ export type ListingResult = { ok: true; text: string } | { ok: false; error: str
  */
 export function formatServiceListing(table: ServiceTable, f: ListFormat, connTableSize: number, key?: ServiceKey): ListingResult {
   if (key) {
-    const svc = key.fwmark ? table.getByMark(key.fwmark) : table.get(key.proto, key.addr, key.port);
+    const svc = findService(table, key);
     if (!svc) return { ok: false, error: 'No such service' };
     return { ok: true, text: title(f) + serviceEntry(svc, f) };
   }
@@ -167,7 +187,9 @@ export function formatConnections(conns: Iterable<ConnRecord>, f: Pick<ListForma
     : `pro expire ${pad('state', 11)} ${pad('source', 18)} ${pad('virtual', 18)} destination\n`;
   for (const c of conns) {
     const proto = c.proto === IPPROTO_TCP ? 'TCP' : c.proto === IPPROTO_UDP ? 'UDP' : 'IP';
-    out += `${pad(proto, 3)} ${pad(expireText(c.expiresInMs), 6)} ${pad(c.state, 11)} ${pad(ap(c.caddr, c.cport), 18)} ${pad(ap(c.vaddr, c.vport), 18)} ${ap(c.daddr, c.dport)}\n`;
+    const src = ap(c.caddr, c.cport, c.caddr6);
+    const virt = ap(c.vaddr, c.vport, c.vaddr6);
+    out += `${pad(proto, 3)} ${pad(expireText(c.expiresInMs), 6)} ${pad(c.state, 11)} ${pad(src, 18)} ${pad(virt, 18)} ${ap(c.daddr, c.dport, c.daddr6)}\n`;
   }
   return out;
 }

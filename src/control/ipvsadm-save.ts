@@ -5,24 +5,27 @@
 // adds them in file order. So a saved text restored into an empty table and
 // saved again comes back byte for byte, whatever order the kernel list is in.
 import { FWD_MASQ, FWD_TUN, type Dest } from '../model/dest.js';
-import { IPPROTO_UDP } from '../model/proto.js';
+import { AF_INET6, IPPROTO_UDP } from '../model/proto.js';
 import type { Service } from '../model/service.js';
 import type { ServiceTable } from '../model/services.js';
-import { formatIpv4, parseIpvsadmArgs, splitWords, type IpvsadmCommand } from './ipvsadm-args.js';
+import { formatAddrPort, formatIpv4, parseIpvsadmArgs, splitWords, type IpvsadmCommand } from './ipvsadm-args.js';
 import { schedFlagsText, sortDests, sortServices } from './ipvsadm-format.js';
 import { applyCommands, type RuleEffect } from './rules.js';
 import type { Mutations } from '../director/mutations.js';
 
 function ruleName(svc: Service): string {
-  if (svc.fwmark) return `-f ${svc.fwmark}`;
-  return `${svc.proto === IPPROTO_UDP ? '-u' : '-t'} ${formatIpv4(svc.addr)}:${svc.port}`;
+  const v6 = svc.af === AF_INET6;
+  if (svc.fwmark) return v6 ? `-f ${svc.fwmark} -6` : `-f ${svc.fwmark}`;
+  return `${svc.proto === IPPROTO_UDP ? '-u' : '-t'} ${formatAddrPort(svc.addr, v6 ? svc.addr6 : undefined, svc.port)}`;
 }
 
 function serviceRule(svc: Service): string {
   let line = `-A ${ruleName(svc)} -s ${svc.sched.name}`;
   if (svc.persistent) {
     line += ` -p ${svc.timeout}`;
-    if (svc.netmask >>> 0 !== 0xffffffff) line += ` -M ${formatIpv4(svc.netmask)}`;
+    if (svc.af === AF_INET6) {
+      if (svc.prefix6 !== 128) line += ` -M ${svc.prefix6}`;
+    } else if (svc.netmask >>> 0 !== 0xffffffff) line += ` -M ${formatIpv4(svc.netmask)}`;
   }
   if (svc.onePacket) line += ' -o';
   const flags = schedFlagsText(svc);
@@ -32,7 +35,7 @@ function serviceRule(svc: Service): string {
 
 function destRule(svc: Service, d: Dest): string {
   const sw = d.fwd === FWD_MASQ ? '-m' : d.fwd === FWD_TUN ? '-i' : '-g';
-  let line = `-a ${ruleName(svc)} -r ${formatIpv4(d.addr)}:${d.port} ${sw} -w ${d.weight}`;
+  let line = `-a ${ruleName(svc)} -r ${formatAddrPort(d.addr, d.af === AF_INET6 ? d.addr6 : undefined, d.port)} ${sw} -w ${d.weight}`;
   // ipvsadm 1.31 names the tunnel type of every tunnel server
   if (d.fwd === FWD_TUN) line += ' --tun-type ipip';
   // ipvsadm does not save thresholds, so a restore loses them; tapvs keeps

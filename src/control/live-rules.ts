@@ -7,7 +7,7 @@ import type { Director } from '../director/director.js';
 import type { DirectorConfig } from '../model/config.js';
 import { Topology } from '../model/topology.js';
 import type { IpvsadmCommand } from './ipvsadm-args.js';
-import { applyCommands, type ApplyResult, type RuleError } from './rules.js';
+import { applyCommands, destAddrProblem, type ApplyResult, type RuleError } from './rules.js';
 
 export type LiveResult = ApplyResult;
 
@@ -21,7 +21,9 @@ export function applyLive(director: Director, topology: DirectorConfig, cmds: re
   const errors: RuleError[] = [];
   cmds.forEach((c, index) => {
     if (c.cmd !== 'add-server' && c.cmd !== 'edit-server') return;
-    const p = t.destProblem(c.dest.addr, c.dest.fwd);
+    // an address the kernel refuses outright is the rule checker's to name (its message is ipvsadm's)
+    if (destAddrProblem(c.dest.addr, c.dest.addr6)) return;
+    const p = t.destProblem(c.dest.addr, c.dest.fwd, 'real server', c.dest.addr6);
     if (p) errors.push({ index, message: p });
   });
   if (errors.length > 0) return { ok: false, errors };

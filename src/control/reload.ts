@@ -21,7 +21,10 @@ import type { Service } from '../model/service.js';
 import type { MarkRule } from '../model/services.js';
 import { formatConfigError, parseConfig, serviceKeyOf } from './config.js';
 import type { DirectorConfig, DirectorOptions, HealthCheckConfig, ServiceConfig } from '../model/config.js';
-import { formatIpv4, formatServiceKey, type DestAttrs, type IpvsadmCommand, type ServiceAttrs, type ServiceKey } from './ipvsadm-args.js';
+import { formatAddr, formatAddrPort, formatIpv4, formatServiceKey, type DestAttrs, type IpvsadmCommand, type ServiceAttrs, type ServiceKey } from './ipvsadm-args.js';
+import { destKeyOf, destKeyText, keyOfService } from './keys.js';
+import { AF_INET6 } from '../model/proto.js';
+import { ip6ToString } from '../wire/addr6.js';
 import { applySteps } from './batch-apply.js';
 import { unpackConfig, type Packed } from './prepare-core.js';
 import type { Preparer } from './prepare.js';
@@ -81,10 +84,12 @@ function listChanges<T>(what: string, before: readonly T[], after: readonly T[],
 export function restartNeeded(running: DirectorConfig, next: DirectorConfig): string[] {
   const out = [
     ...listChanges('port', running.ports, next.ports, (p) => `'${p.name}'`,
-      (p) => JSON.stringify([p.kind, p.device ?? p.name, p.mac, p.addrs, p.mtu, p.netns ?? '', p.bridge ?? '', p.offload ?? ''])),
-    ...listChanges('vip', running.vips, next.vips, (v) => formatIpv4(v.addr), (v) => v.port),
-    ...listChanges('route', running.routes, next.routes, (r) => `${formatIpv4(r.dst)}/${r.prefix}`, (r) => `${r.via} ${r.port ?? ''}`),
-    ...listChanges('neigh', running.neighbours ?? [], next.neighbours ?? [], (n) => formatIpv4(n.addr), (n) => String(n.mac)),
+      (p) => JSON.stringify([p.kind, p.device ?? p.name, p.mac, p.addrs, (p.addrs6 ?? []).map((a) => `${ip6ToString(a.addr)}/${a.prefix}`),
+        p.mtu, p.netns ?? '', p.bridge ?? '', p.offload ?? ''])),
+    ...listChanges('vip', running.vips, next.vips, (v) => formatAddr(v.addr, v.addr6), (v) => v.port),
+    ...listChanges('route', running.routes, next.routes, (r) => `${r.dst6 ? ip6ToString(r.dst6) : formatIpv4(r.dst)}/${r.prefix}`,
+      (r) => `${r.via6 ? ip6ToString(r.via6) : r.via} ${r.port ?? ''}`),
+    ...listChanges('neigh', running.neighbours ?? [], next.neighbours ?? [], (n) => formatAddr(n.addr, n.addr6), (n) => String(n.mac)),
   ];
   if (running.ports.map((p) => p.name).join() !== next.ports.map((p) => p.name).join() && out.length === 0) {
     out.push('port order changed');
@@ -104,6 +109,7 @@ function attrsOf(c: ServiceConfig): ServiceAttrs {
     persistent: c.persistent ?? 0,
     netmask: (c.netmask ?? 0xffffffff) >>> 0,
     onePacket: c.onePacket ?? false,
+    ...(c.addr6 !== undefined || c.af === AF_INET6 ? { prefix6: c.prefix6 ?? 128 } : {}),
   };
 }
 
@@ -111,11 +117,16 @@ function sameAttrs(svc: Service, a: ServiceAttrs): boolean {
   const f = svc.flags;
   return svc.sched.name === a.scheduler && svc.timeout === a.persistent && svc.netmask >>> 0 === a.netmask &&
     svc.onePacket === a.onePacket && f.shFallback === a.flags.shFallback && f.shPort === a.flags.shPort &&
-    f.mhFallback === a.flags.mhFallback && f.mhPort === a.flags.mhPort;
+    f.mhFallback === a.flags.mhFallback && f.mhPort === a.flags.mhPort && (svc.af !== AF_INET6 || svc.prefix6 === (a.prefix6 ?? 128));
 }
 
 function destAttrs(d: ServiceConfig['dests'][number]): DestAttrs {
-  return { addr: d.addr >>> 0, port: d.port, fwd: d.fwd ?? FWD_DR, weight: d.weight ?? 1, uThreshold: d.uThreshold ?? 0, lThreshold: d.lThreshold ?? 0 };
+  const a: DestAttrs = { addr: d.addr >>> 0, port: d.port, fwd: d.fwd ?? FWD_DR, weight: d.weight ?? 1, uThreshold: d.uThreshold ?? 0, lThreshold: d.lThreshold ?? 0 };
+  if (d.addr6) {
+    a.addr = 0;
+    a.addr6 = d.addr6;
+  }
+  return a;
 }
 
 function sameDest(d: Dest, a: DestAttrs): boolean {
@@ -123,11 +134,12 @@ function sameDest(d: Dest, a: DestAttrs): boolean {
 }
 
 const keyText = (k: ServiceKey): string => formatServiceKey(k);
-const liveKey = (s: Service): ServiceKey => ({ proto: s.fwmark ? 0 : s.proto, addr: s.addr, port: s.port, fwmark: s.fwmark });
-const destKey = (addr: number, port: number): string => `${addr >>> 0}:${port}`;
+const liveKey = (s: Service): ServiceKey => keyOfService(s);
+const destKey = (d: { addr: number; addr6?: Uint32Array; port: number }): string => destKeyText(d.addr, d.addr6, d.port);
 
-/** "-t 10.0.0.100:80 192.168.10.11:80": a real server of a service, as health states name it. */
-export const heldKey = (service: string, addr: number, port: number): string => `${service} ${formatIpv4(addr)}:${port}`;
+/** "-t 10.0.0.100:80 192.168.10.11:80" ("... [2001:db8::11]:80"): a real server of a service, as health states name it. */
+export const heldKey = (service: string, addr: number, port: number, addr6?: Uint32Array): string =>
+  `${service} ${formatAddrPort(addr, addr6, port)}`;
 
 /**
  * The ipvsadm commands that turn the live service table (and timeouts) into
@@ -164,15 +176,17 @@ export function* diffSteps(director: Director, next: DirectorConfig, heldDown: R
     const key = serviceKeyOf(c);
     const attrs = attrsOf(c);
     if (!sameAttrs(svc, attrs)) cmds.push({ cmd: 'edit-service', key, svc: attrs });
-    const want = new Map(c.dests.map((d) => [destKey(d.addr, d.port), destAttrs(d)]));
-    const sorry = c.sorry ? destKey(c.sorry.addr, c.sorry.port) : undefined;
+    const want = new Map(c.dests.map((d) => [destKey(d), destAttrs(d)]));
+    const sorry = c.sorry ? destKey(c.sorry) : undefined;
     for (const d of svc.dests) {
-      const dk = destKey(d.addr, d.port);
-      if (!want.has(dk) && dk !== sorry) cmds.push({ cmd: 'delete-server', key, dest: { addr: d.addr, port: d.port } });
+      const dk = destKeyOf(d);
+      if (!want.has(dk) && dk !== sorry) {
+        cmds.push({ cmd: 'delete-server', key, dest: d.af === AF_INET6 ? { addr: 0, port: d.port, addr6: d.addr6 } : { addr: d.addr, port: d.port } });
+      }
     }
     for (const a of want.values()) {
-      if (heldDown.has(heldKey(k, a.addr, a.port))) continue;
-      const d = svc.findDest(a.addr, a.port);
+      if (heldDown.has(heldKey(k, a.addr, a.port, a.addr6))) continue;
+      const d = svc.findDest(a.addr, a.port, a.addr6);
       if (!d) cmds.push({ cmd: 'add-server', key, dest: a, portForced: false });
       else if (!sameDest(d, a)) cmds.push({ cmd: 'edit-server', key, dest: a, portForced: false });
     }

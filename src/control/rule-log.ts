@@ -17,10 +17,11 @@ import { readFileSync } from 'node:fs';
 import type { Director } from '../director/director.js';
 import type { DirectorConfig } from '../model/config.js';
 import { FWD_MASQ, FWD_TUN, type Dest } from '../model/dest.js';
-import { IPPROTO_TCP, IPPROTO_UDP } from '../model/proto.js';
+import { AF_INET6, IPPROTO_TCP, IPPROTO_UDP } from '../model/proto.js';
 import type { Service } from '../model/service.js';
 import type { MarkRule } from '../model/services.js';
-import { formatIpv4, formatServiceKey, parseIpv4 } from './ipvsadm-args.js';
+import { formatAddr, formatAddrPort, formatIpv4, formatServiceKey, inetPton6, parseIpv4 } from './ipvsadm-args.js';
+import { destAddr6, keyOfService } from './keys.js';
 import { schedFlagsText } from './ipvsadm-format.js';
 import { parseRestore } from './ipvsadm-save.js';
 import { applyLive } from './live-rules.js';
@@ -64,7 +65,7 @@ export interface RulesPicture {
 }
 
 function serviceKey(s: Service): string {
-  return formatServiceKey({ proto: s.proto, addr: s.addr, port: s.port, fwmark: s.fwmark });
+  return formatServiceKey(keyOfService(s));
 }
 
 /** "-s rr -p 300 -M 255.255.255.0 -o -b sh-port": every attribute -A / -E sets. */
@@ -72,7 +73,9 @@ function serviceAttrs(s: Service): string {
   let t = `-s ${s.sched.name}`;
   if (s.timeout > 0) {
     t += ` -p ${s.timeout}`;
-    if (s.netmask >>> 0 !== 0xffffffff) t += ` -M ${formatIpv4(s.netmask)}`;
+    if (s.af === AF_INET6) {
+      if (s.prefix6 !== 128) t += ` -M ${s.prefix6}`;
+    } else if (s.netmask >>> 0 !== 0xffffffff) t += ` -M ${formatIpv4(s.netmask)}`;
   }
   if (s.onePacket) t += ' -o';
   const flags = schedFlagsText(s);
@@ -86,14 +89,22 @@ function destAttrs(d: Dest): string {
   return `${sw} -w ${d.weight} -x ${d.uThreshold} -y ${d.lThreshold}`;
 }
 
-const destAddr = (d: Dest): string => `${formatIpv4(d.addr)}:${d.port}`;
+const destAddr = (d: Dest): string => formatAddrPort(d.addr, destAddr6(d), d.port);
+
+/** A mark rule's address as recorded: dotted IPv4 or IPv6 text; null if it is neither. */
+function markAddr(text: string): { addr: number; addr6?: Uint32Array } | null {
+  const a = parseIpv4(text);
+  if (a !== null) return { addr: a };
+  const a6 = inetPton6(text);
+  return a6 ? { addr: 0, addr6: a6 } : null;
+}
 
 function marksText(m: readonly MarkRule[]): string {
   return JSON.stringify(marksOf(m));
 }
 
 function marksOf(m: readonly MarkRule[]): NonNullable<RuleEvent['marks']> {
-  return m.map((r) => ({ mark: r.mark, proto: r.proto === IPPROTO_UDP ? 'udp' as const : 'tcp' as const, addr: formatIpv4(r.addr), ports: [...r.ports] }));
+  return m.map((r) => ({ mark: r.mark, proto: r.proto === IPPROTO_UDP ? 'udp' as const : 'tcp' as const, addr: formatAddr(r.addr, r.addr6), ports: [...r.ports] }));
 }
 
 /** What the rules are now, to compare with later. */
@@ -245,8 +256,8 @@ export function parseEvents(text: string, path: string): LoadedEvent[] {
     if (ev.marks !== undefined) {
       if (!Array.isArray(ev.marks)) return bad('"marks" must be a list');
       for (const m of ev.marks) {
-        if (!Number.isInteger(m.mark) || m.mark < 1 || (m.proto !== 'tcp' && m.proto !== 'udp') || parseIpv4(m.addr) === null || !Array.isArray(m.ports)) {
-          return bad('a mark rule is { "mark": N, "proto": "tcp"|"udp", "addr": "A.B.C.D", "ports": [..] }');
+        if (!Number.isInteger(m.mark) || m.mark < 1 || (m.proto !== 'tcp' && m.proto !== 'udp') || typeof m.addr !== 'string' || markAddr(m.addr) === null || !Array.isArray(m.ports)) {
+          return bad('a mark rule is { "mark": N, "proto": "tcp"|"udp", "addr": "A.B.C.D" or an IPv6 address, "ports": [..] }');
         }
       }
     }
@@ -281,7 +292,7 @@ export function applyEvent(director: Director, topology: DirectorConfig, ev: Loa
   }
   if (ev.event.marks) {
     director.mutate.setMarks(ev.event.marks.map((m) => ({
-      mark: m.mark, proto: m.proto === 'udp' ? IPPROTO_UDP : IPPROTO_TCP, addr: parseIpv4(m.addr)!, ports: [...m.ports],
+      mark: m.mark, proto: m.proto === 'udp' ? IPPROTO_UDP : IPPROTO_TCP, ...markAddr(m.addr)!, ports: [...m.ports],
     })));
   }
 }

@@ -4,12 +4,15 @@
 // error is then applied. Messages are ipvsadm's (libipvs ipvs_strerror and the
 // kernel's return codes), with the reason added where ipvsadm is terse.
 import type { Dest } from '../model/dest.js';
-import { IPPROTO_TCP, IPPROTO_UDP } from '../model/proto.js';
-import type { Service } from '../model/service.js';
+import { AF_INET6, IPPROTO_TCP, IPPROTO_UDP } from '../model/proto.js';
+import type { Service, ServiceSpec } from '../model/service.js';
 import type { ServiceTable } from '../model/services.js';
 import type { Mutations } from '../director/mutations.js';
 import { getScheduler, schedulerNames } from '../sched/index.js';
-import { formatIpv4, type DestAttrs, type IpvsadmCommand, type ServiceAttrs, type ServiceKey } from './ipvsadm-args.js';
+import { familyProblem } from '../model/topology.js';
+import { ip6IsLinkLocal, ip6IsMulticast, ip6IsUnspecified, ip6ToString } from '../wire/addr6.js';
+import { formatIpv4, isV6Key, type DestAttrs, type IpvsadmCommand, type ServiceAttrs, type ServiceKey } from './ipvsadm-args.js';
+import { destKeyOf, destKeyText, findService, serviceKeyText } from './keys.js';
 
 export interface RuleError {
   /** Index of the failing command in the batch. */
@@ -36,17 +39,20 @@ export type ApplyResult =
 interface ShadowSvc {
   dests: Set<string>;
 }
-const skey = (k: ServiceKey): string => (k.fwmark ? `f${k.fwmark}` : `${k.proto}/${k.addr >>> 0}/${k.port}`);
-const dkey = (addr: number, port: number): string => `${addr >>> 0}:${port}`;
-
-function findService(table: ServiceTable, k: ServiceKey): Service | undefined {
-  return k.fwmark ? table.getByMark(k.fwmark) : table.get(k.proto, k.addr, k.port);
-}
+const skey = serviceKeyText;
+const dkey = (d: { addr: number; addr6?: Uint32Array; port: number }): string => destKeyText(d.addr, d.addr6, d.port);
 
 const INVALID = 'Invalid operation.  Possibly wrong module version, address not unicast, ...';
 
 /** Why the kernel would refuse this real-server address (ip_vs_new_dest's address-type check), or null. */
-function destAddrProblem(addr: number): string | null {
+export function destAddrProblem(addr: number, addr6?: Uint32Array): string | null {
+  if (addr6) {
+    // IPv6: a unicast address that is not link-local (ipv6_addr_type)
+    if (ip6IsUnspecified(addr6)) return `${INVALID} (:: is not a real server address)`;
+    if (ip6IsMulticast(addr6)) return `${INVALID} (${ip6ToString(addr6)} is multicast)`;
+    if (ip6IsLinkLocal(addr6)) return `${INVALID} (${ip6ToString(addr6)} is link-local)`;
+    return null;
+  }
   addr >>>= 0;
   if (addr === 0) return `${INVALID} (0.0.0.0 is not a real server address)`;
   if (addr >>> 28 === 14) return `${INVALID} (${formatIpv4(addr)} is multicast)`;
@@ -91,7 +97,7 @@ export class RuleChecker {
     let s = this.shadow.get(sk);
     if (s === undefined) {
       const live = this.flushed ? undefined : findService(this.table, k);
-      s = live ? { dests: new Set(live.dests.map((d) => dkey(d.addr, d.port))) } : null;
+      s = live ? { dests: new Set(live.dests.map(destKeyOf)) } : null;
       this.shadow.set(sk, s);
     }
     return s ?? undefined;
@@ -141,9 +147,9 @@ function check(shadow: RuleChecker, c: IpvsadmCommand): string | null {
     case 'add-server': {
       const s = shadow.get(c.key);
       if (!s) return 'Service not defined';
-      const p = destAddrProblem(c.dest.addr) ?? thresholdProblem(c.dest);
+      const p = destAddrProblem(c.dest.addr, c.dest.addr6) ?? mixedProblem(c.key, c.dest) ?? thresholdProblem(c.dest);
       if (p) return p;
-      const k = dkey(c.dest.addr, c.dest.port);
+      const k = dkey(c.dest);
       if (s.dests.has(k)) return 'Destination already exists';
       s.dests.add(k);
       return null;
@@ -153,12 +159,12 @@ function check(shadow: RuleChecker, c: IpvsadmCommand): string | null {
       if (!s) return 'Service not defined';
       const p = thresholdProblem(c.dest);
       if (p) return p;
-      return s.dests.has(dkey(c.dest.addr, c.dest.port)) ? null : 'No such destination';
+      return s.dests.has(dkey(c.dest)) ? null : 'No such destination';
     }
     case 'delete-server': {
       const s = shadow.get(c.key);
       if (!s) return 'Service not defined';
-      return s.dests.delete(dkey(c.dest.addr, c.dest.port)) ? null : 'No such destination';
+      return s.dests.delete(dkey(c.dest)) ? null : 'No such destination';
     }
     case 'zero':
       return c.key && !shadow.get(c.key) ? 'No such service' : null;
@@ -169,8 +175,17 @@ function check(shadow: RuleChecker, c: IpvsadmCommand): string | null {
   }
 }
 
-function specOf(key: ServiceKey, a: ServiceAttrs) {
-  return {
+/**
+ * A tunnel real server of the other family than its service's: ipvsadm lets
+ * it through (the kernel tunnels IPv4 in IPv6 and back), tapvs does not.
+ */
+function mixedProblem(key: ServiceKey, d: { addr: number; addr6?: Uint32Array }): string | null {
+  const p = familyProblem(isV6Key(key), d.addr6, d.addr, key.addr6, key.addr, key.fwmark);
+  return p ? `${INVALID} (${p})` : null;
+}
+
+function specOf(key: ServiceKey, a: ServiceAttrs): ServiceSpec {
+  const spec: ServiceSpec = {
     proto: key.fwmark ? 0 : key.proto,
     addr: key.addr,
     port: key.port,
@@ -181,6 +196,12 @@ function specOf(key: ServiceKey, a: ServiceAttrs) {
     netmask: a.netmask,
     onePacket: a.onePacket,
   };
+  if (isV6Key(key)) {
+    spec.af = AF_INET6;
+    if (key.addr6) spec.addr6 = key.addr6;
+    spec.prefix6 = a.prefix6 ?? 128;
+  }
+  return spec;
 }
 
 /**
@@ -244,7 +265,7 @@ export function applyOne(table: ServiceTable, m: Mutations, c: IpvsadmCommand, e
     case 'add-server': {
       const svc = svcOf(c.key);
       if (typeof svc === 'string') return 'Service not defined';
-      if (svc.findDest(c.dest.addr, c.dest.port)) return 'Destination already exists';
+      if (svc.findDest(c.dest.addr, c.dest.port, c.dest.addr6)) return 'Destination already exists';
       effects.push({ kind: 'dest-added', dest: m.addDest(svc, { ...c.dest }) });
       return 0;
     }
@@ -252,7 +273,7 @@ export function applyOne(table: ServiceTable, m: Mutations, c: IpvsadmCommand, e
       // -e, like -E, sets every attribute (__ip_vs_update_dest)
       const svc = svcOf(c.key);
       if (typeof svc === 'string') return 'Service not defined';
-      const dest = svc.findDest(c.dest.addr, c.dest.port);
+      const dest = svc.findDest(c.dest.addr, c.dest.port, c.dest.addr6);
       if (!dest) return 'No such destination';
       const { weight, fwd, uThreshold, lThreshold } = c.dest;
       m.editDest(dest, { weight, fwd, uThreshold, lThreshold });
@@ -262,7 +283,7 @@ export function applyOne(table: ServiceTable, m: Mutations, c: IpvsadmCommand, e
     case 'delete-server': {
       const svc = svcOf(c.key);
       if (typeof svc === 'string') return 'Service not defined';
-      const dest = svc.findDest(c.dest.addr, c.dest.port);
+      const dest = svc.findDest(c.dest.addr, c.dest.port, c.dest.addr6);
       if (!dest) return 'No such destination';
       effects.push({ kind: 'dest-removed', dest });
       return m.removeDest(dest);

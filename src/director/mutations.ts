@@ -22,6 +22,8 @@ export interface ServiceAttrs {
   persistent: number;
   netmask: number;
   onePacket: boolean;
+  /** IPv6 services: the persistence prefix length (absent: 128). */
+  prefix6?: number;
 }
 
 /** What -e sets. */
@@ -62,6 +64,7 @@ export class Mutations {
     svc.flags = { ...a.flags };
     svc.timeout = a.persistent;
     svc.netmask = a.netmask >>> 0;
+    if (svc.af === AF_INET6) svc.prefix6 = a.prefix6 ?? 128;
     svc.onePacket = a.onePacket;
   }
 

@@ -124,8 +124,9 @@ export interface DirectorOptions {
 
 export interface HealthCheckConfig {
   /** Which real server: the service key and the dest addr:port. */
-  service: string; // e.g. "-t 10.0.0.100:80" or "-f 1"
-  dest: { addr: number; port: number };
+  service: string; // e.g. "-t 10.0.0.100:80", "-t [2001:db8::100]:80", "-f 1" or "-f 1 -6"
+  /** The real server; an IPv6 one has addr 0 and its address in addr6. */
+  dest: { addr: number; port: number; addr6?: Uint32Array };
   kind: 'tcp' | 'http' | 'icmp' | 'misc' | 'ssl' | 'smtp' | 'dns' | 'udp' | 'file';
   /** keepalived's delay_loop: time between checks once a verdict is reached. */
   intervalMs: number;

@@ -8,6 +8,11 @@ const noFlags = { shFallback: false, shPort: false, mhFallback: false, mhPort: f
 const fmt0 = { numeric: false, stats: false, rate: false, thresholds: false, persistentConn: false, exact: false, nosort: false, tunInfo: false };
 const tcp = (a: string, port: number) => ({ proto: 6, addr: ip(a), port, fwmark: 0 });
 const args = (s: string) => s.split(' ').filter((w) => w !== '');
+// IPv6 addresses written as their four 32-bit words, independently of the parser
+const V6VIP = Uint32Array.of(0x20010db8, 0, 0, 0x100); // 2001:db8::100
+const V6RS = Uint32Array.of(0x20010db8, 0, 0, 0x11); // 2001:db8::11
+const tcp6 = (a: Uint32Array, port: number) => ({ proto: 6, addr: 0, port, fwmark: 0, af: 10, addr6: a });
+const svc0 = { scheduler: 'wlc', flags: noFlags, persistent: 0, netmask: 0xffffffff, onePacket: false };
 
 const ok: [string, IpvsadmCommand][] = [
   ['-A -t 10.0.0.100:80 -s rr', { cmd: 'add-service', key: tcp('10.0.0.100', 80), svc: { scheduler: 'rr', flags: noFlags, persistent: 0, netmask: 0xffffffff, onePacket: false } }],
@@ -43,6 +48,24 @@ const ok: [string, IpvsadmCommand][] = [
   ['-R', { cmd: 'restore', compat: false }],
   ['ipvsadm -A -t10.0.0.1:443 -p600', { cmd: 'add-service', key: tcp('10.0.0.1', 443), svc: { scheduler: 'wlc', flags: noFlags, persistent: 600, netmask: 0xffffffff, onePacket: false } }],
   ['', { cmd: 'list', what: 'services', format: fmt0 }],
+  // IPv6: "[addr]:port" and bare addresses, as parse_service reads them
+  ['-A -t [2001:db8::100]:80 -s rr', { cmd: 'add-service', key: tcp6(V6VIP, 80), svc: { ...svc0, scheduler: 'rr', prefix6: 128 } }],
+  ['-A -t [2001:DB8:0::100]:80', { cmd: 'add-service', key: tcp6(V6VIP, 80), svc: { ...svc0, prefix6: 128 } }],
+  ['-A -t 2001:db8::100 -p', { cmd: 'add-service', key: tcp6(V6VIP, 0), svc: { ...svc0, persistent: 360, prefix6: 128 } }],
+  // -M after an IPv6 service is a prefix length (atoi), and only kept with persistence
+  ['-A -t [2001:db8::100]:80 -p 60 -M 64', { cmd: 'add-service', key: tcp6(V6VIP, 80), svc: { ...svc0, persistent: 60, prefix6: 64 } }],
+  ['-A -t [2001:db8::100]:80 -p 60 -M 48junk', { cmd: 'add-service', key: tcp6(V6VIP, 80), svc: { ...svc0, persistent: 60, prefix6: 48 } }],
+  ['-A -t [2001:db8::100]:80 -M 64', { cmd: 'add-service', key: tcp6(V6VIP, 80), svc: { ...svc0, prefix6: 128 } }],
+  // a -M read before the IPv6 address is an IPv4 mask, and parse_service then sets 128
+  ['-A -p 60 -M 255.255.255.0 -t [2001:db8::100]:80', { cmd: 'add-service', key: tcp6(V6VIP, 80), svc: { ...svc0, persistent: 60, prefix6: 128 } }],
+  ['-A -f 7 -6 -p 60 -M 56', { cmd: 'add-service', key: { proto: 0, addr: 0, port: 0, fwmark: 7, af: 10 }, svc: { ...svc0, persistent: 60, prefix6: 56 } }],
+  ['-a -t [2001:db8::100]:80 -r [2001:db8::11]:8080 -m -w 3', { cmd: 'add-server', key: tcp6(V6VIP, 80), portForced: false, dest: { addr: 0, addr6: V6RS, port: 8080, fwd: FWD_MASQ, weight: 3, uThreshold: 0, lThreshold: 0 } }],
+  ['-a -t [2001:db8::100]:80 -r 2001:db8::11 -g', { cmd: 'add-server', key: tcp6(V6VIP, 80), portForced: false, dest: { addr: 0, addr6: V6RS, port: 80, fwd: FWD_DR, weight: 1, uThreshold: 0, lThreshold: 0 } }],
+  ['-d -f 7 -6 -r [2001:db8::11]:0', { cmd: 'delete-server', key: { proto: 0, addr: 0, port: 0, fwmark: 7, af: 10 }, dest: { addr: 0, addr6: V6RS, port: 0 } }],
+  // ipvsadm looks for the port inside the brackets only: "[10.0.0.1]:80" is the address without a port
+  ['-A -t [10.0.0.1]:80 -p', { cmd: 'add-service', key: tcp('10.0.0.1', 0), svc: { ...svc0, persistent: 360 } }],
+  // a tunnel may cross families as far as ipvsadm is concerned (the rules refuse it in tapvs)
+  ['-a -t 10.0.0.1:80 -r [2001:db8::11]:80 -i', { cmd: 'add-server', key: tcp('10.0.0.1', 80), portForced: false, dest: { addr: 0, addr6: V6RS, port: 80, fwd: FWD_TUN, weight: 1, uThreshold: 0, lThreshold: 0 } }],
 ];
 
 const bad: [string, string | RegExp][] = [
@@ -69,7 +92,20 @@ const bad: [string, string | RegExp][] = [
   ['--set 900 120', '--set option requires 3 timeout values'],
   ['-L extra', 'unexpected argument extra'],
   ['-A -t 10.0.0.1:80 --frobnicate', '--frobnicate: unknown option'],
-  ['-A -t [::1]:80', /IPv6 is not supported/],
+  ['-A -t [2001:db8::100]', 'illegal virtual server address[:port] specified'],
+  ['-A -t [2001:db8::100]80', 'illegal virtual server address[:port] specified'],
+  ['-A -t [2001:db8::100:80', 'illegal virtual server address[:port] specified'],
+  ['-A -t [2001:db8::100]:65536', 'illegal virtual server address[:port] specified'],
+  ['-A -t [2001:db8::100]:http', /'http' is a service name/],
+  ['-A -t [2001:db8:::1]:80', 'illegal virtual server address[:port] specified'],
+  ['-A -t [fe80::1%eth0]:80', 'illegal virtual server address[:port] specified'],
+  ['-A -t [2001:db8::100]:80 -p 60 -M 0', 'illegal ipv6 netmask specified'],
+  ['-A -t [2001:db8::100]:80 -p 60 -M 129', 'illegal ipv6 netmask specified'],
+  ['-A -t [2001:db8::100]:80 -p 60 -M ffff::', 'illegal ipv6 netmask specified'],
+  ['-A -t [2001:db8::100]:80 -6', '-6 used before -f'],
+  ['-A -6 -f 1', '-6 used before -f'],
+  ['-a -t [2001:db8::100]:80 -r 10.0.0.2 -m', 'Different address family is allowed only for tunneling servers'],
+  ['-a -t 10.0.0.1:80 -r [2001:db8::11]:80 -g', 'Different address family is allowed only for tunneling servers'],
   ['--start-daemon master', /synchronisation daemon is not supported/],
   ['-a -t 10.0.0.1:80 -r 10.0.0.2 -i --tun-type gue', /only ipip tunnels/],
   ['-n', 'the command line does not start with a command'],
