@@ -30,7 +30,10 @@
 // none: the backup's own for the state, 3 minutes for a template.
 import type { Director } from '../../director/director.js';
 import type { SyncHook } from '../../director/ha.js';
+import type { SyncDaemonSpec, SyncSettings, SyncState } from '../../model/ha.js';
 import type { Service } from '../../model/service.js';
+
+export type { SyncDaemonSpec, SyncSettings, SyncState };
 import { AF_INET, AF_INET6, IPPROTO_SCTP, IPPROTO_TCP } from '../../model/proto.js';
 import { protoOps } from '../../conn/proto/index.js';
 import { CONN_F_ONE_PACKET, CONN_F_TEMPLATE } from '../../conn/flags.js';
@@ -49,43 +52,11 @@ import {
 } from '../../wire/ipvs-sync.js';
 import { connFlagsToSync, connStateToSync, syncStateToConn } from '../../wire/ipvs-sync-map.js';
 
-/** The sync sysctls (net.ipv4.vs.*), with the kernel's defaults. */
-export interface SyncSettings {
-  /** sync_threshold's first value: the packet count that syncs a conn. */
-  syncThreshold: number;
-  /** sync_threshold's second value (sync_period): sync again every this many packets (0: once). */
-  syncPeriod: number;
-  /** sync_refresh_period, seconds (0: off). */
-  syncRefreshPeriod: number;
-  /** sync_retries, 0..3. */
-  syncRetries: number;
-  /** sync_version: 1 (default) or 0. */
-  syncVersion: 0 | 1;
-  /** sync_persist_mode: conns under a persistence template are not sent (their template is). */
-  syncPersistMode: boolean;
-  /** backup_only: while a backup daemon runs, the director function is off. */
-  backupOnly: boolean;
-}
-
+/** The sync sysctls with the kernel's defaults. */
 export const DEFAULT_SYNC_SETTINGS: Readonly<SyncSettings> = {
   syncThreshold: IPVS_SYNC_DEFAULT_THRESHOLD, syncPeriod: IPVS_SYNC_DEFAULT_PERIOD, syncRefreshPeriod: 0,
   syncRetries: 0, syncVersion: 1, syncPersistMode: false, backupOnly: false,
 };
-
-export type SyncState = 'master' | 'backup';
-
-/** What `ipvsadm --start-daemon` gives (0 / undefined: the default). */
-export interface SyncDaemonSpec {
-  state: SyncState;
-  /** --mcast-interface: the tapvs port (ipvsadm's default name is eth0). */
-  mcastIfn: string;
-  syncid?: number;
-  syncMaxlen?: number;
-  /** --mcast-group (IPv4; default 224.0.0.81). */
-  mcastGroup?: number;
-  mcastPort?: number;
-  mcastTtl?: number;
-}
 
 /** A daemon as it runs: the spec with the kernel's defaults filled in (what -L --daemon shows). */
 export interface SyncDaemonConfig {
