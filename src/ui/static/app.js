@@ -416,12 +416,12 @@ async function goTo(i) {
   if (S.tlIndex !== i) return; // a later step won
   $('#tl-range').value = String(i);
   const t0 = S.timeline[0]?.time ?? 0;
-  $('#tl-pos').textContent = `frame ${i + 1} of ${S.timeline.length} · t = ${((r.pass.time - t0) / 1000).toFixed(3)} s`;
   if (r.tables) setTables(r.tables);
   if (r.walk) {
     if (S.walkKey !== r.walk.key || !S.walk) {
       S.walkKey = r.walk.key;
       S.walk = await getJson(`/api/walk?key=${encodeURIComponent(r.walk.key)}`);
+      if (S.tlIndex !== i) return;
     }
     const k = S.walk.passes.findIndex((p) => p.id === r.pass.id);
     S.passIndex = k;
@@ -437,6 +437,8 @@ async function goTo(i) {
     $('#walk-title').textContent = 'a frame of no connection';
   }
   renderDiagram();
+  // the position last: whoever waits for it (a reader, a test) sees the frame fully shown
+  $('#tl-pos').textContent = `frame ${i + 1} of ${S.timeline.length} · t = ${((r.pass.time - t0) / 1000).toFixed(3)} s`;
 }
 
 function stopPlaying() {
