@@ -47,6 +47,9 @@ usage:
                                              shows and sets net.ipv4.vs.* (drop_entry, drop_packet,
                                              secure_tcp, amemthresh, am_droprate, evict_embryonic,
                                              expire_nodest_conn, expire_quiescent_template)
+  tapvs vrrp [--socket PATH] [--json]        the VRRP instances of a running director (master, backup
+                                             or fault, priority, who is master, the last transition and
+                                             why) and its IPVS sync daemons
   tapvs --version                            print tapvs's version (also: tapvs version)
   tapvs help
 `;
@@ -107,6 +110,10 @@ export async function main(argv: string[]): Promise<number> {
       case 'sysctl': {
         const { sysctlCommand } = await import('./sysctl.js');
         return await sysctlCommand(args);
+      }
+      case 'vrrp': {
+        const { vrrpCommand } = await import('./vrrp.js');
+        return await vrrpCommand(args);
       }
       case undefined:
       case 'help':

@@ -36,6 +36,7 @@ import {
 } from './ipvsadm-args.js';
 import { destKeyText } from './keys.js';
 import { DEFENSE_OPTION_NAMES, findSysctl, parseSysctlValue } from './sysctl.js';
+import { HA_DIRECTIVES, HaConfigParser, SYNC_OPTION_NAMES } from './ha-config.js';
 
 export interface ConfigError {
   file: string;
@@ -51,7 +52,7 @@ export function formatConfigError(e: ConfigError): string {
 /** IPVS's default protocol timeouts, in seconds (tcp established, tcp fin_wait, udp). */
 export const DEFAULT_TIMEOUTS = { tcp: 900, tcpfin: 120, udp: 300 };
 
-const DIRECTIVES = ['port', 'vip', 'route', 'neigh', 'mark', 'set', 'option', 'check', 'sorry'];
+const DIRECTIVES = ['port', 'vip', 'route', 'neigh', 'mark', 'set', 'option', 'check', 'sorry', ...HA_DIRECTIVES];
 
 // ---------------------------------------------------------------- lexing
 
@@ -194,6 +195,8 @@ class Parser {
   readonly marks: (MarkRule & { line: number })[] = [];
   readonly services: ServiceConfig[] = [];
   readonly checks: HealthCheckConfig[] = [];
+  /** The vrrp and sync lines, and the sync options (control/ha-config.ts). */
+  readonly ha = new HaConfigParser();
   timeouts = { ...DEFAULT_TIMEOUTS };
   options: DirectorOptions = { ...DEFAULT_OPTIONS };
   private p: Pending = {
@@ -237,6 +240,7 @@ class Parser {
       case 'option': return this.option(words.slice(1));
       case 'check': return this.check(words.slice(1));
       case 'sorry': return this.sorry(words.slice(1));
+      case 'vrrp': case 'sync': return this.ha.line(head, words.slice(1), line, (m, l) => this.err(m, l));
       default:
         return this.err(`unknown directive '${head}' (known: ${DIRECTIVES.join(', ')}, or an ipvsadm line: -A, -a, --set)`);
     }
@@ -595,6 +599,11 @@ class Parser {
   }
 
   private option(words: string[]): void {
+    // the sync sysctls (control/ha-config.ts)
+    if (words.length === 2 && SYNC_OPTION_NAMES.includes(words[0]!)) {
+      if (!this.once(`option ${words[0]}`)) return;
+      return this.ha.option(words[0]!, words[1]!, (m) => this.err(m));
+    }
     if (words.length !== 2) return this.err('usage: option NAME VALUE');
     const [name, v] = words as [string, string];
     const o = this.options;
@@ -840,6 +849,7 @@ class Parser {
         this.err(`check of ${formatAddrPort(hc.dest.addr, hc.dest.addr6, hc.dest.port)}, which is not a real server of ${hc.service}`, hc.line!);
       }
     }
+    this.ha.finish(this.ports, this.vips, (m, l) => this.err(m, l));
     this.errors.sort((a, b) => a.line - b.line);
   }
 
@@ -854,6 +864,7 @@ class Parser {
       options: this.options,
       healthChecks: this.checks,
       neighbours: this.neighbours,
+      ...(this.ha.result() ? { ha: this.ha.result() } : {}),
     };
   }
 }

@@ -2,13 +2,14 @@
 // ipvsadm 1.31 (popt option table, the command/option legality table,
 // defaults and messages), with two deliberate differences: addresses and ports
 // are numeric only (no resolver on a director's control path), and features
-// tapvs does not have (SCTP, sync daemon, persistence engines, GUE/GRE
+// tapvs does not have (SCTP, persistence engines, GUE/GRE
 // tunnels) are refused with a message saying so. IPv6 is read as ipvsadm
 // reads it: "[2001:db8::1]:80" (or a bare address), -6 after -f, -M as a
 // prefix length once the service is IPv6.
 import { ipToString, isIp, parseIp } from '../wire/addr.js';
 import { ip6ToString, parseIp6 } from '../wire/addr6.js';
 import { FWD_DR, FWD_MASQ, FWD_TUN, type Fwd } from '../model/dest.js';
+import type { SyncDaemonSpec } from '../model/ha.js';
 import { AF_INET6, IPPROTO_TCP, IPPROTO_UDP } from '../model/proto.js';
 import type { SchedFlags } from '../model/service.js';
 
@@ -90,6 +91,9 @@ export type IpvsadmCommand =
   | { cmd: 'save'; format: ListFormat }
   /** `compat`: tapvs's --compat, applying line by line as ipvsadm -R does. */
   | { cmd: 'restore'; compat: boolean }
+  /** --start-daemon master|backup with its daemon options (unset ones: the kernel's defaults), --stop-daemon. */
+  | { cmd: 'start-daemon'; daemon: SyncDaemonSpec }
+  | { cmd: 'stop-daemon'; state: 'master' | 'backup' }
   | { cmd: 'help' }
   | { cmd: 'version' };
 
@@ -282,7 +286,6 @@ interface OptionDef {
   tapvs?: boolean;
 }
 
-const NOSYNC = 'the connection synchronisation daemon is not supported by tapvs';
 const OPTION_DEFS: OptionDef[] = [
   { long: 'add-service', short: 'A', arg: 'none', command: 'add-service' },
   { long: 'edit-service', short: 'E', arg: 'none', command: 'edit-service' },
@@ -317,8 +320,8 @@ const OPTION_DEFS: OptionDef[] = [
   { long: 'l-threshold', short: 'y', arg: 'required', opt: 'l-threshold' },
   { long: 'numeric', short: 'n', arg: 'none', opt: 'numeric' },
   { long: 'connection', short: 'c', arg: 'none', opt: 'connection' },
-  { long: 'mcast-interface', arg: 'required', opt: 'mcast-interface', unsupported: NOSYNC },
-  { long: 'syncid', arg: 'required', opt: 'syncid', unsupported: NOSYNC },
+  { long: 'mcast-interface', arg: 'required', opt: 'mcast-interface' },
+  { long: 'syncid', arg: 'required', opt: 'syncid' },
   { long: 'timeout', arg: 'none', opt: 'timeout' },
   { long: 'daemon', arg: 'none', opt: 'daemon' },
   { long: 'stats', arg: 'none', opt: 'stats' },
@@ -332,10 +335,10 @@ const OPTION_DEFS: OptionDef[] = [
   { long: 'ops', short: 'o', arg: 'none', opt: 'ops' },
   { long: 'pe', arg: 'required', opt: 'pe', unsupported: 'persistence engines (--pe) are not supported by tapvs' },
   { long: 'sched-flags', short: 'b', arg: 'required', opt: 'sched-flags' },
-  { long: 'mcast-group', arg: 'required', opt: 'mcast-group', unsupported: NOSYNC },
-  { long: 'mcast-port', arg: 'required', opt: 'mcast-port', unsupported: NOSYNC },
-  { long: 'mcast-ttl', arg: 'required', opt: 'mcast-ttl', unsupported: NOSYNC },
-  { long: 'sync-maxlen', arg: 'required', opt: 'sync-maxlen', unsupported: NOSYNC },
+  { long: 'mcast-group', arg: 'required', opt: 'mcast-group' },
+  { long: 'mcast-port', arg: 'required', opt: 'mcast-port' },
+  { long: 'mcast-ttl', arg: 'required', opt: 'mcast-ttl' },
+  { long: 'sync-maxlen', arg: 'required', opt: 'sync-maxlen' },
   { long: 'tun-info', arg: 'none', opt: 'tun-info' },
   { long: 'tun-type', arg: 'required', opt: 'tun-type' },
   { long: 'tun-port', arg: 'required', opt: 'tun-port', unsupported: 'only ipip tunnels are supported by tapvs (no --tun-port)' },
@@ -516,7 +519,14 @@ function parseOrThrow(argv: string[]): IpvsadmCommand {
   if (!head || !head.def.command) throw new ArgError('the command line does not start with a command', 255, true);
   const command = head.def.command;
   if (command === 'help' || command === 'version') return { cmd: command };
-  if (command === 'start-daemon' || command === 'stop-daemon') fail(NOSYNC);
+  // --start-daemon / --stop-daemon take master or backup (ipvsadm checks it as it reads the command)
+  let daemonState: 'master' | 'backup' = 'master';
+  if (command === 'start-daemon' || command === 'stop-daemon') {
+    const v = head.value;
+    if (v === 'master' || v === 'backup') daemonState = v;
+    else fail(command === 'start-daemon' ? 'illegal start-daemon parameter specified' : 'illegal start_daemon specified');
+  }
+  const daemon: Omit<SyncDaemonSpec, 'state'> = { mcastIfn: '' };
 
   const seen = new Set<Opt>();
   let key: ServiceKey = { proto: 0, addr: 0, port: 0, fwmark: 0 };
@@ -627,6 +637,40 @@ function parseOrThrow(argv: string[]): IpvsadmCommand {
       }
       case 'ops': onePacket = true; break;
       case 'sched-flags': schedFlagsText = v.slice(0, 127); break;
+      // the sync daemon's options, with ipvsadm 1.31's ranges and messages
+      case 'mcast-interface': daemon.mcastIfn = v.slice(0, 15); break; // IP_VS_IFNAME_MAXLEN - 1
+      case 'syncid': {
+        const n = ipvsadmNumber(v, 0, 255);
+        if (n === null) fail('illegal syncid specified');
+        daemon.syncid = n;
+        break;
+      }
+      case 'mcast-group': {
+        if (v.includes(':')) {
+          fail(isIPv6Multicast(v) ? `an IPv6 mcast-group is not supported by tapvs (it sends sync messages over IPv4): '${v}'` : `invalid IPv6 mcast-group \`${v}'`);
+        }
+        if (!isIp(v) || parseIp(v) >>> 28 !== 0xe) fail(`invalid IPv4 mcast-group \`${v}'`);
+        daemon.mcastGroup = parseIp(v) >>> 0;
+        break;
+      }
+      case 'mcast-port': {
+        const n = ipvsadmNumber(v, 1, 65535);
+        if (n === null) fail('illegal mcast-port specified');
+        daemon.mcastPort = n;
+        break;
+      }
+      case 'mcast-ttl': {
+        const n = ipvsadmNumber(v, 1, 255);
+        if (n === null) fail('illegal mcast-ttl specified');
+        daemon.mcastTtl = n;
+        break;
+      }
+      case 'sync-maxlen': {
+        const n = ipvsadmNumber(v, 1, 65535 - 20 - 8);
+        if (n === null) fail('illegal sync-maxlen specified');
+        daemon.syncMaxlen = n;
+        break;
+      }
       case 'tun-type':
         if (v === 'gue' || v === 'gre') fail(`only ipip tunnels are supported by tapvs (not ${v})`);
         if (v !== 'ipip') fail('illegal tunnel type specified');
@@ -712,8 +756,22 @@ function parseOrThrow(argv: string[]): IpvsadmCommand {
       return { cmd: 'save', format: fmt };
     case 'restore':
       return { cmd: 'restore', compat };
+    // ipvsadm's default --mcast-interface is eth0
+    case 'start-daemon':
+      return { cmd: 'start-daemon', daemon: { ...daemon, mcastIfn: daemon.mcastIfn || 'eth0', state: daemonState } };
+    case 'stop-daemon':
+      return { cmd: 'stop-daemon', state: daemonState };
     default:
       return { cmd: 'flush' };
+  }
+}
+
+/** An IPv6 multicast address (ff00::/8) in text. */
+function isIPv6Multicast(s: string): boolean {
+  try {
+    return parseIp6(s)[0]! >>> 24 === 0xff;
+  } catch {
+    return false;
   }
 }
 

@@ -12,6 +12,7 @@ import { SIX_BEFORE_F, parseIpvsadmArgs, splitWords, tryHelpLine, type IpvsadmCo
 import { IPVS_VERSION, formatConnections, formatServiceListing, formatTimeouts, type ConnRecord } from './ipvsadm-format.js';
 import { formatSave, parseRestore } from './ipvsadm-save.js';
 import { applyLive } from './live-rules.js';
+import type { HaRuntime } from './ha/runtime.js';
 
 export interface IpvsadmReply {
   code: number;
@@ -23,6 +24,8 @@ export interface IpvsadmReply {
 export interface IpvsadmTarget {
   readonly director: Director;
   readonly cfg: DirectorConfig;
+  /** The HA pair (sync daemons for --start-daemon, --stop-daemon, -L --daemon); absent: none can run. */
+  readonly ha?: HaRuntime;
 }
 
 export const EXIT_USAGE = 2;
@@ -104,7 +107,8 @@ function list(t: IpvsadmTarget, c: Extract<IpvsadmCommand, { cmd: 'list' }>, now
     case 'timeout':
       return ok(formatTimeouts(d.conns.timeouts.get()));
     case 'daemon':
-      return ok(''); // no sync daemon: ipvsadm prints nothing when none runs
+      // master then backup, one line each; nothing when none runs (as ipvsadm)
+      return ok(t.ha?.sync.listing() ?? '');
     default: {
       const r = formatServiceListing(d.services, c.format, d.conns.buckets, c.key);
       return r.ok ? ok(r.text) : fail(EXIT_NO_SERVICE, r.error);
@@ -170,6 +174,12 @@ export function execIpvsadm(t: IpvsadmTarget, argv: readonly string[], stdin: st
       return ok(formatSave(t.director.services));
     case 'restore':
       return c.compat ? restoreCompat(t, stdin ?? '', now) : restoreFrom(t, stdin ?? '');
+    case 'start-daemon':
+    case 'stop-daemon': {
+      if (!t.ha) return fail(EXIT_REFUSED, 'the sync daemons need a running director');
+      const err = c.cmd === 'start-daemon' ? t.ha.sync.start(c.daemon) : t.ha.sync.stop(c.state);
+      return err === null ? ok() : fail(EXIT_REFUSED, err);
+    }
     default: {
       const r = applyLive(t.director, t.cfg, [c]);
       if (r.ok) return ok();

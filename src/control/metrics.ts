@@ -15,6 +15,7 @@ import type { Director } from '../director/director.js';
 import { DROP_REASONS } from '../model/verdict.js';
 import type { PortCounters } from '../io/port.js';
 import { formatIpv4 } from './ipvsadm-args.js';
+import type { HaRuntime } from './ha/runtime.js';
 
 export const CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
@@ -31,6 +32,46 @@ export interface MetricsSource {
   readonly ports: readonly { readonly name: string; readonly counters: PortCounters }[];
   /** Health states, when health checks run. */
   health?: () => readonly HealthStateLike[];
+  /** The HA pair (VRRP instances, sync daemons). */
+  ha?: HaRuntime;
+}
+
+const VRRP_STATES = ['init', 'backup', 'master', 'fault'] as const;
+
+/** The VRRP instances and sync daemons (control/ha). */
+function haMetrics(x: Exposition, ha: HaRuntime): void {
+  for (const s of ha.vrrpStatus()) {
+    const labels = { instance: s.name, vrid: String(s.vrid), port: s.port };
+    for (const st of VRRP_STATES) {
+      x.add('tapvs_vrrp_state', 'gauge', 'VRRP instance state: 1 for the state it is in (init, backup, master, fault).', { ...labels, state: st }, s.state === st ? 1 : 0);
+    }
+    x.add('tapvs_vrrp_priority', 'gauge', 'VRRP priority of the instance.', labels, s.priority);
+    x.add('tapvs_vrrp_master_priority', 'gauge', 'Priority of the master as last heard (ours when master).', labels, s.masterPriority);
+    const c = s.counters;
+    x.add('tapvs_vrrp_adverts_sent_total', 'counter', 'VRRP advertisements sent.', labels, c.advertsSent);
+    x.add('tapvs_vrrp_adverts_received_total', 'counter', 'VRRP advertisements received and taken.', labels, c.advertsReceived);
+    let refused = 0;
+    for (const n of Object.values(c.refused)) refused += n;
+    x.add('tapvs_vrrp_adverts_refused_total', 'counter', 'VRRP advertisements refused (version, interval, addresses, checksum...).', labels, refused);
+    x.add('tapvs_vrrp_became_master_total', 'counter', 'Transitions to master.', labels, c.becameMaster);
+    x.add('tapvs_vrrp_became_backup_total', 'counter', 'Transitions to backup.', labels, c.becameBackup);
+    x.add('tapvs_vrrp_became_fault_total', 'counter', 'Transitions to fault.', labels, c.becameFault);
+  }
+  for (const [state, c] of [['master', ha.sync.masterCounters], ['backup', ha.sync.backupCounters]] as const) {
+    x.add('tapvs_sync_daemon_running', 'gauge', 'IPVS sync daemon running (1), by state.', { state }, c ? 1 : 0);
+    if (!c) continue;
+    x.add('tapvs_sync_messages_total', 'counter', 'IPVS sync messages sent (master) or taken (backup).', { state }, c.messages);
+    x.add('tapvs_sync_conns_total', 'counter', 'Connection records sent (master) or read (backup).', { state }, c.conns);
+    if (state === 'backup') {
+      x.add('tapvs_sync_conns_created_total', 'counter', 'Connections the backup created from sync records.', {}, c.created);
+      x.add('tapvs_sync_conns_updated_total', 'counter', 'Connections the backup updated from sync records.', {}, c.updated);
+      x.add('tapvs_sync_records_unused_total', 'counter', 'Sync records not used, by reason.', { reason: 'no-real-server' }, c.noDest);
+      x.add('tapvs_sync_records_unused_total', 'counter', '', { reason: 'protocol-or-state' }, c.skippedProto + c.skippedState);
+      x.add('tapvs_sync_records_unused_total', 'counter', '', { reason: 'table-full' }, c.tableFull);
+      x.add('tapvs_sync_messages_dropped_total', 'counter', 'Sync messages dropped whole (syncid, size, version).', {}, c.dropped);
+    }
+  }
+  x.add('tapvs_vips_held_back', 'gauge', 'VIPs a VRRP backup holds back (not answered for).', {}, ha.vipsHeldBack);
 }
 
 type Labels = Record<string, string>;
@@ -207,6 +248,8 @@ export function renderMetrics(src: MetricsSource): string {
       x.add('tapvs_real_server_up', 'gauge', '', { service: serviceLabelFromKey(h.service), real_server: h.dest, check: h.kind }, h.up ? 1 : 0);
     }
   }
+
+  if (src.ha) haMetrics(x, src.ha);
 
   x.add('tapvs_conn_table_entries', 'gauge', 'Connections and persistence templates in the connection table.', {}, d.conns.size);
   x.add('tapvs_conn_table_max', 'gauge', 'Capacity of the connection table (option max_conns).', {}, d.conns.max);

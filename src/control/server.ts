@@ -21,6 +21,8 @@ import type { PreparedRestore } from './prepare-core.js';
 import { restoreLive } from './restore-live.js';
 import { SerialQueue } from './slices.js';
 import { execSysctl, sysctlWrites } from './sysctl.js';
+import type { HaRuntime } from './ha/runtime.js';
+import { execVrrp } from './ha/command.js';
 import type { RuleWatcher } from './rule-log.js';
 
 type Logger = pino.Logger;
@@ -31,6 +33,8 @@ export interface ControlTarget {
   readonly ports: readonly Port[];
   readonly log: Logger;
   cfg: DirectorConfig;
+  /** The HA pair (VRRP, sync daemons), when the director runs one. */
+  readonly ha?: HaRuntime;
 }
 
 export interface ControlPlane {
@@ -78,6 +82,7 @@ export async function startControlPlane(
   // `tapvs sysctl` sends verb 'sysctl' (control/sysctl.ts), every other request is ipvsadm's
   type Request = ControlRequest & { restore?: PreparedRestore; verb?: unknown };
   const run = async (req: Request): Promise<ControlReply> => {
+    if (req.verb === 'vrrp') return execVrrp(live.ha, req.argv);
     if (req.verb === 'sysctl') {
       const reply = execSysctl(live.director, req.argv);
       if (reply.code === 0 && sysctlWrites(req.argv)) log.info({ sysctl: req.argv }, 'sysctl: settings changed');
@@ -115,7 +120,7 @@ export async function startControlPlane(
     }
   };
   const handle = (req: Request): Promise<ControlReply> => {
-    const source = req.verb === 'sysctl' ? 'sysctl' : 'ipvsadm';
+    const source = req.verb === 'sysctl' ? 'sysctl' : req.verb === 'vrrp' ? 'vrrp' : 'ipvsadm';
     return queue.run(() => watched(source, () => [source, ...req.argv].join(' '), () => run(req)));
   };
 
@@ -157,7 +162,7 @@ export async function startControlPlane(
     log.info({ socket: socket.path }, 'control socket listening');
     if (cfg.options.metricsListen) {
       metrics = await startMetricsServer(cfg.options.metricsListen, () =>
-        renderMetrics({ director: live.director, ports: live.ports, health: health ? () => health!.states() : undefined }));
+        renderMetrics({ director: live.director, ports: live.ports, health: health ? () => health!.states() : undefined, ha: live.ha }));
       log.info({ listen: `${metrics.address.host}:${metrics.address.port}` }, 'metrics at /metrics');
     }
   } catch (e) {

@@ -1,4 +1,5 @@
 import type { DestSpec } from './dest.js';
+import type { HaConfig } from './ha.js';
 import type { ServiceSpec } from './service.js';
 import type { MarkRule } from './services.js';
 
@@ -20,6 +21,8 @@ export interface DirectorConfig {
    * for an IPv6 `addr6`, no neighbour discovery) needed for them.
    */
   neighbours?: { addr: number; mac: number; addr6?: Uint32Array; line?: number }[];
+  /** The high-availability pair: VRRP instances, sync daemons and their sysctls (model/ha.ts); absent: none. */
+  ha?: HaConfig;
 }
 
 export interface PortConfig {

@@ -5,6 +5,8 @@ import type { DirectorConfig, PortConfig } from '../model/config.js';
 import type { FrameMeta } from '../model/frame.js';
 import { Director } from '../director/director.js';
 import { startControlPlane } from '../control/server.js';
+import { HaRuntime } from '../control/ha/runtime.js';
+import { emptyHaConfig } from '../model/ha.js';
 import type { HealthState } from '../control/health/types.js';
 import { drain, type Steps } from '../control/slices.js';
 import type { RuleWatcher } from '../control/rule-log.js';
@@ -66,6 +68,8 @@ export interface LiveOptions {
 /** A running director on real devices; `stop()` closes every port (removing the TAPs it created). */
 export class LiveDirector {
   readonly director: Director;
+  /** The HA pair: VRRP instances and IPVS sync daemons (idle unless configured or started with ipvsadm). */
+  readonly ha: HaRuntime;
   readonly ports: Port[] = [];
   /** What the health checks last found, once the control plane runs (the browser view shows it). */
   healthStates: () => HealthState[] = () => [];
@@ -85,6 +89,7 @@ export class LiveDirector {
       }
       : (i: number, b: Uint8Array, o: number, l: number, meta: FrameMeta) => this.ports[i]!.send(b, o, l, meta);
     this.director = new Director(cfg, { send }, { trace: opts.trace });
+    this.ha = new HaRuntime(this.director, cfg.ha ?? emptyHaConfig(), portNow, log, (i) => this.ports[i]?.counters.txErrors ?? 0);
     const open = opts.open ?? openPort;
     try {
       for (const p of cfg.ports) {
@@ -111,6 +116,8 @@ export class LiveDirector {
     const t0 = portNow();
     if (tap) tap.now = t0;
     d.start(t0);
+    // VRRP instances start as backup (their VIPs held back), the configured sync daemons start
+    this.ha.start();
     this.timers.push(setInterval(() => {
       const now = portNow();
       if (tap) tap.now = now;
@@ -147,6 +154,8 @@ export class LiveDirector {
     if (this.stopped) return;
     this.stopped = true;
     for (const t of this.timers) clearInterval(t);
+    // a VRRP master sends priority 0 while its ports are still open
+    this.ha.stop();
     await this.closePorts();
     this.tap?.close();
     this.log.info({ drops: this.director.drops.toObject(), counters: this.director.counters }, 'director stopped');

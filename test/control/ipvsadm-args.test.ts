@@ -106,7 +106,7 @@ const bad: [string, string | RegExp][] = [
   ['-A -6 -f 1', '-6 used before -f'],
   ['-a -t [2001:db8::100]:80 -r 10.0.0.2 -m', 'Different address family is allowed only for tunneling servers'],
   ['-a -t 10.0.0.1:80 -r [2001:db8::11]:80 -g', 'Different address family is allowed only for tunneling servers'],
-  ['--start-daemon master', /synchronisation daemon is not supported/],
+  ['--start-daemon primary', 'illegal start-daemon parameter specified'],
   ['-a -t 10.0.0.1:80 -r 10.0.0.2 -i --tun-type gue', /only ipip tunnels/],
   ['-n', 'the command line does not start with a command'],
 ];

@@ -110,6 +110,10 @@ export class HaRuntime {
     }, wait);
   }
 
+  get vipsHeldBack(): number {
+    return this.d.host.inactiveVips;
+  }
+
   get hasVrrp(): boolean {
     return this.vrrp.instances.length > 0;
   }
