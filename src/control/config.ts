@@ -6,7 +6,7 @@ import { FWD_DR, FWD_MASQ, type DestSpec } from '../model/dest.js';
 import { MAX_PORT_MTU, MIN_PORT_MTU, Topology, topologyProblems } from '../model/topology.js';
 import { inSubnet, parseMac as parseMacText, prefixToMask } from '../wire/addr.js';
 import {
-  ip6Equal, ip6InSubnet, ip6IsLinkLocal, ip6IsLoopback, ip6IsMulticast, ip6IsUnspecified, ip6IsV4Mapped, ip6Network, ip6ToString,
+  ip6Equal, ip6InSubnet, ip6IsLinkLocal, ip6IsMulticast, ip6IsUnspecified, ip6IsV4Mapped, ip6Network, ip6ToString,
 } from '../wire/addr6.js';
 import { AF_INET6, IPPROTO_TCP, IPPROTO_UDP } from '../model/proto.js';
 import type { MarkRule } from '../model/services.js';
@@ -124,7 +124,6 @@ function parseAnyAddr(s: string): { addr: number; addr6?: Uint32Array } | null {
 function badHostAddr6(a: Uint32Array): string | null {
   if (ip6IsUnspecified(a)) return ':: is not a host address';
   if (ip6IsMulticast(a)) return `${ip6ToString(a)} is a multicast address`;
-  if (ip6IsLoopback(a)) return '::1 is the loopback address';
   if (ip6IsLinkLocal(a)) return `${ip6ToString(a)} is link-local (each port has its own, from its MAC; a service needs a global address)`;
   if (ip6IsV4Mapped(a)) return `${ip6ToString(a)} is an IPv4-mapped address (write the IPv4 address itself)`;
   return null;

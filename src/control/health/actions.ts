@@ -8,6 +8,7 @@ import type { Dest } from '../../model/dest.js';
 import type { Service } from '../../model/service.js';
 import { AF_INET6 } from '../../model/proto.js';
 import { formatServiceKey } from '../ipvsadm-args.js';
+import { keyOfService } from '../keys.js';
 
 /** How a real server was taken out, so that it can be put back exactly. */
 export type TakenOut =
@@ -17,7 +18,7 @@ export type TakenOut =
   | { how: 'absent' };
 
 export function serviceKeyText(svc: Service): string {
-  return formatServiceKey({ proto: svc.proto, addr: svc.addr, port: svc.port, fwmark: svc.fwmark });
+  return formatServiceKey(keyOfService(svc));
 }
 
 /** The live service named by a check's service key ("-t 10.0.0.100:80", "-f 1"). */
@@ -31,8 +32,8 @@ function specOf(d: Dest): DestSpec {
   return spec;
 }
 
-export function takeOut(director: Director, svc: Service, addr: number, port: number, inhibit: boolean): TakenOut {
-  const d = svc.findDest(addr, port);
+export function takeOut(director: Director, svc: Service, addr: number, port: number, inhibit: boolean, addr6?: Uint32Array): TakenOut {
+  const d = svc.findDest(addr, port, addr6);
   if (!d) return { how: 'absent' };
   if (inhibit) {
     const weight = d.weight;
@@ -46,9 +47,9 @@ export function takeOut(director: Director, svc: Service, addr: number, port: nu
 }
 
 /** Undoes takeOut. Returns false when there was nothing to do (or the operator changed it meanwhile). */
-export function putBack(director: Director, svc: Service, addr: number, port: number, t: TakenOut): boolean {
+export function putBack(director: Director, svc: Service, addr: number, port: number, t: TakenOut, addr6?: Uint32Array): boolean {
   if (t.how === 'absent') return false;
-  const d = svc.findDest(addr, port);
+  const d = svc.findDest(addr, port, addr6);
   if (t.how === 'inhibited') {
     // a weight the operator set while the server was down is theirs: leave it
     if (!d || d.weight !== 0) return false;
@@ -65,7 +66,7 @@ export function putBack(director: Director, svc: Service, addr: number, port: nu
  * has weight > 0, out as soon as one has. Returns what changed, if anything.
  */
 export function applySorry(director: Director, svc: Service, sorry: DestSpec): 'added' | 'removed' | null {
-  const isSorry = (d: Dest): boolean => d.addr === sorry.addr >>> 0 && d.port === sorry.port;
+  const isSorry = (d: Dest): boolean => d.is(sorry);
   const present = svc.dests.find(isSorry);
   const alive = svc.dests.some((d) => !isSorry(d) && d.weight > 0);
   if (!alive && !present) {

@@ -10,7 +10,8 @@ import type { Director } from '../../director/director.js';
 import type { DestSpec } from '../../model/dest.js';
 import { serviceKeyOf } from '../config.js';
 import type { DirectorConfig, HealthCheckConfig, PoolHealthConfig, ServiceConfig } from '../../model/config.js';
-import { formatIpv4, formatServiceKey } from '../ipvsadm-args.js';
+import { formatAddr, formatAddrPort, formatServiceKey } from '../ipvsadm-args.js';
+import { destKeyText } from '../keys.js';
 import { findService, putBack, takeOut, type TakenOut } from './actions.js';
 import { ProbeAgent } from './agent-client.js';
 import { errorText } from './probes/deadline.js';
@@ -40,9 +41,12 @@ export interface HealthOptions {
   onVerdict?: (s: HealthState) => void;
 }
 
-const destText = (hc: { dest: { addr: number; port: number } }): string => `${formatIpv4(hc.dest.addr)}:${hc.dest.port}`;
-const rsKey = (service: string, addr: number, port: number): string => `${service} ${formatIpv4(addr)}:${port}`;
-const checkKey = (hc: HealthCheckConfig): string => `${rsKey(hc.service, hc.dest.addr, hc.dest.port)} ${hc.kind}`;
+type At = { addr: number; port: number; addr6?: Uint32Array };
+/** "192.168.10.11:80", "[2001:db8::11]:80". */
+const atText = (d: At): string => formatAddrPort(d.addr, d.addr6, d.port);
+const destText = (hc: { dest: At }): string => atText(hc.dest);
+const rsKey = (service: string, d: At): string => `${service} ${atText(d)}`;
+const checkKey = (hc: HealthCheckConfig): string => `${rsKey(hc.service, hc.dest)} ${hc.kind}`;
 const serviceText = (s: ServiceConfig): string => formatServiceKey(serviceKeyOf(s));
 
 /** How a checker kind schedules its probes after a result (keepalived's per-checker epilogs). */
@@ -67,6 +71,8 @@ interface RealServer {
   service: string;
   addr: number;
   port: number;
+  /** An IPv6 real server's address (then addr is 0). */
+  addr6?: Uint32Array;
   checks: Set<Check>;
   /** Set while the server is out of its service (down, or parked while the sorry server serves): how, to put it back. */
   out: TakenOut | null;
@@ -124,7 +130,7 @@ class Check {
 
   probeSpec(): ProbeSpec {
     const c = this.cfg;
-    const addr = c.probe?.connectIp ?? formatIpv4(c.dest.addr);
+    const addr = c.probe?.connectIp ?? formatAddr(c.dest.addr, c.dest.addr6);
     const spec: ProbeSpec = { kind: c.kind, addr, port: c.connectPort ?? c.dest.port, timeoutMs: c.timeoutMs };
     if (c.path !== undefined) spec.path = c.path;
     if (c.expectStatus !== undefined) spec.expectStatus = c.expectStatus;
@@ -149,7 +155,7 @@ interface Pool {
   quorumUp: boolean;
   sorryIn: boolean;
   /** Real servers without checks taken out while the sorry server serves. */
-  parked: Map<string, TakenOut>;
+  parked: Map<string, { at: At; t: TakenOut }>;
 }
 
 const DEFAULT_POOL: PoolHealthConfig = { quorum: 1, hysteresis: 0, omega: false, sorryInhibit: false };
@@ -179,7 +185,7 @@ class Checker implements HealthChecks {
       const key = checkKey(hc);
       const netns = hc.netns ?? this.live.cfg.options.checkNetns;
       const old = this.checks.get(key);
-      const fresh = new Check(hc, netns, this.server(hc.service, hc.dest.addr, hc.dest.port));
+      const fresh = new Check(hc, netns, this.server(hc.service, hc.dest));
       wanted.set(key, old && old.identity === fresh.identity ? old : fresh);
     }
     for (const [key, c] of this.checks) {
@@ -214,11 +220,12 @@ class Checker implements HealthChecks {
     }
   }
 
-  private server(service: string, addr: number, port: number): RealServer {
-    const key = rsKey(service, addr, port);
+  private server(service: string, d: At): RealServer {
+    const key = rsKey(service, d);
     let rs = this.servers.get(key);
     if (!rs) {
-      rs = { key, service, addr, port, checks: new Set(), out: null };
+      rs = { key, service, addr: d.addr, port: d.port, checks: new Set(), out: null };
+      if (d.addr6) rs.addr6 = d.addr6;
       this.servers.set(key, rs);
     }
     return rs;
@@ -400,14 +407,15 @@ class Checker implements HealthChecks {
     return true;
   }
 
-  private destConfig(service: string, addr: number, port: number): DestSpec | undefined {
+  private destConfig(service: string, at: At): DestSpec | undefined {
     const sc = this.live.cfg.services.find((s) => serviceText(s) === service);
-    return sc?.dests.find((d) => d.addr >>> 0 === addr >>> 0 && d.port === port);
+    const k = destKeyText(at.addr, at.addr6, at.port);
+    return sc?.dests.find((d) => destKeyText(d.addr, d.addr6, d.port) === k);
   }
 
   /** keepalived's iweight: the configured weight. */
   private iweight(rs: RealServer): number {
-    return this.destConfig(rs.service, rs.addr, rs.port)?.weight ?? 1;
+    return this.destConfig(rs.service, rs)?.weight ?? 1;
   }
 
   /** keepalived's effective_weight: configured, moved by misc_dynamic. */
@@ -444,9 +452,9 @@ class Checker implements HealthChecks {
   private takeOut(rs: RealServer, reason: string): void {
     const svc = findService(this.live.director, rs.service);
     const inhibit = [...rs.checks].some((c) => c.cfg.inhibitOnFailure);
-    const t: TakenOut = svc ? takeOut(this.live.director, svc, rs.addr, rs.port, inhibit) : { how: 'absent' };
+    const t: TakenOut = svc ? takeOut(this.live.director, svc, rs.addr, rs.port, inhibit, rs.addr6) : { how: 'absent' };
     rs.out = t;
-    const fields = { service: rs.service, real_server: `${formatIpv4(rs.addr)}:${rs.port}`, reason };
+    const fields = { service: rs.service, real_server: atText(rs), reason };
     if (t.how === 'removed') this.log.warn({ ...fields, action: 'removed', weight: t.spec.weight }, 'real server removed from service');
     else if (t.how === 'inhibited') this.log.warn({ ...fields, action: 'weight 0', weight: t.weight }, 'real server weight set to 0');
     else this.log.warn({ ...fields, action: 'none' }, 'real server down, but it is not in its service');
@@ -456,8 +464,8 @@ class Checker implements HealthChecks {
     const t = rs.out!;
     rs.out = null;
     const svc = findService(this.live.director, rs.service);
-    const fields = { service: rs.service, real_server: `${formatIpv4(rs.addr)}:${rs.port}`, reason };
-    if (!svc || !putBack(this.live.director, svc, rs.addr, rs.port, t)) {
+    const fields = { service: rs.service, real_server: atText(rs), reason };
+    if (!svc || !putBack(this.live.director, svc, rs.addr, rs.port, t, rs.addr6)) {
       if (t.how !== 'absent') this.log.info({ ...fields, action: 'none' }, 'real server up; left as the operator set it');
       return;
     }
@@ -471,10 +479,10 @@ class Checker implements HealthChecks {
     const pool = this.pools.get(rs.service);
     if (rs.out || pool?.sorryIn) return;
     const svc = findService(this.live.director, rs.service);
-    const d = svc?.findDest(rs.addr, rs.port);
+    const d = svc?.findDest(rs.addr, rs.port, rs.addr6);
     const w = this.effectiveWeight(rs);
     if (d && d.weight !== w && [...rs.checks].some((c) => c.cfg.probe?.miscDynamic)) {
-      this.log.info({ service: rs.service, real_server: `${formatIpv4(rs.addr)}:${rs.port}`, from: d.weight, to: w }, 'real server weight changed (misc_dynamic)');
+      this.log.info({ service: rs.service, real_server: atText(rs), from: d.weight, to: w }, 'real server weight changed (misc_dynamic)');
       this.live.director.mutate.editDest(d, { weight: w });
     }
     if (pool) this.updateQuorum(pool, false);
@@ -521,7 +529,7 @@ class Checker implements HealthChecks {
     let total = 0;
     const service = serviceText(s);
     for (const d of s.dests) {
-      const rs = this.servers.get(rsKey(service, d.addr, d.port));
+      const rs = this.servers.get(rsKey(service, d));
       const w = rs ? this.effectiveWeight(rs) : d.weight ?? 1;
       total += rs ? this.iweight(rs) : d.weight ?? 1;
       if (!rs || this.alive(rs)) sum += w;
@@ -572,16 +580,16 @@ class Checker implements HealthChecks {
     const svc = findService(this.live.director, pool.service);
     if (!svc) return;
     for (const d of s.dests) {
-      const rs = this.servers.get(rsKey(pool.service, d.addr, d.port));
+      const rs = this.servers.get(rsKey(pool.service, d));
       if (rs && !this.alive(rs)) continue;
       const inhibit = rs ? [...rs.checks].some((c) => c.cfg.inhibitOnFailure) : false;
-      const t = takeOut(this.live.director, svc, d.addr, d.port, inhibit);
+      const t = takeOut(this.live.director, svc, d.addr, d.port, inhibit, d.addr6);
       if (rs) rs.out = t;
-      else pool.parked.set(`${d.addr >>> 0}:${d.port}`, t);
+      else pool.parked.set(destKeyText(d.addr, d.addr6, d.port), { at: d, t });
     }
     pool.sorryIn = true;
     this.sorryPresent(s, s.sorry!.weight ?? 1);
-    this.log.warn({ service: pool.service, sorry_server: `${formatIpv4(s.sorry!.addr)}:${s.sorry!.port}`, action: 'added', reason: 'quorum lost' }, 'sorry server added');
+    this.log.warn({ service: pool.service, sorry_server: atText(s.sorry!), action: 'added', reason: 'quorum lost' }, 'sorry server added');
   }
 
   /** Quorum gained: the sorry server leaves (or goes to weight 0 with sorry_server_inhibit), the alive real servers come back. */
@@ -591,19 +599,18 @@ class Checker implements HealthChecks {
     if (svc && s?.sorry) {
       if (this.poolConfig(s).sorryInhibit) this.sorryPresent(s, 0);
       else {
-        const d = svc.findDest(s.sorry.addr, s.sorry.port);
+        const d = svc.findDest(s.sorry.addr, s.sorry.port, s.sorry.addr6);
         if (d) this.live.director.mutate.removeDest(d);
       }
-      this.log.warn({ service: pool.service, sorry_server: `${formatIpv4(s.sorry.addr)}:${s.sorry.port}`, action: 'removed', reason: 'quorum gained' }, 'sorry server removed');
+      this.log.warn({ service: pool.service, sorry_server: atText(s.sorry), action: 'removed', reason: 'quorum gained' }, 'sorry server removed');
     } else if (svc) {
       // the config no longer names it: take out whatever sorry server was in
       const old = this.live.cfg.services.find((x) => serviceText(x) === pool.service)?.sorry;
-      const d = old ? svc.findDest(old.addr, old.port) : undefined;
+      const d = old ? svc.findDest(old.addr, old.port, old.addr6) : undefined;
       if (d) this.live.director.mutate.removeDest(d);
     }
-    for (const [k, t] of pool.parked) {
-      const [a, p] = k.split(':').map(Number) as [number, number];
-      if (svc) putBack(this.live.director, svc, a, p, t);
+    for (const { at, t } of pool.parked.values()) {
+      if (svc) putBack(this.live.director, svc, at.addr, at.port, t, at.addr6);
     }
     pool.parked.clear();
     for (const rs of this.servers.values()) {
@@ -615,7 +622,7 @@ class Checker implements HealthChecks {
   private sorryPresent(s: ServiceConfig, weight: number): void {
     const svc = findService(this.live.director, serviceText(s));
     if (!svc || !s.sorry) return;
-    const d = svc.findDest(s.sorry.addr, s.sorry.port);
+    const d = svc.findDest(s.sorry.addr, s.sorry.port, s.sorry.addr6);
     if (!d) this.live.director.mutate.addDest(svc, { ...s.sorry, weight });
     else if (d.weight !== weight) this.live.director.mutate.editDest(d, { weight });
   }

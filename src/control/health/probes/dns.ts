@@ -29,7 +29,7 @@ export function probeDns(spec: ProbeSpec, signal?: AbortSignal): Promise<ProbeRe
   const id = randomInt(0, 0x10000);
   const query = dnsQuery(id, spec.opts?.dnsName ?? '', spec.opts?.dnsType ?? DNS_TYPES.SOA!);
   return withDeadline(spec.timeoutMs, signal, (settle) => {
-    const sock = createSocket('udp4');
+    const sock = createSocket(spec.addr.includes(':') ? 'udp6' : 'udp4');
     sock.once('error', (e) => settle({ ok: false, error: errorText(e) }));
     sock.on('message', (msg) => {
       if (msg.length < 12 || msg.readUInt16BE(0) !== id) return; // not ours: keep waiting

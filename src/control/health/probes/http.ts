@@ -18,11 +18,11 @@ export function urlOf(spec: ProbeSpec): HttpUrlCheck {
 /**
  * The request keepalived's HTTP_GET sends: HTTP/1.0 unless http_protocol
  * says 1.1, "Connection: close" for 1.1 and 1.0C, Host the virtualhost (as
- * is) or ADDR:PORT.
+ * is) or ADDR:PORT ([ADDR]:PORT for IPv6).
  */
 export function httpRequest(spec: ProbeSpec, url: HttpUrlCheck): string {
   const proto = spec.opts?.httpProtocol ?? '1.0';
-  const host = url.virtualhost ?? `${spec.addr}:${spec.port}`;
+  const host = url.virtualhost ?? (spec.addr.includes(':') ? `[${spec.addr}]:${spec.port}` : `${spec.addr}:${spec.port}`);
   const ua = spec.opts?.urls ? 'KeepAliveClient' : 'tapvs-healthcheck';
   return `GET ${url.path} HTTP/1.${proto === '1.1' ? 1 : 0}\r\nUser-Agent: ${ua}\r\n` +
     `${proto === '1.0' ? '' : 'Connection: close\r\n'}Host: ${host}\r\n\r\n`;

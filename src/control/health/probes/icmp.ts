@@ -7,12 +7,17 @@ import { WIRE_OK } from '../../../wire/errors.js';
 import {
   ICMP_DEST_UNREACH, ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST as ICMP_ECHO, ICMP_HEADER_LEN, ICMP_TIME_EXCEEDED, IcmpView, emitIcmp, icmpEchoRest,
 } from '../../../wire/icmp.js';
-import { IPPROTO_ICMP } from '../../../wire/ipproto.js';
+import { IPPROTO_ICMP, IPPROTO_ICMPV6 } from '../../../wire/ipproto.js';
 import { Ipv4View } from '../../../wire/ipv4.js';
+import { ip6ToString, parseIp6 } from '../../../wire/addr6.js';
+import {
+  ICMPV6_DEST_UNREACH, ICMPV6_ECHO_REPLY, ICMPV6_ECHO_REQUEST, ICMPV6_HEADER_LEN, ICMPV6_TIME_EXCEEDED, Icmpv6View, emitIcmpv6, icmpv6EchoRest,
+} from '../../../wire/icmpv6.js';
 
-// keepalived's PING_CHECK: one ICMP echo; up when the matching reply comes
-// back in time. A raw socket (root) is shared by every ping of the process;
-// without one (no privilege, no native module) `ping -c1` does the work.
+// keepalived's PING_CHECK: one ICMP echo (ICMPv6 for an IPv6 real server);
+// up when the matching reply comes back in time. A raw socket (root) per
+// family is shared by every ping of the process; without one (no privilege,
+// no native module) `ping -c1` (`ping -6 -c1`) does the work.
 
 interface RawSocket {
   on(event: 'message', cb: (buf: Buffer, source: string) => void): this;
@@ -22,8 +27,9 @@ interface RawSocket {
   close(): this;
 }
 interface RawModule {
-  createSocket(opts: { protocol: number; bufferSize?: number }): RawSocket;
-  Protocol: { ICMP: number };
+  createSocket(opts: { protocol: number; addressFamily?: number; bufferSize?: number }): RawSocket;
+  Protocol: { ICMP: number; ICMPv6: number };
+  AddressFamily: { IPv4: number; IPv6: number };
 }
 
 const PAYLOAD = Buffer.from('tapvs-health-chk');
@@ -100,6 +106,7 @@ class Pinger {
   }
 
   ping(spec: ProbeSpec, signal?: AbortSignal): Promise<ProbeResult> {
+    if (spec.addr.includes(':')) return pinger6.ping(spec, signal);
     const sock = this.socket();
     if (!sock) return pingCommand(spec, signal);
     this.seq = (this.seq + 1) & 0xffff;
@@ -126,11 +133,99 @@ class Pinger {
   }
 }
 
-/** ping(8), for when no raw socket can be had. */
+/**
+ * The same over ICMPv6. A raw ICMPv6 socket hands over the ICMPv6 message
+ * alone (no IPv6 header: the source comes with it), and the kernel fills in
+ * the checksum of what is sent (RFC 3542), so the echo goes out as built.
+ */
+class Pinger6 {
+  private sock: RawSocket | null = null;
+  private readonly ident = process.pid & 0xffff;
+  private readonly rx = new Icmpv6View();
+  private readonly rxQuoted = new Icmpv6View();
+  private seq = 0;
+  private readonly pending = new Map<number, Pending>();
+  rawUnavailable = false;
+
+  private socket(): RawSocket | null {
+    if (this.sock || this.rawUnavailable) return this.sock;
+    const raw = loadRaw();
+    if (!raw) {
+      this.rawUnavailable = true;
+      return null;
+    }
+    try {
+      const s = raw.createSocket({ protocol: raw.Protocol.ICMPv6, addressFamily: raw.AddressFamily.IPv6 });
+      s.on('message', (buf, source) => this.onMessage(buf, source));
+      s.on('error', () => { if (this.sock === s) this.sock = null; });
+      s.on('close', () => { if (this.sock === s) this.sock = null; });
+      this.sock = s;
+    } catch {
+      this.rawUnavailable = true;
+    }
+    return this.sock;
+  }
+
+  private onMessage(buf: Buffer, source: string): void {
+    const m = this.rx;
+    if (m.wrap(buf, 0, buf.length) !== WIRE_OK) return;
+    const from = canonical6(source);
+    const type = m.type;
+    if (type === ICMPV6_ECHO_REPLY) {
+      if (m.id !== this.ident) return;
+      const p = this.pending.get(m.seq);
+      if (p && p.addr === from) p.settle({ ok: true });
+      return;
+    }
+    if (type !== ICMPV6_DEST_UNREACH && type !== ICMPV6_TIME_EXCEEDED) return;
+    if (!m.embeddedComplete || m.embeddedProtocol !== IPPROTO_ICMPV6) return;
+    const q = this.rxQuoted;
+    const qOff = m.embeddedTransportOffset;
+    if (q.wrap(buf, qOff, buf.length - qOff) !== WIRE_OK || q.type !== ICMPV6_ECHO_REQUEST || q.id !== this.ident) return;
+    const what = type === ICMPV6_DEST_UNREACH ? `destination unreachable (code ${m.code})` : 'time exceeded';
+    this.pending.get(q.seq)?.settle({ ok: false, error: `${what} from ${from}` });
+  }
+
+  ping(spec: ProbeSpec, signal?: AbortSignal): Promise<ProbeResult> {
+    const to = canonical6(spec.addr);
+    const sock = this.socket();
+    if (!sock) return pingCommand(spec, signal);
+    this.seq = (this.seq + 1) & 0xffff;
+    const seq = this.seq;
+    return withDeadline(spec.timeoutMs, signal, (settle) => {
+      this.pending.set(seq, { addr: to, settle });
+      const pkt = Buffer.alloc(ICMPV6_HEADER_LEN + PAYLOAD.length);
+      emitIcmpv6({ type: ICMPV6_ECHO_REQUEST, code: 0, rest: icmpv6EchoRest(this.ident, seq) }, pkt, 0);
+      PAYLOAD.copy(pkt, ICMPV6_HEADER_LEN);
+      sock.send(pkt, 0, pkt.length, to, (err) => {
+        if (err) settle({ ok: false, error: errorText(err) });
+      });
+      return () => { this.pending.delete(seq); };
+    });
+  }
+
+  close(): void {
+    const s = this.sock;
+    this.sock = null;
+    try { s?.close(); } catch { /* already closed */ }
+  }
+}
+
+/** An IPv6 address text as inet_ntop writes it (what a reply's source is compared in). */
+function canonical6(s: string): string {
+  try {
+    return ip6ToString(parseIp6(s));
+  } catch {
+    return s;
+  }
+}
+
+/** ping(8), for when no raw socket can be had (`ping -6` for an IPv6 address). */
 function pingCommand(spec: ProbeSpec, signal?: AbortSignal): Promise<ProbeResult> {
   const waitS = String(Math.max(1, Math.ceil(spec.timeoutMs / 1000)));
+  const family = spec.addr.includes(':') ? ['-6'] : [];
   return withDeadline(spec.timeoutMs, signal, (settle) => {
-    const child = spawn('ping', ['-n', '-q', '-c', '1', '-W', waitS, spec.addr], { stdio: 'ignore' });
+    const child = spawn('ping', [...family, '-n', '-q', '-c', '1', '-W', waitS, spec.addr], { stdio: 'ignore' });
     child.once('error', (e) => settle({ ok: false, error: `ping: ${errorText(e)}` }));
     child.once('exit', (code) => settle(code === 0 ? { ok: true } : { ok: false, error: `no echo reply (ping exit status ${code})` }));
     return () => { if (child.exitCode === null) child.kill('SIGKILL'); };
@@ -138,6 +233,7 @@ function pingCommand(spec: ProbeSpec, signal?: AbortSignal): Promise<ProbeResult
 }
 
 const pinger = new Pinger();
+const pinger6 = new Pinger6();
 
 export function probeIcmp(spec: ProbeSpec, signal?: AbortSignal): Promise<ProbeResult> {
   return pinger.ping(spec, signal);
@@ -146,6 +242,7 @@ export function probeIcmp(spec: ProbeSpec, signal?: AbortSignal): Promise<ProbeR
 /** Closes the shared raw socket (it keeps the process alive while open). */
 export function closeIcmp(): void {
   pinger.close();
+  pinger6.close();
 }
 
 /** For tests: force the ping(8) path. */

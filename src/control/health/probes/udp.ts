@@ -18,7 +18,7 @@ export function probeUdp(spec: ProbeSpec, signal?: AbortSignal): Promise<ProbeRe
   return new Promise((resolve) => {
     let silentOk = false;
     void withDeadline(spec.timeoutMs, signal, (settle) => {
-      const sock = createSocket('udp4');
+      const sock = createSocket(spec.addr.includes(':') ? 'udp6' : 'udp4');
       sock.once('error', (e) => settle({ ok: false, error: errorText(e) }));
       sock.on('message', (msg) => {
         if (msg.length < (o.udpMinReply ?? 0) || msg.length > (o.udpMaxReply ?? 65535)) {
