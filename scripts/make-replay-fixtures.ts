@@ -88,7 +88,8 @@ route default via 10.0.0.254
 -a -t 10.0.0.100:80 -r 192.168.10.11:8080 -m -w 1
 `;
   const cIn: Ends = { smac: M.router, dmac: M.out, src: CLIENT, dst: '10.0.0.100', sport: 45000, dport: 80, ttl: 58, id: 0x100 };
-  const cOut: Ends = { ...cIn, smac: M.in, dmac: M.rs1, dst: '192.168.10.11', dport: 8080 };
+  // toward the real server: destination rewritten, one TTL less (the kernel's decrement_ttl, Linux 5.2+)
+  const cOut: Ends = { ...cIn, smac: M.in, dmac: M.rs1, dst: '192.168.10.11', dport: 8080, ttl: 57 };
   const sIn: Ends = { smac: M.rs1, dmac: M.in, src: '192.168.10.11', dst: CLIENT, sport: 8080, dport: 45000, ttl: 64, id: 0x200 };
   const sOut: Ends = { ...sIn, smac: M.out, dmac: M.router, src: '10.0.0.100', sport: 80, ttl: 63 };
   const input: Case['input'] = [];
@@ -148,8 +149,8 @@ route default via 10.1.0.1
       t += 1;
       input.push({ t, port: 0, frame: arpReplyIn(M.rs1, '10.1.0.11', M.lan, '10.1.0.2') });
     }
-    // DR: the same packet, to the real server's MAC
-    expected.push({ t, port: 0, frame: tcp({ ...cIn, smac: M.lan, dmac: M.rs1 }, seg) });
+    // DR: the same packet, to the real server's MAC, one TTL less
+    expected.push({ t, port: 0, frame: tcp({ ...cIn, smac: M.lan, dmac: M.rs1, ttl: 57 }, seg) });
   });
   return { name: 'dr-http', conf, ports: ['lan'], format: 'pcap', input, expected };
 }
@@ -180,10 +181,10 @@ route default via 172.16.0.254
       t += 1;
       input.push({ t, port: 0, frame: arpReplyIn(M.gw, '172.16.0.1', M.up, '172.16.0.2') });
     }
-    // outer header: director -> real server, TOS/DF/TTL of the inner packet, ids 1, 2, ... in order
+    // outer header: director -> real server, TOS/DF/TTL of the inner packet (one TTL less), ids 1, 2, ... in order
     const outer = eth({ src: M.up, dst: M.gw })
-      .ipip({ src: '172.16.0.2', dst: '10.20.1.5', ttl: 58, id: i + 1, flags: 'DF' })
-      .payload(f.subarray(14))
+      .ipip({ src: '172.16.0.2', dst: '10.20.1.5', ttl: 57, id: i + 1, flags: 'DF' })
+      .payload(tcp({ ...cIn, ttl: 57 }, seg).subarray(14))
       .build();
     expected.push({ t, port: 0, frame: outer });
   });
@@ -260,7 +261,8 @@ function natConn(client: string, cport: number, rs: string, idBase: number) {
   const sIn: Ends = { smac: RS_MAC[rs]!, dmac: NAT_M.in, src: rs, dst: client, sport: 8080, dport: cport, ttl: 64, id: idBase + 0x1000 };
   return {
     cIn: (g: Seg) => padded(tcp(cIn, g)),
-    cOut: (g: Seg) => tcp({ ...cIn, smac: NAT_M.in, dmac: RS_MAC[rs]!, dst: rs, dport: 8080 }, g),
+    // toward the real server one TTL less (decrement_ttl)
+    cOut: (g: Seg) => tcp({ ...cIn, smac: NAT_M.in, dmac: RS_MAC[rs]!, dst: rs, dport: 8080, ttl: 57 }, g),
     sIn: (g: Seg) => padded(tcp(sIn, g)),
     sOut: (g: Seg) => tcp({ ...sIn, smac: NAT_M.out, dmac: NAT_M.router, src: VIP, sport: 80, ttl: 63 }, g),
   };
@@ -312,12 +314,12 @@ function natIcmpFromClient(): Case {
   expected.push({ t: 11, port: 0, frame: a.sOut(SYNACK) });
   // a router on the client's path cannot forward the SYN-ACK as sent (VIP:80 -> client): it says so to the VIP
   const asSent = a.sOut(SYNACK).subarray(14);
-  const mk = (dmac: string, smac: string, dst: string, quoted: Uint8Array) =>
-    eth({ src: smac, dst: dmac }).ipv4({ src: '198.51.100.1', dst, ttl: 60, id: 0x777 }).icmp({ type: 3, code: 4, mtu: 1400, payload: quoted.subarray(0, 28) }).build();
+  const mk = (dmac: string, smac: string, dst: string, quoted: Uint8Array, ttl = 60) =>
+    eth({ src: smac, dst: dmac }).ipv4({ src: '198.51.100.1', dst, ttl, id: 0x777 }).icmp({ type: 3, code: 4, mtu: 1400, payload: quoted.subarray(0, 28) }).build();
   input.push({ t: 12, port: 0, frame: padded(mk(NAT_M.out, NAT_M.router, VIP, asSent)) });
-  // on to the real server: outer destination and the quoted source become the real server's, TTL kept (NAT toward real servers)
+  // on to the real server: outer destination and the quoted source become the real server's, the error's TTL one less
   const asRsSent = tcp({ smac: NAT_M.rs1, dmac: NAT_M.in, src: RS1, dst: CLIENT, sport: 8080, dport: 45000, ttl: 63, id: 0x1100 }, SYNACK).subarray(14);
-  expected.push({ t: 12, port: 1, frame: mk(NAT_M.rs1, NAT_M.in, RS1, asRsSent) });
+  expected.push({ t: 12, port: 1, frame: mk(NAT_M.rs1, NAT_M.in, RS1, asRsSent, 59) });
   return { name: 'nat-icmp-from-client', mode: 'NAT', about: 'an ICMP fragmentation-needed from a router on the client side, about a SYN-ACK from the VIP, goes on to the real server with the outer destination, quoted source address and port, quoted IP checksum and ICMP checksum rewritten', conf, ports: ['outside', 'inside'], format: 'pcapng', input, expected };
 }
 
@@ -331,14 +333,15 @@ function natIcmpFromRs(): Case {
 `);
   const q: Ends = { smac: NAT_M.router, dmac: NAT_M.out, src: CLIENT, dst: VIP, sport: 40000, dport: 53, ttl: 58, id: 0x300 };
   const input: Case['input'] = [{ t: 10, port: 0, frame: padded(udp(q, 'query')) }];
-  const toRs = udp({ ...q, smac: NAT_M.in, dmac: NAT_M.rs1, dst: RS1 }, 'query');
+  const toRs = udp({ ...q, smac: NAT_M.in, dmac: NAT_M.rs1, dst: RS1, ttl: 57 }, 'query');
   const expected: Case['expected'] = [...natGarp(10), { t: 10, port: 1, frame: toRs }];
   // the real server has nothing on port 53: port unreachable, quoting the whole datagram as it got it
   const unreach = (e: { smac: string; dmac: string; src: string; ttl: number }, quoted: Uint8Array) =>
     eth({ src: e.smac, dst: e.dmac }).ipv4({ src: e.src, dst: CLIENT, ttl: e.ttl, id: 0x901 }).icmp({ type: 3, code: 3, payload: quoted }).build();
   input.push({ t: 11, port: 1, frame: padded(unreach({ smac: NAT_M.rs1, dmac: NAT_M.in, src: RS1, ttl: 64 }, toRs.subarray(14))) });
-  // to the client from the VIP (TTL - 1: routed), quoting the datagram the client sent: quoted destination, IP and UDP checksums as they were
-  expected.push({ t: 11, port: 0, frame: unreach({ smac: NAT_M.out, dmac: NAT_M.router, src: VIP, ttl: 63 }, udp(q, 'query').subarray(14)) });
+  // to the client from the VIP (TTL - 1: routed), quoting the datagram as the real server got it but for the
+  // destination (the VIP again): TTL one less than the client sent, quoted IP and UDP checksums to match
+  expected.push({ t: 11, port: 0, frame: unreach({ smac: NAT_M.out, dmac: NAT_M.router, src: VIP, ttl: 63 }, udp({ ...q, ttl: 57 }, 'query').subarray(14)) });
   return { name: 'nat-icmp-from-rs', mode: 'NAT', about: 'a real server\'s ICMP port unreachable about a UDP datagram goes to the client from the VIP, the quoted destination, quoted UDP checksum and both IP checksums rewritten', conf, ports: ['outside', 'inside'], format: 'pcapng', input, expected };
 }
 
@@ -350,7 +353,7 @@ function natFragments(reversed: boolean): Case {
   const data = Array.from({ length: 2500 }, (_, i) => String.fromCharCode(97 + (i % 26))).join('');
   const inFr = fragments(udp(q, data), 1480);
   // the first fragment is rewritten as the whole datagram would be (the UDP checksum covers all of it), later ones at the IP layer
-  const outFr = fragments(udp({ ...q, smac: NAT_M.in, dmac: NAT_M.rs1, dst: RS1, dport: 5353 }, data), 1480);
+  const outFr = fragments(udp({ ...q, smac: NAT_M.in, dmac: NAT_M.rs1, dst: RS1, dport: 5353, ttl: 57 }, data), 1480);
   const order = reversed ? [1, 0] : [0, 1];
   const input: Case['input'] = order.map((i, k) => ({ t: 10 + k, port: 0, frame: inFr[i]! }));
   const tFirst = reversed ? 11 : 10;
@@ -390,7 +393,8 @@ function drGarp(t: number): Case['expected'] {
 }
 
 function drSyn(src: string, sport: number, id: number, toMac?: string): Uint8Array {
-  const e: Ends = { smac: toMac ? DR_M.lan : DR_M.router, dmac: toMac ?? DR_M.lan, src, dst: '10.1.0.100', sport, dport: 80, ttl: 57, id };
+  // out to the real server one TTL less
+  const e: Ends = { smac: toMac ? DR_M.lan : DR_M.router, dmac: toMac ?? DR_M.lan, src, dst: '10.1.0.100', sport, dport: 80, ttl: toMac ? 56 : 57, id };
   const f = tcp(e, SYN);
   return toMac ? f : padded(f);
 }
@@ -504,10 +508,18 @@ neigh 172.16.0.254 ${M.router}
 `;
   const cIn: Ends = { smac: M.router, dmac: M.up, src: CLIENT, dst: '172.16.0.100', sport: 47001, dport: 80, ttl: 58, id: 0x800 };
   const encap = (f: Uint8Array, id: number) =>
-    eth({ src: M.up, dst: M.gw }).ipip({ src: '172.16.0.2', dst: '10.20.1.5', ttl: 58, id, flags: 'DF' }).payload(f.subarray(14)).build();
+    eth({ src: M.up, dst: M.gw }).ipip({ src: '172.16.0.2', dst: '10.20.1.5', ttl: 57, id, flags: 'DF' }).payload(f.subarray(14)).build();
   const syn = tcp(cIn, SYN);
   const big = tcp({ ...cIn, id: 0x801 }, { flags: 'PA', seq: 101, ack: 901, payload: 'y'.repeat(1460) });
   const fits = tcp({ ...cIn, id: 0x802 }, { flags: 'PA', seq: 101, ack: 901, payload: 'y'.repeat(1440) });
+  // encapsulated one TTL less, outer and inner
+  const hop = (f: Uint8Array): Uint8Array => {
+    const g = f.slice();
+    g[14 + 8]! -= 1;
+    put16(g, 14 + 10, 0);
+    put16(g, 14 + 10, checksum(g, 14, 20));
+    return g;
+  };
   const input: Case['input'] = [
     { t: 10, port: 0, frame: padded(syn) },
     { t: 11, port: 0, frame: fits },
@@ -515,15 +527,16 @@ neigh 172.16.0.254 ${M.router}
   ];
   // 1500 bytes of IP + 20 of IPIP do not fit a 1500 MTU: fragmentation needed, next-hop MTU 1480, from the VIP
   // the client talked to, routed back to it, quoting its IP header and 8 bytes (TOS 0xc0, TTL 64, no DF).
-  // Its IP id is the director's own counter (the kernel's ICMP ids come from another generator); tapvs
-  // takes an id for the outer header before the MTU check, so the ICMP gets the one after: 4.
-  const icmp = eth({ src: M.up, dst: M.router }).ipv4({ src: '172.16.0.100', dst: CLIENT, ttl: 64, id: 4, tos: 0xc0 })
-    .icmp({ type: 3, code: 4, mtu: 1480, payload: big.subarray(14, 14 + 28) }).build();
+  // The quoted header is the packet as it stood at the check: one TTL less already (decrement_ttl comes
+  // first in __ip_vs_get_out_rt). Its IP id is the director's own counter (the kernel's ICMP ids come
+  // from another generator); the tunnel takes an outer id only for a packet that fits, so this is 3.
+  const icmp = eth({ src: M.up, dst: M.router }).ipv4({ src: '172.16.0.100', dst: CLIENT, ttl: 64, id: 3, tos: 0xc0 })
+    .icmp({ type: 3, code: 4, mtu: 1480, payload: hop(big).subarray(14, 14 + 28) }).build();
   const expected: Case['expected'] = [
     { t: 10, port: 0, frame: arpOut(M.up, '172.16.0.2', '172.16.0.2') },
     { t: 10, port: 0, frame: arpOut(M.up, '172.16.0.100', '172.16.0.100') },
-    { t: 10, port: 0, frame: encap(syn, 1) },
-    { t: 11, port: 0, frame: encap(fits, 2) },
+    { t: 10, port: 0, frame: encap(hop(syn), 1) },
+    { t: 11, port: 0, frame: encap(hop(fits), 2) },
     { t: 12, port: 0, frame: icmp },
   ];
   return { name: 'tun-frag-needed', mode: 'TUN', about: 'a 1500-byte packet with DF does not fit the tunnel: ICMP fragmentation needed (MTU 1480) to the client from the VIP; a smaller one is encapsulated', conf, ports: ['uplink'], format: 'pcap', input, expected };
@@ -546,7 +559,7 @@ function natGarbage(): Case {
     [new Uint8Array(10).fill(0xee), 'malformed-ethernet: 10 bytes'],
     [padded(eth({ src: NAT_M.router, dst: '02:00:00:00:00:99' }).ipv4({ src: CLIENT, dst: VIP }).tcp({ sport: 43000, dport: 80, flags: 'S' }).build()), 'not-for-us'],
     [padded(eth(base).vlan(7).ipv4({ src: CLIENT, dst: VIP }).tcp({ sport: 43000, dport: 80, flags: 'S' }).build()), 'vlan-tagged'],
-    [padded(eth({ ...base, type: 0x9000 }).payload(new Uint8Array(46)).build()), 'not-ipv4 (loopback test frame)'],
+    [padded(eth({ ...base, type: 0x9000 }).payload(new Uint8Array(46)).build()), 'not-ip (loopback test frame)'],
     [padded(badCsum), 'bad-ip-checksum'],
     [padded(ip({ ihl: 4 }).tcp({ sport: 43000, dport: 80, flags: 'S' }).build()), 'malformed-ip: IHL 4'],
     [padded(ip({ totalLength: 400 }).tcp({ sport: 43000, dport: 80, flags: 'S' }).build()), 'malformed-ip: longer than the frame'],

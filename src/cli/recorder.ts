@@ -1,6 +1,7 @@
 import type { Director } from '../director/director.js';
 import { PcapngStreamWriter } from '../io/pcap-file.js';
-import { portNow } from '../io/port.js';
+import { portNow, type FrameMeta } from '../io/port.js';
+import { completeChecksum } from '../wire/csum-partial.js';
 import { RuleRecorder, type RuleEvent, type RuleWatcher } from '../control/rule-log.js';
 import type { FrameTap } from '../runtime/live.js';
 import { DecisionLog } from '../trace/decisions.js';
@@ -61,17 +62,32 @@ export class Recorder implements FrameTap {
     return this.rules;
   }
 
-  received(port: number, buf: Uint8Array, off: number, len: number, now: number): void {
+  /** A frame whose partial checksum (offload) is finished in a copy, as it would look on a wire. */
+  private finished(buf: Uint8Array, off: number, len: number, meta: FrameMeta | undefined): Uint8Array | undefined {
+    if (meta === undefined || meta.csumStart === 0) return undefined;
+    const copy = buf.slice(off, off + len);
+    completeChecksum(copy, 0, len, meta.csumStart, meta.csumOffset);
+    return copy;
+  }
+
+  received(port: number, buf: Uint8Array, off: number, len: number, now: number, meta?: FrameMeta): void {
     this.clock = now;
     // a reload still being applied in slices may have changed rules since the last frame
     this.rules?.beforeFrame();
-    this.rx?.addFrom(port, toNs(now), buf, off, len);
+    if (this.rx) {
+      const f = this.finished(buf, off, len, meta);
+      if (f) this.rx.addFrom(port, toNs(now), f, 0, len);
+      else this.rx.addFrom(port, toNs(now), buf, off, len);
+    }
     this.frames++;
     if (this.rules) this.rules.frames = this.frames;
   }
 
-  sent(port: number, buf: Uint8Array, off: number, len: number): void {
-    this.tx?.addFrom(port, toNs(this.clock), buf, off, len);
+  sent(port: number, buf: Uint8Array, off: number, len: number, meta?: FrameMeta): void {
+    if (!this.tx) return;
+    const f = this.finished(buf, off, len, meta);
+    if (f) this.tx.addFrom(port, toNs(this.clock), f, 0, len);
+    else this.tx.addFrom(port, toNs(this.clock), buf, off, len);
   }
 
   close(): void {
@@ -141,12 +157,12 @@ export function teeTaps(...taps: (FrameTap | undefined)[]): FrameTap | undefined
       clock = ms;
       for (const t of list) t.now = ms;
     },
-    received(port, buf, off, len, now) {
+    received(port, buf, off, len, now, meta) {
       clock = now;
-      for (const t of list) t.received(port, buf, off, len, now);
+      for (const t of list) t.received(port, buf, off, len, now, meta);
     },
-    sent(port, buf, off, len) {
-      for (const t of list) t.sent(port, buf, off, len);
+    sent(port, buf, off, len, meta) {
+      for (const t of list) t.sent(port, buf, off, len, meta);
     },
     close() {
       for (const t of list) t.close();

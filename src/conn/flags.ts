@@ -3,6 +3,11 @@
 // FWD_DR=1, FWD_TUN=2) so the director can switch on `flags & CONN_F_FWD_MASK`.
 
 export const CONN_F_FWD_MASK = 0x0003;
+/** A tunnelling conn's tunnel type (model/dest.ts TUN_*), copied from its dest when the conn is made. */
+export const CONN_F_TUN_SHIFT = 9;
+export const CONN_F_TUN_MASK = 0x0600;
+/** What picks a conn's transmitter: its method and, for TUN, its tunnel type. */
+export const CONN_F_XMIT_MASK = CONN_F_FWD_MASK | CONN_F_TUN_MASK;
 /** A persistence template, not a connection: never matched by lookupIn/Out. */
 export const CONN_F_TEMPLATE = 0x0004;
 /** UDP one-packet scheduling: not hashed, freed once its packet is sent. */

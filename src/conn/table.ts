@@ -1,5 +1,5 @@
 import type { Dest } from '../model/dest.js';
-import { FWD_MASQ } from '../model/dest.js';
+import { FWD_MASQ, FWD_TUN } from '../model/dest.js';
 import { AF_INET, AF_INET6 } from '../model/proto.js';
 import { ip6Fold } from '../wire/addr6.js';
 import type { Service } from '../model/service.js';
@@ -10,7 +10,7 @@ import {
 import { DestRefs } from './dest-refs.js';
 import {
   CONN_F_EMBRYONIC, CONN_F_FWD_MASK, CONN_F_HASHED, CONN_F_INACTIVE, CONN_F_INVALID, CONN_F_NOOUTPUT,
-  CONN_F_ONE_PACKET, CONN_F_TEMPLATE, CONN_F_USED,
+  CONN_F_ONE_PACKET, CONN_F_TEMPLATE, CONN_F_TUN_SHIFT, CONN_F_USED, CONN_F_XMIT_MASK,
 } from './flags.js';
 import { connHash } from './hash.js';
 import { IPPROTO_TCP } from '../wire/ipproto.js';
@@ -37,7 +37,43 @@ export interface ConnSettings extends DefenseSettings {
   expireQuiescentTemplate: boolean;
   /** conn_reuse_mode: 0 off; bit 0: a SYN on a TIME_WAIT/CLOSE conn is scheduled anew; bit 1: also FIN_WAIT of DR/TUN conns. */
   connReuseMode: number;
+  /** sloppy_tcp: any TCP packet but a RST may open a connection, not only a SYN. */
+  sloppyTcp: boolean;
+  /** sloppy_sctp: any SCTP packet but an ABORT may open an association, not only an INIT. */
+  sloppySctp: boolean;
+  /** schedule_icmp: an ICMP error quoting a packet of no known conn (the VIP's answer to a client) is scheduled as that conn's first packet. */
+  scheduleIcmp: boolean;
+  /** nat_icmp_send: a NAT real server's packet that matches no conn is answered with port unreachable (a TCP RST or SCTP ABORT is not). */
+  natIcmpSend: boolean;
+  /** pmtu_disc: DF packets too big for the way are refused with frag-needed; off, TUN fragments them (the outer header without DF). */
+  pmtuDisc: boolean;
+  /** ignore_tunneled: packets of protocols IPVS does not balance (IPIP, GRE, ...) are never decapsulated and balanced again. */
+  ignoreTunneled: boolean;
+  /** cache_bypass: a fwmark service with no real server forwards a packet to its own (non-local) destination. */
+  cacheBypass: boolean;
+  /** run_estimation: the rate estimator runs (--rate, the rates in --stats and metrics); off, rates stay as they were. */
+  runEstimation: boolean;
+  /** lblc_expiration / lblcr_expiration: seconds an unused locality entry is kept (the full check every half hour). */
+  lblcExpiration: number;
+  lblcrExpiration: number;
 }
+
+/** The kernel's defaults of the sysctls above (Documentation/networking/ipvs-sysctl.rst). */
+export const IPVS_CONN_DEFAULTS = {
+  expireNodestConn: false,
+  expireQuiescentTemplate: false,
+  connReuseMode: 1,
+  sloppyTcp: false,
+  sloppySctp: false,
+  scheduleIcmp: false,
+  natIcmpSend: false,
+  pmtuDisc: true,
+  ignoreTunneled: false,
+  cacheBypass: false,
+  runEstimation: true,
+  lblcExpiration: 24 * 60 * 60,
+  lblcrExpiration: 24 * 60 * 60,
+} as const;
 
 export interface ConnTableOptions {
   /** Most connections + templates held at once; slots are preallocated. */
@@ -235,9 +271,7 @@ export class ConnTable {
     this.embryonic = new EmbryonicList(max);
     this.seed = (opts.seed ?? (Math.random() * 0x100000000)) | 0;
     this.settings = {
-      expireNodestConn: false,
-      expireQuiescentTemplate: false,
-      connReuseMode: 1,
+      ...IPVS_CONN_DEFAULTS,
       ...IPVS_DEFENSE_DEFAULTS,
       ...opts.settings,
     };
@@ -438,6 +472,11 @@ export class ConnTable {
     return this.flags[slot]! & CONN_F_FWD_MASK;
   }
 
+  /** What picks the conn's transmitter (xmit/index.ts): its method, and its tunnel type for TUN. */
+  xmit(slot: number): number {
+    return this.flags[slot]! & CONN_F_XMIT_MASK;
+  }
+
   isTemplate(slot: number): boolean {
     return (this.flags[slot]! & CONN_F_TEMPLATE) !== 0;
   }
@@ -497,6 +536,7 @@ export class ConnTable {
     const template = (extraFlags & CONN_F_TEMPLATE) !== 0;
     const fwd = dest.fwd;
     let f = CONN_F_USED | fwd | extraFlags;
+    if (fwd === FWD_TUN) f |= dest.tunType << CONN_F_TUN_SHIFT;
     if (!template) f |= CONN_F_INACTIVE;
     if (fwd !== FWD_MASQ) f |= CONN_F_NOOUTPUT;
 

@@ -433,7 +433,7 @@ class Parser {
     }
     const offload = kv.get('offload');
     if (offload !== undefined) {
-      if (offload !== 'tso' && offload !== 'none') return this.err(`unknown offload '${offload}' (known: tso, none)`);
+      if (offload !== 'tso' && offload !== 'none' && offload !== 'off') return this.err(`unknown offload '${offload}' (known: tso, the default for TAP ports; none or off)`);
       if (offload === 'tso' && kind !== 'tap') return this.err(`offload=tso only applies to kind=tap (it needs the TAP's virtio_net_hdr)`);
     }
     if (addrs6.length > 0 && mtu < 1280) return this.err(`port '${name}' has IPv6 addresses but mtu ${mtu}: IPv6 needs links of at least 1280 bytes`);
@@ -442,6 +442,7 @@ class Parser {
     if (netns !== undefined) port.netns = netns;
     if (bridge !== undefined) port.bridge = bridge;
     if (offload === 'tso') port.offload = 'tso';
+    else if (offload !== undefined && kind === 'tap') port.offload = 'none';
     this.ports.push(port);
   }
 

@@ -14,7 +14,9 @@ import type { Stats } from '../model/stats.js';
 import type { Director } from '../director/director.js';
 import { DROP_REASONS } from '../model/verdict.js';
 import type { PortCounters } from '../io/port.js';
-import { formatIpv4 } from './ipvsadm-args.js';
+import { formatAddrPort, formatIpv4 } from './ipvsadm-args.js';
+import { sortDests, sortServices } from './ipvsadm-format.js';
+import { AF_INET6 } from '../model/proto.js';
 import type { HaRuntime } from './ha/runtime.js';
 
 export const CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
@@ -117,21 +119,53 @@ class Exposition {
   }
 }
 
-/** `TCP 10.0.0.100:80`, `UDP 10.0.0.100:53`, `FWM 1`: the service label. */
-export function serviceLabel(svc: Pick<Service, 'proto' | 'addr' | 'port' | 'fwmark'>): string {
-  if (svc.fwmark) return `FWM ${svc.fwmark}`;
-  return `${svc.proto === IPPROTO_UDP ? 'UDP' : 'TCP'} ${formatIpv4(svc.addr)}:${svc.port}`;
+/**
+ * `TCP 10.0.0.100:80`, `UDP 10.0.0.100:53`, `FWM 1`, `TCP [2001:db8::100]:80`,
+ * `FWM 1 IPv6`: the service label (ipvsadm's names).
+ */
+export function serviceLabel(svc: Pick<Service, 'proto' | 'addr' | 'port' | 'fwmark'> & Partial<Pick<Service, 'af' | 'addr6'>>): string {
+  const v6 = svc.af === AF_INET6;
+  if (svc.fwmark) return v6 ? `FWM ${svc.fwmark} IPv6` : `FWM ${svc.fwmark}`;
+  return `${svc.proto === IPPROTO_UDP ? 'UDP' : 'TCP'} ${formatAddrPort(svc.addr, v6 ? svc.addr6 : undefined, svc.port)}`;
 }
 
-/** The same label from ipvsadm's service words ("-t 10.0.0.100:80", "-f 1"), as health checks name services. */
+/** The same label from ipvsadm's service words ("-t 10.0.0.100:80", "-f 1", "-f 1 -6"), as health checks name services. */
 export function serviceLabelFromKey(key: string): string {
-  const m = /^-([tuf])\s+(.+)$/.exec(key.trim());
+  const m = /^-([tuf])\s+(.+?)(\s+-6)?$/.exec(key.trim());
   if (!m) return key;
-  return `${m[1] === 't' ? 'TCP' : m[1] === 'u' ? 'UDP' : 'FWM'} ${m[2]}`;
+  return `${m[1] === 't' ? 'TCP' : m[1] === 'u' ? 'UDP' : 'FWM'} ${m[2]}${m[3] ? ' IPv6' : ''}`;
 }
 
-export function realServerLabel(d: Pick<Dest, 'addr' | 'port'>): string {
-  return `${formatIpv4(d.addr)}:${d.port}`;
+/** `192.168.10.11:80`, `[2001:db8::11]:80`. */
+export function realServerLabel(d: Pick<Dest, 'addr' | 'port'> & Partial<Pick<Dest, 'af' | 'addr6'>>): string {
+  return formatAddrPort(d.addr, d.af === AF_INET6 ? d.addr6 : undefined, d.port);
+}
+
+/**
+ * An address as node_exporter labels it: Go's net.IP.String() of what
+ * procfs parsed from /proc/net/ip_vs. IPv6 as RFC 5952 (lower case, the
+ * longest run of two or more zero groups as '::', the first of equal runs),
+ * never with a dotted tail, except that an IPv4-mapped address prints as
+ * the IPv4 address alone.
+ */
+export function goIpString(addr: number, addr6?: Uint32Array): string {
+  if (!addr6) return formatIpv4(addr);
+  const w = addr6;
+  if (w[0] === 0 && w[1] === 0 && w[2] === 0xffff) return formatIpv4(w[3]!);
+  const g: number[] = [];
+  for (let i = 0; i < 4; i++) g.push(w[i]! >>> 16, w[i]! & 0xffff);
+  let best = -1;
+  let bestLen = 1;
+  for (let i = 0; i < 8;) {
+    if (g[i] !== 0) { i++; continue; }
+    let j = i;
+    while (j < 8 && g[j] === 0) j++;
+    if (j - i > bestLen) { best = i; bestLen = j - i; }
+    i = j;
+  }
+  const hex = (a: number[]): string => a.map((x) => x.toString(16)).join(':');
+  if (best < 0) return hex(g);
+  return `${hex(g.slice(0, best))}::${hex(g.slice(best + bestLen))}`;
 }
 
 function traffic(x: Exposition, prefix: string, what: string, labels: Labels, s: Stats): void {
@@ -172,14 +206,14 @@ export const markLabel = (mark: number): string => (mark >>> 0).toString(16).toU
 function nodeIpvs(x: Exposition, d: Director): void {
   type Sum = { labels: Labels; active: number; inact: number; weight: number };
   const sums = new Map<string, Sum>();
-  for (const svc of sortedServices(d)) {
-    for (const dest of svc.dests) {
+  for (const { svc, dests } of sortedServices(d)) {
+    for (const dest of dests) {
       const labels: Labels = {
-        local_address: svc.fwmark ? '' : formatIpv4(svc.addr),
+        local_address: svc.fwmark ? '' : goIpString(svc.addr, svc.af === AF_INET6 ? svc.addr6 : undefined),
         local_mark: svc.fwmark ? markLabel(svc.fwmark) : '',
         local_port: svc.fwmark ? '0' : String(svc.port),
         proto: svc.fwmark ? 'FWM' : svc.proto === IPPROTO_UDP ? 'UDP' : 'TCP',
-        remote_address: formatIpv4(dest.addr),
+        remote_address: goIpString(dest.addr, dest.af === AF_INET6 ? dest.addr6 : undefined),
         remote_port: String(dest.port),
       };
       const key = Object.values(labels).join('-');
@@ -205,11 +239,9 @@ function nodeIpvs(x: Exposition, d: Director): void {
   x.add('node_ipvs_outgoing_packets_total', 'counter', 'The total number of outgoing packets.', {}, t.outpkts);
 }
 
-/** Services in ipvsadm's order (fwmark, protocol, address, port), real servers by address and port. */
-function sortedServices(d: Director): { proto: number; addr: number; port: number; fwmark: number; dests: readonly Dest[] }[] {
-  return [...d.services.all]
-    .sort((a, b) => a.fwmark - b.fwmark || a.proto - b.proto || (a.addr >>> 0) - (b.addr >>> 0) || a.port - b.port)
-    .map((s) => ({ proto: s.proto, addr: s.addr, port: s.port, fwmark: s.fwmark, dests: [...s.dests].sort((a, b) => (a.addr >>> 0) - (b.addr >>> 0) || a.port - b.port) }));
+/** Services in ipvsadm's order (fwmark, family, protocol, address, port), real servers by address and port. */
+function sortedServices(d: Director): { svc: Service; dests: readonly Dest[] }[] {
+  return sortServices(d.services.all).map((svc) => ({ svc, dests: sortDests(svc.dests) }));
 }
 
 /** The whole exposition, read from the live tables (control plane: allocates freely). */
@@ -232,7 +264,7 @@ export function renderMetrics(src: MetricsSource): string {
   }
   for (const svc of services) {
     const service = serviceLabel(svc);
-    const dests = [...svc.dests].sort((a, b) => (a.addr >>> 0) - (b.addr >>> 0) || a.port - b.port);
+    const dests = sortDests(svc.dests);
     for (const dest of dests) {
       const labels = { service, real_server: realServerLabel(dest) };
       traffic(x, 'tapvs_real_server', 'real server', labels, dest.stats);

@@ -164,7 +164,7 @@ export class Director implements XmitEnv {
     this.counters.framesIn++;
     const port = this.host.ports[portIndex];
     if (port === undefined) return;
-    if (this.tracer) this.tracer.frameIn(now, port.name, buf, off, len);
+    if (this.tracer) this.tracer.frameIn(now, port.name, buf, off, len, meta);
     const pkt = this.pkt;
     pkt.reset(port, buf, off, len, now, meta);
     this.count(this.input(pkt));

@@ -354,8 +354,8 @@ function followFirst(d: Director, pkt: Packet, slot: number, gen: number, outbou
   if (!d.conns.holds(slot, gen)) return DropCode['fragment-timeout'];
   if (outbound) return lvsOut(d, pkt, slot);
   countIn(d.totals, d.conns.dest(slot), pkt.frameLen - ETH_HEADER_LEN);
-  const fwd = d.conns.fwd(slot);
-  return (pkt.af === AF_INET ? transmitter(fwd) : transmitter6(fwd)).toDest(d, pkt, slot);
+  const xm = d.conns.xmit(slot);
+  return (pkt.af === AF_INET ? transmitter(xm) : transmitter6(xm)).toDest(d, pkt, slot);
 }
 
 /**

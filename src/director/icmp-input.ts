@@ -53,13 +53,13 @@ function errorForConn(d: Director, pkt: Packet): Verdict {
   let slot = conns.lookupIn(quoted.proto, idst, quotedPorts.dport, isrc, quotedPorts.sport, now);
   if (slot >= 0) {
     d.tracer?.icmpForConn('client', conns, slot);
-    const xmit = transmitter(conns.fwd(slot));
+    const xmit = transmitter(conns.xmit(slot));
     // NAT translates the error; DR and TUN send it on as it is, like the conn's packets
     return xmit.toClient !== undefined ? natIcmpFromClient(d, pkt, slot, quoted) : xmit.toDest(d, pkt, slot);
   }
   // about a packet sent to a real server (client -> real server): the error travels to the client
   slot = conns.lookupOut(quoted.proto, idst, quotedPorts.dport, isrc, quotedPorts.sport, now);
-  if (slot >= 0 && transmitter(conns.fwd(slot)).toClient !== undefined) {
+  if (slot >= 0 && transmitter(conns.xmit(slot)).toClient !== undefined) {
     d.tracer?.icmpForConn('real-server', conns, slot);
     const ttl = d.host.decTtl(pkt);
     if (ttl !== FORWARDED) return ttl;

@@ -48,8 +48,8 @@ export function lvsIn(d: Director, pkt: Packet, svc: Service): Verdict {
   const first = pkt.fragment === FRAG_FIRST;
   const id = first ? fragIdOf(pkt) : 0;
   if (first) decideFragments(d, pkt.af, pkt.src, pkt.dst, fragProto(pkt), id, slot, false, now);
-  const fwd = conns.fwd(slot);
-  const v = (v4 ? transmitter(fwd) : transmitter6(fwd)).toDest(d, pkt, slot);
+  const xm = conns.xmit(slot);
+  const v = (v4 ? transmitter(xm) : transmitter6(xm)).toDest(d, pkt, slot);
   // the master sync daemon looks at every client packet of a conn, as ip_vs_in calls ip_vs_sync_conn
   if (d.sync !== null) d.sync.inPacket(slot, now);
   conns.put(slot);

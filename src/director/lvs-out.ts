@@ -15,7 +15,7 @@ import { countOut } from './stats.js';
 export function lvsOut(d: Director, pkt: Packet, slot: number): Verdict {
   const conns = d.conns;
   const v4 = pkt.af === AF_INET;
-  const xmit = v4 ? transmitter(conns.fwd(slot)) : transmitter6(conns.fwd(slot));
+  const xmit = v4 ? transmitter(conns.xmit(slot)) : transmitter6(conns.xmit(slot));
   if (xmit.toClient === undefined) return v4 ? d.host.forward(pkt) : d.host6.forward(pkt);
   // replies are routed: TTL first, before the packet counts for anything (IPv6: checked here, one hop less
   // after the transmitter's MTU check, in ip6_forward's order)

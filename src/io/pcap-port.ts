@@ -18,8 +18,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { HEADROOM, MAX_FRAME, PLAIN_FRAME, RX_BUFFER_SIZE, type FrameSink, type Port, type PortCounters, macFromString, newCounters, portNow } from './port.js';
+import { HEADROOM, MAX_FRAME, PLAIN_FRAME, RX_BUFFER_SIZE, type FrameMeta, type FrameSink, type Port, type PortCounters, macFromString, newCounters, portNow } from './port.js';
 import { DeviceError, checkIfName } from './tap.js';
+import { SoftwareOffload } from './vnet.js';
 
 const require = createRequire(import.meta.url);
 
@@ -77,7 +78,23 @@ export class PcapPort implements Port {
     retainedCaps.push(this.cap);
   }
 
-  send(buf: Uint8Array, off: number, len: number): void {
+  /**
+   * Frames that carry offload state (a TCP super-frame or a partial checksum
+   * from an offloading TAP) are cut and finished in software here: this
+   * port sends only finished frames of its MTU.
+   */
+  private readonly soft = new SoftwareOffload(0, (b, o, l) => this.sendPlain(b, o, l));
+
+  get offloadCounters(): SoftwareOffload['counters'] {
+    return this.soft.counters;
+  }
+
+  send(buf: Uint8Array, off: number, len: number, meta: FrameMeta = PLAIN_FRAME): void {
+    if (meta.gsoSize === 0 && meta.csumStart === 0) return this.sendPlain(buf, off, len);
+    if (this.closed || !this.soft.send(buf, off, len, meta, this.mtu)) this.counters.txErrors++;
+  }
+
+  private sendPlain(buf: Uint8Array, off: number, len: number): void {
     if (this.closed || len > this.tx.length || len < 14) {
       this.counters.txErrors++;
       return;

@@ -11,17 +11,18 @@ import fs from 'node:fs';
 import { existsSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { get32 } from '../wire/bytes.js';
 import { ETH_HEADER_LEN } from '../wire/ethernet.js';
 import { TCP_CHECKSUM_OFFSET } from '../wire/tcp.js';
+import { pseudoAddrSum6 } from '../wire/checksum6.js';
+import { get32 } from '../wire/bytes.js';
 import { HEADROOM, MAX_FRAME, PLAIN_FRAME, type FrameMeta, type FrameSink, type Port, type PortCounters, macFromBytes, macFromString, newCounters, portNow } from './port.js';
 import { READ_SPACE, startFdReader, type FdReader } from './loop-fd.js';
 import {
-  VNET_F_NEEDS_CSUM, VNET_GSO_ECN, VNET_GSO_NONE, VNET_GSO_TCPV4, VNET_HDR_LEN,
+  VNET_F_NEEDS_CSUM, VNET_GSO_ECN, VNET_GSO_NONE, VNET_GSO_TCPV4, VNET_GSO_TCPV6, VNET_HDR_LEN,
   newVnetHdr, readVnetHdr, writeVnetHdr, writeZeroVnetHdr,
 } from '../wire/virtio-net.js';
-import { completeChecksum, tcp4PartialCsum } from './vnet.js';
-import { newTcp4Layout, segmentTcp4, tcp4Layout } from './vnet-segment.js';
+import { SoftwareOffload, completeChecksum, newSoftwareOffloadCounters, partialKeepable, tcp4PartialCsum, tcp6PartialCsum } from './vnet.js';
+import { tcpLayout } from './vnet-segment.js';
 
 const require = createRequire(import.meta.url);
 const ioctl = require('ioctl') as (fd: number, request: number, arg?: Buffer | number) => number;
@@ -39,7 +40,10 @@ export const IFF_VNET_HDR = 0x4000;
 // TUNSETOFFLOAD: what the netdev may hand us unfinished (checksums) or unsegmented (TCP/IPv4, with ECN)
 export const TUN_F_CSUM = 0x01;
 export const TUN_F_TSO4 = 0x02;
+export const TUN_F_TSO6 = 0x04;
 export const TUN_F_TSO_ECN = 0x08;
+/** What an offloading TAP asks of the kernel: partial checksums, TCP super-frames over IPv4 and IPv6. */
+export const TAP_OFFLOAD_FLAGS = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN;
 const IFNAMSIZ = 16;
 const IFREQ_SIZE = 40;
 
@@ -72,11 +76,12 @@ export interface OpenTapOptions {
   /** MAC for the kernel side of the netdev ("02:00:..."). */
   kernelMac?: string;
   /**
-   * 'tso': open with IFF_VNET_HDR and TUNSETOFFLOAD(CSUM|TSO4|TSO_ECN), so the
-   * kernel hands over TCP super-frames (up to 64 KB) with unfinished
-   * checksums and takes them back whole. Absent: plain frames, as before.
+   * 'tso' (the default): open with IFF_VNET_HDR and
+   * TUNSETOFFLOAD(CSUM|TSO4|TSO6|TSO_ECN), so the kernel hands over TCP
+   * super-frames (up to 64 KB) and partial checksums, and takes them back
+   * the same way. 'none': plain frames, every checksum finished.
    */
-  offload?: 'tso';
+  offload?: 'tso' | 'none';
 }
 
 /** An error from opening or configuring a device; `code` is the errno name when there was one. */
@@ -178,17 +183,25 @@ function linkMtu(device: string, netns?: string): number {
   return links[0]?.mtu ?? 1500;
 }
 
-/** What a TAP port with offload did with super-frames (beside PortCounters, whose shape others rely on). */
+/** What a TAP port did with offload state (beside PortCounters, whose shape others rely on). */
 export interface OffloadCounters {
   /** Super-frames received (each is also one rxFrames). */
   rxGso: number;
-  /** Received frames whose unfinished (NEEDS_CSUM) checksum we completed. */
+  /** Received frames whose partial checksum was kept partial for the director. */
+  rxCsumPartial: number;
+  /** Received frames whose partial checksum we finished (not plain TCP/UDP over IP). */
   rxCsumCompleted: number;
   /** Super-frames written whole, for the kernel to segment. */
   txGso: number;
+  /** Frames written with a partial checksum, for the kernel to finish. */
+  txCsumPartial: number;
+  /** Partial checksums finished here before writing (a port without offload). */
+  txCsumCompleted: number;
   /** Super-frames cut in software on this port, and the segments written for them. */
   txSegmented: number;
   txSegments: number;
+  /** Super-frames that could not be sent (not TCP over IP with at most one outer header): dropped, also in txErrors. */
+  txGsoRefused: number;
 }
 
 /** Room for one frame of any size a TAP can take, after a virtio_net_hdr. */
@@ -196,7 +209,9 @@ const TX_SPACE = VNET_HDR_LEN + 14 + 65535;
 
 export class TapPort implements Port {
   readonly counters: PortCounters = newCounters();
-  readonly offloadCounters: OffloadCounters = { rxGso: 0, rxCsumCompleted: 0, txGso: 0, txSegmented: 0, txSegments: 0 };
+  readonly offloadCounters: OffloadCounters = {
+    rxGso: 0, rxCsumPartial: 0, rxCsumCompleted: 0, txGso: 0, txCsumPartial: 0, ...newSoftwareOffloadCounters(),
+  };
   mac: number | undefined;
   mtu: number;
   /** Why the receive loop ended on its own (device deleted under us), if it did. */
@@ -206,18 +221,10 @@ export class TapPort implements Port {
   private reader: FdReader | undefined;
   private closed = false;
   private readonly hdr = newVnetHdr();
-  private readonly layout = newTcp4Layout();
   private readonly saved = new Uint8Array(VNET_HDR_LEN);
   private tx: Uint8Array | undefined;
-  private readonly emitSegment = (b: Uint8Array, o: number, l: number): void => {
-    this.offloadCounters.txSegments++;
-    if (this.offload) {
-      writeZeroVnetHdr(b, o - VNET_HDR_LEN);
-      this.write(b, o - VNET_HDR_LEN, l + VNET_HDR_LEN);
-    } else {
-      this.write(b, o, l);
-    }
-  };
+  /** Cuts super-frames and finishes checksums where the kernel will not: segments get a zero header in front when this port offloads. */
+  private readonly soft: SoftwareOffload;
 
   constructor(
     readonly name: string,
@@ -232,6 +239,13 @@ export class TapPort implements Port {
   ) {
     this.mac = mac;
     this.mtu = mtu;
+    const emitPlain = offload
+      ? (b: Uint8Array, o: number, l: number): void => {
+        writeZeroVnetHdr(b, o - VNET_HDR_LEN);
+        this.write(b, o - VNET_HDR_LEN, l + VNET_HDR_LEN);
+      }
+      : (b: Uint8Array, o: number, l: number): void => this.write(b, o, l);
+    this.soft = new SoftwareOffload(VNET_HDR_LEN, emitPlain, this.offloadCounters);
   }
 
   /** How frames are read: 'uv-stream' normally, 'fs-read' on the slow fallback, undefined before start(). */
@@ -244,9 +258,23 @@ export class TapPort implements Port {
       this.counters.txErrors++;
       return;
     }
-    if (meta.gsoSize !== 0 && this.sendLarge(buf, off, len, meta)) return;
-    if (this.offload) this.writeWithHdr(buf, off, len, false);
-    else this.write(buf, off, len);
+    if (!this.offload) {
+      if (meta.gsoSize === 0 && meta.csumStart === 0) this.write(buf, off, len);
+      else if (!this.soft.send(buf, off, len, meta, this.mtu)) this.counters.txErrors++;
+      return;
+    }
+    if (meta.gsoSize !== 0) return this.sendLarge(buf, off, len, meta);
+    if (meta.csumStart === 0) return this.writeWithHdr(buf, off, len, false);
+    // a partial checksum: the kernel finishes it (or trusts it, as it trusts its own)
+    const h = this.hdr;
+    h.flags = VNET_F_NEEDS_CSUM;
+    h.gsoType = VNET_GSO_NONE;
+    h.hdrLen = 0;
+    h.gsoSize = 0;
+    h.csumStart = meta.csumStart;
+    h.csumOffset = meta.csumOffset;
+    this.offloadCounters.txCsumPartial++;
+    this.writeWithHdr(buf, off, len, true);
   }
 
   private write(buf: Uint8Array, off: number, len: number): void {
@@ -279,63 +307,68 @@ export class TapPort implements Port {
       this.counters.txErrors++;
       return;
     }
-    const tx = this.txBuffer();
+    const tx = (this.tx ??= new Uint8Array(TX_SPACE));
     if (withHdr) writeVnetHdr(tx, 0, this.hdr);
     else writeZeroVnetHdr(tx, 0);
     tx.set(buf.subarray(off, off + len), VNET_HDR_LEN);
     this.write(tx, 0, len + VNET_HDR_LEN);
   }
 
-  private txBuffer(): Uint8Array {
-    return (this.tx ??= new Uint8Array(TX_SPACE));
-  }
-
   /**
-   * A TCP super-frame: written whole with a GSO header when this port
-   * offloads and the kernel can cut it (plain TCP/IPv4), else cut here.
-   * Segments carry the sender's segment size, never more than this link's
-   * MTU allows. False when it needs no cutting or is not TCP/IPv4 (the
-   * caller sends it as it is).
+   * A TCP super-frame on an offloading TAP: written whole with a GSO header
+   * when the kernel can cut it (TCP directly over IPv4 or IPv6), segments of
+   * the sender's size, never more than this link's MTU allows; a tunnelled
+   * one is cut here. Its checksum field must hold the pseudo-header part:
+   * kept when the frame arrived partial, else put there for the write.
    */
-  private sendLarge(buf: Uint8Array, off: number, len: number, meta: FrameMeta): boolean {
-    const l = this.layout;
-    if (!tcp4Layout(buf, off, len, l)) return false;
+  private sendLarge(buf: Uint8Array, off: number, len: number, meta: FrameMeta): void {
+    const l = this.soft.layout;
+    if (!tcpLayout(buf, off, len, l)) {
+      this.offloadCounters.txGsoRefused++;
+      this.counters.txErrors++;
+      return;
+    }
+    if (l.outerOff >= 0) {
+      if (!this.soft.cut(buf, off, l, meta.gsoSize, this.mtu)) this.counters.txErrors++;
+      return;
+    }
     const fit = this.mtu - (l.payOff - off - ETH_HEADER_LEN);
     const mss = Math.min(meta.gsoSize, fit);
-    if (mss < 1 || l.end - l.payOff <= mss) return false;
-    if (this.offload && l.outerOff < 0) {
-      const h = this.hdr;
-      h.flags = VNET_F_NEEDS_CSUM;
-      h.gsoType = meta.gsoType || VNET_GSO_TCPV4;
-      h.hdrLen = l.payOff - off;
-      h.gsoSize = mss;
-      h.csumStart = l.tcpOff - off;
-      h.csumOffset = TCP_CHECKSUM_OFFSET;
-      // the kernel finishes the checksum of each segment from the pseudo-header part
-      const field = l.tcpOff + TCP_CHECKSUM_OFFSET;
-      const c0 = buf[field]!;
-      const c1 = buf[field + 1]!;
-      const partial = tcp4PartialCsum(get32(buf, l.ipOff + 12), get32(buf, l.ipOff + 16), l.end - l.tcpOff);
-      buf[field] = partial >>> 8;
-      buf[field + 1] = partial;
-      this.writeWithHdr(buf, off, l.end - off, true);
-      buf[field] = c0;
-      buf[field + 1] = c1;
-      this.offloadCounters.txGso++;
-      return true;
+    if (mss < 1) {
+      this.offloadCounters.txGsoRefused++;
+      this.counters.txErrors++;
+      return;
     }
-    const n = segmentTcp4(buf, off, l, mss, this.txBuffer(), VNET_HDR_LEN, this.emitSegment);
-    if (n === 0) return false;
-    this.offloadCounters.txSegmented++;
-    return true;
+    const h = this.hdr;
+    h.flags = VNET_F_NEEDS_CSUM;
+    h.gsoType = (l.v6 ? VNET_GSO_TCPV6 : VNET_GSO_TCPV4) | (meta.gsoType & VNET_GSO_ECN);
+    h.hdrLen = l.payOff - off;
+    h.gsoSize = mss;
+    h.csumStart = l.tcpOff - off;
+    h.csumOffset = TCP_CHECKSUM_OFFSET;
+    this.offloadCounters.txGso++;
+    if (meta.csumStart === h.csumStart) return this.writeWithHdr(buf, off, l.end - off, true);
+    // a finished checksum (the frame came from a port that finished it): the kernel wants the pseudo-header part
+    const field = l.tcpOff + TCP_CHECKSUM_OFFSET;
+    const c0 = buf[field]!;
+    const c1 = buf[field + 1]!;
+    const tcpLen = l.end - l.tcpOff;
+    const partial = l.v6
+      ? tcp6PartialCsum(pseudoAddrSum6(buf, l.ipOff + 8, l.ipOff + 24), tcpLen)
+      : tcp4PartialCsum(get32(buf, l.ipOff + 12), get32(buf, l.ipOff + 16), tcpLen);
+    buf[field] = partial >>> 8;
+    buf[field + 1] = partial;
+    this.writeWithHdr(buf, off, l.end - off, true);
+    buf[field] = c0;
+    buf[field + 1] = c1;
   }
 
   start(sink: FrameSink, portIndex: number): void {
     if (this.reader || this.closed) throw new Error(`port ${this.name}: already started or closed`);
     const counters = this.counters;
     const rx = new Uint8Array(HEADROOM + READ_SPACE);
-    // what travels with a super-frame: one record, rewritten before each delivery
-    const rxMeta: FrameMeta = { gsoType: 0, gsoSize: 0 };
+    // what travels with a frame from an offloading TAP: one record, rewritten before each delivery
+    const rxMeta: FrameMeta = { gsoType: 0, gsoSize: 0, csumStart: 0, csumOffset: 0 };
     const deliver = (buf: Uint8Array, off: number, len: number, meta: FrameMeta): void => {
       counters.rxFrames++;
       try {
@@ -372,20 +405,32 @@ export class TapPort implements Port {
           counters.rxTooBig++;
           return;
         }
-      } else if (gsoType !== VNET_GSO_TCPV4 || hdr.gsoSize === 0) {
-        // only TCP/IPv4 was offered to the kernel
+      } else if ((gsoType !== VNET_GSO_TCPV4 && gsoType !== VNET_GSO_TCPV6) || hdr.gsoSize === 0) {
+        // only TCP over IPv4 and IPv6 was offered to the kernel
         counters.rxDropped++;
         return;
       }
+      rxMeta.csumStart = 0;
+      rxMeta.csumOffset = 0;
       if ((hdr.flags & VNET_F_NEEDS_CSUM) !== 0) {
-        // the director updates checksums incrementally: they must be whole first
-        if (!completeChecksum(buf, off, len, hdr.csumStart, hdr.csumOffset)) {
-          counters.rxDropped++;
-          return;
+        if (partialKeepable(buf, off, len, hdr.csumStart, hdr.csumOffset)) {
+          // left partial: NAT patches only its pseudo-header part, the egress port or kernel finishes it
+          rxMeta.csumStart = hdr.csumStart;
+          rxMeta.csumOffset = hdr.csumOffset;
+          oc.rxCsumPartial++;
+        } else {
+          if (!completeChecksum(buf, off, len, hdr.csumStart, hdr.csumOffset)) {
+            counters.rxDropped++;
+            return;
+          }
+          oc.rxCsumCompleted++;
         }
-        oc.rxCsumCompleted++;
       }
-      if (gsoType === VNET_GSO_NONE) return deliver(buf, off, len, PLAIN_FRAME);
+      if (gsoType === VNET_GSO_NONE) {
+        rxMeta.gsoType = 0;
+        rxMeta.gsoSize = 0;
+        return deliver(buf, off, len, rxMeta.csumStart === 0 ? PLAIN_FRAME : rxMeta);
+      }
       oc.rxGso++;
       rxMeta.gsoType = hdr.gsoType;
       rxMeta.gsoSize = hdr.gsoSize;
@@ -418,13 +463,13 @@ export function openTap(opts: OpenTapOptions): TapPort {
   if (!create && !existsSync(`/sys/class/net/${device}`)) {
     throw new DeviceError(`${device}: no such device (ENODEV); create it first ("ip tuntap add mode tap name ${device}") or pass create: true`, 'ENODEV');
   }
-  const offload = opts.offload === 'tso';
+  const offload = opts.offload !== 'none';
   const flags = IFF_TAP | IFF_NO_PI | (opts.multiQueue ? IFF_MULTI_QUEUE : 0) | (offload ? IFF_VNET_HDR : 0);
   const opened = openTunDevice(device, flags, create);
   const { fd } = opened;
   try {
     // before the netdev joins a bridge, so the bridge sees the features when it computes its own
-    if (offload) setTapOffload(fd, opened.device, TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO_ECN);
+    if (offload) setTapOffload(fd, opened.device, TAP_OFFLOAD_FLAGS);
     if (opts.kernelMac !== undefined) {
       macFromString(opts.kernelMac);
       ip(['link', 'set', 'dev', opened.device, 'address', opts.kernelMac]);

@@ -45,10 +45,12 @@ export interface PortConfig {
   /** Enslave the TAP netdev to this bridge (in `netns` when given), e.g. a lab LAN. */
   bridge?: string;
   /**
-   * 'tso': the TAP exchanges TCP super-frames (up to 64 KB) and unfinished
-   * checksums with the kernel (IFF_VNET_HDR, TUNSETOFFLOAD). Absent: plain frames.
+   * TAP ports: 'tso' or absent (the default) — the TAP exchanges TCP
+   * super-frames (up to 64 KB) and partial checksums with the kernel
+   * (IFF_VNET_HDR, TUNSETOFFLOAD); 'none' (`offload=none` or `off`): plain
+   * frames, every checksum finished.
    */
-  offload?: 'tso';
+  offload?: 'tso' | 'none';
   /** Line in the config file, for error messages. */
   line?: number;
 }

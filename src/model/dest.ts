@@ -11,6 +11,23 @@ export const FWD_MASQ = 0; // masquerading = NAT
 export const FWD_DR = 1; // gatewaying = direct routing
 export const FWD_TUN = 2; // ipip = tunnelling
 export type Fwd = typeof FWD_MASQ | typeof FWD_DR | typeof FWD_TUN;
+/**
+ * Not a real server's method: a cache_bypass connection (ip_vs_leave) sends
+ * its packets on to their own destination (the kernel's IP_VS_CONN_F_BYPASS).
+ */
+export const FWD_BYPASS = 3;
+
+// Tunnel types of a tunnelling real server (ipvsadm --tun-type), with the
+// kernel's numbers (IP_VS_CONN_F_TUNNEL_TYPE_*), and its encapsulation flags.
+export const TUN_IPIP = 0;
+export const TUN_GUE = 1;
+export const TUN_GRE = 2;
+export type TunType = typeof TUN_IPIP | typeof TUN_GUE | typeof TUN_GRE;
+export const TUN_NAMES: readonly string[] = ['ipip', 'gue', 'gre'];
+/** --tun-nocsum (0), --tun-csum, --tun-remcsum: IP_VS_TUNNEL_ENCAP_FLAG_*. */
+export const TUN_F_NOCSUM = 0;
+export const TUN_F_CSUM = 1;
+export const TUN_F_REMCSUM = 2;
 
 export function fwdName(f: Fwd): 'Masq' | 'Route' | 'Tunnel' {
   return f === FWD_MASQ ? 'Masq' : f === FWD_DR ? 'Route' : 'Tunnel';
@@ -26,6 +43,10 @@ export interface DestSpec {
   fwd?: Fwd;
   uThreshold?: number;
   lThreshold?: number;
+  /** Tunnelling servers: --tun-type (TUN_IPIP by default), --tun-port (GUE's UDP port), the checksum flag. */
+  tunType?: TunType;
+  tunPort?: number;
+  tunFlags?: number;
 }
 
 /** A real server ("destination") of one virtual service, as ip_vs_dest. */
@@ -41,6 +62,10 @@ export class Dest {
   fwd: Fwd;
   uThreshold: number;
   lThreshold: number;
+  /** --tun-type, --tun-port, --tun-*csum: read when a tunnelling server's conn is made (type) and per packet (port, flags), as the kernel. */
+  tunType: TunType;
+  tunPort: number;
+  tunFlags: number;
 
   activeConns = 0;
   inactConns = 0;
@@ -69,6 +94,9 @@ export class Dest {
     this.fwd = spec.fwd ?? FWD_DR;
     this.uThreshold = spec.uThreshold ?? 0;
     this.lThreshold = spec.lThreshold ?? 0;
+    this.tunType = spec.tunType ?? TUN_IPIP;
+    this.tunPort = spec.tunPort ?? 0;
+    this.tunFlags = spec.tunFlags ?? TUN_F_NOCSUM;
   }
 
   /** Is this the real server at (addr or addr6, port)? */

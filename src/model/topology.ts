@@ -166,19 +166,9 @@ export class Topology {
         out.push({ line: p.line, message: `port '${p.name}' has IPv6 addresses but MTU ${p.mtu}: IPv6 needs links of at least ${IPV6_MIN_MTU} bytes` });
       }
     }
-    const offloading = this.ports.find((p) => p.offload === 'tso');
-    if (offloading) {
-      // a super-frame may leave through any port: only a TAP port can cut it (or have the kernel cut it)
-      for (const p of this.ports) {
-        if (p.kind !== 'tap') {
-          out.push({
-            line: p.line,
-            message: `port '${p.name}' is kind=${p.kind}, but port '${offloading.name}' (line ${offloading.line}) has offload=tso: ` +
-              `its TCP super-frames could be forwarded to '${p.name}', which cannot segment them; with offload, every port must be kind=tap`,
-          });
-        }
-      }
-    }
+    // offload (TAP ports, on unless offload=none) needs no rule across ports: a super-frame or a
+    // partial checksum forwarded to a port that cannot take it is cut and finished there, in
+    // software (io/vnet.ts SoftwareOffload: TAPs without offload, pcap ports)
     const known = [...names.keys()].join(', ') || 'none defined';
     for (const v of this.vips) {
       const vip = v.addr6 ? ip6ToString(v.addr6) : ipToString(v.addr);

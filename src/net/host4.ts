@@ -413,7 +413,7 @@ export class Host4 {
   /** Every frame the director sends goes through here. */
   emit(port: number, buf: Uint8Array, off: number, len: number, meta: FrameMeta): void {
     this.counters.framesOut++;
-    this.tracer?.frameOut(this.ports[port]!.name, buf, off, len);
+    this.tracer?.frameOut(this.ports[port]!.name, buf, off, len, meta);
     this.out.send(port, buf, off, len, meta);
   }
 

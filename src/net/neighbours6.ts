@@ -131,7 +131,8 @@ export class NeighbourTable6 {
       n.port = port;
     }
     if (n.held.length >= this.opts.queue) return false;
-    const m = meta.gsoSize === 0 ? PLAIN_FRAME : { gsoType: meta.gsoType, gsoSize: meta.gsoSize };
+    const m = meta.gsoSize === 0 && meta.csumStart === 0 ? PLAIN_FRAME
+      : { gsoType: meta.gsoType, gsoSize: meta.gsoSize, csumStart: meta.csumStart, csumOffset: meta.csumOffset };
     n.held.push({ port, frame: buf.slice(off, off + len), meta: m });
     if (n.tries === 0) this.request(n, now);
     return true;

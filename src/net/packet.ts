@@ -7,6 +7,7 @@ import type { L4Info, ProtoOps } from '../conn/proto/index.js';
 import type { FrameMeta } from '../model/frame.js';
 import { AF_INET } from '../model/proto.js';
 import { EMPTY } from '../wire/bytes.js';
+import { completeChecksum } from '../wire/csum-partial.js';
 import { EthernetView } from '../wire/ethernet.js';
 import { IcmpView } from '../wire/icmp.js';
 import { Icmpv6View } from '../wire/icmpv6.js';
@@ -40,6 +41,9 @@ export class Packet implements L4Info, FrameMeta {
   // FrameMeta: a super-frame from a port with offload, and its segment size.
   gsoType = 0;
   gsoSize = 0;
+  /** FrameMeta: a partial transport checksum (its range's start from the frame's first byte), 0 when complete. */
+  csumStart = 0;
+  csumOffset = 0;
 
   readonly eth = new EthernetView();
   readonly ip = new Ipv4View();
@@ -77,6 +81,31 @@ export class Packet implements L4Info, FrameMeta {
     return this.gsoSize !== 0;
   }
 
+  /**
+   * Finishes a partial transport checksum in place (software, as the
+   * kernel's skb_checksum_help): before the frame's start moves (a tunnel's
+   * outer header) or its transport bytes change other than by NAT.
+   */
+  finishChecksum(): void {
+    if (this.csumStart === 0) return;
+    completeChecksum(this.buf, this.ethOff, this.frameLen, this.csumStart, this.csumOffset);
+    this.csumStart = 0;
+    this.csumOffset = 0;
+  }
+
+  /**
+   * Before a tunnel puts headers in front: a partial checksum is finished
+   * here, except a super-frame's, which the sending port cuts in software
+   * and sums segment by segment (an encapsulated super-frame is never
+   * handed to a device whole).
+   */
+  checksumForTunnel(): void {
+    if (this.csumStart === 0) return;
+    if (this.gsoSize === 0) return this.finishChecksum();
+    this.csumStart = 0;
+    this.csumOffset = 0;
+  }
+
   /** Points the packet at a frame and clears what earlier frames left. */
   reset(port: DirectorPort, buf: Uint8Array, off: number, len: number, now: number, meta: FrameMeta): void {
     this.port = port;
@@ -89,6 +118,8 @@ export class Packet implements L4Info, FrameMeta {
     this.af = AF_INET;
     this.gsoType = meta.gsoType;
     this.gsoSize = meta.gsoSize;
+    this.csumStart = meta.csumStart;
+    this.csumOffset = meta.csumOffset;
     this.frameLen = len;
     this.proto = 0;
     this.src = 0;

@@ -30,8 +30,9 @@ const TAP_TX_QUEUE_LEN = 4096;
 export interface FrameTap {
   /** The clock of the frame or timer being handled, ms. */
   now: number;
-  received(port: number, buf: Uint8Array, off: number, len: number, now: number): void;
-  sent(port: number, buf: Uint8Array, off: number, len: number): void;
+  /** `meta`: what travels with the frame (a partial checksum is only finished in the recorder's copy). */
+  received(port: number, buf: Uint8Array, off: number, len: number, now: number, meta?: FrameMeta): void;
+  sent(port: number, buf: Uint8Array, off: number, len: number, meta?: FrameMeta): void;
   close(): void;
 }
 
@@ -84,7 +85,7 @@ export class LiveDirector {
     this.tap = tap;
     const send = tap
       ? (i: number, b: Uint8Array, o: number, l: number, meta: FrameMeta) => {
-        tap.sent(i, b, o, l);
+        tap.sent(i, b, o, l, meta);
         this.ports[i]!.send(b, o, l, meta);
       }
       : (i: number, b: Uint8Array, o: number, l: number, meta: FrameMeta) => this.ports[i]!.send(b, o, l, meta);
@@ -95,7 +96,9 @@ export class LiveDirector {
       for (const p of cfg.ports) {
         const port = open(p);
         this.ports.push(port);
-        log.info({ port: p.name, device: port.device, kind: p.kind, netns: p.netns, bridge: p.bridge, offload: p.offload }, 'port open');
+        // offload as the port runs it: TAPs on unless offload=none; other kinds cut and finish in software what they send
+        const offload = (port as { offload?: unknown }).offload === true ? 'tso' : p.kind === 'tap' ? 'none' : undefined;
+        log.info({ port: p.name, device: port.device, kind: p.kind, netns: p.netns, bridge: p.bridge, offload }, 'port open');
       }
     } catch (e) {
       void this.closePorts();
@@ -108,7 +111,7 @@ export class LiveDirector {
     const tap = this.tap;
     const sink = tap
       ? (i: number, b: Uint8Array, o: number, l: number, now: number, meta: FrameMeta) => {
-        tap.received(i, b, o, l, now); // before processing: the director rewrites in place
+        tap.received(i, b, o, l, now, meta); // before processing: the director rewrites in place
         d.process(i, b, o, l, now, meta);
       }
       : (i: number, b: Uint8Array, o: number, l: number, now: number, meta: FrameMeta) => d.process(i, b, o, l, now, meta);

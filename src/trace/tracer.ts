@@ -1,4 +1,6 @@
 // Builds trace events from the director's state at the moment of each step.
+import type { FrameMeta } from '../model/frame.js';
+import { completeChecksum } from '../wire/csum-partial.js';
 import type { ConnTable } from '../conn/table.js';
 import { fwdName, type Dest, type Fwd } from '../model/dest.js';
 import { protoName } from '../model/proto.js';
@@ -45,11 +47,19 @@ function stateOf(t: ConnTable, slot: number): string | undefined {
   return ops && ops.stateful ? ops.stateNames[t.state[slot]!] : undefined;
 }
 
+/** A copy of the frame with a partial checksum finished (what the kernel or the egress port makes of it). */
+function wireCopy(buf: Uint8Array, off: number, len: number, meta: FrameMeta | undefined): Uint8Array {
+  const b = buf.slice(off, off + len);
+  if (meta !== undefined && meta.csumStart !== 0) completeChecksum(b, 0, len, meta.csumStart, meta.csumOffset);
+  return b;
+}
+
 export class Tracer {
   constructor(readonly sink: TraceSink) {}
 
-  frameIn(now: number, port: string, buf: Uint8Array, off: number, len: number): void {
-    this.sink({ kind: 'frame-in', time: now, port, bytes: buf.slice(off, off + len) });
+  /** `meta`: a partial checksum (offload) is shown finished, as the frame is on the wire. */
+  frameIn(now: number, port: string, buf: Uint8Array, off: number, len: number, meta?: FrameMeta): void {
+    this.sink({ kind: 'frame-in', time: now, port, bytes: wireCopy(buf, off, len, meta) });
   }
 
   conn(svc: Service, dest: Dest, isNew: boolean, t: ConnTable, slot: number, pkt: SchedPacket): void {
@@ -116,8 +126,8 @@ export class Tracer {
     this.sink({ kind: 'icmp-sent', type, code, to: ip6ToString(to), v6: true });
   }
 
-  frameOut(port: string, buf: Uint8Array, off: number, len: number): void {
-    this.sink({ kind: 'frame-out', port, bytes: buf.slice(off, off + len) });
+  frameOut(port: string, buf: Uint8Array, off: number, len: number, meta?: FrameMeta): void {
+    this.sink({ kind: 'frame-out', port, bytes: wireCopy(buf, off, len, meta) });
   }
 
   drop(code: number): void {

@@ -1,5 +1,6 @@
-// IPv4 fragmentation (RFC 791 §3.2), for the one case the director makes
-// fragments itself: a TUN packet that grew past the egress MTU without DF.
+// IPv4 fragmentation (RFC 791 §3.2), for what the director sends that does
+// not fit its egress MTU and may be fragmented: a NAT or DR packet without
+// DF, a TUN packet that grew past the MTU, a forwarded ICMP error.
 
 import { Ipv4View } from './ipv4.js';
 import { WIRE_OK } from './errors.js';
@@ -12,7 +13,9 @@ const piece = new Ipv4View();
  * `mtu`: each carries the header (options copied whole, a simplification:
  * only "copied" options should be), a payload that is a multiple of 8 bytes
  * except the last, MF on all but the last (and on the last too when the
- * packet was itself a non-final fragment). Returns new arrays: a slow path.
+ * packet was itself a non-final fragment), DF clear (as Linux's ip_fragment,
+ * which keeps DF only for a packet of a socket doing path-MTU discovery).
+ * Returns new arrays: a slow path.
  */
 export function fragmentIpv4(buf: Uint8Array, ipOff: number, ipLen: number, mtu: number): Uint8Array[] {
   if (view.wrap(buf, ipOff, ipLen) !== WIRE_OK) return [];
@@ -21,7 +24,6 @@ export function fragmentIpv4(buf: Uint8Array, ipOff: number, ipLen: number, mtu:
   if (maxData <= 0) return [];
   const baseOffset = view.fragOffset;
   const baseMf = view.mf;
-  const df = view.df;
   const out: Uint8Array[] = [];
   const dataLen = view.totalLength - hl;
   for (let pos = 0; pos < dataLen; pos += maxData) {
@@ -32,7 +34,7 @@ export function fragmentIpv4(buf: Uint8Array, ipOff: number, ipLen: number, mtu:
     f.set(buf.subarray(ipOff + hl + pos, ipOff + hl + pos + n), hl);
     piece.wrapHeaderOnly(f, 0);
     piece.totalLength = hl + n;
-    piece.setFragment(df, !last || baseMf, baseOffset + pos / 8);
+    piece.setFragment(false, !last || baseMf, baseOffset + pos / 8);
     piece.fillChecksum();
     out.push(f);
   }

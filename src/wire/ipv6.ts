@@ -77,6 +77,13 @@ export class Ipv6View {
     return WIRE_OK;
   }
 
+  /** Points at a header whose fields the caller is about to write (its lengths not yet right); off+40 must fit. */
+  wrapHeaderOnly(buf: Uint8Array, off: number): void {
+    this.buf = buf;
+    this.off = off;
+    this.len = IPV6_HEADER_LEN;
+  }
+
   get version(): number { return this.buf[this.off]! >>> 4; }
   /** DSCP (6 bits) and ECN (2 bits), like the IPv4 TOS byte. */
   get trafficClass(): number { return (get16(this.buf, this.off + VTF) >>> 4) & 0xff; }

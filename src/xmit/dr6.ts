@@ -3,7 +3,8 @@
 // the VIP itself. The topology validator makes sure it shares a LAN with a
 // director port. A packet too big for that LAN is answered with
 // packet-too-big from the VIP, as the kernel does while routing it.
-import { DropCode } from '../model/verdict.js';
+import { DropCode, FORWARDED } from '../model/verdict.js';
+import { lvsDecHopLimit6 } from './out.js';
 import type { Transmitter } from './xmit.js';
 
 export const dr6Xmit: Transmitter = {
@@ -14,6 +15,8 @@ export const dr6Xmit: Transmitter = {
     const daddr = x.conns.daddr6;
     if (!host.route(daddr, o)) return DropCode['no-route'];
     const port = host.routePort;
+    const v = lvsDecHopLimit6(host, pkt);
+    if (v !== FORWARDED) return v;
     if (host.tooBig(pkt, host.ports[port]!.mtu, pkt.dst6)) return DropCode['frag-needed'];
     return host.output(pkt.buf, pkt.ethOff, pkt.frameLen, pkt, port, daddr, o, pkt.now);
   },

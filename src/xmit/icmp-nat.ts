@@ -4,8 +4,9 @@
 // quoted transport checksum when it is among the quoted bytes) and the ICMP
 // checksum, so that the host receiving it can match it to its socket.
 import type { ProtoOps } from '../conn/proto/index.js';
-import type { Verdict } from '../model/verdict.js';
+import { DropCode, FORWARDED, type Verdict } from '../model/verdict.js';
 import type { Packet } from '../net/packet.js';
+import { lvsDecTtl, lvsOutput } from './out.js';
 import type { XmitEnv } from './xmit.js';
 
 /**
@@ -15,14 +16,21 @@ import type { XmitEnv } from './xmit.js';
  */
 export function natIcmpFromClient(x: XmitEnv, pkt: Packet, slot: number, quoted: ProtoOps): Verdict {
   const conns = x.conns;
+  const host = x.host;
   const daddr = conns.daddr[slot]!;
+  // ip_vs_icmp_xmit: the route to the real server and one hop less first (never frag-needed for an ICMP error)
+  if (!host.route(daddr)) return DropCode['no-route'];
+  const port = host.routePort;
+  const nh = host.routeNextHop;
+  const v = lvsDecTtl(host, pkt);
+  if (v !== FORWARDED) return v;
   const icmp = pkt.icmp;
   pkt.ip.rewriteDst(daddr);
   const vip = icmp.embeddedSrc;
   icmp.rewriteEmbeddedSrc(daddr);
   quoted.rewriteQuoted(pkt.buf, icmp.embeddedTransportOffset, icmp.embeddedTransportLength, true, conns.dport[slot]!, vip, daddr);
   icmp.fillChecksum();
-  return x.host.routeOutput(pkt.buf, pkt.ethOff, pkt.frameLen, pkt, daddr, pkt.now);
+  return lvsOutput(host, pkt.buf, pkt.ethOff, pkt.frameLen, pkt, port, nh, pkt.now);
 }
 
 /**

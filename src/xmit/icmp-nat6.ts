@@ -5,9 +5,10 @@
 // and the ICMPv6 checksum computed afresh over the new pseudo-header, so the
 // host receiving it can match it to its socket.
 import type { ProtoOps } from '../conn/proto/index.js';
-import type { Verdict } from '../model/verdict.js';
+import { FORWARDED, type Verdict } from '../model/verdict.js';
 import type { Packet } from '../net/packet.js';
 import { ip6WordsSum, csumDelta } from '../wire/checksum6.js';
+import { lvsDecHopLimit6 } from './out.js';
 import type { XmitEnv } from './xmit.js';
 
 const quotedAddr = new Uint32Array(4);
@@ -27,6 +28,9 @@ export function natIcmp6FromClient(x: XmitEnv, pkt: Packet, slot: number, quoted
   const conns = x.conns;
   const o = slot * 4;
   const daddr = conns.daddr6;
+  // ip_vs_icmp_xmit_v6: one hop less on the way to the real server, as every packet of the conn
+  const v = lvsDecHopLimit6(x.host6, pkt);
+  if (v !== FORWARDED) return v;
   const icmp = pkt.icmp6;
   pkt.ip6.writeDst(daddr, o);
   icmp.readEmbeddedSrc(quotedAddr, 0);

@@ -1,9 +1,14 @@
-// The transmitters by address family and forwarding method (the numbers of
-// model/dest.ts: the low bits of a conn's flags). To add a method: one file
-// here (one per family), one entry.
-import { FWD_DR, FWD_MASQ, FWD_TUN } from '../model/dest.js';
+// The transmitters by address family and by what a conn's flags say
+// (ConnTable.xmit: the forwarding method of model/dest.ts in the low bits,
+// and for TUN the tunnel type, conn/flags.ts). To add a method or a tunnel
+// type: one file here (one per family), one entry.
+import { CONN_F_FWD_MASK, CONN_F_TUN_SHIFT } from '../conn/flags.js';
+import { FWD_BYPASS, FWD_DR, FWD_MASQ, FWD_TUN, TUN_GRE, TUN_GUE, TUN_IPIP } from '../model/dest.js';
+import { bypass6Xmit, bypassXmit } from './bypass.js';
 import { drXmit } from './dr.js';
 import { dr6Xmit } from './dr6.js';
+import { greXmit } from './gre.js';
+import { gueXmit } from './gue.js';
 import { natXmit } from './nat.js';
 import { nat6Xmit } from './nat6.js';
 import { tunXmit } from './tun.js';
@@ -14,22 +19,33 @@ export type { Transmitter, XmitEnv } from './xmit.js';
 export { natIcmpFromClient, natIcmpFromDest } from './icmp-nat.js';
 export { natIcmp6FromClient, natIcmp6FromDest } from './icmp-nat6.js';
 
-const byMethod: Transmitter[] = [];
-byMethod[FWD_MASQ] = natXmit;
-byMethod[FWD_DR] = drXmit;
-byMethod[FWD_TUN] = tunXmit;
+/** A table index from a conn's xmit bits: the method (2 bits), the tunnel type (2 bits) above it. */
+function index(method: number, tunType: number): number {
+  return method | (tunType << 2);
+}
+const slotOf = (x: number): number => (x & CONN_F_FWD_MASK) | ((x >>> (CONN_F_TUN_SHIFT - 2)) & 0xc);
 
-const byMethod6: Transmitter[] = [];
-byMethod6[FWD_MASQ] = nat6Xmit;
-byMethod6[FWD_DR] = dr6Xmit;
-byMethod6[FWD_TUN] = tun6Xmit;
+const byMethod: Transmitter[] = new Array<Transmitter>(16).fill(tunXmit);
+byMethod[index(FWD_MASQ, 0)] = natXmit;
+byMethod[index(FWD_DR, 0)] = drXmit;
+byMethod[index(FWD_TUN, TUN_IPIP)] = tunXmit;
+byMethod[index(FWD_TUN, TUN_GUE)] = gueXmit;
+byMethod[index(FWD_TUN, TUN_GRE)] = greXmit;
+byMethod[index(FWD_BYPASS, 0)] = bypassXmit;
 
-/** The transmitter of a forwarding method, for IPv4 connections (the kernel's packet_xmit for AF_INET). */
-export function transmitter(fwd: number): Transmitter {
-  return byMethod[fwd]!;
+// IPv6: the tunnel is IPv6-in-IPv6 whatever the type (the topology check
+// refuses GUE and GRE real servers of IPv6 services)
+const byMethod6: Transmitter[] = new Array<Transmitter>(16).fill(tun6Xmit);
+byMethod6[index(FWD_MASQ, 0)] = nat6Xmit;
+byMethod6[index(FWD_DR, 0)] = dr6Xmit;
+byMethod6[index(FWD_BYPASS, 0)] = bypass6Xmit;
+
+/** The transmitter of a conn's xmit bits (ConnTable.xmit), for IPv4 connections (the kernel's packet_xmit for AF_INET). */
+export function transmitter(xmit: number): Transmitter {
+  return byMethod[slotOf(xmit)]!;
 }
 
-/** The transmitter of a forwarding method for IPv6 connections (the *_xmit_v6 family). */
-export function transmitter6(fwd: number): Transmitter {
-  return byMethod6[fwd]!;
+/** The transmitter for IPv6 connections (the *_xmit_v6 family). */
+export function transmitter6(xmit: number): Transmitter {
+  return byMethod6[slotOf(xmit)]!;
 }

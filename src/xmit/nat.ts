@@ -1,21 +1,34 @@
 // LVS-NAT (ip_vs_nat_xmit, and the reply path of masquerading): the
 // destination becomes the real server on the way in, the source becomes the
 // VIP on the way back; IP and transport checksums are patched incrementally.
+// On the way in, as __ip_vs_get_out_rt: the route to the real server, one
+// hop less, the MTU checked against the packet as the client sent it (DF:
+// fragmentation needed from the VIP), then the rewrite, and a packet without
+// DF too big for the egress link is fragmented.
 // A later fragment has no transport header: its checksum lives in the first
 // fragment and covers the whole datagram, so patching it there is enough.
-import { DropCode } from '../model/verdict.js';
+import { DropCode, FORWARDED } from '../model/verdict.js';
+import { lvsCheckMtu, lvsDecTtl, lvsOutput } from './out.js';
 import type { Transmitter } from './xmit.js';
 
 export const natXmit: Transmitter = {
   name: 'NAT',
   toDest(x, pkt, slot) {
     const conns = x.conns;
+    const host = x.host;
     const daddr = conns.daddr[slot]!;
+    if (!host.route(daddr)) return DropCode['no-route'];
+    const port = host.routePort;
+    const nh = host.routeNextHop;
+    let v = lvsDecTtl(host, pkt);
+    if (v !== FORWARDED) return v;
+    v = lvsCheckMtu(host, pkt, host.ports[port]!.mtu);
+    if (v !== FORWARDED) return v;
     const ip = pkt.ip;
     const old = ip.dst;
     ip.rewriteDst(daddr);
-    pkt.ops?.dnat(pkt.buf, pkt.l4Off, pkt.l4Len, old, daddr, conns.dport[slot]!);
-    return x.host.routeOutput(pkt.buf, pkt.ethOff, pkt.frameLen, pkt, daddr, pkt.now);
+    pkt.ops?.dnat(pkt.buf, pkt.l4Off, pkt.l4Len, old, daddr, conns.dport[slot]!, pkt.csumStart !== 0);
+    return lvsOutput(host, pkt.buf, pkt.ethOff, pkt.frameLen, pkt, port, nh, pkt.now);
   },
 
   toClient(x, pkt, slot) {
@@ -24,7 +37,7 @@ export const natXmit: Transmitter = {
     const ip = pkt.ip;
     const old = ip.src;
     ip.rewriteSrc(vaddr);
-    pkt.ops?.snat(pkt.buf, pkt.l4Off, pkt.l4Len, old, vaddr, conns.vport[slot]!);
+    pkt.ops?.snat(pkt.buf, pkt.l4Off, pkt.l4Len, old, vaddr, conns.vport[slot]!, pkt.csumStart !== 0);
     const caddr = conns.caddr[slot]!;
     if (!x.host.route(caddr)) return DropCode['no-route'];
     return x.host.output(pkt.buf, pkt.ethOff, pkt.frameLen, pkt, x.host.routePort, x.host.routeNextHop, pkt.now);

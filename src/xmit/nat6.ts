@@ -6,7 +6,8 @@
 // is rewritten, as the kernel checks it while routing (packet-too-big then
 // quotes the packet as its sender sent it). A later fragment has no
 // transport header: its addresses change, its checksum lives in the first.
-import { DropCode } from '../model/verdict.js';
+import { DropCode, FORWARDED } from '../model/verdict.js';
+import { lvsDecHopLimit6 } from './out.js';
 import { FRAG_FIRST } from '../net/packet.js';
 import type { Transmitter } from './xmit.js';
 
@@ -19,11 +20,13 @@ export const nat6Xmit: Transmitter = {
     const daddr = conns.daddr6;
     if (!host.route(daddr, o)) return DropCode['no-route'];
     const port = host.routePort;
-    // told from the VIP the client sent to, about its packet as it was
+    // one hop less (decrement_ttl), then the MTU: told from the VIP the client sent to
+    const v = lvsDecHopLimit6(host, pkt);
+    if (v !== FORWARDED) return v;
     if (host.tooBig(pkt, host.ports[port]!.mtu, pkt.dst6)) return DropCode['frag-needed'];
     const ip = pkt.ip6;
     const delta = ip.rewriteDst(daddr, o);
-    pkt.ops?.nat6(pkt.buf, pkt.l4Off, pkt.l4Len, pkt.fragment === FRAG_FIRST, false, conns.dport[slot]!, delta, ip);
+    pkt.ops?.nat6(pkt.buf, pkt.l4Off, pkt.l4Len, pkt.fragment === FRAG_FIRST, false, conns.dport[slot]!, delta, ip, pkt.csumStart !== 0);
     return host.output(pkt.buf, pkt.ethOff, pkt.frameLen, pkt, port, host.routeNextHop, 0, pkt.now);
   },
 
@@ -40,7 +43,7 @@ export const nat6Xmit: Transmitter = {
     const ip = pkt.ip6;
     ip.decHopLimit();
     const delta = ip.rewriteSrc(conns.vaddr6, o);
-    pkt.ops?.nat6(pkt.buf, pkt.l4Off, pkt.l4Len, pkt.fragment === FRAG_FIRST, true, conns.vport[slot]!, delta, ip);
+    pkt.ops?.nat6(pkt.buf, pkt.l4Off, pkt.l4Len, pkt.fragment === FRAG_FIRST, true, conns.vport[slot]!, delta, ip, pkt.csumStart !== 0);
     return host.output(pkt.buf, pkt.ethOff, pkt.frameLen, pkt, port, host.routeNextHop, 0, pkt.now);
   },
 };

@@ -6,7 +6,8 @@
 // the egress MTU less 40; under the IPv6 minimum (1280) nothing is tunnelled;
 // a packet that does not fit gets packet-too-big (that room) from the VIP.
 // IPv6 packets are never fragmented on the way.
-import { DropCode } from '../model/verdict.js';
+import { DropCode, FORWARDED } from '../model/verdict.js';
+import { lvsDecHopLimit6 } from './out.js';
 import { ETH_HEADER_LEN, ETHERTYPE_IPV6, setEtherType } from '../wire/ethernet.js';
 import { IP6IP6_NO_HEADROOM, WIRE_OK } from '../wire/errors.js';
 import { IP6IP6_OUTER_LEN, encapIp6ip6 } from '../wire/ip6ip6.js';
@@ -24,6 +25,8 @@ export const tun6Xmit: Transmitter = {
     const daddr = x.conns.daddr6;
     if (!host.route(daddr, o)) return DropCode['no-route'];
     const egress = host.routePort;
+    const v = lvsDecHopLimit6(host, pkt);
+    if (v !== FORWARDED) return v;
     const mtu = host.ports[egress]!.mtu - IP6IP6_OUTER_LEN;
     if (mtu < IPV6_MIN_MTU) return DropCode['tunnel-mtu-too-small'];
     if (host.tooBig(pkt, mtu, pkt.dst6)) return DropCode['frag-needed'];
@@ -32,6 +35,7 @@ export const tun6Xmit: Transmitter = {
     const ipLen = pkt.frameLen - ETH_HEADER_LEN;
     const ethOff = ipOff - IP6IP6_OUTER_LEN - ETH_HEADER_LEN;
     if (ethOff < 0) return DropCode['no-headroom'];
+    pkt.checksumForTunnel(); // a partial checksum's offsets are the inner frame's
     host.sourceFor(egress, daddr, o, src);
     const rc = encapIp6ip6(buf, ipOff, ipLen, src, 0, daddr, o);
     if (rc === IP6IP6_NO_HEADROOM) return DropCode['no-headroom'];

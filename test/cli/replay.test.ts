@@ -161,7 +161,7 @@ describe('replay of real captures of a NAT director', () => {
     expect(rb.drops).toEqual({ 'not-for-us': ownUnicast });
   });
 
-  it('sends the TCP frames the kernel sent, byte for byte, but for the TTL it keeps toward the real server', () => {
+  it('sends the TCP frames the kernel sent, byte for byte, both ways (toward the real server one TTL less too)', () => {
     const out = join(tmp, 'real-vs-kernel.pcapng');
     replayTo(natCfg, join(IO, 'tcpdump-any-sll2.pcap'), out, { map: `ifindex:${outIf}=outside,ifindex:${inIf}=inside` });
     const ipv4 = (lines: string[], port: string): Buffer[] =>
@@ -176,15 +176,8 @@ describe('replay of real captures of a NAT director', () => {
     const kIn = sentBy('dir-in', '020000000002');
     expect(kOut.length + kIn.length).toBeGreaterThan(8);
     expect(ipv4(ours, 'outside').map((f) => f.toString('hex'))).toEqual(kOut.map((f) => f.toString('hex')));
-    const tIn = ipv4(ours, 'inside');
-    expect(tIn).toHaveLength(kIn.length);
-    tIn.forEach((f, i) => {
-      const k = kIn[i]!;
-      // tapvs delivers toward the real server with the client's TTL (README); the kernel's DNAT forwards, one less
-      expect(f[14 + 8]).toBe(k[14 + 8]! + 1);
-      const blank = (x: Buffer): string => Buffer.concat([x.subarray(0, 22), x.subarray(23, 24), x.subarray(26)]).toString('hex');
-      expect(blank(f)).toBe(blank(k));
-    });
+    // the kernel forwards toward the real server with one TTL less, and so does tapvs (decrement_ttl)
+    expect(ipv4(ours, 'inside').map((f) => f.toString('hex'))).toEqual(kIn.map((f) => f.toString('hex')));
   });
 
   it('SLL (v1, no interface recorded) feeds one port with --port; outgoing frames counted', () => {

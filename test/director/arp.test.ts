@@ -43,7 +43,7 @@ describe('ARP', () => {
   });
 
   const syn = { smac: NAT.routerMac, dmac: NAT.outMac, src: CLIENT, dst: NAT.vip, sport: 40000, dport: 80, flags: 'S', seq: 1, ttl: 60 };
-  const synAtRs = { ...syn, smac: NAT.inMac, dmac: NAT.rs1Mac, dst: NAT.rs1, dport: 8080 };
+  const synAtRs = { ...syn, smac: NAT.inMac, dmac: NAT.rs1Mac, dst: NAT.rs1, dport: 8080, ttl: 59 };
   const whoHasRs1 = arpRequestFrom({ smac: NAT.inMac, sip: NAT.inAddr, tip: NAT.rs1 });
 
   it('a frame to an unresolved next hop waits for the ARP reply, then goes out', () => {

@@ -1,7 +1,8 @@
 // LVS-DR and LVS-TUN: the director sees only the client's half of each
 // connection. DR changes nothing but the MAC addresses; TUN puts an outer
 // IPv4 header (protocol 4) from the director to the real server in front of
-// the untouched client packet, copying the inner TOS, DF and TTL.
+// the client packet, copying the inner TOS, DF and TTL. Both take one TTL off
+// the client's packet first, as the kernel's decrement_ttl does (Linux 5.2+).
 import { describe, expect, it } from 'vitest';
 import { TCP_STATE_NAMES } from '../../src/conn/tcp-states.js';
 import { eth } from '../../src/wire/builder.js';
@@ -33,7 +34,7 @@ describe('DR: only MAC addresses change', () => {
     let t = 0;
     for (const [seg, st, c] of steps) {
       const out = rig.in(0, pad60(tcpFrame(client(seg))), (t += 5));
-      expectFrames(out, [{ port: 0, bytes: tcpFrame({ ...client(seg), smac: DR.mac, dmac: DR.rs1Mac }) }]);
+      expectFrames(out, [{ port: 0, bytes: tcpFrame({ ...client(seg), smac: DR.mac, dmac: DR.rs1Mac, ttl: 49 }) }]);
       const slot = rig.d.conns.lookupIn(6, ip(CLIENT), CPORT, ip(DR.vip), 80, t);
       expect([seg.flags, TCP_STATE_NAMES[rig.d.conns.state[slot]!], dest.activeConns, dest.inactConns])
         .toEqual([seg.flags, st, ...c]);
@@ -45,7 +46,7 @@ describe('DR: only MAC addresses change', () => {
     const cfgU = drConfig({ services: [{ proto: 'udp', port: 53, dests: [{ addr: DR.rs2, port: 53 }] }] });
     const rig = new Rig(cfgU);
     const q = { smac: DR.routerMac, dmac: DR.mac, src: CLIENT, dst: DR.vip, sport: 5353, dport: 53, ttl: 60, payload: 'query' };
-    expectFrames(rig.in(0, pad60(udpFrame(q)), 1), [{ port: 0, bytes: udpFrame({ ...q, smac: DR.mac, dmac: DR.rs2Mac }) }]);
+    expectFrames(rig.in(0, pad60(udpFrame(q)), 1), [{ port: 0, bytes: udpFrame({ ...q, smac: DR.mac, dmac: DR.rs2Mac, ttl: 59 }) }]);
   });
 });
 
@@ -54,12 +55,12 @@ describe('TUN: IPIP to the real server', () => {
   const client = (s: Step, df = true): TcpSpec => ({
     smac: TUN.routerMac, dmac: TUN.mac, src: CLIENT, dst: TUN.vip, sport: CPORT, dport: 80, ttl: 50, id: 99, tos: 0x28, df, ...s,
   });
-  /** The client's IP packet, as it must appear inside the tunnel. */
-  const inner = (s: Step, df = true) => tcpFrame(client(s, df)).subarray(14);
+  /** The client's IP packet, as it must appear inside the tunnel: one TTL less. */
+  const inner = (s: Step, df = true) => tcpFrame({ ...client(s, df), ttl: 49 }).subarray(14);
   // the director numbers the outer headers it makes 1, 2, 3, ...
   const tunnelled = (s: Step, outerId: number, df = true) =>
     eth({ src: TUN.mac, dst: TUN.gwMac })
-      .ipip({ src: TUN.addr, dst: TUN.rs1, ttl: 50, tos: 0x28, id: outerId, flags: df ? 'DF' : 0 })
+      .ipip({ src: TUN.addr, dst: TUN.rs1, ttl: 49, tos: 0x28, id: outerId, flags: df ? 'DF' : 0 })
       .payload(inner(s, df))
       .build();
 
@@ -91,10 +92,11 @@ describe('TUN: IPIP to the real server', () => {
     const bigFrame = tcpFrame(client(big));
     const out = rig.in(0, bigFrame, 2);
     const icmp = eth({ src: TUN.mac, dst: TUN.routerMac })
-      // id 3: the SYN's outer header took 1, and the refused encapsulation drew 2 before it was refused
-      .ipv4({ src: TUN.vip, dst: CLIENT, tos: 0xc0, ttl: 64, id: 3 })
+      // id 2: the SYN's outer header took 1; the refused packet takes none (the kernel numbers the outer header after the MTU check)
+      .ipv4({ src: TUN.vip, dst: CLIENT, tos: 0xc0, ttl: 64, id: 2 })
       .icmp({ type: 3, code: 4, mtu: 1480, quote: 28 })
-      .payload(bigFrame.subarray(14))
+      // quoting the packet with its TTL already taken down, as decrement_ttl runs before the MTU check
+      .payload(inner(big))
       .build();
     expectFrames(out, [{ port: 0, bytes: icmp }]);
     expect(rig.drops()).toEqual({ 'frag-needed': 1 });
@@ -106,7 +108,7 @@ describe('TUN: IPIP to the real server', () => {
     const big = { flags: 'PA', seq: 2, ack: 1, payload: 'y'.repeat(1500 - 40) };
     const out = rig.in(0, tcpFrame(client(big, false)), 2);
     const whole = inner(big, false); // 1500 bytes inside a 1520-byte outer packet
-    const outer = { src: TUN.addr, dst: TUN.rs1, ttl: 50, tos: 0x28, id: 2, protocol: 4 };
+    const outer = { src: TUN.addr, dst: TUN.rs1, ttl: 49, tos: 0x28, id: 2, protocol: 4 };
     const f1 = eth({ src: TUN.mac, dst: TUN.gwMac }).ipv4({ ...outer, flags: 'MF' }).payload(whole.subarray(0, 1480)).build();
     const f2 = eth({ src: TUN.mac, dst: TUN.gwMac }).ipv4({ ...outer, fragOffset: 1480 / 8 }).payload(whole.subarray(1480)).build();
     expectFrames(out, [{ port: 0, bytes: f1 }, { port: 0, bytes: f2 }]);
@@ -126,10 +128,10 @@ describe('DR and TUN: ICMP', () => {
   });
 
   // a router on the client's side cannot pass a reply the real server sent straight to the client from VIP:80
-  const fragNeededAboutReply = (smac: string, dmac: string, vip: string) => {
+  const fragNeededAboutReply = (smac: string, dmac: string, vip: string, ttl = 60) => {
     const reply = tcpFrame({ smac, dmac, src: vip, dst: CLIENT, sport: 80, dport: CPORT, flags: 'PA', seq: 1, ack: 1, payload: 'q'.repeat(64) });
     return eth({ src: smac, dst: dmac })
-      .ipv4({ src: '192.0.2.1', dst: vip, ttl: 60, id: 5, tos: 0xc0 })
+      .ipv4({ src: '192.0.2.1', dst: vip, ttl, id: 5, tos: 0xc0 })
       .icmp({ type: 3, code: 4, mtu: 1280, quote: 28 }).payload(reply.subarray(14)).build();
   };
 
@@ -137,10 +139,10 @@ describe('DR and TUN: ICMP', () => {
     const rig = new Rig(drConfig({ services: [{ port: 80, dests: [{ addr: DR.rs1, port: 80 }] }] }));
     rig.in(0, pad60(tcpFrame({ smac: DR.routerMac, dmac: DR.mac, src: CLIENT, dst: DR.vip, sport: CPORT, dport: 80, flags: 'S', seq: 0 })), 1);
     const err = fragNeededAboutReply(DR.routerMac, DR.mac, DR.vip);
-    const want = fragNeededAboutReply(DR.mac, DR.rs1Mac, DR.vip);
-    // only the outer MACs differ; the quoted reply is not addressed by MAC, so rebuild just the header
-    const w = err.slice();
-    w.set(want.subarray(0, 12), 0);
+    // only the outer MACs and TTL differ (the quoted reply is not addressed by MAC)
+    const want = fragNeededAboutReply(DR.mac, DR.rs1Mac, DR.vip, 59);
+    const w = want.slice();
+    w.set(err.subarray(34), 34);
     expectFrames(rig.in(0, err, 2), [{ port: 0, bytes: w }]);
   });
 
@@ -149,8 +151,8 @@ describe('DR and TUN: ICMP', () => {
     rig.in(0, pad60(tcpFrame({ smac: TUN.routerMac, dmac: TUN.mac, src: CLIENT, dst: TUN.vip, sport: CPORT, dport: 80, flags: 'S', seq: 0 })), 1);
     const err = fragNeededAboutReply(TUN.routerMac, TUN.mac, TUN.vip);
     const want = eth({ src: TUN.mac, dst: TUN.gwMac })
-      .ipip({ src: TUN.addr, dst: TUN.rs1, ttl: 60, tos: 0xc0, id: 2 })
-      .payload(err.subarray(14))
+      .ipip({ src: TUN.addr, dst: TUN.rs1, ttl: 59, tos: 0xc0, id: 2 })
+      .payload(fragNeededAboutReply(TUN.routerMac, TUN.mac, TUN.vip, 59).subarray(14))
       .build();
     expectFrames(rig.in(0, err, 2), [{ port: 0, bytes: want }]);
   });

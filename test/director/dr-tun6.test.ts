@@ -2,8 +2,10 @@
 // each connection. DR changes nothing but the MAC addresses (the real
 // server's found by neighbour discovery); TUN puts an outer IPv6 header
 // (next header 41) from the director to the real server in front of the
-// untouched client packet, copying its traffic class and hop limit, flow
-// label 0, as ip_vs_tunnel_xmit_v6; a packet that does not fit gets
+// client packet, copying its traffic class and hop limit, flow label 0, as
+// ip_vs_tunnel_xmit_v6. Both take one hop off the client's packet first
+// (decrement_ttl, Linux 5.2+: hop limit 1 gets time exceeded from the VIP);
+// a packet that does not fit gets
 // packet-too-big from the VIP with the room inside the tunnel (egress MTU
 // less 40). Every expected frame is built from scratch.
 import { describe, expect, it } from 'vitest';
@@ -37,7 +39,7 @@ describe('DR6: only MAC addresses change', () => {
     let t = 0;
     for (const [seg, st, c] of steps) {
       const out = rig.in(0, tcp6Frame(client(seg)), (t += 5));
-      expectFrames(out, [{ port: 0, bytes: tcp6Frame({ ...client(seg), smac: DR6.mac, dmac: DR6.rs1Mac }) }]);
+      expectFrames(out, [{ port: 0, bytes: tcp6Frame({ ...client(seg), smac: DR6.mac, dmac: DR6.rs1Mac, hopLimit: 49 }) }]);
       const slot = rig.d.conns.lookupIn6(6, ip6(CLIENT6), 0, CPORT, ip6(DR6.vip), 0, 80, t);
       expect([seg.flags, TCP_STATE_NAMES[rig.d.conns.state[slot]!], dest.activeConns, dest.inactConns]).toEqual([seg.flags, st, ...c]);
     }
@@ -47,7 +49,7 @@ describe('DR6: only MAC addresses change', () => {
   it('UDP goes the same way', () => {
     const rig = new Rig(dr6Config({ services: [{ proto: 'udp', port: 53, dests: [{ addr: DR6.rs2, port: 53 }] }] }));
     const q = { smac: DR6.routerMac, dmac: DR6.mac, src: CLIENT6, dst: DR6.vip, sport: 5353, dport: 53, hopLimit: 60, payload: 'query' };
-    expectFrames(rig.in(0, udp6Frame(q), 1), [{ port: 0, bytes: udp6Frame({ ...q, smac: DR6.mac, dmac: DR6.rs2Mac }) }]);
+    expectFrames(rig.in(0, udp6Frame(q), 1), [{ port: 0, bytes: udp6Frame({ ...q, smac: DR6.mac, dmac: DR6.rs2Mac, hopLimit: 59 }) }]);
   });
 
   it('the real server\'s MAC comes from neighbour discovery, solicited from the LAN address\'s link-local', () => {
@@ -58,7 +60,7 @@ describe('DR6: only MAC addresses change', () => {
     expectFrames(rig.in(0, tcp6Frame(syn), 1), [{ port: 0, bytes: ns }]);
     const na = eth({ src: DR6.rs1Mac, dst: DR6.mac }).ipv6({ src: DR6.rs1, dst: DR6.ll, hopLimit: 255 })
       .icmpv6({ type: 136, target: DR6.rs1, flags: 'SO', options: [{ tll: DR6.rs1Mac }] }).build();
-    expectFrames(rig.in(0, na, 2), [{ port: 0, bytes: tcp6Frame({ ...syn, smac: DR6.mac, dmac: DR6.rs1Mac }) }]);
+    expectFrames(rig.in(0, na, 2), [{ port: 0, bytes: tcp6Frame({ ...syn, smac: DR6.mac, dmac: DR6.rs1Mac, hopLimit: 49 }) }]);
   });
 
   it('an ICMPv6 error from the client side about the connection goes to the real server as it is', () => {
@@ -66,9 +68,9 @@ describe('DR6: only MAC addresses change', () => {
     rig.in(0, tcp6Frame(client({ flags: 'S', seq: 1, ack: 0 })), 1);
     // what the real server sent the client (from the VIP, straight)
     const sent = tcp6Frame({ smac: DR6.rs1Mac, dmac: DR6.routerMac, src: DR6.vip, dst: CLIENT6, sport: 80, dport: CPORT, flags: 'SA', seq: 500, ack: 2, hopLimit: 63 });
-    const err = (smac: string, dmac: string) => eth({ src: smac, dst: dmac }).ipv6({ src: CLIENT6, dst: DR6.vip, hopLimit: 55 })
+    const err = (smac: string, dmac: string, hopLimit = 55) => eth({ src: smac, dst: dmac }).ipv6({ src: CLIENT6, dst: DR6.vip, hopLimit })
       .icmpv6({ type: 1, code: 4 }).payload(ipPart(sent)).build();
-    expectFrames(rig.in(0, err(DR6.routerMac, DR6.mac), 2), [{ port: 0, bytes: err(DR6.mac, DR6.rs1Mac) }]);
+    expectFrames(rig.in(0, err(DR6.routerMac, DR6.mac), 2), [{ port: 0, bytes: err(DR6.mac, DR6.rs1Mac, 54) }]);
   });
 
   it('echo to the VIP is answered by the director', () => {
@@ -84,16 +86,15 @@ describe('TUN6: IPv6-in-IPv6 to the real server', () => {
   const client = (s: Step): Tcp6Spec => ({
     smac: TUN6.routerMac, dmac: TUN6.mac, src: CLIENT6, dst: TUN6.vip, sport: CPORT, dport: 80, hopLimit: 50, tc: 0xb8, flowLabel: 0xfedcb, ...s,
   });
-  /** The client's packet inside an outer header from the director's address, via the gateway: traffic class and hop limit copied, flow label 0. */
-  const tunnelled = (inner: Uint8Array, hopLimit = 50, tc = 0xb8) =>
+  /** The client's packet (one hop less) inside an outer header from the director's address, via the gateway: traffic class and hop limit copied, flow label 0. */
+  const tunnelled = (inner: Uint8Array, hopLimit = 49, tc = 0xb8) =>
     eth({ src: TUN6.mac, dst: TUN6.gwMac }).ip6ip6({ src: TUN6.addr, dst: TUN6.rs1, hopLimit, tc }).payload(ipPart(inner)).build();
 
   it('encapsulates every client segment, the inner packet untouched', () => {
     const rig = new Rig(cfg);
     let t = 0;
     for (const [seg, st] of steps) {
-      const f = tcp6Frame(client(seg));
-      expectFrames(rig.in(0, f, (t += 5)), [{ port: 0, bytes: tunnelled(f) }]);
+      expectFrames(rig.in(0, tcp6Frame(client(seg)), (t += 5)), [{ port: 0, bytes: tunnelled(tcp6Frame({ ...client(seg), hopLimit: 49 })) }]);
       const slot = rig.d.conns.lookupIn6(6, ip6(CLIENT6), 0, CPORT, ip6(TUN6.vip), 0, 80, t);
       expect([seg.flags, TCP_STATE_NAMES[rig.d.conns.state[slot]!]]).toEqual([seg.flags, st]);
     }
@@ -102,21 +103,25 @@ describe('TUN6: IPv6-in-IPv6 to the real server', () => {
 
   it('UDP too, to a real server on another network behind the gateway', () => {
     const rig = new Rig(tun6Config({ services: [{ proto: 'udp', port: 53, dests: [{ addr: TUN6.rs2, port: 53 }] }] }));
-    const q = udp6Frame({ smac: TUN6.routerMac, dmac: TUN6.mac, src: CLIENT6, dst: TUN6.vip, sport: 7, dport: 53, hopLimit: 9, payload: 'q' });
-    const want = eth({ src: TUN6.mac, dst: TUN6.gwMac }).ip6ip6({ src: TUN6.addr, dst: TUN6.rs2, hopLimit: 9 }).payload(ipPart(q)).build();
+    const qs = { smac: TUN6.routerMac, dmac: TUN6.mac, src: CLIENT6, dst: TUN6.vip, sport: 7, dport: 53, hopLimit: 9, payload: 'q' };
+    const q = udp6Frame(qs);
+    const want = eth({ src: TUN6.mac, dst: TUN6.gwMac }).ip6ip6({ src: TUN6.addr, dst: TUN6.rs2, hopLimit: 8 }).payload(ipPart(udp6Frame({ ...qs, hopLimit: 8 }))).build();
     expectFrames(rig.in(0, q, 1), [{ port: 0, bytes: want }]);
   });
 
   it('a packet that fits the tunnel exactly (1460 of 1500) goes; one byte more gets packet too big (1460) from the VIP', () => {
     const rig = new Rig(cfg);
     rig.in(0, tcp6Frame(client({ flags: 'S', seq: 1, ack: 0 })), 1);
-    const fits = tcp6Frame(client({ flags: 'PA', seq: 2, ack: 1, payload: 'a'.repeat(1460 - 40 - 20) }));
+    const fitsSpec = client({ flags: 'PA', seq: 2, ack: 1, payload: 'a'.repeat(1460 - 40 - 20) });
+    const fits = tcp6Frame(fitsSpec);
     expect(fits.length).toBe(14 + 1460);
-    expectFrames(rig.in(0, fits, 2), [{ port: 0, bytes: tunnelled(fits) }]);
-    const big = tcp6Frame(client({ flags: 'PA', seq: 2, ack: 1, payload: 'b'.repeat(1460 - 40 - 20 + 1) }));
-    // routed back to the client (through the default router); it quotes as much as fits in 1280 bytes
+    expectFrames(rig.in(0, fits, 2), [{ port: 0, bytes: tunnelled(tcp6Frame({ ...fitsSpec, hopLimit: 49 })) }]);
+    const bigSpec = client({ flags: 'PA', seq: 2, ack: 1, payload: 'b'.repeat(1460 - 40 - 20 + 1) });
+    const big = tcp6Frame(bigSpec);
+    // routed back to the client (through the default router); it quotes as much as fits in 1280 bytes, of the
+    // packet with its hop already taken (decrement_ttl runs before the MTU check)
     const ptb = eth({ src: TUN6.mac, dst: TUN6.routerMac }).ipv6({ src: TUN6.vip, dst: CLIENT6, hopLimit: 64 })
-      .icmpv6({ type: 2, mtu: 1460 }).payload(ipPart(big).subarray(0, 1232)).build();
+      .icmpv6({ type: 2, mtu: 1460 }).payload(ipPart(tcp6Frame({ ...bigSpec, hopLimit: 49 })).subarray(0, 1232)).build();
     expectFrames(rig.in(0, big, 3), [{ port: 0, bytes: ptb }]);
     expect(rig.drops()).toEqual({ 'frag-needed': 1 });
   });
@@ -148,8 +153,9 @@ describe('TUN6: IPv6-in-IPv6 to the real server', () => {
     const rig = new Rig(cfg);
     rig.in(0, tcp6Frame(client({ flags: 'S', seq: 1, ack: 0 })), 1);
     const sent = tcp6Frame({ smac: '02:00:00:00:09:09', dmac: TUN6.routerMac, src: TUN6.vip, dst: CLIENT6, sport: 80, dport: CPORT, flags: 'SA', seq: 7, ack: 2 });
-    const err = eth({ src: TUN6.routerMac, dst: TUN6.mac }).ipv6({ src: CLIENT6, dst: TUN6.vip, hopLimit: 61 }).icmpv6({ type: 1, code: 1 }).payload(ipPart(sent)).build();
-    expectFrames(rig.in(0, err, 2), [{ port: 0, bytes: tunnelled(err, 61, 0) }]);
+    const err = (hopLimit: number) => eth({ src: TUN6.routerMac, dst: TUN6.mac }).ipv6({ src: CLIENT6, dst: TUN6.vip, hopLimit })
+      .icmpv6({ type: 1, code: 1 }).payload(ipPart(sent)).build();
+    expectFrames(rig.in(0, err(61), 2), [{ port: 0, bytes: tunnelled(err(60), 60, 0) }]);
     const req = eth({ src: TUN6.routerMac, dst: TUN6.mac }).ipv6({ src: CLIENT6, dst: TUN6.vip }).icmpv6({ type: 128, id: 2, seq: 2, payload: 'x' }).build();
     const rep = eth({ src: TUN6.mac, dst: TUN6.routerMac }).ipv6({ src: TUN6.vip, dst: CLIENT6 }).icmpv6({ type: 129, id: 2, seq: 2, payload: 'x' }).build();
     expectFrames(rig.in(0, req, 3), [{ port: 0, bytes: rep }]);
@@ -165,9 +171,12 @@ describe('TUN6: IPv6-in-IPv6 to the real server', () => {
     expect(c).not.toBe(a);
   });
 
-  it('hop limit 1 reaches the real server as it came (the VIP is the director\'s own address, as for IPv4\'s TTL)', () => {
+  it('hop limit 1 does not reach the real server: time exceeded from the VIP, as decrement_ttl (Linux 5.2+)', () => {
     const rig = new Rig(cfg);
     const f = tcp6Frame({ ...client({ flags: 'S', seq: 1, ack: 0 }), hopLimit: 1 });
-    expectFrames(rig.in(0, f, 1), [{ port: 0, bytes: tunnelled(f, 1) }]);
+    const te = eth({ src: TUN6.mac, dst: TUN6.routerMac }).ipv6({ src: TUN6.vip, dst: CLIENT6, hopLimit: 64 })
+      .icmpv6({ type: 3, code: 0 }).payload(ipPart(f)).build();
+    expectFrames(rig.in(0, f, 1), [{ port: 0, bytes: te }]);
+    expect(rig.drops()).toEqual({ 'ttl-exceeded': 1 });
   });
 });

@@ -1,7 +1,8 @@
 // Fragments follow their first fragment (src/director/fragments.ts): the
 // first carries the ports and is scheduled; later ones go to the same real
 // server, rewritten at the IP layer only; later ones that arrive first are
-// held and released behind it.
+// held and released behind it. Each loses one TTL on the way, as every packet
+// the kernel's IPVS sends toward a real server.
 import { describe, expect, it } from 'vitest';
 import { eth, packet } from '../../src/wire/builder.js';
 import { expectFrames, Rig } from './harness.js';
@@ -37,7 +38,7 @@ function fragments(d: Dgram): Uint8Array[] {
 describe('NAT fragments', () => {
   const cfg = natConfig({ services: [{ proto: 'udp', port: 53, dests: [{ addr: NAT.rs1, port: 5353 }] }] });
   const fromClient: Dgram = { smac: NAT.routerMac, dmac: NAT.outMac, src: CLIENT, dst: NAT.vip, sport: 1111, dport: 53, id: 0x77, ttl: 60 };
-  const atRs: Dgram = { ...fromClient, smac: NAT.inMac, dmac: NAT.rs1Mac, dst: NAT.rs1, dport: 5353 };
+  const atRs: Dgram = { ...fromClient, smac: NAT.inMac, dmac: NAT.rs1Mac, dst: NAT.rs1, dport: 5353, ttl: 59 };
 
   it('first then later: each rewritten, the transport checksum (in the first) covers the rewritten datagram', () => {
     const rig = new Rig(cfg);
@@ -109,12 +110,12 @@ describe('DR fragments', () => {
     const rig = new Rig(cfg);
     // rr starts at the head of the list, and the kernel adds each dest at the head: rs2 first
     const a = fragments(from(2001, 1));
-    const aOut = fragments({ ...from(2001, 1), smac: DR.mac, dmac: DR.rs2Mac });
+    const aOut = fragments({ ...from(2001, 1), smac: DR.mac, dmac: DR.rs2Mac, ttl: 59 });
     expectFrames(rig.in(0, a[0]!, 1), [{ port: 0, bytes: aOut[0]! }]);
     expectFrames(rig.in(0, a[1]!, 2), [{ port: 0, bytes: aOut[1]! }]);
     // a new conn goes to rs1, and so do its fragments, even the one that came before its first
     const b = fragments(from(2002, 2));
-    const bOut = fragments({ ...from(2002, 2), smac: DR.mac, dmac: DR.rs1Mac });
+    const bOut = fragments({ ...from(2002, 2), smac: DR.mac, dmac: DR.rs1Mac, ttl: 59 });
     expect(rig.in(0, b[1]!, 3)).toEqual([]);
     expectFrames(rig.in(0, b[0]!, 4), [{ port: 0, bytes: bOut[0]! }, { port: 0, bytes: bOut[1]! }]);
     expect(rig.drops()).toEqual({});

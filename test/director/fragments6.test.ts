@@ -41,7 +41,7 @@ function fragments(d: Dgram): Uint8Array[] {
 describe('NAT6 fragments', () => {
   const cfg = nat6Config({ services: [{ proto: 'udp', port: 53, dests: [{ addr: NAT6.rs1, port: 5353 }] }] });
   const fromClient: Dgram = { smac: NAT6.routerMac, dmac: NAT6.outMac, src: CLIENT6, dst: NAT6.vip, sport: 1111, dport: 53, id: 0x77665544, hopLimit: 60 };
-  const atRs: Dgram = { ...fromClient, smac: NAT6.inMac, dmac: NAT6.rs1Mac, dst: NAT6.rs1, dport: 5353 };
+  const atRs: Dgram = { ...fromClient, smac: NAT6.inMac, dmac: NAT6.rs1Mac, dst: NAT6.rs1, dport: 5353, hopLimit: 59 };
   const fromRs: Dgram = { smac: NAT6.rs1Mac, dmac: NAT6.inMac, src: NAT6.rs1, dst: CLIENT6, sport: 5353, dport: 1111, id: 9, hopLimit: 64 };
   const atClient: Dgram = { ...fromRs, smac: NAT6.outMac, dmac: NAT6.routerMac, src: NAT6.vip, sport: 53, hopLimit: 63 };
 
@@ -107,7 +107,7 @@ describe('DR6 and TUN6 fragments', () => {
     const cfg = dr6Config({ services: [{ proto: 'udp', port: 53, dests: [{ addr: DR6.rs1, port: 53 }] }] });
     const d: Dgram = { smac: DR6.routerMac, dmac: DR6.mac, src: CLIENT6, dst: DR6.vip, sport: 1111, dport: 53, id: 5, hopLimit: 60 };
     const [f1, f2] = fragments(d);
-    const [w1, w2] = fragments({ ...d, smac: DR6.mac, dmac: DR6.rs1Mac });
+    const [w1, w2] = fragments({ ...d, smac: DR6.mac, dmac: DR6.rs1Mac, hopLimit: 59 });
     let rig = new Rig(cfg);
     expectFrames(rig.in(0, f1!, 1), [{ port: 0, bytes: w1! }]);
     expectFrames(rig.in(0, f2!, 2), [{ port: 0, bytes: w2! }]);
@@ -121,13 +121,14 @@ describe('DR6 and TUN6 fragments', () => {
     const cfg = tun6Config({ services: [{ proto: 'udp', port: 53, dests: [{ addr: TUN6.rs1, port: 53 }] }] });
     const d: Dgram = { smac: TUN6.routerMac, dmac: TUN6.mac, src: CLIENT6, dst: TUN6.vip, sport: 1111, dport: 53, id: 6, hopLimit: 60 };
     const [f1, f2] = fragments(d);
-    const tun = (f: Uint8Array) => eth({ src: TUN6.mac, dst: TUN6.gwMac }).ip6ip6({ src: TUN6.addr, dst: TUN6.rs1, hopLimit: 60 }).payload(ipPart(f)).build();
+    const [i1, i2] = fragments({ ...d, hopLimit: 59 });
+    const tun = (f: Uint8Array) => eth({ src: TUN6.mac, dst: TUN6.gwMac }).ip6ip6({ src: TUN6.addr, dst: TUN6.rs1, hopLimit: 59 }).payload(ipPart(f)).build();
     let rig = new Rig(cfg);
-    expectFrames(rig.in(0, f1!, 1), [{ port: 0, bytes: tun(f1!) }]);
-    expectFrames(rig.in(0, f2!, 2), [{ port: 0, bytes: tun(f2!) }]);
+    expectFrames(rig.in(0, f1!, 1), [{ port: 0, bytes: tun(i1!) }]);
+    expectFrames(rig.in(0, f2!, 2), [{ port: 0, bytes: tun(i2!) }]);
     rig = new Rig(cfg);
     expect(rig.in(0, f2!, 1)).toEqual([]);
-    expectFrames(rig.in(0, f1!, 2), [{ port: 0, bytes: tun(f1!) }, { port: 0, bytes: tun(f2!) }]);
+    expectFrames(rig.in(0, f1!, 2), [{ port: 0, bytes: tun(i1!) }, { port: 0, bytes: tun(i2!) }]);
     expect(rig.drops()).toEqual({});
   });
 });
@@ -135,7 +136,7 @@ describe('DR6 and TUN6 fragments', () => {
 describe('IPv6 extension headers', () => {
   const cfg = nat6Config({ services: [{ port: 80, dests: [{ addr: NAT6.rs1, port: 8080 }] }] });
   const syn: Tcp6Spec = { smac: NAT6.routerMac, dmac: NAT6.outMac, src: CLIENT6, dst: NAT6.vip, sport: 4444, dport: 80, flags: 'S', seq: 7, hopLimit: 40 };
-  const synAtRs: Tcp6Spec = { ...syn, smac: NAT6.inMac, dmac: NAT6.rs1Mac, dst: NAT6.rs1, dport: 8080 };
+  const synAtRs: Tcp6Spec = { ...syn, smac: NAT6.inMac, dmac: NAT6.rs1Mac, dst: NAT6.rs1, dport: 8080, hopLimit: 39 };
   // router alert (type 5) in hop-by-hop options, PadN in destination options
   const hbh = [5, 2, 0, 0];
   const exts = (b: ReturnType<typeof eth>) => b.hopByHop({ options: hbh }).destOpts({ options: [1, 2, 0, 0] });
@@ -152,12 +153,12 @@ describe('IPv6 extension headers', () => {
   it('DR and TUN: passed untouched', () => {
     const dr = new Rig(dr6Config({ services: [{ port: 80, dests: [{ addr: DR6.rs1, port: 80 }] }] }));
     const s: Tcp6Spec = { ...syn, smac: DR6.routerMac, dmac: DR6.mac, dst: DR6.vip };
-    expectFrames(dr.in(0, tcp6Frame(s, exts), 1), [{ port: 0, bytes: tcp6Frame({ ...s, smac: DR6.mac, dmac: DR6.rs1Mac }, exts) }]);
+    expectFrames(dr.in(0, tcp6Frame(s, exts), 1), [{ port: 0, bytes: tcp6Frame({ ...s, smac: DR6.mac, dmac: DR6.rs1Mac, hopLimit: 39 }, exts) }]);
     const tun = new Rig(tun6Config({ services: [{ port: 80, dests: [{ addr: TUN6.rs1, port: 80 }] }] }));
     const t: Tcp6Spec = { ...syn, smac: TUN6.routerMac, dmac: TUN6.mac, dst: TUN6.vip };
-    const inner = tcp6Frame(t, exts);
-    expectFrames(tun.in(0, inner, 1), [{
-      port: 0, bytes: eth({ src: TUN6.mac, dst: TUN6.gwMac }).ip6ip6({ src: TUN6.addr, dst: TUN6.rs1, hopLimit: 40 }).payload(ipPart(inner)).build(),
+    const inner = tcp6Frame({ ...t, hopLimit: 39 }, exts);
+    expectFrames(tun.in(0, tcp6Frame(t, exts), 1), [{
+      port: 0, bytes: eth({ src: TUN6.mac, dst: TUN6.gwMac }).ip6ip6({ src: TUN6.addr, dst: TUN6.rs1, hopLimit: 39 }).payload(ipPart(inner)).build(),
     }]);
   });
 
@@ -201,13 +202,13 @@ describe('IPv6 extension headers', () => {
     const rig = new Rig(nat6Config({ services: [{ proto: 'udp', port: 53, dests: [{ addr: NAT6.rs1, port: 5353 }] }] }));
     const whole = packet().ipv6({ src: CLIENT6, dst: NAT6.rs1 }).destOpts({ options: [1, 2, 0, 0] }).udp({ sport: 1, dport: 5353, payload: PAYLOAD }).build();
     const viaVip = packet().ipv6({ src: CLIENT6, dst: NAT6.vip }).destOpts({ options: [1, 2, 0, 0] }).udp({ sport: 1, dport: 53, payload: PAYLOAD }).build();
-    const frag = (data: Uint8Array, dst: string, smac: string, dmac: string, offset: number, m: boolean, part: [number, number]) =>
-      eth({ src: smac, dst: dmac }).ipv6({ src: CLIENT6, dst }).frag({ offset, m, id: 42, nextHeader: 60 }).payload(data.subarray(40 + part[0], 40 + part[1])).build();
+    const frag = (data: Uint8Array, dst: string, smac: string, dmac: string, offset: number, m: boolean, part: [number, number], hopLimit = 64) =>
+      eth({ src: smac, dst: dmac }).ipv6({ src: CLIENT6, dst, hopLimit }).frag({ offset, m, id: 42, nextHeader: 60 }).payload(data.subarray(40 + part[0], 40 + part[1])).build();
     // the unfragmentable part is the fixed header; the destination options go in the first fragment
     const in1 = frag(viaVip, NAT6.vip, NAT6.routerMac, NAT6.outMac, 0, true, [0, 64]);
     const in2 = frag(viaVip, NAT6.vip, NAT6.routerMac, NAT6.outMac, 8, false, [64, viaVip.length - 40]);
-    const out1 = frag(whole, NAT6.rs1, NAT6.inMac, NAT6.rs1Mac, 0, true, [0, 64]);
-    const out2 = frag(whole, NAT6.rs1, NAT6.inMac, NAT6.rs1Mac, 8, false, [64, whole.length - 40]);
+    const out1 = frag(whole, NAT6.rs1, NAT6.inMac, NAT6.rs1Mac, 0, true, [0, 64], 63);
+    const out2 = frag(whole, NAT6.rs1, NAT6.inMac, NAT6.rs1Mac, 8, false, [64, whole.length - 40], 63);
     expect(rig.in(0, in2, 1)).toEqual([]);
     expectFrames(rig.in(0, in1, 2), [{ port: 1, bytes: out1 }, { port: 1, bytes: out2 }]);
     expect(rig.drops()).toEqual({});

@@ -16,7 +16,8 @@ const cfg = natConfig({
 });
 
 const query = { smac: NAT.routerMac, dmac: NAT.outMac, src: CLIENT, dst: NAT.vip, sport: 33333, dport: 53, ttl: 60, id: 5, payload: 'who is rs?' };
-const queryAtRs = { ...query, smac: NAT.inMac, dmac: NAT.rs1Mac, dst: NAT.rs1, dport: 5353 };
+// one TTL less toward the real server too (decrement_ttl)
+const queryAtRs = { ...query, smac: NAT.inMac, dmac: NAT.rs1Mac, dst: NAT.rs1, dport: 5353, ttl: 59 };
 const answer = { smac: NAT.rs1Mac, dmac: NAT.inMac, src: NAT.rs1, dst: CLIENT, sport: 5353, dport: 33333, ttl: 64, id: 6, payload: 'rs1' };
 const answerAtClient = { ...answer, smac: NAT.outMac, dmac: NAT.routerMac, src: NAT.vip, sport: 53, ttl: 63 };
 
@@ -32,7 +33,7 @@ function expectIcmpChecksumsValid(f: Uint8Array): void {
 }
 
 describe('NAT UDP', () => {
-  it('a query goes to the real server port, the answer comes back from VIP:53 with TTL-1', () => {
+  it('a query goes to the real server port with TTL-1, the answer comes back from VIP:53 with TTL-1', () => {
     const rig = new Rig(cfg);
     expectFrames(rig.in(0, pad60(udpFrame(query)), 1), [{ port: 1, bytes: udpFrame(queryAtRs) }]);
     expectFrames(rig.in(1, pad60(udpFrame(answer)), 2), [{ port: 0, bytes: udpFrame(answerAtClient) }]);
@@ -101,7 +102,7 @@ describe('ICMP errors about NAT connections', () => {
         .ipv4({ src: CLIENT, dst: NAT.vip, ttl: 55, id: 900, tos: 0xc0 })
         .icmp({ type: 3, code: 3, ...(quote ? { quote } : {}) }).payload(quotedAtClient).build();
       const want = eth({ src: NAT.inMac, dst: NAT.rs1Mac })
-        .ipv4({ src: CLIENT, dst: NAT.rs1, ttl: 55, id: 900, tos: 0xc0 })
+        .ipv4({ src: CLIENT, dst: NAT.rs1, ttl: 54, id: 900, tos: 0xc0 })
         .icmp({ type: 3, code: 3, ...(quote ? { quote } : {}) }).payload(quotedAtRs).build();
       const out = rig.in(0, pad60(err), 3);
       expectFrames(out, [{ port: 1, bytes: want }]);

@@ -1,7 +1,8 @@
 // LVS-NAT, one TCP connection from SYN to the last ACK, both directions:
 // client packets get the real server's address and port, replies get the
 // VIP and virtual port back and lose one TTL; the connection's state and the
-// real server's active/inactive counts follow the kernel's state table.
+// real server's active/inactive counts follow the kernel's state table. Both
+// directions lose one TTL.
 import { describe, expect, it } from 'vitest';
 import { TCP_STATE_NAMES } from '../../src/conn/tcp-states.js';
 import { expectFrames, Rig, type Frame } from './harness.js';
@@ -16,8 +17,8 @@ function fromClient(s: Step): TcpSpec {
   return { smac: NAT.routerMac, dmac: NAT.outMac, src: CLIENT, dst: NAT.vip, sport: CPORT, dport: 80, ttl: 57, id: 0x1234, ...s };
 }
 function toServer(s: Step): TcpSpec {
-  // only the destination address and port change; TTL is not decremented on the way in (IPVS works at LOCAL_IN)
-  return { smac: NAT.inMac, dmac: NAT.rs1Mac, src: CLIENT, dst: NAT.rs1, sport: CPORT, dport: 8080, ttl: 57, id: 0x1234, ...s };
+  // the destination address and port change, and one TTL goes (decrement_ttl, since Linux 5.2)
+  return { smac: NAT.inMac, dmac: NAT.rs1Mac, src: CLIENT, dst: NAT.rs1, sport: CPORT, dport: 8080, ttl: 56, id: 0x1234, ...s };
 }
 function fromServer(s: Step): TcpSpec {
   return { smac: NAT.rs1Mac, dmac: NAT.inMac, src: NAT.rs1, dst: CLIENT, sport: 8080, dport: CPORT, ttl: 64, id: 0x4321, ...s };

@@ -21,8 +21,8 @@ function fromClient(s: Step): Tcp6Spec {
   return { smac: NAT6.routerMac, dmac: NAT6.outMac, src: CLIENT6, dst: NAT6.vip, sport: CPORT, dport: 80, hopLimit: 57, tc: 0x28, flowLabel: 0x12345, ...s };
 }
 function toServer(s: Step): Tcp6Spec {
-  // only the destination address and port change; the hop limit is kept on the way in, as the TTL for IPv4
-  return { smac: NAT6.inMac, dmac: NAT6.rs1Mac, src: CLIENT6, dst: NAT6.rs1, sport: CPORT, dport: 8080, hopLimit: 57, tc: 0x28, flowLabel: 0x12345, ...s };
+  // the destination address and port change, and one hop goes (decrement_ttl, Linux 5.2+)
+  return { smac: NAT6.inMac, dmac: NAT6.rs1Mac, src: CLIENT6, dst: NAT6.rs1, sport: CPORT, dport: 8080, hopLimit: 56, tc: 0x28, flowLabel: 0x12345, ...s };
 }
 function fromServer(s: Step): Tcp6Spec {
   return { smac: NAT6.rs1Mac, dmac: NAT6.inMac, src: NAT6.rs1, dst: CLIENT6, sport: 8080, dport: CPORT, hopLimit: 64, flowLabel: 0xabcde, ...s };
@@ -102,14 +102,15 @@ describe('NAT6: a TCP connection from SYN to FIN', () => {
     expect(rig.drops()).toEqual({ 'ttl-exceeded': 1 });
   });
 
-  it('packet too big for the inside link: told to the client from the VIP, about its packet as sent, before any rewrite', () => {
+  it('packet too big for the inside link: told to the client from the VIP, about its packet before any rewrite but the hop taken', () => {
     const rig = new Rig(nat6Config({ services: [{ port: 80, dests: [{ addr: NAT6.rs1, port: 8080 }] }], insideMtu: 1280 }));
     const syn = { flags: 'S', seq: 1, ack: 0 };
     rig.in(0, tcp6Frame(fromClient(syn)), 1);
     const big = { flags: 'PA', seq: 2, ack: 1, payload: 'x'.repeat(1280 - 40 - 20 + 1) };
     const f = tcp6Frame(fromClient(big));
+    // decrement_ttl runs before the MTU check: the quote has one hop less
     const ptb = eth({ src: NAT6.outMac, dst: NAT6.routerMac }).ipv6({ src: NAT6.vip, dst: CLIENT6, hopLimit: 64 })
-      .icmpv6({ type: 2, mtu: 1280 }).payload(ipPart(f).subarray(0, 1232)).build();
+      .icmpv6({ type: 2, mtu: 1280 }).payload(ipPart(tcp6Frame({ ...fromClient(big), hopLimit: 56 })).subarray(0, 1232)).build();
     expectFrames(rig.in(0, f, 2), [{ port: 0, bytes: ptb }]);
     expect(rig.drops()).toEqual({ 'frag-needed': 1 });
     // one that fits goes through
@@ -120,7 +121,7 @@ describe('NAT6: a TCP connection from SYN to FIN', () => {
 
 describe('NAT6: UDP', () => {
   const q: Udp6Spec = { smac: NAT6.routerMac, dmac: NAT6.outMac, src: CLIENT6, dst: NAT6.vip, sport: 1111, dport: 53, hopLimit: 60, payload: 'query?' };
-  const atRs: Udp6Spec = { ...q, smac: NAT6.inMac, dmac: NAT6.rs1Mac, dst: NAT6.rs1, dport: 5353 };
+  const atRs: Udp6Spec = { ...q, smac: NAT6.inMac, dmac: NAT6.rs1Mac, dst: NAT6.rs1, dport: 5353, hopLimit: 59 };
   const r: Udp6Spec = { smac: NAT6.rs1Mac, dmac: NAT6.inMac, src: NAT6.rs1, dst: CLIENT6, sport: 5353, dport: 1111, hopLimit: 64, payload: 'answer!' };
   const atClient: Udp6Spec = { ...r, smac: NAT6.outMac, dmac: NAT6.routerMac, src: NAT6.vip, sport: 53, hopLimit: 63 };
 
@@ -180,7 +181,7 @@ describe('NAT6: ICMPv6 errors about a connection', () => {
     const quotedAtRs = tcp6Frame({ ...fromServer({ flags: 'SA', seq: 9, ack: 2 }), hopLimit: 63 });
     const err = eth({ src: NAT6.routerMac, dst: NAT6.outMac }).ipv6({ src: CLIENT6, dst: NAT6.vip, hopLimit: 58 })
       .icmpv6({ type: 1, code: 4 }).payload(ipPart(sent)).build();
-    const want = eth({ src: NAT6.inMac, dst: NAT6.rs1Mac }).ipv6({ src: CLIENT6, dst: NAT6.rs1, hopLimit: 58 })
+    const want = eth({ src: NAT6.inMac, dst: NAT6.rs1Mac }).ipv6({ src: CLIENT6, dst: NAT6.rs1, hopLimit: 57 })
       .icmpv6({ type: 1, code: 4 }).payload(ipPart(quotedAtRs)).build();
     expectFrames(rig.in(0, err, 2), [{ port: 1, bytes: want }]);
     expect(rig.drops()).toEqual({});
@@ -205,7 +206,7 @@ describe('NAT6: ICMPv6 errors about a connection', () => {
     const sent = ipPart(tcp6Frame(toClient({ flags: 'SA', seq: 9, ack: 2 }))).subarray(0, 40 + 8);
     const atRs = ipPart(tcp6Frame({ ...fromServer({ flags: 'SA', seq: 9, ack: 2 }), hopLimit: 63 })).subarray(0, 40 + 8);
     const err = eth({ src: NAT6.routerMac, dst: NAT6.outMac }).ipv6({ src: CLIENT6, dst: NAT6.vip }).icmpv6({ type: 1, code: 3 }).payload(sent).build();
-    const want = eth({ src: NAT6.inMac, dst: NAT6.rs1Mac }).ipv6({ src: CLIENT6, dst: NAT6.rs1 }).icmpv6({ type: 1, code: 3 }).payload(atRs).build();
+    const want = eth({ src: NAT6.inMac, dst: NAT6.rs1Mac }).ipv6({ src: CLIENT6, dst: NAT6.rs1, hopLimit: 63 }).icmpv6({ type: 1, code: 3 }).payload(atRs).build();
     expectFrames(rig.in(0, err, 2), [{ port: 1, bytes: want }]);
   });
 

@@ -118,7 +118,7 @@ describe('ND: solicitations for the director\'s addresses and VIPs', () => {
 describe('ND: resolving next hops', () => {
   const noNeigh = nat6Config({ services: [{ port: 80, dests: [{ addr: NAT6.rs1, port: 8080 }] }], staticNeighbours: false });
   const syn: Tcp6Spec = { smac: NAT6.routerMac, dmac: NAT6.outMac, src: CLIENT6, dst: NAT6.vip, sport: 4000, dport: 80, flags: 'S', seq: 1 };
-  const synAtRs: Tcp6Spec = { ...syn, smac: NAT6.inMac, dmac: NAT6.rs1Mac, dst: NAT6.rs1, dport: 8080 };
+  const synAtRs: Tcp6Spec = { ...syn, smac: NAT6.inMac, dmac: NAT6.rs1Mac, dst: NAT6.rs1, dport: 8080, hopLimit: 63 };
   const g = snm(NAT6.rs1);
   // the held packet's source is not ours: the solicitation comes from the port's link-local address (as Linux's ndisc_solicit)
   const solicit = eth({ src: NAT6.inMac, dst: g.mac }).ipv6({ src: NAT6.inLl, dst: g.ip, hopLimit: 255 })

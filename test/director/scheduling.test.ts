@@ -13,7 +13,7 @@ const dests = [{ addr: NAT.rs1, port: 8080 }, { addr: NAT.rs2, port: 8080 }];
 const syn = (client: string, cport: number) =>
   ({ smac: NAT.routerMac, dmac: NAT.outMac, src: client, dst: NAT.vip, sport: cport, dport: 80, flags: 'S', seq: 1, ttl: 60 });
 const synAt = (client: string, cport: number, rs: string) =>
-  ({ ...syn(client, cport), smac: NAT.inMac, dmac: RS[rs]!, dst: rs, dport: 8080 });
+  ({ ...syn(client, cport), smac: NAT.inMac, dmac: RS[rs]!, dst: rs, dport: 8080, ttl: 59 });
 const ack = (client: string, cport: number) => ({ ...syn(client, cport), flags: 'A', seq: 2, ack: 1 });
 const ackAt = (client: string, cport: number, rs: string) => ({ ...synAt(client, cport, rs), flags: 'A', seq: 2, ack: 1 });
 
@@ -44,7 +44,7 @@ describe('rr and persistence', () => {
   it('a UDP client stays on its real server across source ports until its template expires', () => {
     const rig = new Rig(natConfig({ services: [{ proto: 'udp', port: 53, persistent: 60, dests: [{ addr: NAT.rs1, port: 53 }, { addr: NAT.rs2, port: 53 }] }] }));
     const q = (cport: number) => ({ smac: NAT.routerMac, dmac: NAT.outMac, src: CLIENT, dst: NAT.vip, sport: cport, dport: 53, ttl: 60, payload: 'q' });
-    const at = (cport: number, rs: string) => ({ ...q(cport), smac: NAT.inMac, dmac: RS[rs]!, dst: rs });
+    const at = (cport: number, rs: string) => ({ ...q(cport), smac: NAT.inMac, dmac: RS[rs]!, dst: rs, ttl: 59 });
     expectFrames(rig.in(0, pad60(udpFrame(q(1))), 0), [{ port: 1, bytes: udpFrame(at(1, NAT.rs2)) }]);
     // the UDP conn (300 s) and the template (60 s, re-armed while it controls conns) keep the client on rs2
     expectFrames(rig.in(0, pad60(udpFrame(q(2))), 30_000), [{ port: 1, bytes: udpFrame(at(2, NAT.rs2)) }]);
@@ -91,7 +91,7 @@ describe('a removed real server', () => {
     const rig = new Rig(cfg);
     open(rig, CLIENT, 1000, NAT.rs2, 1);
     const q = { smac: NAT.routerMac, dmac: NAT.outMac, src: CLIENT, dst: NAT.vip, sport: 7, dport: 53, ttl: 60, payload: 'q' };
-    expectFrames(rig.in(0, pad60(udpFrame(q)), 2), [{ port: 1, bytes: udpFrame({ ...q, smac: NAT.inMac, dmac: NAT.rs2Mac, dst: NAT.rs2 }) }]);
+    expectFrames(rig.in(0, pad60(udpFrame(q)), 2), [{ port: 1, bytes: udpFrame({ ...q, smac: NAT.inMac, dmac: NAT.rs2Mac, dst: NAT.rs2, ttl: 59 }) }]);
     for (const svc of rig.d.services.all) svc.removeDest(svc.dests.find((d) => d.addr === ip(NAT.rs2))!);
     return { rig, q };
   }
@@ -113,7 +113,7 @@ describe('a removed real server', () => {
     expect(rig.drops()).toEqual({ 'no-conn-not-syn': 1 });
     expect(rig.d.conns.lookupIn(6, ip(CLIENT), 1000, ip(NAT.vip), 80, 4)).toBeLessThan(0);
     // a UDP datagram simply goes to the remaining real server
-    expectFrames(rig.in(0, pad60(udpFrame(q)), 5), [{ port: 1, bytes: udpFrame({ ...q, smac: NAT.inMac, dmac: NAT.rs1Mac, dst: NAT.rs1 }) }]);
+    expectFrames(rig.in(0, pad60(udpFrame(q)), 5), [{ port: 1, bytes: udpFrame({ ...q, smac: NAT.inMac, dmac: NAT.rs1Mac, dst: NAT.rs1, ttl: 59 }) }]);
     open(rig, CLIENT, 1000, NAT.rs1, 6);
   });
 });

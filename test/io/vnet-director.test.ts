@@ -11,7 +11,7 @@ import { CLIENT, NAT, TUN, natConfig, tunConfig } from '../director/topo.js';
 
 const CPORT = 40000;
 /** A TCP/IPv4 super-frame as a TAP with offload marks it. */
-const SUPER = { gsoType: VNET_GSO_TCPV4, gsoSize: 1448 };
+const SUPER = { gsoType: VNET_GSO_TCPV4, gsoSize: 1448, csumStart: 0, csumOffset: 0 };
 const PAYLOAD = Uint8Array.from({ length: 20_000 }, (_, i) => (i * 31) & 0xff);
 
 function nat(spec: Partial<TcpSpec> & { flags: string }): TcpSpec {
@@ -27,7 +27,7 @@ describe('director: GSO super-frames', () => {
     const big = nat({ flags: 'PA', seq: 1001, ack: 5001, payload: PAYLOAD });
 
     const out = rig.in(0, tcpFrame(big), 3, SUPER);
-    const toServer = tcpFrame({ ...big, smac: NAT.inMac, dmac: NAT.rs1Mac, dst: NAT.rs1, dport: 8080 });
+    const toServer = tcpFrame({ ...big, smac: NAT.inMac, dmac: NAT.rs1Mac, dst: NAT.rs1, dport: 8080, ttl: 56 });
     expectFrames(out, [{ port: 1, bytes: toServer }]);
     expect(rig.drops()).toEqual({});
     // the real server's stats count the super-frame as the one packet it is
@@ -48,8 +48,8 @@ describe('director: GSO super-frames', () => {
     const big = client({ flags: 'PA', seq: 11, ack: 1, payload: PAYLOAD });
     const out = rig.in(0, tcpFrame(big), 2, SUPER);
     const tunnelled = eth({ src: TUN.mac, dst: TUN.gwMac })
-      .ipip({ src: TUN.addr, dst: TUN.rs1, ttl: 50, id: 2, flags: 'DF' })
-      .payload(tcpFrame(big).subarray(14))
+      .ipip({ src: TUN.addr, dst: TUN.rs1, ttl: 49, id: 2, flags: 'DF' })
+      .payload(tcpFrame({ ...big, ttl: 49 }).subarray(14))
       .build();
     expectFrames(out, [{ port: 0, bytes: tunnelled }]);
     expect(rig.drops()).toEqual({});

@@ -2,9 +2,10 @@
 // segments built independently with the packet builder.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { newTcp4Layout, segmentTcp4, tcp4Layout } from '../../src/io/vnet-segment.js';
+import { newTcpLayout, segmentTcp, tcpLayout } from '../../src/io/vnet-segment.js';
 import { PacketBuilder, type Ipv4Opts, type TcpOpts } from '../../src/wire/builder.js';
 import { checksum, csumFinish, pseudoHeaderSum, sumBytes } from '../../src/wire/checksum.js';
+import type { Ipv6Opts } from '../../src/wire/builder.js';
 
 const ETH = { src: '02:00:00:00:00:0a', dst: '02:00:00:00:00:01' };
 const TS_OPTS = [1, 1, 8, 10, 0, 0, 0x12, 0x34, 0, 0, 0x56, 0x78]; // NOP NOP timestamps: a 32-byte header
@@ -34,11 +35,11 @@ function segment(payload: Uint8Array, i: number, mss: number, flags: string, out
 function cut(frame: Uint8Array, mss: number, outOff = 10): { n: number; segs: Uint8Array[] } {
   const buf = new Uint8Array(74 + frame.length);
   buf.set(frame, 74);
-  const l = newTcp4Layout();
-  expect(tcp4Layout(buf, 74, frame.length, l)).toBe(true);
+  const l = newTcpLayout();
+  expect(tcpLayout(buf, 74, frame.length, l)).toBe(true);
   const segs: Uint8Array[] = [];
   const out = new Uint8Array(outOff + 14 + 60 + 60 + mss);
-  const n = segmentTcp4(buf, 74, l, mss, out, outOff, (b, o, len) => { segs.push(b.slice(o, o + len)); });
+  const n = segmentTcp(buf, 74, l, mss, out, outOff, (b, o, len) => { segs.push(b.slice(o, o + len)); });
   // the super-frame itself is left as it was
   expect(Array.from(buf.subarray(74))).toEqual(Array.from(frame));
   return { n, segs };
@@ -48,40 +49,40 @@ function hexOf(b: Uint8Array): string {
   return Buffer.from(b).toString('hex');
 }
 
-describe('tcp4Layout', () => {
+describe('tcpLayout', () => {
   it('finds the headers of a plain and of an IPIP-encapsulated TCP frame', () => {
-    const l = newTcp4Layout();
+    const l = newTcpLayout();
     const plain = superFrame(pattern(100), 'A');
-    expect(tcp4Layout(plain, 0, plain.length, l)).toBe(true);
-    expect(l).toEqual({ outerOff: -1, ipOff: 14, ihl: 20, tcpOff: 34, thl: 32, payOff: 66, end: 166 });
+    expect(tcpLayout(plain, 0, plain.length, l)).toBe(true);
+    expect(l).toEqual({ outerOff: -1, outer6: false, ipOff: 14, v6: false, ihl: 20, tcpOff: 34, thl: 32, payOff: 66, end: 166 });
     const tun = superFrame(pattern(100), 'A', { src: '172.16.0.2', dst: '172.16.1.11', id: 9 });
-    expect(tcp4Layout(tun, 0, tun.length, l)).toBe(true);
-    expect(l).toEqual({ outerOff: 14, ipOff: 34, ihl: 20, tcpOff: 54, thl: 32, payOff: 86, end: 186 });
+    expect(tcpLayout(tun, 0, tun.length, l)).toBe(true);
+    expect(l).toEqual({ outerOff: 14, outer6: false, ipOff: 34, v6: false, ihl: 20, tcpOff: 54, thl: 32, payOff: 86, end: 186 });
   });
 
   it('ignores Ethernet padding after the IP packet', () => {
     const f = new PacketBuilder().eth(ETH).ipv4(IP).tcp({ sport: 1, dport: 2, flags: 'A' }).padTo(60).build();
-    const l = newTcp4Layout();
-    expect(tcp4Layout(f, 0, f.length, l)).toBe(true);
+    const l = newTcpLayout();
+    expect(tcpLayout(f, 0, f.length, l)).toBe(true);
     expect(l.end).toBe(54);
   });
 
   it('refuses what it cannot cut: UDP, fragments, VLAN tags, lengths beyond the frame', () => {
-    const l = newTcp4Layout();
+    const l = newTcpLayout();
     const udp = new PacketBuilder().eth(ETH).ipv4(IP).udp({ sport: 1, dport: 2, payload: pattern(40) }).build();
-    expect(tcp4Layout(udp, 0, udp.length, l)).toBe(false);
+    expect(tcpLayout(udp, 0, udp.length, l)).toBe(false);
     const frag = new PacketBuilder().eth(ETH).ipv4({ ...IP, flags: 'MF' }).tcp({ sport: 1, dport: 2, payload: pattern(40) }).build();
-    expect(tcp4Layout(frag, 0, frag.length, l)).toBe(false);
+    expect(tcpLayout(frag, 0, frag.length, l)).toBe(false);
     const vlan = new PacketBuilder().eth(ETH).vlan(5).ipv4(IP).tcp({ sport: 1, dport: 2, payload: pattern(40) }).build();
-    expect(tcp4Layout(vlan, 0, vlan.length, l)).toBe(false);
+    expect(tcpLayout(vlan, 0, vlan.length, l)).toBe(false);
     const long = new PacketBuilder().eth(ETH).ipv4({ ...IP, totalLength: 2000 }).tcp({ sport: 1, dport: 2, payload: pattern(40) }).build();
-    expect(tcp4Layout(long, 0, long.length, l)).toBe(false);
+    expect(tcpLayout(long, 0, long.length, l)).toBe(false);
     const ok = superFrame(pattern(40), 'A');
-    expect(tcp4Layout(ok, 0, ok.length - 1, l)).toBe(false);
+    expect(tcpLayout(ok, 0, ok.length - 1, l)).toBe(false);
   });
 });
 
-describe('segmentTcp4', () => {
+describe('segmentTcp', () => {
   it('cuts a super-frame into the exact segments a sender would have sent', () => {
     const payload = pattern(3 * 1448 + 500);
     const { n, segs } = cut(superFrame(payload, 'FPA'), 1448);
@@ -127,11 +128,11 @@ describe('segmentTcp4', () => {
 
   it('returns 0 and emits nothing when the output buffer cannot hold a segment, or mss < 1', () => {
     const f = superFrame(pattern(3000), 'A');
-    const l = newTcp4Layout();
-    expect(tcp4Layout(f, 0, f.length, l)).toBe(true);
+    const l = newTcpLayout();
+    expect(tcpLayout(f, 0, f.length, l)).toBe(true);
     let emitted = 0;
-    expect(segmentTcp4(f, 0, l, 1448, new Uint8Array(1000), 10, () => { emitted++; })).toBe(0);
-    expect(segmentTcp4(f, 0, l, 0, new Uint8Array(4000), 10, () => { emitted++; })).toBe(0);
+    expect(segmentTcp(f, 0, l, 1448, new Uint8Array(1000), 10, () => { emitted++; })).toBe(0);
+    expect(segmentTcp(f, 0, l, 0, new Uint8Array(4000), 10, () => { emitted++; })).toBe(0);
     expect(emitted).toBe(0);
   });
 
@@ -166,5 +167,62 @@ describe('segmentTcp4', () => {
       expect(got.length).toBe(len);
       expect(hexOf(Uint8Array.from(got))).toBe(hexOf(payload));
     }), { numRuns: 150 });
+  });
+});
+
+// IPv6: what a TAP with TSO6 hands over, and the tunnels LVS-TUN puts around it
+const IP6: Ipv6Opts = { src: '2001:db8:ff::7', dst: '2001:db8:10::11', hopLimit: 63, tc: 0x02, flowLabel: 0x12345 };
+
+function superFrame6(payload: Uint8Array, flags: string, outer?: { v6?: Ipv6Opts; v4?: Ipv4Opts }): Uint8Array {
+  const b = new PacketBuilder().eth(ETH);
+  if (outer?.v6) b.ip6ip6(outer.v6);
+  if (outer?.v4) b.ipv4({ ...outer.v4, protocol: 41 });
+  return b.ipv6(IP6).tcp({ sport: 40000, dport: 80, seq: 0xfffff000, ack: 777, flags, window: 501, options: TS_OPTS, payload }).build();
+}
+
+function segment6(payload: Uint8Array, i: number, mss: number, flags: string, outer?: { v6?: Ipv6Opts; v4?: Ipv4Opts }): Uint8Array {
+  const b = new PacketBuilder().eth(ETH);
+  if (outer?.v6) b.ip6ip6(outer.v6);
+  if (outer?.v4) b.ipv4({ ...outer.v4, protocol: 41, id: ((outer.v4.id ?? 0) + i) & 0xffff });
+  return b.ipv6(IP6).tcp({
+    sport: 40000, dport: 80, seq: (0xfffff000 + i * mss) >>> 0, ack: 777, flags, window: 501, options: TS_OPTS,
+    payload: payload.subarray(i * mss, Math.min(payload.length, (i + 1) * mss)),
+  }).build();
+}
+
+describe('segmentTcp over IPv6', () => {
+  it('finds plain, IPv6-in-IPv6 and IPv6-in-IPv4 layouts', () => {
+    const l = newTcpLayout();
+    const plain = superFrame6(pattern(100), 'A');
+    expect(tcpLayout(plain, 0, plain.length, l)).toBe(true);
+    expect(l).toEqual({ outerOff: -1, outer6: false, ipOff: 14, v6: true, ihl: 40, tcpOff: 54, thl: 32, payOff: 86, end: 186 });
+    const t6 = superFrame6(pattern(100), 'A', { v6: { src: '2001:db8:2::2', dst: '2001:db8:20:1::5' } });
+    expect(tcpLayout(t6, 0, t6.length, l)).toBe(true);
+    expect([l.outerOff, l.outer6, l.ipOff, l.v6, l.tcpOff, l.end]).toEqual([14, true, 54, true, 94, 226]);
+    const t4 = superFrame6(pattern(100), 'A', { v4: { src: '172.16.0.2', dst: '172.16.1.11' } });
+    expect(tcpLayout(t4, 0, t4.length, l)).toBe(true);
+    expect([l.outerOff, l.outer6, l.ipOff, l.v6]).toEqual([14, false, 34, true]);
+  });
+
+  it('refuses an IPv6 packet with an extension header before TCP', () => {
+    const f = new PacketBuilder().eth(ETH).ipv6(IP6).hopByHop({}).tcp({ sport: 1, dport: 2, flags: 'A', payload: pattern(40) }).build();
+    expect(tcpLayout(f, 0, f.length, newTcpLayout())).toBe(false);
+  });
+
+  it('cuts a TCP/IPv6 super-frame into the segments a sender would have sent', () => {
+    const payload = pattern(2 * 1428 + 77);
+    const { n, segs } = cut(superFrame6(payload, 'FPA'), 1428);
+    expect(n).toBe(3);
+    expect(segs.map(hexOf)).toEqual([0, 1, 2].map((i) => hexOf(segment6(payload, i, 1428, i === 2 ? 'FPA' : 'A'))));
+  });
+
+  it('cuts inside an outer IPv6 header and inside an outer IPv4 header, fixing every length', () => {
+    const payload = pattern(3000);
+    const o6 = { v6: { src: '2001:db8:2::2', dst: '2001:db8:20:1::5', hopLimit: 63 } };
+    const a = cut(superFrame6(payload, 'PA', o6), 1388);
+    expect(a.segs.map(hexOf)).toEqual([0, 1, 2].map((i) => hexOf(segment6(payload, i, 1388, i === 2 ? 'PA' : 'A', o6))));
+    const o4 = { v4: { src: '172.16.0.2', dst: '172.16.1.11', id: 0xffff, flags: 'DF' as const, ttl: 63 } };
+    const b = cut(superFrame6(payload, 'PA', o4), 1408);
+    expect(b.segs.map(hexOf)).toEqual([0, 1, 2].map((i) => hexOf(segment6(payload, i, 1408, i === 2 ? 'PA' : 'A', o4))));
   });
 });

@@ -81,8 +81,8 @@ describe('replay --ui, NAT', () => {
     expect(await dst.getAttribute('class')).toBe('rewrite');
     expect(await dst.innerText()).toMatch(/192\.168\.10\.11\s+\(was 10\.0\.0\.100\)/);
     expect(await text('.frame.sent [data-layer="tcp"] tr[data-field="dport"]')).toMatch(/8080\s+\(was 80\)/);
-    // the TTL is not changed toward the real server
-    expect(await browser.page.locator('.frame.sent [data-layer="ip"] tr[data-field="ttl"]').getAttribute('class')).toBe('');
+    // the TTL loses one hop toward the real server, marked as a hop's change, not the NAT rewrite
+    expect(await browser.page.locator('.frame.sent [data-layer="ip"] tr[data-field="ttl"]').getAttribute('class')).toBe('hop');
     expect(await text('#conns tbody tr')).toMatch(/TCP\s+01:00\s+SYN_RECV\s+203\.0\.113\.7:45000\s+10\.0\.0\.100:80\s+192\.168\.10\.11:8080/);
     expect(await text('#reply-path')).toContain('back through the director');
     // the diagram lights the path to the chosen real server

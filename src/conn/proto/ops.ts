@@ -47,10 +47,15 @@ export interface ProtoOps {
   /** Whether a conn in `state` counts in its dest's active connections. */
   isActive(state: number): boolean;
 
-  /** Client -> real server NAT: destination port to `port`, checksum patched for the address change. */
-  dnat(buf: Uint8Array, off: number, len: number, oldAddr: number, newAddr: number, port: number): void;
-  /** Real server -> client NAT: source port to `port`, checksum patched for the address change. */
-  snat(buf: Uint8Array, off: number, len: number, oldAddr: number, newAddr: number, port: number): void;
+  /**
+   * Client -> real server NAT: destination port to `port`, checksum patched
+   * for the address change. `csumPartial`: the checksum field is partial
+   * (FrameMeta.csumStart; only TCP and UDP ever are), so only the
+   * pseudo-header's change goes into it (wire/csum-partial.ts).
+   */
+  dnat(buf: Uint8Array, off: number, len: number, oldAddr: number, newAddr: number, port: number, csumPartial?: boolean): void;
+  /** Real server -> client NAT: source port to `port`, checksum patched for the address change (`csumPartial` as dnat). */
+  snat(buf: Uint8Array, off: number, len: number, oldAddr: number, newAddr: number, port: number, csumPartial?: boolean): void;
   /**
    * NAT of this protocol's header quoted in an ICMP error, `avail` bytes of
    * it present: its source (srcSide) or destination port and its checksum for
@@ -68,8 +73,9 @@ export interface ProtoOps {
    * returned. `partial`: a first fragment, only the start of the datagram
    * here. `ip`: the packet's IPv6 header, already rewritten (for a checksum
    * computed afresh, as IPVS does for a UDP datagram that came without one).
+   * `csumPartial`: the checksum field is partial, as for dnat.
    */
-  nat6(buf: Uint8Array, off: number, len: number, partial: boolean, srcSide: boolean, port: number, delta: number, ip: Ipv6View): void;
+  nat6(buf: Uint8Array, off: number, len: number, partial: boolean, srcSide: boolean, port: number, delta: number, ip: Ipv6View, csumPartial?: boolean): void;
   /** rewriteQuoted() for a header quoted in an ICMPv6 error: port, and the checksum (when quoted) by `delta`. */
   rewriteQuoted6(buf: Uint8Array, off: number, avail: number, srcSide: boolean, port: number, delta: number): boolean;
 }

@@ -4,6 +4,7 @@ import { IPPROTO_TCP } from '../../wire/ipproto.js';
 import { TCP_CHECKSUM_OFFSET, TCP_RST, TCP_SYN, TcpView } from '../../wire/tcp.js';
 import { WIRE_OK } from '../../wire/errors.js';
 import { csumAdjust } from '../../wire/checksum6.js';
+import { partialAdjust, partialUpdate32 } from '../../wire/csum-partial.js';
 import {
   TCP_S_CLOSE, TCP_S_FIN_WAIT, TCP_S_TIME_WAIT, TCP_STATE_ACTIVE, TCP_STATE_NAMES, nextTcpState,
 } from '../tcp-states.js';
@@ -61,13 +62,24 @@ export const tcpOps: ProtoOps = {
   isActive(state) {
     return TCP_STATE_ACTIVE[state] === true;
   },
-  dnat(buf, off, len, oldAddr, newAddr, port) {
+  dnat(buf, off, len, oldAddr, newAddr, port, csumPartial) {
     v.wrap(buf, off, len);
+    if (csumPartial) {
+      // the field holds the pseudo-header sum: the address goes in, the port is summed when finished
+      v.checksum = partialUpdate32(v.checksum, oldAddr >>> 0, newAddr >>> 0);
+      v.dport = port;
+      return;
+    }
     v.pseudoAddrChanged(oldAddr, newAddr);
     v.rewriteDport(port);
   },
-  snat(buf, off, len, oldAddr, newAddr, port) {
+  snat(buf, off, len, oldAddr, newAddr, port, csumPartial) {
     v.wrap(buf, off, len);
+    if (csumPartial) {
+      v.checksum = partialUpdate32(v.checksum, oldAddr >>> 0, newAddr >>> 0);
+      v.sport = port;
+      return;
+    }
     v.pseudoAddrChanged(oldAddr, newAddr);
     v.rewriteSport(port);
   },
@@ -83,8 +95,14 @@ export const tcpOps: ProtoOps = {
     out.flags = 0;
     return true;
   },
-  nat6(buf, off, len, _partial, srcSide, port, delta) {
+  nat6(buf, off, len, _partial, srcSide, port, delta, _ip, csumPartial) {
     v.wrap(buf, off, len);
+    if (csumPartial) {
+      v.checksum = partialAdjust(v.checksum, delta);
+      if (srcSide) v.sport = port;
+      else v.dport = port;
+      return;
+    }
     v.checksum = csumAdjust(v.checksum, delta);
     if (srcSide) v.rewriteSport(port);
     else v.rewriteDport(port);

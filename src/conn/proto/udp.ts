@@ -8,6 +8,7 @@ import { IPPROTO_UDP } from '../../wire/ipproto.js';
 import { UdpView } from '../../wire/udp.js';
 import { WIRE_OK } from '../../wire/errors.js';
 import { udpCsumAdjust, udpFillChecksum6 } from '../../wire/checksum6.js';
+import { partialAdjust, partialUpdate32 } from '../../wire/csum-partial.js';
 import { registerProto, type ProtoOps } from './ops.js';
 
 /** ip_vs_proto_udp.c's one timeout: 5 minutes. */
@@ -36,13 +37,24 @@ export const udpOps: ProtoOps = {
   expectsNewConn: () => false,
   nextState: (state) => state,
   isActive: () => false,
-  dnat(buf, off, len, oldAddr, newAddr, port) {
+  dnat(buf, off, len, oldAddr, newAddr, port, csumPartial) {
     v.wrapHeader(buf, off, len);
+    if (csumPartial) {
+      // a partial field is a pseudo-header sum, never the "no checksum" 0; the port is summed when finished
+      v.checksum = partialUpdate32(v.checksum, oldAddr >>> 0, newAddr >>> 0);
+      v.dport = port;
+      return;
+    }
     v.pseudoAddrChanged(oldAddr, newAddr);
     v.rewriteDport(port);
   },
-  snat(buf, off, len, oldAddr, newAddr, port) {
+  snat(buf, off, len, oldAddr, newAddr, port, csumPartial) {
     v.wrapHeader(buf, off, len);
+    if (csumPartial) {
+      v.checksum = partialUpdate32(v.checksum, oldAddr >>> 0, newAddr >>> 0);
+      v.sport = port;
+      return;
+    }
     v.pseudoAddrChanged(oldAddr, newAddr);
     v.rewriteSport(port);
   },
@@ -58,8 +70,14 @@ export const udpOps: ProtoOps = {
     out.flags = 0;
     return true;
   },
-  nat6(buf, off, len, partial, srcSide, port, delta, ip) {
+  nat6(buf, off, len, partial, srcSide, port, delta, ip, csumPartial) {
     v.wrapHeader(buf, off, len);
+    if (csumPartial) {
+      v.checksum = partialAdjust(v.checksum, delta);
+      if (srcSide) v.sport = port;
+      else v.dport = port;
+      return;
+    }
     if (v.checksum === 0) {
       if (srcSide) v.sport = port;
       else v.dport = port;

@@ -73,6 +73,8 @@ export class VrrpInstance {
   masterDownAt = Infinity;
   /** Preempt delay: when a lower-priority master may be preempted (NaN: no lower advert seen). */
   preemptAt = Number.NaN;
+  /** When the last advertisement from another router was taken (NaN: none yet). */
+  lastAdvertAt = Number.NaN;
   /** The last transition, for listings. */
   lastTransition: { at: number; from: VrrpState; to: VrrpState; reason: string } | null = null;
   readonly counters: VrrpCounters = {
@@ -126,6 +128,7 @@ export class VrrpInstance {
    */
   advert(src: number, priority: number, intervalCs: number, now: number): void {
     this.counters.advertsReceived++;
+    this.lastAdvertAt = now;
     if (priority === 0) this.counters.priorityZeroReceived++;
     const ours = this.cfg.priority;
     if (this.state === 'backup') {

@@ -8,6 +8,7 @@
 // second one after a delay, as keepalived's vrrp_garp_master_repeat and
 // _delay). Runs on a clock passed in: tick(now) and nextDeadline.
 import type { Director } from '../../director/director.js';
+import { PLAIN_FRAME } from '../../model/frame.js';
 import type { Packet } from '../../net/packet.js';
 import type { DirectorPort } from '../../net/port.js';
 import { ipToString } from '../../wire/addr.js';
@@ -55,6 +56,8 @@ export interface VrrpStatus {
   master: string | null;
   masterPriority: number;
   masterDownIntervalMs: number;
+  /** When the last advert from another router was taken (port clock, ms; null: none). */
+  lastAdvertAt: number | null;
   lastTransition: { at: number; from: VrrpState; to: VrrpState; reason: string } | null;
   counters: VrrpInstance['counters'];
 }
@@ -97,6 +100,8 @@ export class VrrpRouter {
       }, src);
       this.running.push(r);
     }
+    // held back from the start: the director's start announces its VIPs, and a backup must not
+    for (const r of this.running) this.release(r);
   }
 
   get instances(): readonly VrrpInstance[] {
@@ -166,6 +171,7 @@ export class VrrpRouter {
       master: inst.masterAddr === 0 ? null : ipToString(inst.masterAddr),
       masterPriority: inst.masterPriority,
       masterDownIntervalMs: inst.masterDownIntervalMs,
+      lastAdvertAt: Number.isNaN(inst.lastAdvertAt) ? null : inst.lastAdvertAt,
       lastTransition: inst.lastTransition ? { ...inst.lastTransition } : null,
       counters: { ...inst.counters, refused: { ...inst.counters.refused } },
     }));
@@ -234,7 +240,7 @@ export class VrrpRouter {
     f[12] = PROBE_ETHERTYPE >>> 8;
     f[13] = PROBE_ETHERTYPE & 0xff;
     const before = this.txErrors(r.port.index);
-    this.d.host.emit(r.port.index, f, 0, f.length, { gsoType: 0, gsoSize: 0 });
+    this.d.host.emit(r.port.index, f, 0, f.length, PLAIN_FRAME);
     if (this.txErrors(r.port.index) === before) {
       r.probeAt = Infinity;
       r.inst.recover(now, `port ${r.port.name} sends again`);

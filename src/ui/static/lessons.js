@@ -16,7 +16,8 @@ covers a pseudo-header that holds both addresses, so each is patched with the di
 (no full recomputation).</li>
 <li><b>Replies:</b> the real server answers to the client's address; the director puts the
 VIP (and the service port) back as the <b>source</b>, so the client sees an answer from the
-address it called. A reply is routed, so its TTL drops by one.</li>
+address it called. Both ways the packet is forwarded, so its TTL drops by one (as the kernel's
+IPVS does).</li>
 </ul>
 <h4>What a real server needs</h4>
 <ul>
@@ -41,7 +42,8 @@ addressed at the link layer to that server.</p>
 <h4>What the director rewrites</h4>
 <ul>
 <li>The Ethernet <b>destination MAC</b> becomes the real server's MAC. That is all: the IP
-destination is still the VIP, ports and checksums are untouched, the TTL is left alone.</li>
+destination is still the VIP and the ports are untouched; only the TTL drops by one, as on any
+hop (and the IP header checksum with it).</li>
 <li>The source MAC becomes the director's own, as on any hop through a host; the walk marks
 it as a hop change, not as DR's rewrite.</li>
 </ul>
@@ -70,7 +72,7 @@ servers live anywhere an IP packet can be routed, on other subnets or other site
 <li>Nothing inside the client's packet. It <b>adds a new IPv4 header in front</b> (IP-in-IP,
 protocol 4): from the director's address to the real server's own address. The inner packet
 still reads client → VIP, with its checksums as they were.</li>
-<li>The outer header copies the inner TOS, the don't-fragment bit and the TTL. The packet grows
+<li>The inner TTL drops by one first; the outer header copies the inner TOS, the don't-fragment bit and that TTL. The packet grows
 by 20 bytes: a full-size packet marked don't-fragment no longer fits the link, and the
 director answers the client with "fragmentation needed" and the size that fits.</li>
 </ul>
