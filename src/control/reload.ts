@@ -46,6 +46,8 @@ export interface ReloadTarget {
 export interface ReloadHealth {
   reload(checks: HealthCheckConfig[]): void;
   states(): readonly { service: string; dest: string; up: boolean }[];
+  /** Real servers it holds out (down, or parked while a sorry server serves), by heldKey. */
+  heldOut?(): readonly string[];
 }
 
 export type ReloadResult =
@@ -236,10 +238,11 @@ function describe(cmds: readonly IpvsadmCommand[], marksChanged: boolean, settin
   return parts.join(', ');
 }
 
-/** Real servers some check of which is down: the health checker holds them out. */
+/** Real servers the health checker holds out: some check is down, or a sorry server stands in for them. */
 function heldDownBy(health: ReloadHealth | undefined): Set<string> {
   const out = new Set<string>();
   for (const h of health?.states() ?? []) if (!h.up) out.add(`${h.service} ${h.dest}`);
+  for (const k of health?.heldOut?.() ?? []) out.add(k);
   return out;
 }
 

@@ -153,6 +153,7 @@ export class ProbeAgent {
     if (msg.ready === true) {
       this.ready = true;
       this.failedStarts = 0;
+      this.log.debug({ netns: this.netns, pid: this.child?.pid }, 'health probe agent ready');
       return;
     }
     if (typeof msg.id !== 'number') return;

@@ -28,6 +28,11 @@ export interface HealthChecks {
   /** Stops every check and probe agent; the service table is left as it is (omega scripts run first). */
   stop(): Promise<void>;
   states(): HealthState[];
+  /**
+   * Real servers the checker holds out of their service, by heldKey ("-t VIP:port RS:port"):
+   * those whose check is down and those parked while a sorry server serves. A reload adds neither back.
+   */
+  heldOut(): string[];
   /** Replaces the set of checks: unchanged ones keep their state, removed ones give back what they took out. */
   reload(checks: HealthCheckConfig[]): void;
 }
@@ -562,7 +567,9 @@ class Checker implements HealthChecks {
     const { sum } = this.weightSum(s);
     const { q, h } = this.thresholds(s);
     const threshold = q + (pool.quorumUp ? -h : h);
-    if (!pool.quorumUp && sum >= threshold) {
+    // a sum of 0 is quorum lost below whatever the threshold (a quorum lowered to a total of 0 is
+    // 0): it must not count as gained too, or each update would swap the sorry server in and out
+    if (!pool.quorumUp && sum > 0 && sum >= threshold) {
       pool.quorumUp = true;
       this.log.info({ service: pool.service, quorum: q, hysteresis: h, weight: sum }, 'quorum gained');
       if (pool.sorryIn) this.sorryOut(pool, s);
@@ -646,6 +653,13 @@ class Checker implements HealthChecks {
 
   states(): HealthState[] {
     return [...this.checks.values()].map((c) => c.state());
+  }
+
+  heldOut(): string[] {
+    const out: string[] = [];
+    for (const [key, rs] of this.servers) if (rs.out) out.push(key);
+    for (const pool of this.pools.values()) for (const { at } of pool.parked.values()) out.push(rsKey(pool.service, at));
+    return out;
   }
 
   async stop(): Promise<void> {

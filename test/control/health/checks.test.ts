@@ -6,7 +6,9 @@ import { CHECK_DROP } from '../../../src/conn/index.js';
 import { FWD_DR, FWD_MASQ } from '../../../src/model/dest.js';
 import { IPPROTO_TCP } from '../../../src/model/proto.js';
 import { parseIpv4 } from '../../../src/control/ipvsadm-args.js';
-import { HttpTarget, makeLive, sleep, TcpTarget, waitFor } from './helpers.js';
+import { applyConfig } from '../../../src/control/reload.js';
+import { parseConfig } from '../../../src/control/config.js';
+import { HttpTarget, makeLive, sleep, TcpTarget, TOPOLOGY, waitFor } from './helpers.js';
 
 const VIP = '10.0.0.100';
 const ip = (s: string): number => parseIpv4(s)!;
@@ -279,6 +281,26 @@ sorry -t ${VIP}:80 -r 127.0.0.9 -g
     const s = svcOf(live).findDest(ip('127.0.0.9'), 80);
     expect(s?.fwd).toBe(FWD_DR);
     // keepalived's quorum rule: while the sorry server serves, the (alive, weight 0) real server is out
+    expect(live.director.services.all[0]!.dests.map((d) => d.addr)).toEqual([ip('127.0.0.9')]);
+  });
+
+  it('a reload while the sorry server serves leaves the parked real servers out (and the sorry server in)', () => {
+    const text = `
+-A -t ${VIP}:80 -s rr
+-a -t ${VIP}:80 -r 127.0.0.1:80 -g -w 0
+-a -t ${VIP}:80 -r 127.0.0.2:80 -g -w 0
+sorry -t ${VIP}:80 -r 127.0.0.9 -g
+`;
+    const live = makeLive(text);
+    const h = start(live);
+    expect(h.heldOut().sort()).toEqual([`-t ${VIP}:80 127.0.0.1:80`, `-t ${VIP}:80 127.0.0.2:80`]);
+    // the same real servers, another scheduler (so the reload is not a no-op)
+    const next = parseConfig(TOPOLOGY + text.replace('-s rr', '-s wrr'), 'test.conf');
+    if ('errors' in next) throw new Error(JSON.stringify(next.errors));
+    const r = applyConfig(live, next.config, 'test.conf', h);
+    expect(r.ok && r.summary).toBe('1 edit-service');
+    expect(live.director.services.all[0]!.sched.name).toBe('wrr');
+    // the parked servers are not put back: the sorry server alone serves
     expect(live.director.services.all[0]!.dests.map((d) => d.addr)).toEqual([ip('127.0.0.9')]);
   });
 });

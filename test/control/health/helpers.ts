@@ -12,7 +12,7 @@ export interface LogLine {
 }
 
 // The real servers of these tests live on 127.0.0.0/8: one memory port on that network makes them reachable.
-const TOPOLOGY = `
+export const TOPOLOGY = `
 port lan kind=memory mac=02:00:00:00:00:01 addr=127.255.255.1/8
 vip 10.0.0.100 on lan
 `;
