@@ -11,7 +11,9 @@
 // output holds the request and then the frame released by the answer. The
 // other cases give their neighbours with `neigh` lines, so that what each is
 // about stands out. Cases with control events also get a `<case>.events`
-// (control/rule-log.ts), written here as a user would write one.
+// (control/rule-log.ts), written here as a user would write one. The IPv6
+// cases (nat6-*, dr6-*, tun6-*) are built the same way in
+// scripts/replay-fixtures6.ts, neighbour discovery standing in for ARP.
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,6 +21,7 @@ import { PcapngWriter, PcapWriter } from '../src/io/pcap-file.js';
 import { eth } from '../src/wire/builder.js';
 import { put16 } from '../src/wire/bytes.js';
 import { checksum } from '../src/wire/checksum.js';
+import { ipv6Cases } from './replay-fixtures6.js';
 
 const OUT = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'pcap');
 const BCAST = 'ff:ff:ff:ff:ff:ff';
@@ -698,4 +701,4 @@ sorry -t ${VIP}:80 -r ${SORRY}:8080 -m
 // last: the cases above use constants defined along the file
 mkdirSync(OUT, { recursive: true });
 const only = process.argv.slice(2);
-for (const c of [natCase(), drCase(), tunCase(), ...moreCases()]) if (only.length === 0 || only.includes(c.name)) write(c);
+for (const c of [natCase(), drCase(), tunCase(), ...moreCases(), ...ipv6Cases()]) if (only.length === 0 || only.includes(c.name)) write(c);

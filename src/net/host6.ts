@@ -245,13 +245,17 @@ export class Host6 {
     return ANSWERED;
   }
 
-  /** A solicitation for `target` on `port`: from the held packet's source when it is ours there, else the port's link-local (as Linux). */
+  /**
+   * A solicitation for `target` on `port`: from the held packet's source when it is ours there (an address of
+   * the port, or a VIP on it, as a NAT reply rewritten to the VIP), else the port's link-local (as Linux's
+   * ndisc_solicit, which takes the packet's source when it is an address of the device).
+   */
   private solicit(port: number, target: Uint32Array, held: Uint8Array | undefined): void {
     const src = this.from;
     const ip = this.errIp;
     if (held !== undefined && ip.wrap(held, ETH_HEADER_LEN, held.length - ETH_HEADER_LEN) === WIRE_OK) {
       ip.readSrc(src, 0);
-      if (this.addrs.localPortOf(src) !== port) ip6Copy(this.p6[port]!.ll, 0, src, 0);
+      if (this.addrs.localPortOf(src) !== port && this.addrs.vipPortOf(src) !== port) ip6Copy(this.p6[port]!.ll, 0, src, 0);
     } else {
       ip6Copy(this.p6[port]!.ll, 0, src, 0);
     }

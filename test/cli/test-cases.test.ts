@@ -49,7 +49,7 @@ describe('tapvs test fixtures/pcap', () => {
   it('passes every case of the project, one line each and the summary line', () => {
     expect(cases.length).toBeGreaterThanOrEqual(15);
     const modes = new Set(cases.map((c) => c.name.split('-')[0]));
-    expect([...modes].sort()).toEqual(['dr', 'nat', 'tun']);
+    expect([...modes].sort()).toEqual(['dr', 'dr6', 'nat', 'nat6', 'tun', 'tun6']);
     const r = tapvsTest(FIX);
     expect(r.status, r.out + r.err).toBe(0);
     const lines = r.out.trimEnd().split('\n');
@@ -59,7 +59,9 @@ describe('tapvs test fixtures/pcap', () => {
   });
 
   it('the expected captures are sound: tshark finds no bad checksum and no malformed packet in any', () => {
-    for (const c of cases) {
+    // tun6-too-big's packet too big quotes a cut TCP segment, whose checksum tshark sums and calls bad:
+    // test/cli/replay6.test.ts checks it field by field (the ICMPv6 checksum good, the quote cut)
+    for (const c of cases.filter((x) => x.name !== 'tun6-too-big')) {
       const text = execFileSync('tshark', [
         // the UDP cases carry made-up payloads on DNS ports: checksums and headers are what is checked here
         '-r', c.expected, '-V', '--disable-protocol', 'dns', '--disable-protocol', 'mdns', '-o', 'ip.check_checksum:TRUE', '-o', 'tcp.check_checksum:TRUE', '-o', 'udp.check_checksum:TRUE',
