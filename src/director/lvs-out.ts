@@ -21,6 +21,12 @@ export function lvsOut(d: Director, pkt: Packet, slot: number): Verdict {
   // after the transmitter's MTU check, in ip6_forward's order)
   const ttl = v4 ? d.host.decTtl(pkt) : d.host6.checkHopLimit(pkt);
   if (ttl !== FORWARDED) return ttl;
+  // as handle_response: the snat handler may refuse the packet (SCTP with a bad CRC) before it moves the state
+  const ops = pkt.ops;
+  if (ops?.natVerify !== undefined && pkt.fragment !== FRAG_LATER) {
+    const c = ops.natVerify(pkt.buf, pkt.l4Off, pkt.l4Len, pkt.fragment === FRAG_FIRST, true, conns.vport[slot]!);
+    if (c !== FORWARDED) return c;
+  }
   const now = pkt.now;
   if (pkt.fragment !== FRAG_LATER) conns.update(slot, DIR_OUTPUT, pkt.flags, now);
   countOut(d.totals, conns.dest(slot), pkt.frameLen - ETH_HEADER_LEN);

@@ -63,6 +63,10 @@ export const DROP_REASONS = [
   'ipv6-link-local-not-routed',
   /** IPv6-in-IPv6: the egress MTU less the outer header is under 1280, the IPv6 minimum (the kernel refuses to tunnel). */
   'tunnel-mtu-too-small',
+  /** SCTP through NAT: the packet's CRC32c is wrong; NAT would compute a right one over the damaged bytes, so it is dropped (the kernel re-signs it). */
+  'sctp-bad-crc',
+  /** SCTP through NAT: a first fragment, whose CRC32c covers bytes not here, cannot have its port rewritten. */
+  'sctp-fragment-nat',
 ] as const;
 
 export type DropReason = (typeof DROP_REASONS)[number];

@@ -226,8 +226,9 @@ export class SctpView {
    * NAT port rewrites. As the kernel's sctp_snat_handler / sctp_dnat_handler:
    * when the port already has that value nothing is written and the checksum
    * is left as it was; otherwise the port is written and the CRC recomputed
-   * over the whole packet (which also makes a damaged packet's CRC valid: the
-   * kernel does not verify it on this path either).
+   * over the whole packet. That would make a damaged packet's CRC valid
+   * (the kernel's handlers verify it only when an application helper is
+   * bound), so the director checks it first (conn/proto/sctp.ts natVerify).
    */
   rewriteSport(v: number): void {
     if (this.sport === (v & 0xffff)) return;

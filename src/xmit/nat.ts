@@ -7,7 +7,11 @@
 // DF too big for the egress link is fragmented.
 // A later fragment has no transport header: its checksum lives in the first
 // fragment and covers the whole datagram, so patching it there is enough.
+// A protocol whose checksum is computed afresh (SCTP's CRC32c) is checked
+// first (ProtoOps.natVerify): NAT never makes a damaged packet look whole;
+// a reply is checked in lvs-out, before it moves the conn's state.
 import { DropCode, FORWARDED } from '../model/verdict.js';
+import { FRAG_FIRST } from '../net/packet.js';
 import { lvsCheckMtu, lvsDecTtl, lvsOutput } from './out.js';
 import type { Transmitter } from './xmit.js';
 
@@ -24,6 +28,11 @@ export const natXmit: Transmitter = {
     if (v !== FORWARDED) return v;
     v = lvsCheckMtu(host, pkt, host.ports[port]!.mtu);
     if (v !== FORWARDED) return v;
+    const ops = pkt.ops;
+    if (ops?.natVerify !== undefined) {
+      v = ops.natVerify(pkt.buf, pkt.l4Off, pkt.l4Len, pkt.fragment === FRAG_FIRST, false, conns.dport[slot]!);
+      if (v !== FORWARDED) return v;
+    }
     const ip = pkt.ip;
     const old = ip.dst;
     ip.rewriteDst(daddr);

@@ -24,6 +24,11 @@ export const nat6Xmit: Transmitter = {
     const v = lvsDecHopLimit6(host, pkt);
     if (v !== FORWARDED) return v;
     if (host.tooBig(pkt, host.ports[port]!.mtu, pkt.dst6)) return DropCode['frag-needed'];
+    const ops = pkt.ops;
+    if (ops?.natVerify !== undefined) {
+      const c = ops.natVerify(pkt.buf, pkt.l4Off, pkt.l4Len, pkt.fragment === FRAG_FIRST, false, conns.dport[slot]!);
+      if (c !== FORWARDED) return c;
+    }
     const ip = pkt.ip6;
     const delta = ip.rewriteDst(daddr, o);
     pkt.ops?.nat6(pkt.buf, pkt.l4Off, pkt.l4Len, pkt.fragment === FRAG_FIRST, false, conns.dport[slot]!, delta, ip, pkt.csumStart !== 0);

@@ -5,3 +5,4 @@ export { protoOps, registerProto, registeredProtos, type L4Info, type ProtoOps }
 import './tcp.js';
 import './udp.js';
 import './icmp.js';
+import './sctp.js';

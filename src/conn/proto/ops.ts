@@ -14,6 +14,12 @@ export interface L4Info {
   flags: number;
 }
 
+/** The two sysctls sloppyOpens reads (a part of conn/table.ts ConnSettings). */
+export interface SloppySettings {
+  sloppyTcp: boolean;
+  sloppySctp: boolean;
+}
+
 export interface ProtoOps {
   readonly proto: number;
   /** As ipvsadm names it: 'TCP', 'UDP', ... */
@@ -33,6 +39,17 @@ export interface ProtoOps {
   parse(buf: Uint8Array, off: number, len: number, partial: boolean, out: L4Info): number;
   /** conn_schedule's gate: may a packet with these flags create a connection? */
   schedulable(flags: number): boolean;
+  /**
+   * With sloppy_tcp / sloppy_sctp on: may a packet that schedulable() refuses
+   * open a connection all the same (TCP: anything but a RST)? Absent: no.
+   */
+  sloppyOpens?(flags: number, s: SloppySettings): boolean;
+  /**
+   * nat_icmp_send: is a real server's packet of no connection answered with
+   * port unreachable? Absent: no. TCP and UDP yes (TCP not for a RST),
+   * as SCTP (not for an ABORT) would be.
+   */
+  natIcmpAnswers?(flags: number): boolean;
   /** Does this packet start a new connection on its tuple (conn_reuse_mode)? */
   opensNew(flags: number): boolean;
 
@@ -47,6 +64,13 @@ export interface ProtoOps {
   /** Whether a conn in `state` counts in its dest's active connections. */
   isActive(state: number): boolean;
 
+  /**
+   * Before NAT rewrites this packet's source (srcSide) or destination port
+   * to `port`: FORWARDED when it may, else the drop reason. Only protocols
+   * whose checksum NAT must compute afresh have it (SCTP: a packet with a
+   * wrong CRC would leave with a right one). `partial`: a first fragment.
+   */
+  natVerify?(buf: Uint8Array, off: number, len: number, partial: boolean, srcSide: boolean, port: number): number;
   /**
    * Client -> real server NAT: destination port to `port`, checksum patched
    * for the address change. `csumPartial`: the checksum field is partial
