@@ -3,12 +3,19 @@
 // frame it sent. Read through the wire views (never by byte offset here);
 // allocates strings, so it runs only when a page asks for a packet walk.
 import { ipToString, macToString } from '../wire/addr.js';
+import { ip6BytesToString } from '../wire/addr6.js';
 import { ARP_OP_REPLY, ARP_OP_REQUEST, ArpView } from '../wire/arp.js';
 import { WIRE_OK } from '../wire/errors.js';
 import { EthernetView, ETHERTYPE_ARP, ETHERTYPE_IPV4, ETHERTYPE_IPV6 } from '../wire/ethernet.js';
+import { tcpChecksumOk6, udpChecksumOk6 } from '../wire/checksum6.js';
 import { IcmpView } from '../wire/icmp.js';
+import {
+  ICMPV6_DEST_UNREACH, ICMPV6_ECHO_REPLY, ICMPV6_ECHO_REQUEST, ICMPV6_NEIGHBOR_ADVERT, ICMPV6_NEIGHBOR_SOLICIT,
+  ICMPV6_PACKET_TOO_BIG, ICMPV6_PARAM_PROBLEM, ICMPV6_TIME_EXCEEDED, Icmpv6View,
+} from '../wire/icmpv6.js';
 import { IPPROTO_ICMP, IPPROTO_IPIP, IPPROTO_TCP, IPPROTO_UDP } from '../wire/ipproto.js';
 import { Ipv4View } from '../wire/ipv4.js';
+import { Ipv6Headers, Ipv6View, NEXTHDR_ICMP, NEXTHDR_IPV6, NEXTHDR_TCP, NEXTHDR_UDP } from '../wire/ipv6.js';
 import { formatFrameLine } from '../wire/printer.js';
 import { tcpFlagsString, TcpView } from '../wire/tcp.js';
 import { UdpView } from '../wire/udp.js';
@@ -25,7 +32,10 @@ export interface Field {
 }
 
 export interface Layer {
-  /** eth, arp, ip-outer, ip, tcp, udp, icmp, payload: how layers of two frames are matched. */
+  /**
+   * eth, arp, ip-outer, ip, tcp, udp, icmp, icmpv6, payload: how layers of two frames are matched. IPv4
+   * and IPv6 headers are both `ip` (`ip-outer` for a tunnel's), so a walk reads either the same way.
+   */
   id: string;
   name: string;
   fields: Field[];
@@ -42,6 +52,7 @@ export interface DecodedFrame {
 
 /** The innermost transport endpoints of a frame: how a frame is tied to a connection. */
 export interface Endpoints {
+  /** ICMP for ICMPv6 too (the hub ties an error to nothing by its endpoints). */
   proto: 'TCP' | 'UDP' | 'ICMP';
   src: string;
   sport: number;
@@ -84,6 +95,7 @@ export function decodeFrame(bytes: Uint8Array): DecodedFrame {
     fields: [f('dst', 'destination MAC', macToString(eth.dst)), f('src', 'source MAC', macToString(eth.src)), f('type', 'type', etherTypeText(type))],
   });
   if (type === ETHERTYPE_IPV4) decodeIpv4(bytes, eth.payloadOffset, eth.payloadLength, layers, false);
+  else if (type === ETHERTYPE_IPV6) decodeIpv6(bytes, eth.payloadOffset, eth.payloadLength, layers, false);
   else if (type === ETHERTYPE_ARP) decodeArp(bytes, eth.payloadOffset, eth.payloadLength, layers);
   else if (eth.payloadLength > 0) layers.push({ id: 'payload', name: 'Payload', fields: [f('len', 'length', `${eth.payloadLength} bytes`)] });
   return out;
@@ -189,6 +201,169 @@ function decodeIpv4(buf: Uint8Array, off: number, len: number, layers: Layer[], 
   if (n > 0) layers.push({ id: 'payload', name: 'Payload', fields: [f('len', 'length', `${n} bytes`)] });
 }
 
+function nextHeaderText(p: number): string {
+  switch (p) {
+    case NEXTHDR_TCP: return 'TCP (6)';
+    case NEXTHDR_UDP: return 'UDP (17)';
+    case NEXTHDR_ICMP: return 'ICMPv6 (58)';
+    case NEXTHDR_IPV6: return 'IPv6 (41)';
+    case 0: return 'hop-by-hop options (0)';
+    case 43: return 'routing (43)';
+    case 44: return 'fragment (44)';
+    case 60: return 'destination options (60)';
+    case 59: return 'none (59)';
+    default: return String(p);
+  }
+}
+
+const hex = (n: number, digits: number): string => '0x' + n.toString(16).padStart(digits, '0');
+
+/** [addr]:port, as ipvsadm writes an IPv6 address with a port. */
+const at6 = (addr: string, port: number): string => `[${addr}]:${port}`;
+
+function icmpv6TypeText(t: number): string {
+  switch (t) {
+    case ICMPV6_DEST_UNREACH: return 'destination unreachable (1)';
+    case ICMPV6_PACKET_TOO_BIG: return 'packet too big (2)';
+    case ICMPV6_TIME_EXCEEDED: return 'time exceeded (3)';
+    case ICMPV6_PARAM_PROBLEM: return 'parameter problem (4)';
+    case ICMPV6_ECHO_REQUEST: return 'echo request (128)';
+    case ICMPV6_ECHO_REPLY: return 'echo reply (129)';
+    case ICMPV6_NEIGHBOR_SOLICIT: return 'neighbour solicitation (135)';
+    case ICMPV6_NEIGHBOR_ADVERT: return 'neighbour advertisement (136)';
+    default: return String(t);
+  }
+}
+
+/**
+ * An IPv6 packet: the fixed header (its extension headers named in one
+ * field), then the upper layer; through one IPv6-in-IPv6 header, as TUN
+ * sends it (the outer header is `ip-outer`, the packet inside `ip`).
+ */
+function decodeIpv6(buf: Uint8Array, off: number, len: number, layers: Layer[], inner: boolean): void {
+  const ip = new Ipv6View();
+  const x = new Ipv6Headers();
+  if (ip.wrap(buf, off, len) !== WIRE_OK) {
+    layers.push({ id: 'ip', name: 'IPv6', fields: [f('bad', 'unreadable', `${len} bytes`)] });
+    return;
+  }
+  const walked = x.walk(ip) === WIRE_OK;
+  const outer = !inner && walked && x.upperProtocol === NEXTHDR_IPV6 && !x.isLaterFragment;
+  const fields = [
+    f('src', 'source address', ip6BytesToString(buf, ip.srcOffset)),
+    f('dst', 'destination address', ip6BytesToString(buf, ip.dstOffset)),
+    f('hlim', 'hop limit', ip.hopLimit),
+    f('nxt', 'next header', nextHeaderText(ip.nextHeader)),
+    f('plen', 'payload length', ip.payloadLength),
+    f('tc', 'traffic class', hex(ip.trafficClass, 2)),
+    f('flow', 'flow label', hex(ip.flowLabel, 5)),
+  ];
+  if (walked && x.extLength > 0) fields.push(f('ext', 'extension headers', `${x.extLength} bytes, then ${nextHeaderText(x.upperProtocol)}`));
+  layers.push({ id: outer ? 'ip-outer' : 'ip', name: outer ? 'IPv6, outer (IPv6-in-IPv6)' : inner ? 'IPv6, inner' : 'IPv6', fields });
+  if (!walked) {
+    layers.push({ id: 'payload', name: 'Payload', fields: [f('len', 'extension headers', 'unreadable')] });
+    return;
+  }
+  if (x.isLaterFragment) {
+    layers.push({ id: 'payload', name: 'Fragment', fields: [f('len', 'data', `${x.upperLength} bytes`)] });
+    return;
+  }
+  const p = x.upperOffset;
+  const n = x.upperLength;
+  const whole = !x.isFragment;
+  const addrSum = x.pseudoAddrSum();
+  switch (x.upperProtocol) {
+    case NEXTHDR_TCP: {
+      const tcp = new TcpView();
+      if (tcp.wrap(buf, p, n) !== WIRE_OK) break;
+      const sum = whole ? (tcpChecksumOk6(tcp, addrSum) ? 'ok' : 'bad') : 'fragment';
+      layers.push({
+        id: 'tcp', name: 'TCP',
+        fields: [
+          f('sport', 'source port', tcp.sport), f('dport', 'destination port', tcp.dport),
+          f('flags', 'flags', `[${tcpFlagsString(tcp.flags)}]`), f('seq', 'sequence', tcp.seq), f('ack', 'acknowledgement', tcp.ack),
+          f('window', 'window', tcp.window), f('checksum', 'checksum', `${hex4(tcp.checksum)} (${sum})`),
+          f('data', 'payload', `${tcp.payloadLength} bytes`),
+        ],
+      });
+      return;
+    }
+    case NEXTHDR_UDP: {
+      const udp = new UdpView();
+      if ((whole ? udp.wrap(buf, p, n) : udp.wrapHeader(buf, p, n)) !== WIRE_OK) break;
+      // over IPv6 a zero checksum is not "none" but invalid
+      const sum = !whole ? 'fragment' : udpChecksumOk6(udp, addrSum) ? 'ok' : 'bad';
+      layers.push({
+        id: 'udp', name: 'UDP',
+        fields: [
+          f('sport', 'source port', udp.sport), f('dport', 'destination port', udp.dport),
+          f('len', 'length', udp.length), f('checksum', 'checksum', `${hex4(udp.checksum)} (${sum})`),
+        ],
+      });
+      return;
+    }
+    case NEXTHDR_ICMP: {
+      const icmp = new Icmpv6View();
+      if (icmp.wrap(buf, p, n) !== WIRE_OK) break;
+      layers.push({ id: 'icmpv6', name: 'ICMPv6', fields: icmpv6Fields(icmp, addrSum) });
+      return;
+    }
+    case NEXTHDR_IPV6:
+      if (outer) {
+        decodeIpv6(buf, p, n, layers, true);
+        return;
+      }
+      break;
+    default:
+      break;
+  }
+  if (n > 0) layers.push({ id: 'payload', name: 'Payload', fields: [f('len', 'length', `${n} bytes`)] });
+}
+
+/** ICMPv6 fields by type: echo's id and sequence; ND's target, flags and link-layer options; an error's MTU and quoted packet. */
+function icmpv6Fields(icmp: Icmpv6View, addrSum: number): Field[] {
+  const t = icmp.type;
+  const fields = [f('type', 'type', icmpv6TypeText(t)), f('code', 'code', icmp.code)];
+  if (icmp.isEcho) fields.push(f('id', 'identifier', icmp.id), f('seq', 'sequence', icmp.seq));
+  if (t === ICMPV6_NEIGHBOR_SOLICIT || t === ICMPV6_NEIGHBOR_ADVERT) {
+    fields.push(f('target', 'target address', ip6BytesToString(icmp.buf, icmp.targetOffset)));
+    if (t === ICMPV6_NEIGHBOR_ADVERT) {
+      const fl = [icmp.routerFlag ? 'router' : '', icmp.solicitedFlag ? 'solicited' : '', icmp.overrideFlag ? 'override' : ''].filter((z) => z);
+      fields.push(f('naflags', 'flags', fl.length ? fl.join(', ') : 'none'));
+    }
+    const sll = icmp.sourceLinkAddr;
+    const tll = icmp.targetLinkAddr;
+    if (sll >= 0) fields.push(f('sll', 'option: source link-layer address', macToString(sll)));
+    if (tll >= 0) fields.push(f('tll', 'option: target link-layer address', macToString(tll)));
+  }
+  if (t === ICMPV6_PACKET_TOO_BIG) fields.push(f('mtu', 'MTU', icmp.mtu));
+  if (t === ICMPV6_PARAM_PROBLEM) fields.push(f('pointer', 'pointer', icmp.pointer));
+  if (icmp.isError) {
+    fields.push(f('qlen', 'quoted bytes', icmp.embeddedLength));
+    if (icmp.embeddedComplete) {
+      const src = ip6BytesToString(icmp.buf, icmp.embeddedSrcOffset);
+      const dst = ip6BytesToString(icmp.buf, icmp.embeddedDstOffset);
+      const proto = icmp.embeddedProtocol;
+      const ports = proto === NEXTHDR_TCP || proto === NEXTHDR_UDP;
+      fields.push(f('quoted', 'quoted packet', ports
+        ? `${proto === NEXTHDR_TCP ? 'TCP' : 'UDP'} ${at6(src, icmp.embeddedSport)} > ${at6(dst, icmp.embeddedDport)}`
+        : `${src} > ${dst} (${nextHeaderText(proto)})`));
+      // the quoted segment's own checksum, when the quote holds it (NAT rewrites it with the quoted address and port)
+      const q = icmp.embeddedTransportOffset;
+      const qEnd = icmp.off + icmp.len;
+      if (proto === NEXTHDR_TCP) {
+        const tcp = new TcpView();
+        if (tcp.wrap(icmp.buf, q, qEnd - q) === WIRE_OK) fields.push(f('qsum', 'quoted TCP checksum', hex4(tcp.checksum)));
+      } else if (proto === NEXTHDR_UDP) {
+        const udp = new UdpView();
+        if (udp.wrapHeader(icmp.buf, q, qEnd - q) === WIRE_OK) fields.push(f('qsum', 'quoted UDP checksum', hex4(udp.checksum)));
+      }
+    }
+  }
+  fields.push(f('checksum', 'checksum', `${hex4(icmp.checksum)} (${icmp.checksumOk(addrSum) ? 'ok' : 'bad'})`));
+  return fields;
+}
+
 /**
  * The innermost TCP/UDP/ICMP endpoints (through one IP-in-IP header), or
  * null for ARP and anything unreadable. Views only: cheap enough to run for
@@ -196,7 +371,9 @@ function decodeIpv4(buf: Uint8Array, off: number, len: number, layers: Layer[], 
  */
 export function endpointsOf(bytes: Uint8Array): Endpoints | null {
   const eth = new EthernetView();
-  if (eth.wrap(bytes, 0, bytes.length) !== WIRE_OK || eth.innerEtherType !== ETHERTYPE_IPV4) return null;
+  if (eth.wrap(bytes, 0, bytes.length) !== WIRE_OK) return null;
+  if (eth.innerEtherType === ETHERTYPE_IPV6) return endpointsOf6(bytes, eth.payloadOffset, eth.payloadLength);
+  if (eth.innerEtherType !== ETHERTYPE_IPV4) return null;
   const ip = new Ipv4View();
   if (ip.wrap(bytes, eth.payloadOffset, eth.payloadLength) !== WIRE_OK) return null;
   if (ip.protocol === IPPROTO_IPIP && ip.fragOffset === 0) {
@@ -216,6 +393,29 @@ export function endpointsOf(bytes: Uint8Array): Endpoints | null {
     return u.wrapHeader(bytes, ip.payloadOffset, ip.payloadLength) === WIRE_OK ? { proto: 'UDP', src, sport: u.sport, dst, dport: u.dport } : null;
   }
   if (ip.protocol === IPPROTO_ICMP) return { proto: 'ICMP', src, sport: 0, dst, dport: 0 };
+  return null;
+}
+
+/** endpointsOf for an IPv6 packet, through one IPv6-in-IPv6 header and the extension headers. */
+function endpointsOf6(bytes: Uint8Array, off: number, len: number): Endpoints | null {
+  const ip = new Ipv6View();
+  const x = new Ipv6Headers();
+  if (ip.wrap(bytes, off, len) !== WIRE_OK || x.walk(ip) !== WIRE_OK) return null;
+  if (x.upperProtocol === NEXTHDR_IPV6 && !x.isLaterFragment) {
+    if (ip.wrap(bytes, x.upperOffset, x.upperLength) !== WIRE_OK || x.walk(ip) !== WIRE_OK) return null;
+  }
+  if (x.isLaterFragment) return null;
+  const src = ip6BytesToString(bytes, ip.srcOffset);
+  const dst = ip6BytesToString(bytes, ip.dstOffset);
+  if (x.upperProtocol === NEXTHDR_TCP) {
+    const t = new TcpView();
+    return t.wrap(bytes, x.upperOffset, x.upperLength) === WIRE_OK ? { proto: 'TCP', src, sport: t.sport, dst, dport: t.dport } : null;
+  }
+  if (x.upperProtocol === NEXTHDR_UDP) {
+    const u = new UdpView();
+    return u.wrapHeader(bytes, x.upperOffset, x.upperLength) === WIRE_OK ? { proto: 'UDP', src, sport: u.sport, dst, dport: u.dport } : null;
+  }
+  if (x.upperProtocol === NEXTHDR_ICMP) return { proto: 'ICMP', src, sport: 0, dst, dport: 0 };
   return null;
 }
 
@@ -260,6 +460,6 @@ function classify(layer: string, field: string, mode: string, dir: Direction): '
     // in DR the destination MAC is the whole rewrite; otherwise MACs change as on any routed hop
     return field === 'dst' && mode === 'DR' && dir === 'to-real-server' ? 'rewrite' : 'hop';
   }
-  if (layer.startsWith('ip') && field === 'ttl') return 'hop';
+  if (layer.startsWith('ip') && (field === 'ttl' || field === 'hlim')) return 'hop';
   return 'rewrite';
 }

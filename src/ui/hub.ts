@@ -27,7 +27,8 @@ export interface SentFrame {
   releasedBy?: number;
 }
 
-export type PassKind = 'request' | 'reply' | 'icmp' | 'arp' | 'timer' | 'other';
+/** `nd`: IPv6 neighbour discovery (solicitations and advertisements), as `arp` is for IPv4. */
+export type PassKind = 'request' | 'reply' | 'icmp' | 'arp' | 'nd' | 'timer' | 'other';
 
 export interface Pass {
   id: number;
@@ -209,7 +210,9 @@ export class UiHub {
         break;
       case 'neighbour-wait':
         p.held = true;
-        note(p, `next hop ${ev.addr} on ${ev.port} has no known MAC yet: the frame waits while the director asks for it (ARP)`);
+        note(p, ev.nd
+          ? `next hop ${ev.addr} on ${ev.port} has no known MAC yet: the frame waits while the director asks for it (neighbour solicitation)`
+          : `next hop ${ev.addr} on ${ev.port} has no known MAC yet: the frame waits while the director asks for it (ARP)`);
         break;
       case 'arp-learned':
         if (p.kind === 'other') p.kind = 'arp';
@@ -223,6 +226,18 @@ export class UiHub {
         if (p.kind === 'other') p.kind = 'arp';
         note(p, 'ARP: not for an address of the director');
         break;
+      case 'nd-learned':
+        if (p.kind === 'other') p.kind = 'nd';
+        note(p, `neighbour discovery: learned ${ev.addr} is at ${ev.mac}`);
+        break;
+      case 'nd-answered':
+        if (p.kind === 'other') p.kind = 'nd';
+        note(p, `neighbour discovery: solicitation for ${ev.addr} (${ev.owner}) answered with an advertisement of the director's MAC`);
+        break;
+      case 'nd-ignored':
+        if (p.kind === 'other') p.kind = 'nd';
+        note(p, 'neighbour discovery: not for an address of the director on this port');
+        break;
       case 'routed':
         note(p, 'no service and no connection: routed like any router would');
         break;
@@ -230,7 +245,7 @@ export class UiHub {
         note(p, `ICMP echo answered from ${ev.vip ? 'the VIP' : 'the director'} ${ev.from}`);
         break;
       case 'icmp-sent':
-        note(p, `ICMP type ${ev.type} code ${ev.code} sent to ${ev.to}`);
+        note(p, `${ev.v6 ? 'ICMPv6' : 'ICMP'} type ${ev.type} code ${ev.code} sent to ${ev.to}`);
         break;
       case 'fragment-held':
         note(p, 'a later fragment came before its first: held until the first fragment decides where it goes');

@@ -39,7 +39,18 @@ export function directionOf(p: Pass): Direction {
   return 'other';
 }
 
-const isArp = (f: DecodedFrame): boolean => f.layers[1]?.id === 'arp';
+/** ARP, or IPv6 neighbour discovery (a solicitation or an advertisement). */
+const isArp = (f: DecodedFrame): boolean => {
+  const l = f.layers.at(-1);
+  if (f.layers[1]?.id === 'arp') return true;
+  const type = l?.id === 'icmpv6' ? l.fields.find((x) => x.id === 'type')?.value ?? '' : '';
+  return type.endsWith('(135)') || type.endsWith('(136)');
+};
+
+/** addr:port, or [addr]:port for an IPv6 address (as ipvsadm writes them). */
+export function hostPort(addr: string, port: number): string {
+  return addr.includes(':') ? `[${addr}]:${port}` : `${addr}:${port}`;
+}
 
 export function passView(p: Pass, walk?: Walk): PassView {
   const mode = p.decision?.mode ?? walk?.mode;
@@ -51,7 +62,7 @@ export function passView(p: Pass, walk?: Walk): PassView {
       const frame = decodeFrame(s.bytes);
       if (received) diffFrames(received, frame, mode ?? '', dir);
       return { port: s.port, frame, releasedBy: s.releasedBy };
-    // the forwarded frame first: an ARP request it caused is a side note
+    // the forwarded frame first: an ARP request or neighbour solicitation it caused is a side note
     }).sort((a, b) => Number(isArp(a.frame)) - Number(isArp(b.frame))),
     decision: p.decision, replyState: p.replyState, connKey: p.connKey, notes: p.notes, drops: p.drops, held: p.held,
   };
@@ -83,7 +94,7 @@ export interface WalkSummary {
 export function walkSummary(w: Walk): WalkSummary {
   const r = w.ref;
   return {
-    key: w.key, proto: r.proto, client: `${r.client}:${r.cport}`, virtual: `${r.vip}:${r.vport}`, dest: `${r.dest}:${r.dport}`,
+    key: w.key, proto: r.proto, client: hostPort(r.client, r.cport), virtual: hostPort(r.vip, r.vport), dest: hostPort(r.dest, r.dport),
     mode: w.mode, service: w.service, scheduler: w.scheduler, reason: w.reason, state: w.state, first: w.first, last: w.last, frames: w.count,
   };
 }

@@ -152,3 +152,25 @@ describe('replay --ui, TUN', () => {
     expect(browser.errors).toEqual([]);
   });
 });
+
+describe('replay --ui, NAT6 (IPv6)', () => {
+  beforeAll(() => view('nat6-http', 'nat6-http.in.pcapng'));
+
+  it('the SYN\'s walk: [addr]:port everywhere, the rewritten ip6.dst, port and checksum; the hop limit a hop change', async () => {
+    expect(await text('#tl-pos')).toMatch(/^frame 1 of 11 /);
+    await step();
+    expect(await text('#walk-title')).toContain('TCP [2001:db8:ff::7]:45000 → VIP [2001:db8:0:1::100]:80 → [2001:db8:0:10::11]:8080 · NAT');
+    expect(await text('#sched-reason')).toBe('rr: [2001:db8:0:10::11]:8080 (first in list)');
+    expect(await rewriteList(browser.page)).toEqual(['ip.dst', 'tcp.checksum', 'tcp.dport']);
+    const dst = browser.page.locator('.frame.sent [data-layer="ip"] tr[data-field="dst"]');
+    expect(await dst.getAttribute('class')).toBe('rewrite');
+    expect(await dst.innerText()).toMatch(/2001:db8:0:10::11\s+\(was 2001:db8:0:1::100\)/);
+    expect(await text('.frame.sent [data-layer="ip"] .lname')).toBe('IPv6');
+    expect(await browser.page.locator('.frame.sent [data-layer="ip"] tr[data-field="hlim"]').getAttribute('class')).toBe('hop');
+    expect(await text('.frame.sent h4')).toContain('after neighbour discovery resolved the next hop');
+    expect(await text('#conns tbody tr')).toMatch(/TCP\s+01:00\s+SYN_RECV\s+\[2001:db8:ff::7\]:45000\s+\[2001:db8:0:1::100\]:80\s+\[2001:db8:0:10::11\]:8080/);
+    expect(await browser.page.locator('#topology [data-node="rs"]').getAttribute('data-addr')).toBe('2001:db8:0:10::11');
+    expect(await browser.page.locator('#topology [data-lit="req:director-rs-2001:db8:0:10::11"]').count()).toBe(1);
+    expect(browser.errors).toEqual([]);
+  });
+});

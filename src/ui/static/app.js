@@ -16,6 +16,13 @@ const h = (tag, attrs = {}, ...kids) => {
   for (const k of kids.flat()) if (k !== undefined && k !== null) e.append(k instanceof Node ? k : String(k));
   return e;
 };
+/** addr:port, or [addr]:port for an IPv6 address (as ipvsadm writes them). */
+const hp = (addr, port) => (String(addr).includes(':') ? `[${addr}]:${port}` : `${addr}:${port}`);
+/** How the director asked for the next hop's MAC: ARP for IPv4, neighbour discovery for IPv6. */
+const resolver = (p) => {
+  const ip = (p.received?.layers ?? []).find((l) => l.id === 'ip' || l.id === 'ip-outer');
+  return ip?.name.startsWith('IPv6') ? 'neighbour discovery' : 'ARP';
+};
 const getJson = async (url) => {
   const r = await fetch(url, { cache: 'no-store' });
   if (!r.ok) throw new Error(`${url}: ${r.status}`);
@@ -148,7 +155,7 @@ function recordHistory(t) {
   };
   for (const svc of t.services) {
     add(svc.label, svc.stats);
-    for (const d of svc.dests) add(`${svc.label} ${d.addr}:${d.port}`, d.stats);
+    for (const d of svc.dests) add(`${svc.label} ${hp(d.addr, d.port)}`, d.stats);
   }
 }
 
@@ -180,12 +187,12 @@ function renderCounters() {
   const blocks = t.services.map((svc) => h('div', { class: 'counter-block', 'data-service': svc.label },
     h('div', { class: 'svc' }, `${svc.label} (${svc.scheduler})`, ' ', sparkline(svc.label)),
     h('div', { class: 'small' }, `conns ${svc.stats.conns} · in ${svc.stats.inpkts} pkts / ${bytes(svc.stats.inbytes)} · out ${svc.stats.outpkts} pkts / ${bytes(svc.stats.outbytes)}`),
-    h('table', { class: 'grid small' }, h('tbody', {}, ...svc.dests.map((d) => h('tr', { 'data-dest': `${d.addr}:${d.port}` },
-      h('td', {}, `${d.name ? d.name + ' ' : ''}${d.addr}:${d.port}`), h('td', {}, `${d.mode} w${d.weight}`),
+    h('table', { class: 'grid small' }, h('tbody', {}, ...svc.dests.map((d) => h('tr', { 'data-dest': hp(d.addr, d.port) },
+      h('td', {}, `${d.name ? d.name + ' ' : ''}${hp(d.addr, d.port)}`), h('td', {}, `${d.mode} w${d.weight}`),
       h('td', { class: d.health ? (d.health.up ? 'health up' : 'health down') : 'health', title: d.health?.error ?? '' },
         d.health ? `${d.health.kind} ${d.health.up ? 'up' : `down${d.heldOut ? ' (taken out)' : ''}`}` : ''),
       h('td', { class: 'conns' }, `${d.stats.conns} conns`), h('td', {}, `${d.stats.inpkts}/${d.stats.outpkts} pkts`),
-      h('td', {}, sparkline(`${svc.label} ${d.addr}:${d.port}`))))))));
+      h('td', {}, sparkline(`${svc.label} ${hp(d.addr, d.port)}`))))))));
   $('#counters').replaceChildren(...blocks);
 }
 
@@ -264,7 +271,7 @@ function passLine(p, t0) {
   const udp = layerOf(rcv, 'udp');
   const what = tcp ? `TCP ${field(tcp, 'flags')}${field(tcp, 'data') !== '0 bytes' ? ' ' + field(tcp, 'data') : ''}` : udp ? `UDP ${field(udp, 'len')} B` : (rcv?.layers[1]?.name ?? '');
   const dir = p.kind === 'reply' ? 'real server → client' : p.kind === 'request' ? 'client → real server' : p.kind;
-  const fate = p.drops.length ? ` dropped (${p.drops.join(', ')})` : p.sent.length === 0 ? (p.held ? ' waiting for ARP' : ' nothing sent') : p.sent.some((s) => s.releasedBy) ? ' sent after ARP' : '';
+  const fate = p.drops.length ? ` dropped (${p.drops.join(', ')})` : p.sent.length === 0 ? (p.held ? ` waiting for ${resolver(p)}` : ' nothing sent') : p.sent.some((s) => s.releasedBy) ? ` sent after ${resolver(p)}` : '';
   return [h('span', { class: 'muted' }, `+${(p.time - t0).toFixed(1)} ms `), h('span', { class: 'dir' }, dir), ` ${what}${fate}`];
 }
 
@@ -331,7 +338,7 @@ function hopText(p) {
   const outIp = layerOf(out?.frame, 'ip');
   const outer = layerOf(out?.frame, 'ip-outer');
   if (p.kind === 'request') {
-    const to = outer ? `${field(outer, 'dst')} (IP-in-IP)` : p.mode === 'DR' ? `${p.decision?.dest ?? ''} (by MAC)` : field(outIp, 'dst');
+    const to = outer ? `${field(outer, 'dst')} (${outer.name.startsWith('IPv6') ? 'IPv6-in-IPv6' : 'IP-in-IP'})` : p.mode === 'DR' ? `${p.decision?.dest ?? ''} (by MAC)` : field(outIp, 'dst');
     return `client ${src} → director (in on ${p.port}) → real server ${to ?? '?'}${out ? ` (out on ${out.port})` : ''}`;
   }
   if (p.kind === 'reply') return `real server ${src} → director (in on ${p.port}) → client ${dst}${out ? ` (out on ${out.port})` : ''}`;
@@ -396,10 +403,10 @@ function renderPassDetail(p) {
   let sentBox;
   if (sent) {
     sentBox = h('div', { class: 'frame sent' },
-      h('h4', {}, `sent on ${sent.port}${sent.releasedBy ? ' (after ARP resolved the next hop)' : ''}`), ...sent.frame.layers.map((l) => layerBox(l, 'sent')));
+      h('h4', {}, `sent on ${sent.port}${sent.releasedBy ? ` (after ${resolver(p)} resolved the next hop)` : ''}`), ...sent.frame.layers.map((l) => layerBox(l, 'sent')));
   } else {
     sentBox = h('div', { class: 'frame sent' }, h('h4', {}, 'sent'),
-      h('p', { class: p.drops.length ? 'drop' : 'muted' }, p.drops.length ? `dropped: ${p.drops.join(', ')}` : p.held ? 'held: waits for the next hop\'s MAC (ARP)' : 'nothing sent'));
+      h('p', { class: p.drops.length ? 'drop' : 'muted' }, p.drops.length ? `dropped: ${p.drops.join(', ')}` : p.held ? `held: waits for the next hop's MAC (${resolver(p)})` : 'nothing sent'));
   }
   parts.push(h('div', { class: 'frames' }, recvBox, sentBox));
   for (const more of p.sent.slice(1)) parts.push(h('div', { class: 'small muted' }, `also sent on ${more.port}: ${more.frame.summary}`));

@@ -11,6 +11,12 @@ function el(tag, attrs = {}, text) {
   return e;
 }
 
+/** The address of 'addr:port' or '[addr]:port' (IPv6, as ipvsadm writes it). */
+export function hostOf(dest) {
+  const m = /^\[([^\]]*)\]:\d+$/.exec(dest);
+  return m ? m[1] : dest.slice(0, dest.lastIndexOf(':') < 0 ? dest.length : dest.lastIndexOf(':'));
+}
+
 /** Real servers by address, with each service's line for them. */
 export function realServers(tables) {
   const byAddr = new Map();
@@ -57,7 +63,7 @@ const left = (b) => [b.x, b.cy];
 
 /**
  * Draws `topology` + `tables` into `svg`. `hl` (optional): { kind: 'request'|'reply',
- * mode: 'NAT'|'DR'|'TUN', dest: 'addr:port' } from the selected pass.
+ * mode: 'NAT'|'DR'|'TUN', dest: 'addr:port' or '[addr]:port' } from the selected pass.
  */
 export function drawDiagram(svg, topology, tables, hl) {
   svg.replaceChildren();
@@ -96,7 +102,7 @@ export function drawDiagram(svg, topology, tables, hl) {
       const hc = l.health ? (l.health.up ? ' ✓' : ' DOWN') : '';
       lines.push(`${l.svc.split(' ')[0]} :${l.port} w${l.weight} act ${l.active} inact ${l.inactive}${hc}`);
     }
-    const chosen = hl && hl.dest && hl.dest.split(':')[0] === rs.addr;
+    const chosen = hl && hl.dest && hostOf(hl.dest) === rs.addr;
     const b = box(nodes, 685, y, 205, h, rs.name ?? 'real server', lines,
       `rs${chosen ? ' chosen' : ''}${rs.weight === 0 ? ' quiescent' : ''}${rs.down ? ' down' : ''}`, { 'data-node': 'rs', 'data-addr': rs.addr, 'data-health': rs.down ? 'down' : 'ok' });
     rsBoxes.set(rs.addr, { box: b, rs });
@@ -130,7 +136,7 @@ export function drawDiagram(svg, topology, tables, hl) {
   }
 
   if (!hl || !hl.dest) return;
-  const addr = hl.dest.split(':')[0];
+  const addr = hostOf(hl.dest);
   const light = (ids, cls, shift = 0) => {
     for (const id of ids) {
       const d = paths.get(id);
