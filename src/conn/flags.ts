@@ -22,5 +22,9 @@ export const CONN_F_INVALID = 0x0040;
 export const CONN_F_HASHED = 0x0080;
 /** A TCP conn in its handshake, linked in the table's embryonic list (evict_embryonic). */
 export const CONN_F_EMBRYONIC = 0x0100;
+/** An application helper (conn/app.ts: FTP) is bound to this NAT conn: its packets go through it (the kernel's cp->app). */
+export const CONN_F_APP = 0x0800;
+/** The client's port is not known yet (a passive FTP data conn): matched with port 0 until its first packet fills it in. */
+export const CONN_F_NO_CPORT = 0x1000;
 /** The slot holds a connection (free slots have flags 0). */
 export const CONN_F_USED = 0x8000;

@@ -5,17 +5,19 @@ import { ip6Fold } from '../wire/addr6.js';
 import type { Service } from '../model/service.js';
 import { CHECK_DROP, CHECK_MISS, TABLE_FULL } from './codes.js';
 import {
-  DROP_ENTRY_SHIFT, EmbryonicList, IPVS_DEFENSE_DEFAULTS, defenseMode, dropRateOf, tcpDropEntry, tcpEmbryonic, type DefenseSettings,
+  DROP_ENTRY_SHIFT, EmbryonicList, IPVS_DEFENSE_DEFAULTS, defenseMode, defenseSettingsOf, dropRateOf, tcpDropEntry, tcpEmbryonic, type DefenseSettings,
 } from './defense.js';
+import type { DirectorOptions } from '../model/config.js';
 import { DestRefs } from './dest-refs.js';
 import {
-  CONN_F_EMBRYONIC, CONN_F_FWD_MASK, CONN_F_HASHED, CONN_F_INACTIVE, CONN_F_INVALID, CONN_F_NOOUTPUT,
+  CONN_F_APP, CONN_F_EMBRYONIC, CONN_F_FWD_MASK, CONN_F_NO_CPORT, CONN_F_HASHED, CONN_F_INACTIVE, CONN_F_INVALID, CONN_F_NOOUTPUT,
   CONN_F_ONE_PACKET, CONN_F_TEMPLATE, CONN_F_TUN_SHIFT, CONN_F_USED, CONN_F_XMIT_MASK,
 } from './flags.js';
+import { ConnApps } from './app.js';
 import { connHash } from './hash.js';
 import { IPPROTO_TCP } from '../wire/ipproto.js';
 import { protoOps } from './proto/index.js';
-import { DIR_INPUT_ONLY, DIR_OUTPUT } from './tcp-states.js';
+import { DIR_INPUT_ONLY, DIR_OUTPUT, TCP_S_LISTEN } from './tcp-states.js';
 import { CONTROL_REARM, Timeouts } from './timeouts.js';
 import { TimerWheel } from './wheel.js';
 
@@ -74,6 +76,27 @@ export const IPVS_CONN_DEFAULTS = {
   lblcExpiration: 24 * 60 * 60,
   lblcrExpiration: 24 * 60 * 60,
 } as const;
+
+/** Every setting of the table from a config's options; an option left out: the kernel's default. */
+export function connSettingsOf(o: Partial<DirectorOptions>): ConnSettings {
+  const d = IPVS_CONN_DEFAULTS;
+  return {
+    expireNodestConn: o.expireNodestConn ?? d.expireNodestConn,
+    expireQuiescentTemplate: o.expireQuiescentTemplate ?? d.expireQuiescentTemplate,
+    connReuseMode: o.connReuseMode ?? d.connReuseMode,
+    sloppyTcp: o.sloppyTcp ?? d.sloppyTcp,
+    sloppySctp: o.sloppySctp ?? d.sloppySctp,
+    scheduleIcmp: o.scheduleIcmp ?? d.scheduleIcmp,
+    natIcmpSend: o.natIcmpSend ?? d.natIcmpSend,
+    pmtuDisc: o.pmtuDisc ?? d.pmtuDisc,
+    ignoreTunneled: o.ignoreTunneled ?? d.ignoreTunneled,
+    cacheBypass: o.cacheBypass ?? d.cacheBypass,
+    runEstimation: o.runEstimation ?? d.runEstimation,
+    lblcExpiration: o.lblcExpiration ?? d.lblcExpiration,
+    lblcrExpiration: o.lblcrExpiration ?? d.lblcrExpiration,
+    ...defenseSettingsOf(o),
+  };
+}
 
 export interface ConnTableOptions {
   /** Most connections + templates held at once; slots are preallocated. */
@@ -193,6 +216,14 @@ export class ConnTable {
   dropCounter = 0;
   /** Work units done by the last expire() call (entries visited + ticks passed). */
   lastExpireWork = 0;
+  /** The application helpers' per-conn state (conn/app.ts), allocated with the first bound conn. */
+  readonly apps = new ConnApps();
+  /** TCP virtual ports a NAT conn gets the FTP helper on (1 = bound; null: none), as ip_vs_ftp's `ports` (default 21). */
+  appPorts: Uint8Array | null = null;
+  /** Live conns made with CONN_F_NO_CPORT and not yet filled in: lookupIn then also tries client port 0. */
+  noCport = 0;
+  /** Live conns whose controller is a conn, not a template (a helper's data conns): client packets of them may meet no service. */
+  appChildren = 0;
 
   private readonly refs = new DestRefs();
   private readonly wheel: TimerWheel;
@@ -276,6 +307,18 @@ export class ConnTable {
       ...opts.settings,
     };
     this.updateDefense();
+    this.setAppPorts([21]);
+  }
+
+  /** The TCP ports whose NAT conns get the FTP helper (register_ip_vs_app_inc per port); new conns only. */
+  setAppPorts(ports: readonly number[]): void {
+    if (ports.length === 0) {
+      this.appPorts = null;
+      return;
+    }
+    const a = new Uint8Array(65536);
+    for (const p of ports) a[p & 0xffff] = 1;
+    this.appPorts = a;
   }
 
   /** Allocates the per-conn sync fields (once; conns made before start at 0 packets). */
@@ -366,7 +409,8 @@ export class ConnTable {
       if (rec[o] === caddr && rec[o + 2] === ports && rec[o + 1] === vaddr && rec[o + 3] === proto && this.expires[i]! > now) return i;
       i = this.inRecI[o + 4]!;
     }
-    return -1;
+    // as ip_vs_conn_in_get: while conns wait for their client port, a miss is tried again with port 0
+    return this.noCport !== 0 && cport !== 0 ? this.lookupIn(proto, caddr, 0, vaddr, vport, now) : -1;
   }
 
   /** The live connection of a real server's reply (NAT), or -1. */
@@ -420,7 +464,7 @@ export class ConnTable {
         same6(this.caddr6, i, c, cOff) && same6(this.vaddr6, i, v, vOff)) return i;
       i = this.inRecI[o + 4]!;
     }
-    return -1;
+    return this.noCport !== 0 && cport !== 0 ? this.lookupIn6(proto, c, cOff, 0, v, vOff, vport, now) : -1;
   }
 
   /** The live IPv6 connection of a real server's reply (NAT), or -1. */
@@ -539,6 +583,12 @@ export class ConnTable {
     if (fwd === FWD_TUN) f |= dest.tunType << CONN_F_TUN_SHIFT;
     if (!template) f |= CONN_F_INACTIVE;
     if (fwd !== FWD_MASQ) f |= CONN_F_NOOUTPUT;
+    // ip_vs_bind_app: a NAT TCP conn to an app's port gets the app (and its state starts afresh)
+    else if (!template && proto === IPPROTO_TCP && this.appPorts !== null && this.appPorts[vport] === 1) {
+      f |= CONN_F_APP;
+      this.apps.bind(i, this.max);
+    }
+    if ((f & CONN_F_NO_CPORT) !== 0) this.noCport++;
 
     this.proto[i] = proto;
     this.af[i] = af;
@@ -568,7 +618,10 @@ export class ConnTable {
     this.destRef[i] = this.refs.acquire(dest);
     this.control[i] = controlSlot;
     this.nControl[i] = 0;
-    if (controlSlot >= 0) this.nControl[controlSlot]!++;
+    if (controlSlot >= 0) {
+      this.nControl[controlSlot]!++;
+      if ((this.flags[controlSlot]! & CONN_F_TEMPLATE) === 0) this.appChildren++;
+    }
 
     if (template) {
       dest.persistConns++;
@@ -593,6 +646,16 @@ export class ConnTable {
     this.wheel.file(i, this.expires[i]!);
     this.size++;
     return i;
+  }
+
+  /** A cache_bypass conn's real-server address is the packet's own destination (its VIP address here). */
+  setBypassDaddr(slot: number, pkt: { af: number; vaddr: number; vaddr6: Uint32Array }): void {
+    this.daddr[slot] = this.vaddr[slot]!;
+    if (pkt.af === AF_INET6) for (let k = 0; k < 4; k++) this.daddr6[slot * 4 + k] = this.vaddr6[slot * 4 + k]!;
+    if ((this.flags[slot]! & CONN_F_HASHED) !== 0) {
+      this.unhashOut(slot);
+      this.hashOut(slot);
+    }
   }
 
   // ---- per packet ------------------------------------------------------------
@@ -723,6 +786,37 @@ export class ConnTable {
     const f = this.flags[slot]!;
     if ((f & CONN_F_HASHED) !== 0) this.unhashIn(slot);
     this.flags[slot] = (f & ~CONN_F_HASHED) | CONN_F_INVALID;
+  }
+
+  /**
+   * ip_vs_conn_fill_cport: a conn made without its client port (a passive
+   * FTP data conn) takes the port of its first client packet and is hashed
+   * again under it.
+   */
+  fillCport(slot: number, cport: number): void {
+    const f = this.flags[slot]!;
+    if ((f & CONN_F_NO_CPORT) === 0) return;
+    const hashed = (f & CONN_F_HASHED) !== 0;
+    if (hashed) {
+      this.unhashIn(slot);
+      this.unhashOut(slot);
+    }
+    this.cport[slot] = cport;
+    this.flags[slot] = f & ~CONN_F_NO_CPORT;
+    this.noCport--;
+    if (hashed) {
+      this.hashIn(slot);
+      this.hashOut(slot);
+    }
+  }
+
+  /** ip_vs_tcp_conn_listen: a helper's data conn waits in LISTEN, with that state's timeout. */
+  listen(slot: number, now: number): void {
+    this.advance(now);
+    this.state[slot] = TCP_S_LISTEN;
+    const t = this.timeouts.of(this.proto[slot]!, TCP_S_LISTEN);
+    this.timeout[slot] = t;
+    this.expires[slot] = now + t;
   }
 
   /** Restarts a template's timer with its own timeout (on each use). */
@@ -859,7 +953,8 @@ export class ConnTable {
       this.outHead, this.outRec, this.freeStack, this.caddr6, this.vaddr6, this.daddr6,
       this.inPkts, this.syncEnd, this.syncRetries, this.oldState,
     ];
-    return arrays.reduce((n, a) => n + a.byteLength, 0) + this.wheel.bytesAllocated() + this.embryonic.bytesAllocated();
+    return arrays.reduce((n, a) => n + a.byteLength, 0) + this.wheel.bytesAllocated() + this.embryonic.bytesAllocated() +
+      this.apps.bytesAllocated();
   }
 
   /** Entries filed in the timer wheel (for tests: equals size when consistent). */
@@ -900,9 +995,11 @@ export class ConnTable {
     this.refs.release(r);
     this.destRef[i] = -1;
 
+    if ((f & CONN_F_NO_CPORT) !== 0) this.noCport--;
     const ctl = this.control[i]!;
     if (ctl >= 0) {
       this.nControl[ctl]!--;
+      if ((this.flags[ctl]! & CONN_F_TEMPLATE) === 0) this.appChildren--;
       this.control[i] = -1;
     }
     this.flags[i] = 0;

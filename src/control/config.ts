@@ -8,7 +8,7 @@ import { inSubnet, parseMac as parseMacText, prefixToMask } from '../wire/addr.j
 import {
   ip6Equal, ip6InSubnet, ip6IsLinkLocal, ip6IsMulticast, ip6IsUnspecified, ip6IsV4Mapped, ip6Network, ip6ToString,
 } from '../wire/addr6.js';
-import { AF_INET6, IPPROTO_TCP, IPPROTO_UDP } from '../model/proto.js';
+import { AF_INET6, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP } from '../model/proto.js';
 import type { MarkRule } from '../model/services.js';
 import { schedulerNames } from '../sched/index.js';
 import {
@@ -526,13 +526,13 @@ class Parser {
   }
 
   private mark(words: string[]): void {
-    const usage = 'usage: mark MARK tcp|udp ADDR [ports PORT[,PORT|,LOW-HIGH...]]';
+    const usage = 'usage: mark MARK tcp|udp|sctp ADDR [ports PORT[,PORT|,LOW-HIGH...]]';
     if (words.length !== 3 && words.length !== 5) return this.err(usage);
     if (words.length === 5 && words[3] !== 'ports') return this.err(usage);
     const mark = parseNumber(words[0]!, 1, 0xffffffff);
     if (mark === null) return this.err(`invalid fwmark value '${words[0]}' (1..4294967295)`);
-    const proto = words[1] === 'tcp' ? IPPROTO_TCP : words[1] === 'udp' ? IPPROTO_UDP : 0;
-    if (!proto) return this.err(`unknown protocol '${words[1]}' (tcp or udp)`);
+    const proto = words[1] === 'tcp' ? IPPROTO_TCP : words[1] === 'udp' ? IPPROTO_UDP : words[1] === 'sctp' ? IPPROTO_SCTP : 0;
+    if (!proto) return this.err(`unknown protocol '${words[1]}' (tcp, udp or sctp)`);
     const ma = parseAnyAddr(words[2]!);
     if (ma === null) return this.err(`illegal address '${words[2]}' (a numeric IPv4 or IPv6 address)`);
     const addr = ma.addr;
@@ -618,12 +618,13 @@ class Parser {
       return b;
     };
     const known = ['max_conns', 'expire_nodest_conn', 'expire_quiescent_template', 'unmatched_from_rs',
-      'neighbour_queue', 'arp_retries', 'arp_retry_interval', 'control_socket', 'metrics_listen', 'check_netns',
+      'neighbour_queue', 'arp_retries', 'arp_retry_interval', 'control_socket', 'metrics_listen', 'check_netns', 'ftp_ports',
       ...DEFENSE_OPTION_NAMES];
     if (!known.includes(name)) return this.err(`unknown option '${name}' (known: ${known.join(', ')})`);
     if (!this.once(`option ${name}`)) return;
     // the flood defences, read as `tapvs sysctl` reads them (control/sysctl.ts)
     const sysctl = DEFENSE_OPTION_NAMES.includes(name) ? findSysctl(name) : undefined;
+    // secure_tcp etc.: the flood defences and the other IPVS sysctls of control/sysctl.ts
     if (sysctl) {
       const r = parseSysctlValue(sysctl, v);
       if ('error' in r) return this.err(`option ${name}: ${r.error}`);
@@ -650,6 +651,15 @@ class Parser {
       case 'control_socket':
         o.controlSocket = v;
         return;
+      case 'ftp_ports': {
+        // ip_vs_ftp's `ports` module parameter: up to 8 ports (IP_VS_APP_MAX_PORTS); none: the module not loaded
+        const ps = v === 'none' ? [] : v.split(',').map((w) => parseNumber(w, 1, 65535));
+        if (ps.length > 8 || ps.some((p) => p === null)) {
+          return this.err(`option ${name}: '${v}' is not up to 8 ports (1..65535) separated by commas, or none`);
+        }
+        o.ftpPorts = ps as number[];
+        return;
+      }
       case 'check_netns':
         if (!NETNS_RE.test(v)) return this.err(`option ${name}: illegal network namespace name '${v}'`);
         o.checkNetns = v;
@@ -665,7 +675,7 @@ class Parser {
   }
 
   private check(given: string[]): void {
-    const usage = 'usage: check tcp|http|icmp|misc -t|-u ADDR:PORT | -f MARK [-6] -r ADDR[:PORT] [key=value ...] [netns=NAME] [inhibit_on_failure]';
+    const usage = 'usage: check tcp|http|icmp|misc -t|-u|--sctp-service ADDR:PORT | -f MARK [-6] -r ADDR[:PORT] [key=value ...] [netns=NAME] [inhibit_on_failure]';
     const kind = given[0];
     if (kind !== 'tcp' && kind !== 'http' && kind !== 'icmp' && kind !== 'misc') {
       return this.err(kind ? `unknown check kind '${kind}' (known: tcp, http, icmp, misc)` : usage);
@@ -673,7 +683,7 @@ class Parser {
     // "-f MARK -6": an IPv6 fwmark service, as ipvsadm names it
     const six = given[1] === '-f' && given[3] === '-6';
     const words = six ? [...given.slice(0, 3), ...given.slice(4)] : given;
-    if (words.length < 5 || !['-t', '-u', '-f'].includes(words[1]!) || words[3] !== '-r') return this.err(usage);
+    if (words.length < 5 || !['-t', '-u', '--sctp-service', '-f'].includes(words[1]!) || words[3] !== '-r') return this.err(usage);
     // reuse ipvsadm's parsing of the service and server addresses
     const r = parseIpvsadmArgs(['-d', words[1]!, words[2]!, ...(six ? ['-6'] : []), '-r', words[4]!]);
     if (!r.ok) return this.err(r.error);
@@ -760,9 +770,9 @@ class Parser {
 
   /** keepalived's sorry_server: the real server a service falls back to when none is left with weight > 0. */
   private sorry(words: string[], six = false): void {
-    const usage = 'usage: sorry -t|-u ADDR:PORT | -f MARK [-6] -r ADDR[:PORT] [-m|-g|-i] [-w WEIGHT]';
+    const usage = 'usage: sorry -t|-u|--sctp-service ADDR:PORT | -f MARK [-6] -r ADDR[:PORT] [-m|-g|-i] [-w WEIGHT]';
     if (words[0] === '-f' && words[2] === '-6') return this.sorry([...words.slice(0, 2), ...words.slice(3)], true);
-    if (words.length < 4 || !['-t', '-u', '-f'].includes(words[0]!) || words[2] !== '-r') return this.err(usage);
+    if (words.length < 4 || !['-t', '-u', '--sctp-service', '-f'].includes(words[0]!) || words[2] !== '-r') return this.err(usage);
     const rest = words.slice(4);
     for (let i = 0; i < rest.length; i++) {
       const w = rest[i]!;

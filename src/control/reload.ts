@@ -286,6 +286,8 @@ function* applyConfigSteps(
   // the options that change while running, as the IPVS sysctls they are (control/sysctl.ts; check_netns goes to the health checker)
   const settingsChanged = liveSettingsDiffer(d.conns.settings, next.options);
   d.mutate.setConnSettings(liveSettingsOf(next.options));
+  // option ftp_ports: new conns to these ports get the FTP helper (conns made before keep what they had)
+  d.conns.setAppPorts(next.options.ftpPorts ?? [21]);
   const skipped = applied.skipped.map((e) =>
     `${file}: ${keyOfCommand(cmds[e.index])}${e.message} (${cmds[e.index]!.cmd} left out: a health check changed the table while the reload was applied)`);
   return { ok: true, config: next, commands: cmds, summary: describe(cmds, marksChanged, settingsChanged), skipped };

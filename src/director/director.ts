@@ -5,8 +5,8 @@
 // ipv6-input.ts) → lvs-in.ts / lvs-out.ts / icmp-input.ts (icmp6-input.ts) →
 // the bound transmitter (xmit/) → the host's output (net/host4.ts, host6.ts).
 // Every step returns a verdict; the drops among them are counted here, once.
-import { DEFENSE_PERIOD_MS, defenseSettingsOf } from '../conn/defense.js';
-import { ConnTable } from '../conn/table.js';
+import { DEFENSE_PERIOD_MS } from '../conn/defense.js';
+import { ConnTable, connSettingsOf } from '../conn/table.js';
 import type { DirectorConfig } from '../model/config.js';
 import { PLAIN_FRAME, type FrameMeta } from '../model/frame.js';
 import { schedPacket, type SchedPacket } from '../model/scheduler.js';
@@ -105,13 +105,10 @@ export class Director implements XmitEnv {
     this.conns = new ConnTable({
       max: cfg.options.maxConns,
       seed: opts.seed ?? 0x7a9c5,
-      settings: {
-        expireNodestConn: cfg.options.expireNodestConn,
-        expireQuiescentTemplate: cfg.options.expireQuiescentTemplate,
-        ...defenseSettingsOf(cfg.options),
-      },
+      settings: connSettingsOf(cfg.options),
     });
     this.conns.timeouts.set(cfg.timeouts);
+    if (cfg.options.ftpPorts !== undefined) this.conns.setAppPorts(cfg.options.ftpPorts);
     this.unmatchedDrop = cfg.options.unmatchedFromRealServer === 'drop';
     this.frags = new FragmentTable(FRAGMENT_QUEUE, FRAGMENT_TIMEOUT_MS);
     this.mutate = new Mutations(this.services, this.conns, (a) => this.host.setRealServers(a), (a) => this.host6.setRealServers(a), this.totals);

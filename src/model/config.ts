@@ -125,6 +125,21 @@ export interface DirectorOptions {
   amDroprate?: number;
   /** A full table gives the oldest embryonic TCP conn's slot to a new conn (tapvs's SYN-flood defence); absent: on. */
   evictEmbryonic?: boolean;
+  /** TCP ports whose NAT conns get the FTP helper (ip_vs_ftp's `ports`; option ftp_ports); absent: [21], empty: none. */
+  ftpPorts?: readonly number[];
+  /** The other IPVS sysctls (control/sysctl.ts, conn/table.ts ConnSettings); absent: the kernel's defaults. */
+  connReuseMode?: number;
+  sloppyTcp?: boolean;
+  sloppySctp?: boolean;
+  scheduleIcmp?: boolean;
+  natIcmpSend?: boolean;
+  pmtuDisc?: boolean;
+  ignoreTunneled?: boolean;
+  cacheBypass?: boolean;
+  runEstimation?: boolean;
+  /** lblc_expiration / lblcr_expiration, seconds. */
+  lblcExpiration?: number;
+  lblcrExpiration?: number;
 }
 
 export interface HealthCheckConfig {

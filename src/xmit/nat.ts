@@ -10,7 +10,9 @@
 // A protocol whose checksum is computed afresh (SCTP's CRC32c) is checked
 // first (ProtoOps.natVerify): NAT never makes a damaged packet look whole;
 // a reply is checked in lvs-out, before it moves the conn's state.
+import { CONN_F_APP, CONN_F_NO_CPORT } from '../conn/flags.js';
 import { DropCode, FORWARDED } from '../model/verdict.js';
+import { ftpIn, ftpOut } from './ftp.js';
 import { FRAG_FIRST } from '../net/packet.js';
 import { lvsCheckMtu, lvsDecTtl, lvsOutput } from './out.js';
 import type { Transmitter } from './xmit.js';
@@ -37,6 +39,12 @@ export const natXmit: Transmitter = {
     const old = ip.dst;
     ip.rewriteDst(daddr);
     pkt.ops?.dnat(pkt.buf, pkt.l4Off, pkt.l4Len, old, daddr, conns.dport[slot]!, pkt.csumStart !== 0);
+    const f = conns.flags[slot]!;
+    if ((f & (CONN_F_APP | CONN_F_NO_CPORT)) !== 0 && pkt.ops !== undefined) {
+      // the first packet of a passive FTP data conn gives it its client port (ip_vs_nat_xmit)
+      if ((f & CONN_F_NO_CPORT) !== 0) conns.fillCport(slot, pkt.sport);
+      if ((f & CONN_F_APP) !== 0) ftpIn(conns, pkt, slot);
+    }
     return lvsOutput(host, pkt.buf, pkt.ethOff, pkt.frameLen, pkt, port, nh, pkt.now);
   },
 
@@ -47,6 +55,7 @@ export const natXmit: Transmitter = {
     const old = ip.src;
     ip.rewriteSrc(vaddr);
     pkt.ops?.snat(pkt.buf, pkt.l4Off, pkt.l4Len, old, vaddr, conns.vport[slot]!, pkt.csumStart !== 0);
+    if ((conns.flags[slot]! & CONN_F_APP) !== 0) ftpOut(conns, pkt, slot);
     const caddr = conns.caddr[slot]!;
     if (!x.host.route(caddr)) return DropCode['no-route'];
     return x.host.output(pkt.buf, pkt.ethOff, pkt.frameLen, pkt, x.host.routePort, x.host.routeNextHop, pkt.now);

@@ -6,7 +6,9 @@
 // is rewritten, as the kernel checks it while routing (packet-too-big then
 // quotes the packet as its sender sent it). A later fragment has no
 // transport header: its addresses change, its checksum lives in the first.
+import { CONN_F_APP, CONN_F_NO_CPORT } from '../conn/flags.js';
 import { DropCode, FORWARDED } from '../model/verdict.js';
+import { ftpIn, ftpOut } from './ftp.js';
 import { lvsDecHopLimit6 } from './out.js';
 import { FRAG_FIRST } from '../net/packet.js';
 import type { Transmitter } from './xmit.js';
@@ -32,6 +34,11 @@ export const nat6Xmit: Transmitter = {
     const ip = pkt.ip6;
     const delta = ip.rewriteDst(daddr, o);
     pkt.ops?.nat6(pkt.buf, pkt.l4Off, pkt.l4Len, pkt.fragment === FRAG_FIRST, false, conns.dport[slot]!, delta, ip, pkt.csumStart !== 0);
+    const f = conns.flags[slot]!;
+    if ((f & (CONN_F_APP | CONN_F_NO_CPORT)) !== 0 && pkt.ops !== undefined) {
+      if ((f & CONN_F_NO_CPORT) !== 0) conns.fillCport(slot, pkt.sport);
+      if ((f & CONN_F_APP) !== 0) ftpIn(conns, pkt, slot);
+    }
     return host.output(pkt.buf, pkt.ethOff, pkt.frameLen, pkt, port, host.routeNextHop, 0, pkt.now);
   },
 
@@ -49,6 +56,8 @@ export const nat6Xmit: Transmitter = {
     ip.decHopLimit();
     const delta = ip.rewriteSrc(conns.vaddr6, o);
     pkt.ops?.nat6(pkt.buf, pkt.l4Off, pkt.l4Len, pkt.fragment === FRAG_FIRST, true, conns.vport[slot]!, delta, ip, pkt.csumStart !== 0);
+    // IPv6: EPSV/EPRT only, whose replies keep their length
+    if ((conns.flags[slot]! & CONN_F_APP) !== 0) ftpOut(conns, pkt, slot);
     return host.output(pkt.buf, pkt.ethOff, pkt.frameLen, pkt, port, host.routeNextHop, 0, pkt.now);
   },
 };
