@@ -1,5 +1,5 @@
 import type { Dest } from '../model/dest.js';
-import { destStr, ipStr } from './format.js';
+import { destStr, hashKeyStr } from './format.js';
 import { goldenHash32 } from './hash.js';
 import { usable } from './load.js';
 import { registerScheduler, type Scheduler } from '../model/scheduler.js';
@@ -42,7 +42,7 @@ export const dh: Scheduler<HashTableState> = {
   },
 
   explain(_svc, _st, dest, pkt) {
-    return `dh: hash(${ipStr(pkt.vaddr)}) -> bucket ${dhBucket(pkt.vaddr)} -> ${destStr(dest)}`;
+    return `dh: hash(${hashKeyStr(pkt, 'v')}) -> bucket ${dhBucket(pkt.vaddr)} -> ${destStr(dest)}`;
   },
 };
 

@@ -1,6 +1,6 @@
 import type { Dest } from '../model/dest.js';
 import type { Service } from '../model/service.js';
-import { destStr, ipStr } from './format.js';
+import { destStr, vaddrStr } from './format.js';
 import { COST_OVERHEAD, leastWeighted } from './load.js';
 import { LocalityTable } from './locality-table.js';
 import { registerScheduler, type Scheduler } from '../model/scheduler.js';
@@ -84,7 +84,7 @@ export const lblc: Scheduler<LblcState> = {
   },
 
   explain(_svc, st, dest, pkt) {
-    const key = ipStr(pkt.vaddr);
+    const key = vaddrStr(pkt);
     if (st.how === LblcHow.Cached) return `lblc: ${key} -> ${destStr(dest)} (cached)`;
     if (st.how === LblcHow.New) return `lblc: ${key} -> ${destStr(dest)} (new, weighted least-connection)`;
     const old = st.replaced;

@@ -1,5 +1,5 @@
 import type { Dest } from '../model/dest.js';
-import { destStr, ipStr } from './format.js';
+import { destStr, vaddrStr } from './format.js';
 import { LblcHow, localityOverloaded, wlcPick } from './lblc.js';
 import { connOverhead } from './load.js';
 import { LocalityTable } from './locality-table.js';
@@ -140,7 +140,7 @@ export const lblcr: Scheduler<LblcrState> = {
   },
 
   explain(_svc, st, dest, pkt) {
-    const key = ipStr(pkt.vaddr);
+    const key = vaddrStr(pkt);
     const drop = st.dropped ? `; dropped ${destStr(st.dropped)} from the set` : '';
     if (st.how === LblcHow.Cached) return `lblcr: ${key} -> ${destStr(dest)} (least loaded of a set of ${st.size}${drop})`;
     if (st.how === LblcHow.New) return `lblcr: ${key} -> ${destStr(dest)} (new set, weighted least-connection)`;

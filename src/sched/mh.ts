@@ -31,7 +31,7 @@
 
 import type { Dest } from '../model/dest.js';
 import type { Service } from '../model/service.js';
-import { destStr, ipStr } from './format.js';
+import { destStr, hashKeyStr } from './format.js';
 import { hsiphash1u32, hsiphashKey, type HsiphashKey } from './hsiphash.js';
 import { fls, gcd, usable } from './load.js';
 import { registerScheduler, type Scheduler } from '../model/scheduler.js';
@@ -204,7 +204,7 @@ export const mh: Scheduler<MhState> = {
 
   explain(svc, st, dest, pkt) {
     const port = hashPortOf(pkt, svc.flags.mhPort);
-    const key = svc.flags.mhPort ? `${ipStr(pkt.caddr)}:${port}` : ipStr(pkt.caddr);
+    const key = hashKeyStr(pkt, 'c', svc.flags.mhPort ? port : undefined);
     const ihash = mhHomeSlot(pkt.caddr, port);
     const home = st.lookup[ihash];
     if (home === dest) return `mh: hash(${key}) -> slot ${ihash}/${MH_TAB_SIZE} -> ${destStr(dest)}`;

@@ -1,7 +1,7 @@
 import type { Dest } from '../model/dest.js';
 import { IPPROTO_TCP, IPPROTO_UDP } from '../model/proto.js';
 import type { HashTableState } from './dh.js';
-import { destStr, ipStr } from './format.js';
+import { destStr, hashKeyStr } from './format.js';
 import { goldenHash32 } from './hash.js';
 import { usable } from './load.js';
 import { registerScheduler, type SchedPacket, type Scheduler } from '../model/scheduler.js';
@@ -83,7 +83,7 @@ export const sh: Scheduler<HashTableState> = {
 
   explain(svc, st, dest, pkt) {
     const port = hashPortOf(pkt, svc.flags.shPort);
-    const key = svc.flags.shPort ? `${ipStr(pkt.caddr)}:${port}` : ipStr(pkt.caddr);
+    const key = hashKeyStr(pkt, 'c', svc.flags.shPort ? port : undefined);
     const ihash = shBucket(pkt.caddr, port, 0);
     const home = st.table[ihash];
     if (home === dest) return `sh: hash(${key}) -> bucket ${ihash} -> ${destStr(dest)}`;
