@@ -13,7 +13,9 @@
 #   ... run tapvs with $LAB_DIR/lab.json, test through $LAB_DIR/lab.env ...
 #   lab_down                   # (also run by the trap)
 #
-# Addresses: see netns/README.md.
+# Addresses: see netns/README.md. Every lab is dual-stack: IPv4 and IPv6 (documentation
+# prefixes 2001:db8::/32, added with nodad so they are usable at once) on every link, real
+# servers listening on both; LAB_IPV6=0 builds the IPv4-only labs of before.
 
 LAB_ROOT_DIR=${TAPVS_LAB_DIR:-/tmp/tapvs-lab}
 LAB_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -70,6 +72,15 @@ lab_bridge() {
 # lab_sysctl NS KEY VALUE
 lab_sysctl() { ip netns exec "$1" sysctl -qw "$2=$3" >/dev/null; }
 
+# lab_ipv6: true when the labs are built dual-stack (the default; LAB_IPV6=0 turns IPv6 off).
+lab_ipv6() { [ "${LAB_IPV6:-1}" != 0 ]; }
+
+# _lab_if6 TEXT: TEXT when the labs are dual-stack, else nothing (always succeeds).
+_lab_if6() { if lab_ipv6; then printf '%s' "$1"; fi; }
+
+# lab_addr6 NS DEV ADDR6/LEN: an IPv6 address usable at once (no duplicate address detection).
+lab_addr6() { ip -n "$1" -6 addr add "$3" dev "$2" nodad; }
+
 # lab_spawn NS LOGNAME CMD...: run CMD in NS in the background, record its PID.
 lab_spawn() {
   local ns=$1 log=$2; shift 2
@@ -89,10 +100,13 @@ lab_wait_line() {
   return 1
 }
 
-# lab_rs BRIDGE_NS NAME ADDR/LEN GATEWAY [VIP]: a real server on bridge br0 of BRIDGE_NS,
-# running rs-server.mjs. With VIP: holds it on lo and stays quiet about it in ARP (DR/TUN).
+# lab_rs BRIDGE_NS NAME ADDR/LEN GATEWAY [VIP] [ADDR6/LEN GATEWAY6 [VIP6]]: a real server on
+# bridge br0 of BRIDGE_NS, running rs-server.mjs. With VIP: holds it on lo and stays quiet about
+# it in ARP (DR/TUN). With ADDR6: dual-stack, its services on IPv6 too; VIP6 goes on lo as a
+# /128 (Linux answers neighbour solicitations only for addresses of the asking interface, so an
+# address on lo is never announced on eth0: no sysctl needed, unlike ARP).
 lab_rs() {
-  local brns=$1 name=$2 addr=$3 gw=$4 vip=${5:-}
+  local brns=$1 name=$2 addr=$3 gw=$4 vip=${5:-} addr6=${6:-} gw6=${7:-} vip6=${8:-}
   local ns
   ns=$(lab_ns "$name") || return 1
   lab_veth "$ns" eth0 "$brns" "$name" || return 1
@@ -106,22 +120,39 @@ lab_rs() {
       lab_sysctl "$ns" "net.ipv4.conf.$c.arp_announce" 2
     done
   fi
-  lab_spawn "$ns" "$name" node "$LAB_REPO/netns/rs-server.mjs" --name "$name" --http 80 --udp 7 ${vip:+--vip "$vip"}
-  lab_wait_line "$LAB_DIR/$name.log" "^ready $name" || return 1
+  if [ -n "$addr6" ]; then
+    lab_addr6 "$ns" eth0 "$addr6"
+    ip -n "$ns" -6 route add default via "$gw6"
+    [ -z "$vip6" ] || lab_addr6 "$ns" lo "$vip6/128"
+  fi
+  _lab_rs_serve "$name" "$vip" "$addr6" "$vip6" "$name" || return 1
   # bound to the VIP in DR/TUN: a UDP reply must leave from the address the client sent to
   lab_spawn "$ns" "$name-iperf3" iperf3 -s -p 5201 ${vip:+-B "$vip"}
+  # unbound, the one above listens on both families; bound to the IPv4 VIP it needs an IPv6 twin
+  [ -z "$vip6" ] || lab_spawn "$ns" "$name-iperf3-6" iperf3 -s -p 5201 -B "$vip6"
 }
 
-# lab_decap NS VIP: LVS-TUN decapsulation in a real server: kernel ipip when present, else the helper.
+# _lab_rs_serve NAME VIP ADDR6 VIP6 LOG: start real server NAME's rs-server.mjs (IPv6 too when
+# ADDR6 is set) and wait until it is ready.
+_lab_rs_serve() {
+  local name=$1 vip=$2 addr6=$3 vip6=$4 log=$5
+  lab_spawn "$LAB_ID-$name" "$log" node "$LAB_REPO/netns/rs-server.mjs" --name "$name" --http 80 --udp 7 ${vip:+--vip "$vip"} \
+    ${addr6:+--ipv6} ${vip6:+--vip6 "$vip6"}
+  lab_wait_line "$LAB_DIR/$log.log" "^ready $name" || return 1
+}
+
+# lab_decap NS VIP [VIP6]: LVS-TUN decapsulation in a real server: kernel ipip (and ip6_tunnel
+# for VIP6) when present, else the helper, which takes IPIP and IPv6-in-IPv6 in one process.
 lab_decap() {
-  local ns=$1 vip=$2 name=${1#"$LAB_ID-"}
-  lab_spawn "$ns" "$name-decap" node --import tsx "$LAB_REPO/src/io/tun-decap-main.ts" --vip "$vip" --dev tvdecap0
+  local ns=$1 vip=$2 vip6=${3:-} name=${1#"$LAB_ID-"}
+  lab_spawn "$ns" "$name-decap" node --import tsx "$LAB_REPO/src/io/tun-decap-main.ts" --vip "$vip" ${vip6:+--vip "$vip6"} --dev tvdecap0
   lab_wait_line "$LAB_DIR/$name-decap.log" '^ready (kernel|helper)' 30 || return 1
   sed -n 's/^ready \([a-z]*\).*/\1/p' "$LAB_DIR/$name-decap.log" | head -1
 }
 
-# lab_client ADDR/LEN GATEWAY [BRIDGE]: namespace "client"; with BRIDGE the address sits on a
-# bridge there (the director's TAP joins it), else returns the ns for a veth to be added.
+# lab_client ADDR/LEN GATEWAY [BRIDGE [ADDR6/LEN GATEWAY6]]: namespace "client"; with BRIDGE
+# the address sits on a bridge there (the director's TAP joins it), else returns the ns for a
+# veth to be added.
 lab_client() {
   local ns
   ns=$(lab_ns client) || return 1
@@ -129,6 +160,10 @@ lab_client() {
     lab_bridge "$ns" "$3"
     ip -n "$ns" addr add "$1" dev "$3"
     ip -n "$ns" route add default via "$2"
+    if [ -n "${4:-}" ]; then
+      lab_addr6 "$ns" "$3" "$4"
+      ip -n "$ns" -6 route add default via "$5"
+    fi
   fi
   echo "$ns"
 }
@@ -145,23 +180,31 @@ _lab_write_env() {
 
 # lab_nat [OUTSIDE_DEV] [INSIDE_DEV] [N_RS]
 #   client ns: br0 10.0.0.2/24, default via 10.0.0.1   <- TAP OUTSIDE_DEV joins br0 (director 10.0.0.1, VIP 10.0.0.100)
-#   lan ns:    br0                                      <- TAP INSIDE_DEV joins br0 (director 192.168.10.1)
-#   rsK:       192.168.10.1K/24 (K=1..N), default via 192.168.10.1
+#              2001:db8::2/64, default via 2001:db8::1        (director 2001:db8::1, VIP 2001:db8::100)
+#   lan ns:    br0                                      <- TAP INSIDE_DEV joins br0 (director 192.168.10.1, 2001:db8:10::1)
+#   rsK:       192.168.10.1K/24 (K=1..N), default via 192.168.10.1; 2001:db8:10::1K/64, default via 2001:db8:10::1
 lab_nat() {
-  local out=${1:-${LAB_ID}o} in=${2:-${LAB_ID}i} n=${3:-2} k client lan rs=()
-  client=$(lab_client 10.0.0.2/24 10.0.0.1 br0) || return 1
+  local out=${1:-${LAB_ID}o} in=${2:-${LAB_ID}i} n=${3:-2} k client lan rs=() six=() v6env=()
+  if lab_ipv6; then
+    client=$(lab_client 10.0.0.2/24 10.0.0.1 br0 2001:db8::2/64 2001:db8::1) || return 1
+  else
+    client=$(lab_client 10.0.0.2/24 10.0.0.1 br0) || return 1
+  fi
   lan=$(lab_ns lan) || return 1
   lab_bridge "$lan" br0
   for ((k = 1; k <= n; k++)); do
-    lab_rs "$lan" "rs$k" "192.168.10.1$k/24" 192.168.10.1 || return 1
-    rs+=("{\"name\":\"rs$k\",\"netns\":\"$LAB_ID-rs$k\",\"addr\":\"192.168.10.1$k\",\"method\":\"masq\"}")
+    lab_ipv6 && six=("" "2001:db8:10::1$k/64" 2001:db8:10::1)
+    lab_rs "$lan" "rs$k" "192.168.10.1$k/24" 192.168.10.1 "${six[@]}" || return 1
+    rs+=("{\"name\":\"rs$k\",\"netns\":\"$LAB_ID-rs$k\",\"addr\":\"192.168.10.1$k\",\"method\":\"masq\"$(_lab_if6 ",\"addr6\":\"2001:db8:10::1$k\"")}")
   done
+  lab_ipv6 && v6env=(LAB_VIP6=2001:db8::100 LAB_CLIENT_ADDR6=2001:db8::2 LAB_PORT_OUTSIDE_ADDR6=2001:db8::1/64
+    LAB_PORT_INSIDE_ADDR6=2001:db8:10::1/64 LAB_RS_ADDRS6="$(seq -f '2001:db8:10::1%g' -s ' ' 1 "$n")")
   _lab_write_env LAB_MODE=nat LAB_VIP=10.0.0.100 LAB_CLIENT_NS="$client" LAB_CLIENT_ADDR=10.0.0.2 \
     LAB_PORT_OUTSIDE_DEV="$out" LAB_PORT_OUTSIDE_NS="$client" LAB_PORT_OUTSIDE_MASTER=br0 LAB_PORT_OUTSIDE_ADDR=10.0.0.1/24 \
     LAB_PORT_INSIDE_DEV="$in" LAB_PORT_INSIDE_NS="$lan" LAB_PORT_INSIDE_MASTER=br0 LAB_PORT_INSIDE_ADDR=192.168.10.1/24 \
-    LAB_RS_ADDRS="$(seq -f '192.168.10.1%g' -s ' ' 1 "$n")"
+    LAB_RS_ADDRS="$(seq -f '192.168.10.1%g' -s ' ' 1 "$n")" "${v6env[@]}"
   _lab_write_json nat 10.0.0.100 "$client" 10.0.0.2 \
-    "{\"name\":\"outside\",\"device\":\"$out\",\"netns\":\"$client\",\"master\":\"br0\",\"addr\":\"10.0.0.1/24\"},{\"name\":\"inside\",\"device\":\"$in\",\"netns\":\"$lan\",\"master\":\"br0\",\"addr\":\"192.168.10.1/24\"}" \
+    "{\"name\":\"outside\",\"device\":\"$out\",\"netns\":\"$client\",\"master\":\"br0\",\"addr\":\"10.0.0.1/24\"$(_lab_if6 ',"addr6":"2001:db8::1/64"')},{\"name\":\"inside\",\"device\":\"$in\",\"netns\":\"$lan\",\"master\":\"br0\",\"addr\":\"192.168.10.1/24\"$(_lab_if6 ',"addr6":"2001:db8:10::1/64"')}" \
     "" "$(IFS=,; echo "${rs[*]}")"
 }
 
@@ -180,6 +223,14 @@ _lab_router() {
   ip -n "$router" addr add 172.16.0.1/24 dev eth1
   lab_sysctl "$router" net.ipv4.ip_forward 1
   for c in all default eth0 eth1; do lab_sysctl "$router" "net.ipv4.conf.$c.rp_filter" 0; done
+  if lab_ipv6; then
+    # client 2001:db8::2/64 -- router 2001:db8::1 | 2001:db8:10::1/64 (the DR/TUN LAN)
+    lab_addr6 "$client" eth0 2001:db8::2/64
+    ip -n "$client" -6 route add default via 2001:db8::1
+    lab_addr6 "$router" eth0 2001:db8::1/64
+    lab_addr6 "$router" eth1 2001:db8:10::1/64
+    lab_sysctl "$router" net.ipv6.conf.all.forwarding 1
+  fi
   echo "$router $client"
 }
 
@@ -193,39 +244,50 @@ _lab_routed_lan() {
   echo "$lan $rc"
 }
 
-# _lab_routed_files MODE DEV N RS_PREFIX LAN ROUTER CLIENT RS_JSON: lab.env and lab.json of a
-# DR/TUN lab (director port "lan" at 172.16.0.2, VIP 172.16.0.100, gateway 172.16.0.1;
-# real servers RS_PREFIX1..RS_PREFIXN).
+# _lab_routed_files MODE DEV N RS_PREFIX LAN ROUTER CLIENT RS_JSON [RS_PREFIX6]: lab.env and
+# lab.json of a DR/TUN lab (director port "lan" at 172.16.0.2, VIP 172.16.0.100, gateway
+# 172.16.0.1; real servers RS_PREFIX1..RS_PREFIXN; dual-stack: 2001:db8:10::2, VIP
+# 2001:db8:10::100, gateway 2001:db8:10::1, real servers RS_PREFIX61..RS_PREFIX6N).
 _lab_routed_files() {
-  local mode=$1 dev=$2 n=$3 pfx=$4 lan=$5 router=$6 client=$7 rsjson=$8
+  local mode=$1 dev=$2 n=$3 pfx=$4 lan=$5 router=$6 client=$7 rsjson=$8 pfx6=${9:-} v6env=() addr6=''
+  if lab_ipv6; then
+    v6env=(LAB_VIP6=2001:db8:10::100 LAB_CLIENT_ADDR6=2001:db8::2 LAB_PORT_LAN_ADDR6=2001:db8:10::2/64
+      LAB_GATEWAY6=2001:db8:10::1 LAB_RS_ADDRS6="$(seq -f "${pfx6}%g" -s ' ' 1 "$n")")
+    addr6=',"addr6":"2001:db8:10::2/64"'
+  fi
   _lab_write_env LAB_MODE="$mode" LAB_VIP=172.16.0.100 LAB_CLIENT_NS="$client" LAB_CLIENT_ADDR=10.0.0.2 LAB_ROUTER_NS="$router" \
     LAB_PORT_LAN_DEV="$dev" LAB_PORT_LAN_NS="$lan" LAB_PORT_LAN_MASTER=br0 LAB_PORT_LAN_ADDR=172.16.0.2/24 \
-    LAB_GATEWAY=172.16.0.1 LAB_RS_ADDRS="$(seq -f "${pfx}%g" -s ' ' 1 "$n")"
+    LAB_GATEWAY=172.16.0.1 LAB_RS_ADDRS="$(seq -f "${pfx}%g" -s ' ' 1 "$n")" "${v6env[@]}"
   _lab_write_json "$mode" 172.16.0.100 "$client" 10.0.0.2 \
-    "{\"name\":\"lan\",\"device\":\"$dev\",\"netns\":\"$lan\",\"master\":\"br0\",\"addr\":\"172.16.0.2/24\"}" \
+    "{\"name\":\"lan\",\"device\":\"$dev\",\"netns\":\"$lan\",\"master\":\"br0\",\"addr\":\"172.16.0.2/24\"$addr6}" \
     "{\"dst\":\"0.0.0.0/0\",\"via\":\"172.16.0.1\"}" "$rsjson"
 }
 
 # lab_dr [DEV] [N_RS]
 #   client 10.0.0.2/24 -- router 10.0.0.1 | 172.16.0.1 -- lan ns br0: TAP DEV (director 172.16.0.2, VIP 172.16.0.100),
 #   rsK 172.16.0.1K/24 with the VIP on lo (arp_ignore=1, arp_announce=2), default via 172.16.0.1
+#   dual-stack: client 2001:db8::2/64 -- router 2001:db8::1 | 2001:db8:10::1 -- director 2001:db8:10::2,
+#   VIP 2001:db8:10::100; rsK 2001:db8:10::1K/64 with the VIP /128 on lo, default via 2001:db8:10::1
 lab_dr() {
-  local dev=${1:-${LAB_ID}l} n=${2:-2} k lan router client rs=() rc
+  local dev=${1:-${LAB_ID}l} n=${2:-2} k lan router client rs=() rc six=()
   rc=$(_lab_routed_lan) || return 1
   read -r lan router client <<<"$rc"
   for ((k = 1; k <= n; k++)); do
-    lab_rs "$lan" "rs$k" "172.16.0.1$k/24" 172.16.0.1 172.16.0.100 || return 1
-    rs+=("{\"name\":\"rs$k\",\"netns\":\"$LAB_ID-rs$k\",\"addr\":\"172.16.0.1$k\",\"method\":\"route\"}")
+    lab_ipv6 && six=("2001:db8:10::1$k/64" 2001:db8:10::1 2001:db8:10::100)
+    lab_rs "$lan" "rs$k" "172.16.0.1$k/24" 172.16.0.1 172.16.0.100 "${six[@]}" || return 1
+    rs+=("{\"name\":\"rs$k\",\"netns\":\"$LAB_ID-rs$k\",\"addr\":\"172.16.0.1$k\",\"method\":\"route\"$(_lab_if6 ",\"addr6\":\"2001:db8:10::1$k\"")}")
   done
-  _lab_routed_files dr "$dev" "$n" 172.16.0.1 "$lan" "$router" "$client" "$(IFS=,; echo "${rs[*]}")"
+  _lab_routed_files dr "$dev" "$n" 172.16.0.1 "$lan" "$router" "$client" "$(IFS=,; echo "${rs[*]}")" 2001:db8:10::1
 }
 
 # lab_tun [DEV] [N_RS]
 #   like DR, but the real servers sit on another subnet behind the router:
 #   router 172.16.1.1/24 -- rsnet ns br0 -- rsK 172.16.1.1K/24, VIP on lo, decapsulating IPIP
 #   (kernel ipip when the kernel has it, else src/io/tun-decap-main.ts)
+#   dual-stack: router 2001:db8:11::1/64 on eth2, rsK 2001:db8:11::1K/64 with the VIP 2001:db8:10::100
+#   on lo, decapsulating IPv6-in-IPv6 too (kernel ip6_tunnel when present, else the same helper)
 lab_tun() {
-  local dev=${1:-${LAB_ID}l} n=${2:-2} k lan rsnet router client rs=() rc how
+  local dev=${1:-${LAB_ID}l} n=${2:-2} k lan rsnet router client rs=() rc how six=() vip6=
   rc=$(_lab_routed_lan) || return 1
   read -r lan router client <<<"$rc"
   rsnet=$(lab_ns rsnet) || return 1
@@ -234,35 +296,49 @@ lab_tun() {
   ip -n "$rsnet" link set router master br0
   ip -n "$router" addr add 172.16.1.1/24 dev eth2
   lab_sysctl "$router" net.ipv4.conf.eth2.rp_filter 0
+  if lab_ipv6; then
+    lab_addr6 "$router" eth2 2001:db8:11::1/64
+    vip6=2001:db8:10::100
+  fi
   for ((k = 1; k <= n; k++)); do
-    lab_rs "$rsnet" "rs$k" "172.16.1.1$k/24" 172.16.1.1 172.16.0.100 || return 1
-    how=$(lab_decap "$LAB_ID-rs$k" 172.16.0.100) || return 1
-    rs+=("{\"name\":\"rs$k\",\"netns\":\"$LAB_ID-rs$k\",\"addr\":\"172.16.1.1$k\",\"method\":\"tunnel\",\"decap\":\"$how\"}")
+    lab_ipv6 && six=("2001:db8:11::1$k/64" 2001:db8:11::1 "$vip6")
+    lab_rs "$rsnet" "rs$k" "172.16.1.1$k/24" 172.16.1.1 172.16.0.100 "${six[@]}" || return 1
+    how=$(lab_decap "$LAB_ID-rs$k" 172.16.0.100 $vip6) || return 1
+    rs+=("{\"name\":\"rs$k\",\"netns\":\"$LAB_ID-rs$k\",\"addr\":\"172.16.1.1$k\",\"method\":\"tunnel\",\"decap\":\"$how\"$(_lab_if6 ",\"addr6\":\"2001:db8:11::1$k\"")}")
   done
-  _lab_routed_files tun "$dev" "$n" 172.16.1.1 "$lan" "$router" "$client" "$(IFS=,; echo "${rs[*]}")"
+  _lab_routed_files tun "$dev" "$n" 172.16.1.1 "$lan" "$router" "$client" "$(IFS=,; echo "${rs[*]}")" 2001:db8:11::1
 }
 
 # lab_conf [SCHED] [EXTRA_LINE...]: write $LAB_DIR/tapvs.conf, the tapvs config for this lab:
 # its ports placed into the lab's namespaces and bridges, the VIP, routes, and two services
 # (TCP 80 and UDP 7) over every real server in the lab's forwarding mode. Extra lines
-# (options, checks, persistence flags on services...) are appended verbatim.
+# (options, checks, persistence flags on services...) are appended verbatim. In a dual-stack
+# lab the ports get their IPv6 addresses too, and the same services (and the iperf3 fwmark,
+# mark 6) exist on the IPv6 VIP over the real servers' IPv6 addresses; LAB_CONF_IPV6=0 leaves
+# the IPv6 services out (the addresses stay).
 lab_conf() {
   local sched=${1:-rr}; shift || true
-  local conf=$LAB_DIR/tapvs.conf flag a p extra=("$@")
+  local conf=$LAB_DIR/tapvs.conf flag a p extra=("$@") a6o= a6i= a6l=
   # shellcheck disable=SC1091
   source "$LAB_DIR/lab.env"
+  [ -z "${LAB_PORT_OUTSIDE_ADDR6:-}" ] || a6o=" addr=$LAB_PORT_OUTSIDE_ADDR6"
+  [ -z "${LAB_PORT_INSIDE_ADDR6:-}" ] || a6i=" addr=$LAB_PORT_INSIDE_ADDR6"
+  [ -z "${LAB_PORT_LAN_ADDR6:-}" ] || a6l=" addr=$LAB_PORT_LAN_ADDR6"
   {
     echo "# tapvs config for lab $LAB_ID ($LAB_MODE), written by netns/lib.sh lab_conf"
     case $LAB_MODE in
       nat)
-        echo "port outside kind=tap device=$LAB_PORT_OUTSIDE_DEV mac=02:00:00:00:00:01 addr=$LAB_PORT_OUTSIDE_ADDR netns=$LAB_PORT_OUTSIDE_NS bridge=$LAB_PORT_OUTSIDE_MASTER"
-        echo "port inside kind=tap device=$LAB_PORT_INSIDE_DEV mac=02:00:00:00:00:02 addr=$LAB_PORT_INSIDE_ADDR netns=$LAB_PORT_INSIDE_NS bridge=$LAB_PORT_INSIDE_MASTER"
+        echo "port outside kind=tap device=$LAB_PORT_OUTSIDE_DEV mac=02:00:00:00:00:01 addr=$LAB_PORT_OUTSIDE_ADDR$a6o netns=$LAB_PORT_OUTSIDE_NS bridge=$LAB_PORT_OUTSIDE_MASTER"
+        echo "port inside kind=tap device=$LAB_PORT_INSIDE_DEV mac=02:00:00:00:00:02 addr=$LAB_PORT_INSIDE_ADDR$a6i netns=$LAB_PORT_INSIDE_NS bridge=$LAB_PORT_INSIDE_MASTER"
         echo "vip $LAB_VIP on outside"
+        [ -z "${LAB_VIP6:-}" ] || echo "vip $LAB_VIP6 on outside"
         flag=-m ;;
       dr|tun)
-        echo "port lan kind=tap device=$LAB_PORT_LAN_DEV mac=02:00:00:00:00:01 addr=$LAB_PORT_LAN_ADDR netns=$LAB_PORT_LAN_NS bridge=$LAB_PORT_LAN_MASTER"
+        echo "port lan kind=tap device=$LAB_PORT_LAN_DEV mac=02:00:00:00:00:01 addr=$LAB_PORT_LAN_ADDR$a6l netns=$LAB_PORT_LAN_NS bridge=$LAB_PORT_LAN_MASTER"
         echo "vip $LAB_VIP on lan"
+        [ -z "${LAB_VIP6:-}" ] || echo "vip $LAB_VIP6 on lan"
         echo "route default via $LAB_GATEWAY"
+        [ -z "${LAB_GATEWAY6:-}" ] || echo "route default via $LAB_GATEWAY6"
         if [ "$LAB_MODE" = dr ]; then flag=-g; else flag=-i; fi ;;
     esac
     echo "option control_socket $LAB_DIR/tapvs.sock"
@@ -276,6 +352,17 @@ lab_conf() {
     echo "mark 2 udp $LAB_VIP ports 5201"
     echo "-A -f 2 -s $sched -p 60"
     for a in $LAB_RS_ADDRS; do echo "-a -f 2 -r $a $flag -w 1"; done
+    if [ -n "${LAB_VIP6:-}" ] && [ "${LAB_CONF_IPV6:-1}" != 0 ]; then
+      echo "# the same services on the IPv6 VIP"
+      for p in t:80 u:7; do
+        echo "-A -${p%%:*} [$LAB_VIP6]:${p#*:} -s $sched"
+        for a in $LAB_RS_ADDRS6; do echo "-a -${p%%:*} [$LAB_VIP6]:${p#*:} -r [$a]:${p#*:} $flag -w 1"; done
+      done
+      echo "mark 6 tcp $LAB_VIP6 ports 5201"
+      echo "mark 6 udp $LAB_VIP6 ports 5201"
+      echo "-A -f 6 -6 -s $sched -p 60"
+      for a in $LAB_RS_ADDRS6; do echo "-a -f 6 -6 -r [$a]:0 $flag -w 1"; done
+    fi
     for a in "${extra[@]}"; do echo "$a"; done
   } >"$conf"
   echo "$conf"
@@ -326,10 +413,11 @@ lab_rs_start() {
   local name=$1 log vip=
   # shellcheck disable=SC1091
   source "$LAB_DIR/lab.env"
-  [ "$LAB_MODE" = nat ] || vip=$LAB_VIP
+  local vip6= addr6=
+  [ "$LAB_MODE" = nat ] || { vip=$LAB_VIP; vip6=${LAB_VIP6:-}; }
+  [ -z "${LAB_RS_ADDRS6:-}" ] || addr6=yes
   log=$name-$(date +%s%N)
-  lab_spawn "$LAB_ID-$name" "$log" node "$LAB_REPO/netns/rs-server.mjs" --name "$name" --http 80 --udp 7 ${vip:+--vip "$vip"}
-  lab_wait_line "$LAB_DIR/$log.log" "^ready $name" || return 1
+  _lab_rs_serve "$name" "$vip" "$addr6" "$vip6" "$log"
 }
 
 # lab_ipvsadm ARGS...: ipvsadm against this lab's director.

@@ -1,13 +1,13 @@
 /**
  * LVS-TUN decapsulation for a real server, started inside its namespace:
  *
- *   ip netns exec NS node --import tsx src/io/tun-decap-main.ts --vip 10.0.0.100 [--vip ...] [--dev tvdecap0] [--helper]
+ *   ip netns exec NS node --import tsx src/io/tun-decap-main.ts --vip 10.0.0.100 [--vip 2001:db8:10::100 ...] [--dev tvdecap0] [--helper]
  *
- * Uses the kernel's ipip (tunl0) when the kernel has it, unless --helper is
- * given; otherwise runs the user-space helper until SIGTERM/SIGINT. Prints one
+ * Uses the kernel's ipip (tunl0), and for IPv6 VIPs its ip6_tunnel (ip6tnl0),
+ * when the kernel has them, unless --helper is given; otherwise runs the user-space helper until SIGTERM/SIGINT. Prints one
  * line "ready kernel" or "ready helper <device>" once packets will be decapsulated.
  */
-import { startDecap, useKernelIpip } from './tun-decap.js';
+import { startDecap, useKernelTunnels } from './tun-decap.js';
 
 function parseArgs(argv: string[]): { vips: string[]; device: string | undefined; helperOnly: boolean } {
   const vips: string[] = [];
@@ -32,7 +32,7 @@ function parseArgs(argv: string[]): { vips: string[]; device: string | undefined
 
 const args = parseArgs(process.argv.slice(2));
 try {
-  if (!args.helperOnly && useKernelIpip(args.vips)) {
+  if (!args.helperOnly && useKernelTunnels(args.vips)) {
     process.stdout.write('ready kernel\n');
   } else {
     const helper = startDecap({ vips: args.vips, device: args.device });

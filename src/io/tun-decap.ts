@@ -12,8 +12,16 @@
  * LVS real server holds it) and reverse-path filtering must be off for the
  * TUN device, since the client's address is not routed through it.
  *
+ * IPv6 real servers (IPv6-in-IPv6, next header 41, as the kernel's
+ * ip6_tunnel / ip6tnl0 would take it): a raw IPv6 socket on protocol 41
+ * receives the payload after the outer header, which is the inner IPv6
+ * packet; it goes to the same TUN device (the device tells the families
+ * apart by the version nibble). IPv6 has no reverse-path filter to turn off.
+ * VIPs of both families can be given to one helper.
+ *
  * Run it inside the real server's namespace (see tun-decap-main.ts). When the
- * kernel does have ipip, `useKernelIpip` sets up tunl0 instead.
+ * kernel does have ipip (and ip6_tunnel for IPv6 VIPs), `useKernelTunnels`
+ * sets up tunl0 / ip6tnl0 instead.
  */
 import fs from 'node:fs';
 import { existsSync, writeFileSync } from 'node:fs';
@@ -24,6 +32,7 @@ import { WIRE_OK } from '../wire/errors.js';
 import { IPPROTO_IPIP } from '../wire/ipproto.js';
 import { ipipInner } from '../wire/ipip.js';
 import { Ipv4View } from '../wire/ipv4.js';
+import { Ipv6View, NEXTHDR_IPV6 } from '../wire/ipv6.js';
 
 const require = createRequire(import.meta.url);
 
@@ -32,22 +41,30 @@ interface RawSocket {
   on(event: 'error', cb: (err: Error) => void): this;
   close(): this;
 }
-const raw = require('raw-socket') as { createSocket(opts: { protocol: number; bufferSize?: number }): RawSocket };
+const raw = require('raw-socket') as {
+  createSocket(opts: { protocol: number; bufferSize?: number; addressFamily?: number }): RawSocket;
+  AddressFamily: { IPv4: number; IPv6: number };
+};
+
+/** An IPv6 address as tapvs's configs write it (a colon in it); the rest are IPv4. */
+export function isIpv6(addr: string): boolean {
+  return addr.includes(':');
+}
 
 
 export interface DecapOptions {
-  /** Virtual addresses to make local (added to lo as /32 when missing). */
+  /** Virtual addresses to make local (added to lo as /32, or /128 for IPv6, when missing). */
   vips: string[];
   /** Name of the TUN device to create (default "tvdecap0"). */
   device?: string;
 }
 
 export interface DecapCounters {
-  /** IPIP packets received */
+  /** IPIP and IPv6-in-IPv6 packets received */
   received: number;
   /** inner packets handed to the local stack */
   delivered: number;
-  /** outer or inner header unusable (truncated, not IPv4) */
+  /** outer or inner header unusable (truncated, not the family the outer header says) */
   malformed: number;
   /** the TUN write failed */
   writeErrors: number;
@@ -68,7 +85,8 @@ function setSysctl(path: string, value: string): void {
 }
 
 function ensureLocal(vip: string): void {
-  ip(['addr', 'replace', `${vip}/32`, 'dev', 'lo']);
+  if (isIpv6(vip)) ip(['-6', 'addr', 'replace', `${vip}/128`, 'dev', 'lo', 'nodad']);
+  else ip(['addr', 'replace', `${vip}/32`, 'dev', 'lo']);
   ip(['link', 'set', 'lo', 'up']);
 }
 
@@ -82,22 +100,26 @@ export function innerPacket(pkt: Uint8Array, len: number): [number, number] | un
   return [innerView.off, innerView.off + innerView.totalLength];
 }
 
+const inner6View = new Ipv6View();
+
+/**
+ * The inner packet of an IPv6-in-IPv6 packet as a raw IPv6 socket on
+ * protocol 41 hands it over (the outer header already stripped): [start, end)
+ * of the inner IPv6 packet, or undefined when it is not one.
+ */
+export function innerPacket6(payload: Uint8Array, len: number): [number, number] | undefined {
+  if (inner6View.wrap(payload, 0, len) !== WIRE_OK) return undefined;
+  return [0, 40 + inner6View.payloadLength];
+}
+
 export function startDecap(opts: DecapOptions): DecapHelper {
   const { fd, device } = openTunDevice(opts.device ?? 'tvdecap0', IFF_TUN | IFF_NO_PI, true);
   const counters: DecapCounters = { received: 0, delivered: 0, malformed: 0, writeErrors: 0 };
-  let socket: RawSocket | undefined;
-  try {
-    for (const vip of opts.vips) ensureLocal(vip);
-    for (const conf of ['all', 'default', device]) setSysctl(`/proc/sys/net/ipv4/conf/${conf}/rp_filter`, '0');
-    ip(['link', 'set', 'dev', device, 'up']);
-    socket = raw.createSocket({ protocol: IPPROTO_IPIP, bufferSize: 65536 });
-  } catch (err) {
-    fs.closeSync(fd);
-    throw err;
-  }
-  socket.on('message', (buf) => {
+  const sockets: RawSocket[] = [];
+  const v4 = opts.vips.some((v) => !isIpv6(v));
+  const v6 = opts.vips.some(isIpv6);
+  const deliver = (buf: Buffer, span: [number, number] | undefined): void => {
     counters.received++;
-    const span = innerPacket(buf, buf.length);
     if (!span) {
       counters.malformed++;
       return;
@@ -108,8 +130,29 @@ export function startDecap(opts: DecapOptions): DecapHelper {
     } catch {
       counters.writeErrors++;
     }
-  });
-  socket.on('error', () => { counters.malformed++; });
+  };
+  try {
+    for (const vip of opts.vips) ensureLocal(vip);
+    if (v4) for (const conf of ['all', 'default', device]) setSysctl(`/proc/sys/net/ipv4/conf/${conf}/rp_filter`, '0');
+    // IPv6 input needs the device's IPv6 on (a TUN device may come up with it off by default)
+    if (v6) setSysctl(`/proc/sys/net/ipv6/conf/${device}/disable_ipv6`, '0');
+    ip(['link', 'set', 'dev', device, 'up']);
+    if (v4) {
+      const s4 = raw.createSocket({ protocol: IPPROTO_IPIP, bufferSize: 65536 });
+      sockets.push(s4);
+      s4.on('message', (buf) => deliver(buf, innerPacket(buf, buf.length)));
+    }
+    if (v6) {
+      const s6 = raw.createSocket({ protocol: NEXTHDR_IPV6, bufferSize: 65536, addressFamily: raw.AddressFamily.IPv6 });
+      sockets.push(s6);
+      s6.on('message', (buf) => deliver(buf, innerPacket6(buf, buf.length)));
+    }
+  } catch (err) {
+    for (const s of sockets) s.close();
+    fs.closeSync(fd);
+    throw err;
+  }
+  for (const s of sockets) s.on('error', () => { counters.malformed++; });
   let closed = false;
   return {
     device,
@@ -117,7 +160,7 @@ export function startDecap(opts: DecapOptions): DecapHelper {
     close(): void {
       if (closed) return;
       closed = true;
-      socket?.close();
+      for (const s of sockets) s.close();
       fs.closeSync(fd);
     },
   };
@@ -129,20 +172,43 @@ export function startDecap(opts: DecapOptions): DecapHelper {
  * has no ipip (then run the helper).
  */
 export function useKernelIpip(vips: string[]): boolean {
-  if (!existsSync('/sys/module/ipip')) {
+  return useKernelTunnels(vips.filter((v) => !isIpv6(v)));
+}
+
+/**
+ * The kernel's decapsulation for VIPs of both families: ipip (tunl0) for
+ * IPv4 VIPs, ip6_tunnel (the fallback device ip6tnl0, which takes every
+ * IPv6-in-IPv6 packet to a local address) for IPv6 ones. Returns false, having
+ * changed nothing, when the kernel lacks one of them (then run the helper for all).
+ */
+export function useKernelTunnels(vips: string[]): boolean {
+  const v4 = vips.some((v) => !isIpv6(v));
+  const v6 = vips.some(isIpv6);
+  if (v4 && !kernelHas('ipip', 'tunl0')) return false;
+  if (v6 && !kernelHas('ip6_tunnel', 'ip6tnl0')) return false;
+  if (v4) {
+    ip(['link', 'set', 'dev', 'tunl0', 'up']);
+    for (const conf of ['all', 'default', 'tunl0']) setSysctl(`/proc/sys/net/ipv4/conf/${conf}/rp_filter`, '0');
+  }
+  if (v6) ip(['link', 'set', 'dev', 'ip6tnl0', 'up']);
+  for (const vip of vips) ensureLocal(vip);
+  return true;
+}
+
+/** The module is loaded (or loads) and its fallback device exists in this namespace. */
+function kernelHas(module: string, device: string): boolean {
+  if (!existsSync(`/sys/module/${module}`)) {
     try {
-      execFileSync('modprobe', ['ipip'], { stdio: 'ignore' });
+      execFileSync('modprobe', [module], { stdio: 'ignore' });
     } catch {
       return false;
     }
   }
   try {
-    ip(['link', 'show', 'dev', 'tunl0']);
+    ip(['link', 'show', 'dev', device]);
   } catch {
     return false;
   }
-  ip(['link', 'set', 'dev', 'tunl0', 'up']);
-  for (const conf of ['all', 'default', 'tunl0']) setSysctl(`/proc/sys/net/ipv4/conf/${conf}/rp_filter`, '0');
-  for (const vip of vips) ensureLocal(vip);
   return true;
 }
+

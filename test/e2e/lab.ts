@@ -104,6 +104,11 @@ export interface LabOptions {
   probeLeg?: boolean;
   /** Extra `tapvs run` arguments; `$LAB_DIR` in them is the run's state dir. */
   tapvsArgs?: string[];
+  /**
+   * The IPv6 services next to the IPv4 ones in the lab's config (default true;
+   * the lab itself is dual-stack either way). false: lab_conf with LAB_CONF_IPV6=0.
+   */
+  ipv6Services?: boolean;
 }
 
 export class E2eLab {
@@ -130,7 +135,7 @@ export class E2eLab {
       `lab_init ${this.id}`,
       `lab_${this.mode} >/dev/null`,
       opts.probeLeg ? 'lab_probe_leg >/dev/null' : ':',
-      `lab_conf ${opts.sched ?? 'rr'} "$@" >/dev/null`,
+      `${opts.ipv6Services === false ? 'LAB_CONF_IPV6=0 ' : ''}lab_conf ${opts.sched ?? 'rr'} "$@" >/dev/null`,
       `lab_tapvs "$LAB_DIR/tapvs.conf" ${(opts.tapvsArgs ?? []).map((a) => `"${a.replace(/["\\`]/g, '')}"`).join(' ')}`,
     ].join('\n');
     const r = await exec('bash', ['-c', script, 'bash', ...(opts.extra ?? [])], 120_000);
@@ -149,6 +154,9 @@ export class E2eLab {
   get vip(): string { return this.env.LAB_VIP!; }
   get clientNs(): string { return this.env.LAB_CLIENT_NS!; }
   get rsAddrs(): string[] { return (this.env.LAB_RS_ADDRS ?? '').split(' ').filter(Boolean); }
+  /** The IPv6 VIP of a dual-stack lab ('' when the lab has none). */
+  get vip6(): string { return this.env.LAB_VIP6 ?? ''; }
+  get rsAddrs6(): string[] { return (this.env.LAB_RS_ADDRS6 ?? '').split(' ').filter(Boolean); }
 
   /** Run a bash script with netns/lib.sh sourced and this lab's LAB_ID/LAB_DIR set. */
   sh(script: string, timeoutMs = 60_000): Promise<CmdResult> {
@@ -173,6 +181,12 @@ export class E2eLab {
   /** GET / through the VIP: the name of the real server that answered ('' on failure). */
   async whoAnswers(): Promise<string> {
     const r = await this.client('curl', ['-s', '--max-time', '5', `http://${this.vip}/`]);
+    return r.code === 0 ? r.stdout.trim() : `curl exit ${r.code}`;
+  }
+
+  /** GET / through the IPv6 VIP (curl -6): the name of the real server that answered. */
+  async whoAnswers6(): Promise<string> {
+    const r = await this.client('curl', ['-6', '-s', '--max-time', '5', `http://[${this.vip6}]/`]);
     return r.code === 0 ? r.stdout.trim() : `curl exit ${r.code}`;
   }
 

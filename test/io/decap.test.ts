@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
-import { innerPacket } from '../../src/io/tun-decap.js';
+import { innerPacket, innerPacket6, isIpv6 } from '../../src/io/tun-decap.js';
 import { openTap, type TapPort } from '../../src/io/tap.js';
 import { ipv4, ipv4Header, putMac, put16, udpFrame } from '../netns-helpers/frames.js';
 import { addNetns, delNetns, uniqueName } from '../netns-helpers/ns.js';
@@ -34,6 +34,26 @@ describe('innerPacket', () => {
     expect(innerPacket(pkt, 30)).toBeUndefined(); // truncated
     const v6inside = pkt.slice(); v6inside[24] = 0x60;
     expect(innerPacket(v6inside, v6inside.length)).toBeUndefined();
+  });
+});
+
+describe('innerPacket6', () => {
+  it('takes the inner IPv6 packet a raw protocol-41 socket hands over, without trailing bytes, and rejects the rest', () => {
+    // an inner IPv6 header with an 8-byte payload, then 4 bytes of trailer that must not be delivered
+    const pkt = new Uint8Array(40 + 8 + 4);
+    pkt[0] = 0x60;
+    pkt[5] = 8; // payload length
+    pkt[6] = 17;
+    pkt[7] = 64;
+    expect(innerPacket6(pkt, pkt.length)).toEqual([0, 48]);
+    expect(innerPacket6(pkt, 47)).toBeUndefined(); // payload length runs past the bytes
+    const v4 = pkt.slice(); v4[0] = 0x45;
+    expect(innerPacket6(v4, v4.length)).toBeUndefined();
+    expect(innerPacket6(pkt, 39)).toBeUndefined();
+  });
+
+  it('tells the VIP families apart as the lab writes them', () => {
+    expect(['172.16.0.100', '2001:db8:10::100'].map(isIpv6)).toEqual([false, true]);
   });
 });
 

@@ -29,6 +29,10 @@ describe('netns lab topologies', () => {
     const udp = await run('bash', ['-c', 'echo hi | socat -t1 - UDP:192.168.10.11:7'], `${id}-rs2`);
     expect(udp.stdout).toBe('rs1:hi\n');
     expect((await run('ip', ['route', 'show', 'default'], `${id}-rs1`)).stdout).toMatch(/via 192\.168\.10\.1 /);
+    // dual-stack: the same services on the real servers' IPv6 addresses, IPv6 default route to the director
+    expect((await run('curl', ['-6', '-s', '--max-time', '3', 'http://[2001:db8:10::12]/'], `${id}-rs1`)).stdout).toBe('rs2\n');
+    expect((await run('bash', ['-c', "echo hi6 | socat -t1 - 'UDP6:[2001:db8:10::11]:7'"], `${id}-rs2`)).stdout).toBe('rs1:hi6\n');
+    expect((await run('ip', ['-6', 'route', 'show', 'default'], `${id}-rs1`)).stdout).toMatch(/via 2001:db8:10::1 /);
     expect(await namespacesOf(id)).toHaveLength(4);
     expect((await lab('down', id)).code).toBe(0);
     expect(await namespacesOf(id)).toEqual([]);
@@ -43,6 +47,10 @@ describe('netns lab topologies', () => {
     // the VIP is on the real servers' lo, yet with no director nobody may answer for it
     expect((await run('ip', ['-br', 'addr', 'show', 'dev', 'lo'], `${id}-rs2`)).stdout).toMatch(/172\.16\.0\.100\/32/);
     expect((await run('ping', ['-c1', '-W1', '172.16.0.100'], `${id}-router`)).code).not.toBe(0);
+    // IPv6: the router reaches rs1 over IPv6; the IPv6 VIP sits on lo and nobody answers for it either
+    expect((await run('curl', ['-6', '-s', '--max-time', '3', 'http://[2001:db8:10::11]/'], `${id}-router`)).stdout).toBe('rs1\n');
+    expect((await run('ip', ['-br', '-6', 'addr', 'show', 'dev', 'lo'], `${id}-rs2`)).stdout).toMatch(/2001:db8:10::100\/128/);
+    expect((await run('ping', ['-6', '-c1', '-W1', '2001:db8:10::100'], `${id}-router`)).code).not.toBe(0);
     expect((await lab('down', id)).code).toBe(0);
     expect(await namespacesOf(id)).toEqual([]);
   });
@@ -54,8 +62,11 @@ describe('netns lab topologies', () => {
     const cfg = JSON.parse(readFileSync(`${up.stdout.trim()}/lab.json`, 'utf8'));
     expect(cfg.realServers.map((r: { decap: string }) => r.decap)).toEqual(expect.arrayContaining([expect.stringMatching(/^(kernel|helper)$/)]));
     expect((await run('curl', ['-s', '--max-time', '3', 'http://172.16.1.12/'], `${id}-client`)).stdout).toBe('rs2\n');
+    expect((await run('curl', ['-6', '-s', '--max-time', '3', 'http://[2001:db8:11::12]/'], `${id}-client`)).stdout).toBe('rs2\n');
     const pids = readFileSync(`${up.stdout.trim()}/pids`, 'utf8').split('\n').filter(Boolean).map(Number);
-    expect(pids.length).toBe(6); // per real server: its service, its iperf3 server, its decapsulator
+    // per real server: its service, its iperf3 servers (bound to the IPv4 VIP and to the IPv6 VIP),
+    // its decapsulator (IPIP and IPv6-in-IPv6 in one process)
+    expect(pids.length).toBe(8);
     expect((await lab('down', id)).code).toBe(0);
     expect(await namespacesOf(id)).toEqual([]);
     // every process the lab started is gone
