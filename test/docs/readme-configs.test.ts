@@ -20,11 +20,13 @@ function problems(text: string, name: string): string[] {
 }
 
 describe('configs in the documentation', () => {
-  it('the README shows one valid config per forwarding mode', () => {
+  it('the README shows one valid config per forwarding mode, for IPv4 and for IPv6', () => {
     const found = blocks('README.md', '## The config file', '\n## ');
-    expect(found).toHaveLength(3);
+    expect(found).toHaveLength(6);
     const modes = found.map((b) => (b.includes(' -m') ? 'nat' : b.includes(' -g') ? 'dr' : b.includes(' -i') ? 'tun' : '?'));
-    expect(modes).toEqual(['nat', 'dr', 'tun']);
+    expect(modes).toEqual(['nat', 'dr', 'tun', 'nat', 'dr', 'tun']);
+    // the last three have IPv6 services ([addr]:port) with IPv6 real servers
+    for (const b of found.slice(3)) expect(b).toMatch(/-a -t \[2001:db8:[0-9a-f:]+\]:80 -r \[2001:db8:[0-9a-f:]+\]:\d+ -[mgi]/);
     found.forEach((b, i) => expect(problems(b, `README example ${i + 1}`)).toEqual([]));
   });
 
