@@ -73,6 +73,10 @@ export class VrrpInstance {
   masterDownAt = Infinity;
   /** Preempt delay: when a lower-priority master may be preempted (NaN: no lower advert seen). */
   preemptAt = Number.NaN;
+  /** The last lower-priority advert discarded by preemption: when, from whom, its priority (NaN: none since the last accepted one). */
+  discardedAt = Number.NaN;
+  private discardedFrom = 0;
+  private discardedPriority = 0;
   /** When the last advertisement from another router was taken (NaN: none yet). */
   lastAdvertAt = Number.NaN;
   /** The last transition, for listings. */
@@ -116,7 +120,17 @@ export class VrrpInstance {
       this.send(this.cfg.priority, now);
       this.adverAt = now + this.intervalMs;
     } else if (this.state === 'backup' && now >= this.masterDownAt) {
-      const since = this.masterAddr === 0 ? 'none heard' : `none from ${this.masterAddr >>> 24}.${(this.masterAddr >>> 16) & 255}.${(this.masterAddr >>> 8) & 255}.${this.masterAddr & 255}`;
+      if (this.discardedAt === this.discardedAt) {
+        // the master is alive but lower: its adverts were discarded so that the timer ran out (preemption)
+        const delay = this.cfg.preemptDelayMs > 0 ? `, after the preempt delay of ${this.cfg.preemptDelayMs / 1000} s` : '';
+        this.toMaster(now, `preempting ${fmt(this.discardedFrom)}: its priority ${this.discardedPriority} is lower than ours ${this.cfg.priority}${delay}`);
+        return;
+      }
+      if (this.masterAddr !== 0 && this.masterPriority === 0) {
+        this.toMaster(now, `${fmt(this.masterAddr)} gave up being master (priority 0), taken over after the skew time ${(skewMs(this.cfg.priority, this.masterAdverMs) / 1000).toFixed(3)} s`);
+        return;
+      }
+      const since = this.masterAddr === 0 ? 'none heard' : `none from ${fmt(this.masterAddr)}`;
       this.toMaster(now, `master down: no advertisement for ${(this.masterDownIntervalMs / 1000).toFixed(3)} s (${since})`);
     }
   }
@@ -136,6 +150,7 @@ export class VrrpInstance {
         this.masterDownAt = now + skewMs(ours, this.masterAdverMs);
         this.masterAddr = src >>> 0;
         this.masterPriority = 0;
+        this.discardedAt = Number.NaN;
         return;
       }
       let accept = !this.cfg.preempt || priority >= ours;
@@ -144,7 +159,14 @@ export class VrrpInstance {
         accept = now < this.preemptAt;
       }
       if (priority >= ours) this.preemptAt = Number.NaN;
-      if (!accept) return; // a lower priority: discarded, so the master-down timer runs out
+      if (!accept) {
+        // a lower priority: discarded, so the master-down timer runs out
+        this.discardedAt = now;
+        this.discardedFrom = src >>> 0;
+        this.discardedPriority = priority;
+        return;
+      }
+      this.discardedAt = Number.NaN;
       if (this.cfg.version === 3) this.masterAdverMs = intervalCs * 10;
       this.masterAddr = src >>> 0;
       this.masterPriority = priority;
@@ -210,6 +232,7 @@ export class VrrpInstance {
     this.state = 'master';
     this.masterDownAt = Infinity;
     this.preemptAt = Number.NaN;
+    this.discardedAt = Number.NaN;
     this.masterAddr = this.ownAddr >>> 0;
     this.masterPriority = this.cfg.priority;
     this.counters.becameMaster++;
@@ -225,6 +248,7 @@ export class VrrpInstance {
     // a backup holds the addresses back from the start (a fault already gave them up)
     if (from === 'master' || from === 'init') this.io.releaseAddresses(now);
     this.state = 'backup';
+    this.discardedAt = Number.NaN;
     this.adverAt = Infinity;
     this.masterDownAt = now + this.masterDownIntervalMs;
     this.counters.becameBackup++;

@@ -199,6 +199,7 @@ describe('election', () => {
     expect(lan.state(b)).toBe('master');
     // skew: (256 - 100) / 256 s
     expect(b.vrrp.instance('VI_1')!.lastTransition!.at - t).toBeLessThanOrEqual(620);
+    expect(b.vrrp.instance('VI_1')!.lastTransition!.reason).toBe('10.0.0.2 gave up being master (priority 0), taken over after the skew time 0.609 s');
   });
 });
 
@@ -224,6 +225,7 @@ describe('preemption', () => {
     expect(took).toBeGreaterThanOrEqual(3218);
     expect(took).toBeLessThanOrEqual(3230);
     expect(b.vrrp.instance('VI_1')!.lastTransition!.reason).toMatch(/higher priority 200/);
+    expect(a.vrrp.instance('VI_1')!.lastTransition!.reason).toBe('preempting 10.0.0.3: its priority 100 is lower than ours 200');
     expect([answersArp(a), answersArp(b)]).toEqual([true, false]);
   });
 
@@ -242,6 +244,7 @@ describe('preemption', () => {
     const took = a.vrrp.instance('VI_1')!.lastTransition!.at - back;
     expect(took).toBeGreaterThan(15_000);
     expect(took).toBeLessThan(15_000 + 3300);
+    expect(a.vrrp.instance('VI_1')!.lastTransition!.reason).toBe('preempting 10.0.0.3: its priority 100 is lower than ours 200, after the preempt delay of 15 s');
   });
 });
 
