@@ -1,4 +1,4 @@
-import type { Dest } from '../model/dest.js';
+import { Dest, FWD_BYPASS, type Fwd } from '../model/dest.js';
 import { AF_INET6, IPPROTO_UDP } from '../model/proto.js';
 import { ip6PrefixMask } from '../wire/addr6.js';
 import type { Service } from '../model/service.js';
@@ -37,6 +37,29 @@ export function schedule(table: ConnTable, svc: Service, pkt: SchedPacket, now: 
   if (dest === null) return NO_DEST;
   const slot = newConn(table, pkt, dest, dest.port !== 0 ? dest.port : pkt.vport, onePacketFlag(svc, pkt), -1, now);
   if (slot >= 0) countConn(dest, svc);
+  return slot;
+}
+
+/** Each fwmark service's stand-in real server for its cache_bypass conns (made once per service, never in svc.dests). */
+const bypassDests = new WeakMap<Service, Dest>();
+
+/**
+ * cache_bypass (ip_vs_leave): a fwmark service that found no real server
+ * makes a conn that sends the flow on to its own destination (FWD_BYPASS,
+ * xmit/bypass.ts). The conn's daddr:dport are the packet's destination, as
+ * the kernel's ip_vs_conn_new with IP_VS_CONN_F_BYPASS; it counts in no
+ * statistics. Returns the slot or TABLE_FULL. The caller checks the sysctl
+ * and that the destination is a non-local unicast address.
+ */
+export function scheduleBypass(table: ConnTable, svc: Service, pkt: SchedPacket, now: number): number {
+  let dest = bypassDests.get(svc);
+  if (dest === undefined) {
+    dest = new Dest(svc, svc.af === AF_INET6 ? { addr: 0, addr6: new Uint32Array(4), port: 0 } : { addr: 0, port: 0 });
+    dest.fwd = FWD_BYPASS as Fwd;
+    bypassDests.set(svc, dest);
+  }
+  const slot = newConn(table, pkt, dest, pkt.vport, 0, -1, now);
+  if (slot >= 0) table.setBypassDaddr(slot, pkt);
   return slot;
 }
 

@@ -3,8 +3,7 @@
 // (`tapvs sysctl`), and set in the config (`option NAME VALUE`), with one
 // reading of each value. ipvsadm has no switch for them (the kernel's are
 // set with sysctl(8)), so they have a command of their own.
-import { defenseSettingsOf } from '../conn/defense.js';
-import type { ConnSettings } from '../conn/table.js';
+import { connSettingsOf, type ConnSettings } from '../conn/table.js';
 import type { Director } from '../director/director.js';
 import type { DirectorOptions } from '../model/config.js';
 import type { ControlReply, ControlRequest } from './control-socket.js';
@@ -14,7 +13,8 @@ export interface SysctlRequest extends ControlRequest {
   verb: 'sysctl';
 }
 
-type Kind = 'bool' | 'mode' | 'count';
+/** bool 0/1; mode: a flood defence 0..3 (2 reads as 1 for comparing); bits: a bit map 0..3; count; seconds 1..2147483. */
+type Kind = 'bool' | 'mode' | 'bits' | 'count' | 'seconds';
 
 export interface SysctlDef {
   name: string;
@@ -25,9 +25,11 @@ export interface SysctlDef {
 }
 
 const MAX_COUNT = 0x7fffffff;
+/** The kernel keeps lblc(r)_expiration in jiffies in an int: at HZ 1000, this many seconds. */
+const MAX_SECONDS = 2147483;
 
-/** Every sysctl tapvs knows, in the order `tapvs sysctl` lists them. */
-export const SYSCTLS: readonly SysctlDef[] = [
+/** Every sysctl tapvs knows, in the order `tapvs sysctl` lists them (by name, as sysctl -a). */
+export const SYSCTLS: readonly SysctlDef[] = ([
   { name: 'am_droprate', key: 'amDroprate', kind: 'count', about: 'drop_packet rate in mode 3 (drop 1 in N)' },
   { name: 'amemthresh', key: 'amemthresh', kind: 'count', about: 'free connection-table slots below which the automatic defences turn on' },
   { name: 'drop_entry', key: 'dropEntry', kind: 'mode', about: 'drop SYN_RECV/SYNACK entries in 1/32 of the table each second' },
@@ -35,11 +37,23 @@ export const SYSCTLS: readonly SysctlDef[] = [
   { name: 'evict_embryonic', key: 'evictEmbryonic', kind: 'bool', about: 'a full table gives the oldest embryonic TCP connection\'s slot to a new one (tapvs)' },
   { name: 'expire_nodest_conn', key: 'expireNodestConn', kind: 'bool', about: 'expire a connection whose real server was removed at its next packet' },
   { name: 'expire_quiescent_template', key: 'expireQuiescentTemplate', kind: 'bool', about: 'a persistence template of a weight-0 real server binds no new connection' },
+  { name: 'conn_reuse_mode', key: 'connReuseMode', kind: 'bits', about: 'bit 0: a SYN on a TIME_WAIT/CLOSE conn is scheduled anew; bit 1: also on FIN_WAIT of DR/TUN' },
   { name: 'secure_tcp', key: 'secureTcp', kind: 'mode', about: 'the stricter TCP state table' },
-];
+  { name: 'sloppy_tcp', key: 'sloppyTcp', kind: 'bool', about: 'any TCP packet but a RST may open a connection, not only a SYN' },
+  { name: 'sloppy_sctp', key: 'sloppySctp', kind: 'bool', about: 'any SCTP packet but an ABORT may open an association, not only an INIT' },
+  { name: 'schedule_icmp', key: 'scheduleIcmp', kind: 'bool', about: 'an ICMP error about a packet of no connection is scheduled as a new connection' },
+  { name: 'nat_icmp_send', key: 'natIcmpSend', kind: 'bool', about: 'a NAT real server\'s packet of no connection is answered with port unreachable' },
+  { name: 'pmtu_disc', key: 'pmtuDisc', kind: 'bool', about: 'too-big DF packets are refused with frag-needed; 0: TUN fragments them' },
+  { name: 'ignore_tunneled', key: 'ignoreTunneled', kind: 'bool', about: 'packets of protocols IPVS does not balance (IPIP, GRE, ...) are never balanced' },
+  { name: 'cache_bypass', key: 'cacheBypass', kind: 'bool', about: 'a fwmark service with no real server forwards to the packet\'s own destination' },
+  { name: 'run_estimation', key: 'runEstimation', kind: 'bool', about: 'the rate estimator runs; 0: rates stay as they were' },
+  { name: 'lblc_expiration', key: 'lblcExpiration', kind: 'seconds', about: 'seconds an unused lblc entry is kept' },
+  { name: 'lblcr_expiration', key: 'lblcrExpiration', kind: 'seconds', about: 'seconds an unused lblcr entry is kept (and an unchanged set keeps its extra members)' },
+] as SysctlDef[]).sort((a, b) => (a.name < b.name ? -1 : 1));
 
-/** The names `option NAME VALUE` takes for the flood defences (the two expire_* options were there before). */
-export const DEFENSE_OPTION_NAMES = ['drop_entry', 'drop_packet', 'secure_tcp', 'amemthresh', 'am_droprate', 'evict_embryonic'];
+/** The sysctls `option NAME VALUE` takes through this table (the two expire_* options have their own case in the config). */
+export const DEFENSE_OPTION_NAMES = ['drop_entry', 'drop_packet', 'secure_tcp', 'amemthresh', 'am_droprate', 'evict_embryonic',
+  ...SYSCTLS.map((d) => d.name).filter((n) => !n.startsWith('expire_') && !['drop_entry', 'drop_packet', 'secure_tcp', 'amemthresh', 'am_droprate', 'evict_embryonic'].includes(n))];
 
 const PREFIX = 'net.ipv4.vs.';
 
@@ -58,9 +72,12 @@ export function parseSysctlValue(def: SysctlDef, text: string): { value: number 
     if (['0', 'no', 'false', 'off'].includes(t)) return { value: false };
     return { error: `'${text}' is not a boolean (0/1, yes/no, on/off, true/false)` };
   }
-  const max = def.kind === 'mode' ? 3 : MAX_COUNT;
-  if (!/^[0-9]+$/.test(t) || Number(t) > max) {
-    return { error: def.kind === 'mode' ? `'${text}' is not a mode 0..3 (0 off, 1 and 2 automatic, 3 always)` : `'${text}' is not a whole number in 0..${MAX_COUNT}` };
+  const min = def.kind === 'seconds' ? 1 : 0;
+  const max = def.kind === 'mode' || def.kind === 'bits' ? 3 : def.kind === 'seconds' ? MAX_SECONDS : MAX_COUNT;
+  if (!/^[0-9]+$/.test(t) || Number(t) > max || Number(t) < min) {
+    if (def.kind === 'mode') return { error: `'${text}' is not a mode 0..3 (0 off, 1 and 2 automatic, 3 always)` };
+    if (def.kind === 'bits') return { error: `'${text}' is not 0..3 (bit 0: TIME_WAIT/CLOSE, bit 1: FIN_WAIT of DR/TUN)` };
+    return { error: def.kind === 'seconds' ? `'${text}' is not a whole number of seconds in 1..${MAX_SECONDS}` : `'${text}' is not a whole number in 0..${MAX_COUNT}` };
   }
   return { value: Number(t) };
 }
@@ -81,7 +98,7 @@ export function sameSetting(def: SysctlDef, a: unknown, b: unknown): boolean {
 
 /** The live settings a config's options ask for (an option left out: its default), for Director.mutate.setConnSettings. */
 export function liveSettingsOf(o: DirectorOptions): Partial<ConnSettings> {
-  return { expireNodestConn: o.expireNodestConn, expireQuiescentTemplate: o.expireQuiescentTemplate, ...defenseSettingsOf(o) };
+  return connSettingsOf(o);
 }
 
 /** Would applying `o` change a live setting of `settings`? (The automatic modes' 1 and 2 are one setting.) */

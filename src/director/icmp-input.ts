@@ -7,7 +7,9 @@ import { ADDR_LOCAL, ADDR_VIP } from '../net/addr-table.js';
 import { FRAG_NONE, type Packet } from '../net/packet.js';
 import { DropCode, FORWARDED, type Verdict } from '../model/verdict.js';
 import { WIRE_OK } from '../wire/errors.js';
-import { ICMP_ECHO_REQUEST, icmpIsError } from '../wire/icmp.js';
+import { ICMP_DEST_UNREACH, ICMP_ECHO_REQUEST, ICMP_SOURCE_QUENCH, ICMP_TIME_EXCEEDED, icmpIsError } from '../wire/icmp.js';
+import { schedule } from '../conn/schedule.js';
+import { AF_INET } from '../model/proto.js';
 import { natIcmpFromClient, natIcmpFromDest, transmitter } from '../xmit/index.js';
 import type { Director } from './director.js';
 import { notLvs } from './ipv4-input.js';
@@ -64,6 +66,31 @@ function errorForConn(d: Director, pkt: Packet): Verdict {
     const ttl = d.host.decTtl(pkt);
     if (ttl !== FORWARDED) return ttl;
     return natIcmpFromDest(d, pkt, slot, quoted);
+  }
+  // schedule_icmp (ip_vs_in_icmp): an error about a packet from a virtual service to a client that has no
+  // conn here (lost in a failover, or made by another director) is scheduled as the conn's first packet, the
+  // service found by the quoted source and port; only the three error types ip_vs_in_icmp looks at
+  if (conns.settings.scheduleIcmp && (d.host.classOf(isrc) & ADDR_VIP) !== 0) {
+    const type = icmp.type;
+    if (type !== ICMP_DEST_UNREACH && type !== ICMP_SOURCE_QUENCH && type !== ICMP_TIME_EXCEEDED) return NOT_FOR_A_CONN;
+    const svc = d.services.find(quoted.proto, isrc, quotedPorts.sport);
+    if (svc === undefined || (d.lvsGate !== 0 && d.backupOnly)) return NOT_FOR_A_CONN;
+    const sp = d.spkt;
+    sp.af = AF_INET;
+    sp.proto = quoted.proto;
+    sp.caddr = idst;
+    sp.cport = quotedPorts.dport;
+    sp.vaddr = isrc;
+    sp.vport = quotedPorts.sport;
+    slot = schedule(conns, svc, sp, now);
+    if (slot < 0) return DropCode['no-real-server'];
+    d.totals.conns++;
+    d.tracer?.conn(svc, conns.dest(slot), true, conns, slot, sp);
+    d.tracer?.icmpForConn('client', conns, slot);
+    const xmit = transmitter(conns.xmit(slot));
+    const v = xmit.toClient !== undefined ? natIcmpFromClient(d, pkt, slot, quoted) : xmit.toDest(d, pkt, slot);
+    conns.put(slot);
+    return v;
   }
   return NOT_FOR_A_CONN;
 }

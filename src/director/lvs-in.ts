@@ -1,7 +1,8 @@
 // A client's packet for a virtual service (the kernel's ip_vs_in): find its
 // connection or schedule a new one, move the connection's state, count the
 // packet, and hand it to the transmitter the connection was bound to.
-import { schedule } from '../conn/schedule.js';
+import { schedule, scheduleBypass } from '../conn/schedule.js';
+import { ADDR_LOCAL, ADDR_VIP } from '../net/addr-table.js';
 import { CHECK_DROP, BAD_PORT, NO_DEST } from '../conn/codes.js';
 import { DIR_INPUT } from '../conn/tcp-states.js';
 import { AF_INET, AF_INET6 } from '../model/proto.js';
@@ -16,13 +17,16 @@ import type { Director } from './director.js';
 import { decideFragments, fragIdOf, fragProto, releaseHeld } from './fragments.js';
 import { countIn } from './stats.js';
 
-export function lvsIn(d: Director, pkt: Packet, svc: Service): Verdict {
+const OURS = ADDR_LOCAL | ADDR_VIP;
+
+/** `found`: the packet's conn when the caller has looked it up already (an app's data conn, whose port has no service). */
+export function lvsIn(d: Director, pkt: Packet, svc: Service, found = -1): Verdict {
   const conns = d.conns;
   const ops = pkt.ops!;
   const flags = pkt.flags;
   const now = pkt.now;
   const v4 = pkt.af === AF_INET;
-  let slot = v4
+  let slot = found >= 0 ? found : v4
     ? conns.lookupIn(pkt.proto, pkt.src, pkt.sport, pkt.dst, pkt.dport, now)
     : conns.lookupIn6(pkt.proto, pkt.src6, 0, pkt.sport, pkt.dst6, 0, pkt.dport, now);
   if (slot >= 0) {
@@ -32,11 +36,13 @@ export function lvsIn(d: Director, pkt: Packet, svc: Service): Verdict {
   }
   let isNew = false;
   if (slot < 0) {
-    // as tcp_conn_schedule: only a packet that may open a connection (a TCP SYN) is scheduled
-    if (!ops.schedulable(flags)) return DropCode['no-conn-not-syn'];
+    // as tcp_conn_schedule: only a packet that may open a connection (a TCP SYN; with sloppy_tcp, no RST) is scheduled
+    if (!ops.schedulable(flags) && !(ops.sloppyOpens !== undefined && ops.sloppyOpens(flags, conns.settings))) return DropCode['no-conn-not-syn'];
     // drop_packet (conn/defense.ts): under pressure, 1 in dropRate new connections is refused before scheduling
     if (conns.dropRate !== 0 && conns.dropNewPacket()) return DropCode['drop-packet'];
     slot = scheduleNew(d, pkt, svc);
+    // cache_bypass (ip_vs_leave): a fwmark service with no real server sends the flow on to its own destination
+    if (slot === NO_DEST && svc.fwmark !== 0 && conns.settings.cacheBypass && bypassable(d, pkt)) slot = scheduleBypass(conns, svc, d.spkt, now);
     if (slot < 0) return notScheduled(d, pkt, slot);
     isNew = true;
   }
@@ -55,6 +61,13 @@ export function lvsIn(d: Director, pkt: Packet, svc: Service): Verdict {
   conns.put(slot);
   if (first) releaseHeld(d, pkt.af, pkt.src, pkt.dst, fragProto(pkt), id, now);
   return v;
+}
+
+/** ip_vs_addr_is_unicast: the destination is neither the director's own, nor broadcast, nor multicast. */
+function bypassable(d: Director, pkt: Packet): boolean {
+  if (pkt.af === AF_INET6) return pkt.dst6[0]! >>> 24 !== 0xff && (d.host6.classOf(pkt.dst6, 0) & OURS) === 0;
+  const a = pkt.dst >>> 0;
+  return !pkt.bcast && a >>> 28 !== 0xe && a !== 0xffffffff && (d.host.classOf(a) & OURS) === 0;
 }
 
 /** ip_vs_schedule: a new conn for the packet; its slot, or a schedule code (NO_DEST, TABLE_FULL, BAD_PORT). */

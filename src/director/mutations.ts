@@ -56,11 +56,24 @@ export class Mutations {
   ) {}
 
   addService(spec: ServiceSpec): Service {
-    return this.services.add(spec);
+    const svc = this.services.add(spec);
+    this.schedSysctls(svc);
+    return svc;
+  }
+
+  /** lblc_expiration / lblcr_expiration reach the service's locality table (the kernel's schedulers read the sysctl). */
+  private schedSysctls(svc: Service): void {
+    const n = svc.sched.name;
+    if (n !== 'lblc' && n !== 'lblcr') return;
+    const s = this.conns.settings;
+    (svc.schedState as { tbl: { expiration: number } }).tbl.expiration = (n === 'lblc' ? s.lblcExpiration : s.lblcrExpiration) * 1000;
   }
 
   editService(svc: Service, a: ServiceAttrs): void {
-    if (svc.sched.name !== a.scheduler) svc.setScheduler(a.scheduler);
+    if (svc.sched.name !== a.scheduler) {
+      svc.setScheduler(a.scheduler);
+      this.schedSysctls(svc);
+    }
     svc.flags = { ...a.flags };
     svc.timeout = a.persistent;
     svc.netmask = a.netmask >>> 0;
@@ -132,6 +145,7 @@ export class Mutations {
   setConnSettings(s: Partial<ConnSettings>): void {
     Object.assign(this.conns.settings, s);
     this.conns.updateDefense();
+    if (s.lblcExpiration !== undefined || s.lblcrExpiration !== undefined) for (const svc of this.services.all) this.schedSysctls(svc);
   }
 
   /**

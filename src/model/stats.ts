@@ -23,8 +23,16 @@ export class Stats {
   private lOutbytes = 0;
   private lastAt = -1;
 
-  /** Feed the estimator; call about every 2 s with the current time in ms. */
-  estimate(nowMs: number): void {
+  /**
+   * Feed the estimator; call about every 2 s with the current time in ms.
+   * `run` false (run_estimation 0): the rates stay as they are, and the
+   * next sample with it on starts afresh from the counters then.
+   */
+  estimate(nowMs: number, run = true): void {
+    if (!run) {
+      this.lastAt = -1;
+      return;
+    }
     if (this.lastAt >= 0) {
       const dt = (nowMs - this.lastAt) / 1000;
       if (dt <= 0) return;

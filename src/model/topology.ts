@@ -261,7 +261,9 @@ export function topologyProblems(
       }
       continue;
     }
-    if (!t.announced(m.addr)) {
+    // with cache_bypass a marked address may be transit traffic the director routes (a transparent cache
+    // cluster: the mark catches what passes, and with no real server it goes on to its own destination)
+    if (!t.announced(m.addr) && cfg.options.cacheBypass !== true) {
       out.push({ line: m.line, message: `marked address ${ipToString(m.addr)} is not answered on any port: add 'vip ${ipToString(m.addr)} on PORT'` });
     }
   }

@@ -139,12 +139,14 @@ export class LiveDirector {
 
   private *estimateSteps(): Steps<void> {
     const d = this.director;
-    d.totals.estimate(Date.now());
+    // run_estimation 0: the rates stay where they were (the kernel stops its estimator kthreads)
+    const run = d.conns.settings.runEstimation;
+    d.totals.estimate(Date.now(), run);
     for (const svc of d.services.all) {
       if (this.stopped) return;
       const now = Date.now();
-      svc.stats.estimate(now);
-      for (const dest of svc.dests) dest.stats.estimate(now);
+      svc.stats.estimate(now, run);
+      for (const dest of svc.dests) dest.stats.estimate(now, run);
       yield;
     }
   }

@@ -47,14 +47,63 @@ describe('config: option drop_entry / drop_packet / secure_tcp / amemthresh / am
   });
 });
 
+describe('config: the other IPVS sysctls as options', () => {
+  it('every one parses, with the kernel\'s reading of its value', () => {
+    const o = options([
+      'option conn_reuse_mode 0', 'option secure_tcp 1', 'option sloppy_tcp 1', 'option sloppy_sctp yes', 'option schedule_icmp 1',
+      'option nat_icmp_send on', 'option pmtu_disc 0', 'option ignore_tunneled 1', 'option cache_bypass 1', 'option run_estimation 0',
+      'option lblc_expiration 60', 'option lblcr_expiration 120', '',
+    ].join('\n'));
+    expect(o).toMatchObject({
+      connReuseMode: 0, secureTcp: 1, sloppyTcp: true, sloppySctp: true, scheduleIcmp: true, natIcmpSend: true, pmtuDisc: false,
+      ignoreTunneled: true, cacheBypass: true, runEstimation: false, lblcExpiration: 60, lblcrExpiration: 120,
+    });
+  });
+
+  it('a bad value is refused with the file and line', () => {
+    const r = parseConfig(`${TOPOLOGY}option conn_reuse_mode 4\noption pmtu_disc 2\noption lblc_expiration 0\n`, 'test.conf');
+    expect('errors' in r && r.errors.map((e) => [e.line - TOPOLOGY.split('\n').length + 1, e.message])).toEqual([
+      [1, expect.stringMatching(/^option conn_reuse_mode: '4' is not 0\.\.3/)],
+      [2, expect.stringMatching(/^option pmtu_disc: '2' is not a boolean/)],
+      [3, expect.stringMatching(/^option lblc_expiration: '0' is not a whole number of seconds in 1\.\.2147483/)],
+    ]);
+  });
+
+  it('a director started from the config runs with them; a reload with a bad one changes nothing', async () => {
+    const r = rig = await new LiveRig(undefined, 'option conn_reuse_mode 0\noption sloppy_tcp 1\noption lblcr_expiration 300\n').start();
+    const s = r.director.conns.settings;
+    expect([s.connReuseMode, s.sloppyTcp, s.lblcrExpiration]).toEqual([0, true, 300]);
+    r.writeConfig(r.text(undefined, 'option conn_reuse_mode 9\n'));
+    const res = await r.plane.reload();
+    expect(res.ok).toBe(false);
+    expect([s.connReuseMode, s.sloppyTcp, s.lblcrExpiration]).toEqual([0, true, 300]);
+    r.writeConfig(r.text(undefined, 'option cache_bypass 1\n'));
+    expect((await r.plane.reload()).ok).toBe(true);
+    expect([s.connReuseMode, s.sloppyTcp, s.cacheBypass, s.lblcrExpiration]).toEqual([1, false, true, 86400]);
+  });
+});
+
 describe('tapvs sysctl', () => {
+  it('sets the other sysctls live and refuses their bad values', async () => {
+    const r = rig = await new LiveRig().start();
+    expect(execSysctl(r.director, ['sloppy_tcp=1', 'net.ipv4.vs.conn_reuse_mode=2', 'lblc_expiration', '30']).stdout)
+      .toBe('sloppy_tcp = 1\nconn_reuse_mode = 2\nlblc_expiration = 30\n');
+    const s = r.director.conns.settings;
+    expect([s.sloppyTcp, s.connReuseMode, s.lblcExpiration]).toEqual([true, 2, 30]);
+    const bad = execSysctl(r.director, ['run_estimation=0', 'schedule_icmp=5']);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/schedule_icmp: '5' is not a boolean/);
+    expect(s.runEstimation).toBe(true);
+  });
+
   it('lists every setting as sysctl(8) prints them, defaults included', async () => {
     const r = rig = await new LiveRig().start();
     expect(execSysctl(r.director, [])).toEqual({
       code: 0,
       stderr: '',
-      stdout: 'am_droprate = 10\namemthresh = 1024\ndrop_entry = 0\ndrop_packet = 0\nevict_embryonic = 1\n' +
-        'expire_nodest_conn = 0\nexpire_quiescent_template = 0\nsecure_tcp = 0\n',
+      stdout: 'am_droprate = 10\namemthresh = 1024\ncache_bypass = 0\nconn_reuse_mode = 1\ndrop_entry = 0\ndrop_packet = 0\nevict_embryonic = 1\n' +
+        'expire_nodest_conn = 0\nexpire_quiescent_template = 0\nignore_tunneled = 0\nlblc_expiration = 86400\nlblcr_expiration = 86400\n' +
+        'nat_icmp_send = 0\npmtu_disc = 1\nrun_estimation = 1\nschedule_icmp = 0\nsecure_tcp = 0\nsloppy_sctp = 0\nsloppy_tcp = 0\n',
     });
   });
 
@@ -78,7 +127,7 @@ describe('tapvs sysctl', () => {
     expect(r.director.conns.settings.dropEntry).toBe(0);
     const unknown = execSysctl(r.director, ['syn_cookies=1']);
     expect(unknown.code).toBe(1);
-    expect(unknown.stderr).toMatch(/unknown setting 'syn_cookies' \(known: am_droprate, amemthresh, drop_entry/);
+    expect(unknown.stderr).toMatch(/unknown setting 'syn_cookies' \(known: am_droprate, amemthresh, cache_bypass, conn_reuse_mode, drop_entry/);
   });
 
   it('--status tells the table\'s figures behind the defences', async () => {

@@ -53,6 +53,9 @@ export const tcpOps: ProtoOps = {
   },
   // as tcp_conn_schedule: only a SYN (without RST) opens a connection
   schedulable: isSyn,
+  // sloppy_tcp: tcp_conn_schedule takes any packet but a RST (a conn picked up mid-stream, after a failover)
+  sloppyOpens: (flags, s) => s.sloppyTcp && (flags & TCP_RST) === 0,
+  natIcmpAnswers: (flags) => (flags & TCP_RST) === 0,
   opensNew: isSyn,
   expectsNewConn(state, noOutput, reuseMode) {
     return state === TCP_S_TIME_WAIT || state === TCP_S_CLOSE ||

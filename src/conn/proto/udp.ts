@@ -33,6 +33,7 @@ export const udpOps: ProtoOps = {
     return WIRE_OK;
   },
   schedulable: () => true,
+  natIcmpAnswers: () => true,
   opensNew: () => false,
   expectsNewConn: () => false,
   nextState: (state) => state,
