@@ -2,7 +2,7 @@
 // ipvsadm 1.31 (popt option table, the command/option legality table,
 // defaults and messages), with two deliberate differences: addresses and ports
 // are numeric only (no resolver on a director's control path), and features
-// tapvs does not have (SCTP, persistence engines, GUE/GRE
+// tapvs does not have (persistence engines, GUE/GRE
 // tunnels) are refused with a message saying so. IPv6 is read as ipvsadm
 // reads it: "[2001:db8::1]:80" (or a bare address), -6 after -f, -M as a
 // prefix length once the service is IPv6.
@@ -10,7 +10,7 @@ import { ipToString, isIp, parseIp } from '../wire/addr.js';
 import { ip6ToString, parseIp6 } from '../wire/addr6.js';
 import { FWD_DR, FWD_MASQ, FWD_TUN, type Fwd } from '../model/dest.js';
 import type { SyncDaemonSpec } from '../model/ha.js';
-import { AF_INET6, IPPROTO_TCP, IPPROTO_UDP } from '../model/proto.js';
+import { AF_INET6, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP } from '../model/proto.js';
 import type { SchedFlags } from '../model/service.js';
 
 /** ipvsadm's IPVS_SVC_PERSISTENT_TIMEOUT (libipvs.h: 6*60; the man page still says 300). */
@@ -170,9 +170,14 @@ export function parseNetmask(s: string): number | null {
   return (inv & (inv + 1)) === 0 ? m : null; // inverse must be 2^k - 1
 }
 
+/** The option that names a service of this protocol, as ipvsadm -S writes it (option_from_protocol). */
+export function serviceOption(proto: number): '-t' | '-u' | '--sctp-service' {
+  return proto === IPPROTO_UDP ? '-u' : proto === IPPROTO_SCTP ? '--sctp-service' : '-t';
+}
+
 export function formatServiceKey(k: ServiceKey): string {
   if (k.fwmark) return isV6Key(k) ? `-f ${k.fwmark} -6` : `-f ${k.fwmark}`;
-  return `${k.proto === IPPROTO_UDP ? '-u' : '-t'} ${formatAddrPort(k.addr, k.addr6, k.port)}`;
+  return `${serviceOption(k.proto)} ${formatAddrPort(k.addr, k.addr6, k.port)}`;
 }
 
 /** An address as ipvsadm -n prints it: dotted IPv4, or IPv6 as inet_ntop gives it. */
@@ -306,7 +311,7 @@ const OPTION_DEFS: OptionDef[] = [
   { long: 'stop-daemon', arg: 'required', command: 'stop-daemon' },
   { long: 'tcp-service', short: 't', arg: 'required', opt: 'service-address' },
   { long: 'udp-service', short: 'u', arg: 'required', opt: 'service-address' },
-  { long: 'sctp-service', arg: 'required', opt: 'service-address', unsupported: 'SCTP services are not supported by tapvs' },
+  { long: 'sctp-service', arg: 'required', opt: 'service-address' },
   { long: 'fwmark-service', short: 'f', arg: 'required', opt: 'service-address' },
   { long: 'scheduler', short: 's', arg: 'required', opt: 'scheduler' },
   { long: 'persistent', short: 'p', arg: 'optional', opt: 'persistent' },
@@ -564,10 +569,11 @@ function parseOrThrow(argv: string[]): IpvsadmCommand {
     const v = value ?? '';
     switch (def.long) {
       case 'tcp-service':
-      case 'udp-service': {
+      case 'udp-service':
+      case 'sctp-service': {
         const r = parseAddrPort(v, 'virtual server');
         if (typeof r === 'string') fail(r);
-        key = { proto: def.long === 'tcp-service' ? IPPROTO_TCP : IPPROTO_UDP, addr: r.addr, port: r.port ?? 0, fwmark: 0 };
+        key = { proto: def.long === 'tcp-service' ? IPPROTO_TCP : def.long === 'udp-service' ? IPPROTO_UDP : IPPROTO_SCTP, addr: r.addr, port: r.port ?? 0, fwmark: 0 };
         if (r.addr6) {
           key.af = AF_INET6;
           key.addr6 = r.addr6;

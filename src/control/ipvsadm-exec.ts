@@ -4,7 +4,7 @@
 // popt refuses (with the "Try" line when the line does not start with a
 // command), 1 when a listed service does not exist, 255 when the kernel
 // (here: the rule checks) refuses a change.
-import { IPPROTO_TCP, IPPROTO_UDP } from '../model/proto.js';
+import { IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP } from '../model/proto.js';
 import { listConns } from '../conn/listing.js';
 import type { Director } from '../director/director.js';
 import type { DirectorConfig } from '../model/config.js';
@@ -52,6 +52,7 @@ Usage:
   tapvs ipvsadm -Z [-t|u|f service-address]
   tapvs ipvsadm --set tcp tcpfin udp
   tapvs ipvsadm -h | -v
+An SCTP service is named --sctp-service service-address wherever -t|u|f is shown.
 Addresses and ports are numeric; listings are always numeric (as -n).
 Changes are applied whole or not at all; -R checks every line before changing anything
 (-R --compat applies line by line and goes on after a refused line, as ipvsadm -R does).
@@ -83,7 +84,7 @@ function connRecords(d: Director, now: number): ConnRecord[] {
   return listConns(t, now).map((r) => {
     const p = t.proto[r.slot]!;
     const rec: ConnRecord = {
-      proto: p === IPPROTO_TCP || p === IPPROTO_UDP ? p : 0,
+      proto: p === IPPROTO_TCP || p === IPPROTO_UDP || p === IPPROTO_SCTP ? p : 0,
       state: r.state,
       expiresInMs: r.expiresIn,
       caddr: r.caddr, cport: r.cport, vaddr: r.vaddr, vport: r.vport, daddr: r.daddr, dport: r.dport,

@@ -2,7 +2,7 @@
 // them (print_title, print_service_entry, print_largenum, list_conn). tapvs
 // never resolves names, so the output always reads as `ipvsadm -Ln` would.
 import { fwdName, FWD_TUN, type Dest } from '../model/dest.js';
-import { AF_INET6, IPPROTO_TCP, IPPROTO_UDP, protoName } from '../model/proto.js';
+import { AF_INET6, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP, protoName } from '../model/proto.js';
 import type { Service } from '../model/service.js';
 import type { ServiceTable } from '../model/services.js';
 import { ip6Compare } from '../wire/addr6.js';
@@ -186,7 +186,7 @@ export function formatConnections(conns: Iterable<ConnRecord>, f: Pick<ListForma
     ? `pro expire ${pad('state', 11)} ${pad('source', 18)} ${pad('virtual', 18)} ${pad('destination', 18)} ${pad('pe name', 16)} pe_data\n`
     : `pro expire ${pad('state', 11)} ${pad('source', 18)} ${pad('virtual', 18)} destination\n`;
   for (const c of conns) {
-    const proto = c.proto === IPPROTO_TCP ? 'TCP' : c.proto === IPPROTO_UDP ? 'UDP' : 'IP';
+    const proto = c.proto === IPPROTO_TCP ? 'TCP' : c.proto === IPPROTO_UDP ? 'UDP' : c.proto === IPPROTO_SCTP ? 'SCTP' : 'IP';
     const src = ap(c.caddr, c.cport, c.caddr6);
     const virt = ap(c.vaddr, c.vport, c.vaddr6);
     out += `${pad(proto, 3)} ${pad(expireText(c.expiresInMs), 6)} ${pad(c.state, 11)} ${pad(src, 18)} ${pad(virt, 18)} ${ap(c.daddr, c.dport, c.daddr6)}\n`;

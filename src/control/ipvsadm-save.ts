@@ -5,10 +5,10 @@
 // adds them in file order. So a saved text restored into an empty table and
 // saved again comes back byte for byte, whatever order the kernel list is in.
 import { FWD_MASQ, FWD_TUN, type Dest } from '../model/dest.js';
-import { AF_INET6, IPPROTO_UDP } from '../model/proto.js';
+import { AF_INET6 } from '../model/proto.js';
 import type { Service } from '../model/service.js';
 import type { ServiceTable } from '../model/services.js';
-import { formatAddrPort, formatIpv4, parseIpvsadmArgs, splitWords, type IpvsadmCommand } from './ipvsadm-args.js';
+import { formatAddrPort, formatIpv4, parseIpvsadmArgs, serviceOption, splitWords, type IpvsadmCommand } from './ipvsadm-args.js';
 import { schedFlagsText, sortDests, sortServices } from './ipvsadm-format.js';
 import { applyCommands, type RuleEffect } from './rules.js';
 import type { Mutations } from '../director/mutations.js';
@@ -16,7 +16,7 @@ import type { Mutations } from '../director/mutations.js';
 function ruleName(svc: Service): string {
   const v6 = svc.af === AF_INET6;
   if (svc.fwmark) return v6 ? `-f ${svc.fwmark} -6` : `-f ${svc.fwmark}`;
-  return `${svc.proto === IPPROTO_UDP ? '-u' : '-t'} ${formatAddrPort(svc.addr, v6 ? svc.addr6 : undefined, svc.port)}`;
+  return `${serviceOption(svc.proto)} ${formatAddrPort(svc.addr, v6 ? svc.addr6 : undefined, svc.port)}`;
 }
 
 function serviceRule(svc: Service): string {

@@ -8,7 +8,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Dest } from '../model/dest.js';
-import { IPPROTO_UDP } from '../model/proto.js';
+import { protoName } from '../model/proto.js';
 import type { Service } from '../model/service.js';
 import type { Stats } from '../model/stats.js';
 import type { Director } from '../director/director.js';
@@ -126,14 +126,14 @@ class Exposition {
 export function serviceLabel(svc: Pick<Service, 'proto' | 'addr' | 'port' | 'fwmark'> & Partial<Pick<Service, 'af' | 'addr6'>>): string {
   const v6 = svc.af === AF_INET6;
   if (svc.fwmark) return v6 ? `FWM ${svc.fwmark} IPv6` : `FWM ${svc.fwmark}`;
-  return `${svc.proto === IPPROTO_UDP ? 'UDP' : 'TCP'} ${formatAddrPort(svc.addr, v6 ? svc.addr6 : undefined, svc.port)}`;
+  return `${protoName(svc.proto)} ${formatAddrPort(svc.addr, v6 ? svc.addr6 : undefined, svc.port)}`;
 }
 
 /** The same label from ipvsadm's service words ("-t 10.0.0.100:80", "-f 1", "-f 1 -6"), as health checks name services. */
 export function serviceLabelFromKey(key: string): string {
-  const m = /^-([tuf])\s+(.+?)(\s+-6)?$/.exec(key.trim());
+  const m = /^(-[tuf]|--sctp-service)\s+(.+?)(\s+-6)?$/.exec(key.trim());
   if (!m) return key;
-  return `${m[1] === 't' ? 'TCP' : m[1] === 'u' ? 'UDP' : 'FWM'} ${m[2]}${m[3] ? ' IPv6' : ''}`;
+  return `${m[1] === '-t' ? 'TCP' : m[1] === '-u' ? 'UDP' : m[1] === '-f' ? 'FWM' : 'SCTP'} ${m[2]}${m[3] ? ' IPv6' : ''}`;
 }
 
 /** `192.168.10.11:80`, `[2001:db8::11]:80`. */
@@ -212,7 +212,7 @@ function nodeIpvs(x: Exposition, d: Director): void {
         local_address: svc.fwmark ? '' : goIpString(svc.addr, svc.af === AF_INET6 ? svc.addr6 : undefined),
         local_mark: svc.fwmark ? markLabel(svc.fwmark) : '',
         local_port: svc.fwmark ? '0' : String(svc.port),
-        proto: svc.fwmark ? 'FWM' : svc.proto === IPPROTO_UDP ? 'UDP' : 'TCP',
+        proto: svc.fwmark ? 'FWM' : protoName(svc.proto),
         remote_address: goIpString(dest.addr, dest.af === AF_INET6 ? dest.addr6 : undefined),
         remote_port: String(dest.port),
       };

@@ -17,7 +17,7 @@ import { readFileSync } from 'node:fs';
 import type { Director } from '../director/director.js';
 import type { DirectorConfig } from '../model/config.js';
 import { FWD_MASQ, FWD_TUN, type Dest } from '../model/dest.js';
-import { AF_INET6, IPPROTO_TCP, IPPROTO_UDP } from '../model/proto.js';
+import { AF_INET6, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP } from '../model/proto.js';
 import type { Service } from '../model/service.js';
 import type { MarkRule } from '../model/services.js';
 import { formatAddr, formatAddrPort, formatIpv4, formatServiceKey, inetPton6, parseIpv4 } from './ipvsadm-args.js';
@@ -47,7 +47,7 @@ export interface RuleEvent {
    */
   set?: { expire_nodest_conn?: 0 | 1; expire_quiescent_template?: 0 | 1; [sysctl: string]: number | undefined };
   /** The mark rules after the event, when they changed. */
-  marks?: { mark: number; proto: 'tcp' | 'udp'; addr: string; ports: number[] }[];
+  marks?: { mark: number; proto: 'tcp' | 'udp' | 'sctp'; addr: string; ports: number[] }[];
 }
 
 // ---------------------------------------------------------------- the table as a picture
@@ -104,7 +104,7 @@ function marksText(m: readonly MarkRule[]): string {
 }
 
 function marksOf(m: readonly MarkRule[]): NonNullable<RuleEvent['marks']> {
-  return m.map((r) => ({ mark: r.mark, proto: r.proto === IPPROTO_UDP ? 'udp' as const : 'tcp' as const, addr: formatAddr(r.addr, r.addr6), ports: [...r.ports] }));
+  return m.map((r) => ({ mark: r.mark, proto: r.proto === IPPROTO_UDP ? 'udp' as const : r.proto === IPPROTO_SCTP ? 'sctp' as const : 'tcp' as const, addr: formatAddr(r.addr, r.addr6), ports: [...r.ports] }));
 }
 
 /** What the rules are now, to compare with later. */
@@ -256,8 +256,8 @@ export function parseEvents(text: string, path: string): LoadedEvent[] {
     if (ev.marks !== undefined) {
       if (!Array.isArray(ev.marks)) return bad('"marks" must be a list');
       for (const m of ev.marks) {
-        if (!Number.isInteger(m.mark) || m.mark < 1 || (m.proto !== 'tcp' && m.proto !== 'udp') || typeof m.addr !== 'string' || markAddr(m.addr) === null || !Array.isArray(m.ports)) {
-          return bad('a mark rule is { "mark": N, "proto": "tcp"|"udp", "addr": "A.B.C.D" or an IPv6 address, "ports": [..] }');
+        if (!Number.isInteger(m.mark) || m.mark < 1 || (m.proto !== 'tcp' && m.proto !== 'udp' && m.proto !== 'sctp') || typeof m.addr !== 'string' || markAddr(m.addr) === null || !Array.isArray(m.ports)) {
+          return bad('a mark rule is { "mark": N, "proto": "tcp"|"udp"|"sctp", "addr": "A.B.C.D" or an IPv6 address, "ports": [..] }');
         }
       }
     }
@@ -292,7 +292,7 @@ export function applyEvent(director: Director, topology: DirectorConfig, ev: Loa
   }
   if (ev.event.marks) {
     director.mutate.setMarks(ev.event.marks.map((m) => ({
-      mark: m.mark, proto: m.proto === 'udp' ? IPPROTO_UDP : IPPROTO_TCP, ...markAddr(m.addr)!, ports: [...m.ports],
+      mark: m.mark, proto: m.proto === 'udp' ? IPPROTO_UDP : m.proto === 'sctp' ? IPPROTO_SCTP : IPPROTO_TCP, ...markAddr(m.addr)!, ports: [...m.ports],
     })));
   }
 }

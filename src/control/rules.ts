@@ -4,7 +4,7 @@
 // error is then applied. Messages are ipvsadm's (libipvs ipvs_strerror and the
 // kernel's return codes), with the reason added where ipvsadm is terse.
 import type { Dest } from '../model/dest.js';
-import { AF_INET6, IPPROTO_TCP, IPPROTO_UDP } from '../model/proto.js';
+import { AF_INET6, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP } from '../model/proto.js';
 import type { Service, ServiceSpec } from '../model/service.js';
 import type { ServiceTable } from '../model/services.js';
 import type { Mutations } from '../director/mutations.js';
@@ -127,7 +127,7 @@ function validate(table: ServiceTable, cmds: readonly IpvsadmCommand[]): RuleErr
 function check(shadow: RuleChecker, c: IpvsadmCommand): string | null {
   switch (c.cmd) {
     case 'add-service': {
-      if (c.key.proto !== IPPROTO_TCP && c.key.proto !== IPPROTO_UDP && !c.key.fwmark) return 'Protocol not available';
+      if (c.key.proto !== IPPROTO_TCP && c.key.proto !== IPPROTO_UDP && c.key.proto !== IPPROTO_SCTP && !c.key.fwmark) return 'Protocol not available';
       if (shadow.get(c.key)) return 'Service already exists';
       const p = schedulerProblem(c.svc.scheduler);
       if (p) return p;

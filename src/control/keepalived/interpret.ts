@@ -348,8 +348,7 @@ class Reader {
       case 'lb_kind': case 'lvs_method': { const f = this.fwd(x, 'virtual'); if (f) vs.fwd = f; return; }
       case 'protocol': {
         const p = x.args[0]?.text.toUpperCase();
-        if (p === 'TCP' || p === 'UDP') vs.protocol = p;
-        else if (p === 'SCTP') this.err(x, 'protocol SCTP: SCTP services are not supported by tapvs');
+        if (p === 'TCP' || p === 'UDP' || p === 'SCTP') vs.protocol = p;
         else this.err(x, `Unknown protocol ${x.args[0]?.text ?? ''}`);
         return;
       }

@@ -74,7 +74,7 @@ export interface KaVirtualServer extends Where {
   delayLoopMs?: number;
   scheduler?: string;
   fwd?: KaFwd;
-  protocol?: 'TCP' | 'UDP';
+  protocol?: 'TCP' | 'UDP' | 'SCTP';
   persistenceTimeout?: number;
   persistenceGranularity?: number;
   virtualhost?: string;

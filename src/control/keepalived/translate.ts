@@ -5,7 +5,7 @@
 // checker kind's default) applied here, in one place (check_data.c's rules).
 import { readFileSync } from 'node:fs';
 import { FWD_DR, FWD_MASQ, FWD_TUN, type DestSpec, type Fwd } from '../../model/dest.js';
-import { IPPROTO_TCP, IPPROTO_UDP } from '../../model/proto.js';
+import { IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP } from '../../model/proto.js';
 import type { SchedFlags } from '../../model/service.js';
 import type { HealthCheckConfig, HttpUrlCheck, PoolHealthConfig, ProbeOptions, ServiceConfig } from '../../model/config.js';
 import { formatServiceKey, type ServiceKey } from '../ipvsadm-args.js';
@@ -163,7 +163,7 @@ const vsName = (vs: KaVirtualServer): string =>
 
 function serviceKeys(vs: KaVirtualServer, conf: KeepalivedConf, err: (w: Where, m: string) => void, warn: (w: Where, m: string) => void): ServiceKey[] {
   const proto = (): number => {
-    if (vs.protocol) return vs.protocol === 'TCP' ? IPPROTO_TCP : IPPROTO_UDP;
+    if (vs.protocol) return vs.protocol === 'TCP' ? IPPROTO_TCP : vs.protocol === 'SCTP' ? IPPROTO_SCTP : IPPROTO_UDP;
     warn(vs, `Virtual server ${vsName(vs)}: no protocol set - defaulting to UDP`);
     return IPPROTO_UDP;
   };
