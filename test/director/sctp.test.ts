@@ -172,6 +172,17 @@ describe('NAT: an SCTP association from INIT to SHUTDOWN COMPLETE', () => {
     expect(strict.d.conns.size).toBe(0);
   });
 
+  it('sloppy_sctp: any first chunk but an ABORT opens a conn', () => {
+    const data = sctpFrame(fromClient, STAG, ASSOC[4]![2]);
+    const abort = sctpFrame(fromClient, STAG, [{ type: 'ABORT' }]);
+    const sloppy = new Rig(withSctp(natConfig({ services: [{ port: VPORT, dests: [{ addr: NAT.rs1, port: RPORT }] }] }), { sloppySctp: true }));
+    expectDropped(sloppy, sloppy.in(0, abort, 1), 'no-conn-not-syn');
+    // the DATA opens a conn, and the table takes it from NONE as DATA: ESTABLISHED
+    expectFrames(sloppy.in(0, data, 2), [{ port: 1, bytes: sctpFrame(toServer, STAG, ASSOC[4]![2]) }]);
+    const slot = sloppy.d.conns.lookupIn(SCTP, ip(CLIENT), CPORT, ip(NAT.vip), VPORT, 0);
+    expect(SCTP_STATE_NAMES[sloppy.d.conns.state[slot]!]).toBe('ESTABLISHED');
+  });
+
   it('a COOKIE ECHO bundled with an ABORT counts as the ABORT; a new INIT on the CLOSED conn is scheduled anew', () => {
     const rig = new Rig(withSctp(natConfig({
       services: [{ port: VPORT, scheduler: 'rr', dests: [{ addr: NAT.rs1, port: RPORT }, { addr: NAT.rs2, port: RPORT }] }],
