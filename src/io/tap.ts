@@ -214,6 +214,11 @@ export class TapPort implements Port {
   };
   mac: number | undefined;
   mtu: number;
+  /**
+   * Why this TAP runs without offload, when it does (offload=none in the
+   * config, or the kernel refused it); undefined while offload is on.
+   */
+  offloadOff: string | undefined;
   /** Why the receive loop ended on its own (device deleted under us), if it did. */
   lastError: Error | undefined;
   /** Exceptions thrown by the sink (each also counted in rxDropped). */
@@ -239,6 +244,7 @@ export class TapPort implements Port {
   ) {
     this.mac = mac;
     this.mtu = mtu;
+    this.offloadOff = offload ? undefined : 'offload=none in the config: frames are cut and checksummed in software';
     const emitPlain = offload
       ? (b: Uint8Array, o: number, l: number): void => {
         writeZeroVnetHdr(b, o - VNET_HDR_LEN);
@@ -467,9 +473,20 @@ export function openTap(opts: OpenTapOptions): TapPort {
   const flags = IFF_TAP | IFF_NO_PI | (opts.multiQueue ? IFF_MULTI_QUEUE : 0) | (offload ? IFF_VNET_HDR : 0);
   const opened = openTunDevice(device, flags, create);
   const { fd } = opened;
-  try {
+  if (offload) {
     // before the netdev joins a bridge, so the bridge sees the features when it computes its own
-    if (offload) setTapOffload(fd, opened.device, TAP_OFFLOAD_FLAGS);
+    try {
+      setTapOffload(fd, opened.device, TAP_OFFLOAD_FLAGS);
+    } catch (err) {
+      fs.closeSync(fd);
+      // asked for by name: an error; on by default: the port runs without it, and says why
+      if (opts.offload === 'tso') throw err;
+      const plain = openTap({ ...opts, offload: 'none' });
+      plain.offloadOff = `the kernel refused TUNSETOFFLOAD (${(err as DeviceError).code ?? (err as Error).message}): frames are cut and checksummed in software`;
+      return plain;
+    }
+  }
+  try {
     if (opts.kernelMac !== undefined) {
       macFromString(opts.kernelMac);
       ip(['link', 'set', 'dev', opened.device, 'address', opts.kernelMac]);

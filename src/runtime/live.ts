@@ -59,6 +59,17 @@ export function openPort(p: PortConfig): Port {
   throw new Error(`port '${p.name}' (line ${p.line ?? '?'}): kind=memory ports exist only in replay and tests; use kind=tap or kind=pcap`);
 }
 
+/** How a port runs offload ('tso' or 'off'), and why when it is off. */
+export function portOffload(p: PortConfig, port: Port): { offload: 'tso' | 'off'; offloadOff?: string } {
+  const q = port as { offload?: unknown; offloadOff?: unknown };
+  if (q.offload === true) return { offload: 'tso' };
+  if (typeof q.offloadOff === 'string') return { offload: 'off', offloadOff: q.offloadOff };
+  if (p.kind === 'pcap') {
+    return { offload: 'off', offloadOff: 'a pcap port has no virtio_net_hdr: super-frames and partial checksums leaving through it are cut and finished in software' };
+  }
+  return { offload: 'off', offloadOff: p.kind === 'tap' ? 'offload=none in the config' : `a ${p.kind} port sends finished frames only` };
+}
+
 export interface LiveOptions {
   trace?: TraceSink;
   /** Makes each port; tests pass one that builds memory ports. */
@@ -96,9 +107,13 @@ export class LiveDirector {
       for (const p of cfg.ports) {
         const port = open(p);
         this.ports.push(port);
-        // offload as the port runs it: TAPs on unless offload=none; other kinds cut and finish in software what they send
-        const offload = (port as { offload?: unknown }).offload === true ? 'tso' : p.kind === 'tap' ? 'none' : undefined;
-        log.info({ port: p.name, device: port.device, kind: p.kind, netns: p.netns, bridge: p.bridge, offload }, 'port open');
+        // offload as the port runs it: TAPs on unless offload=none (or the kernel refused it); other
+        // kinds cut and finish in software what they send; when off, the log says why
+        const { offload, offloadOff } = portOffload(p, port);
+        const fields = { port: p.name, device: port.device, kind: p.kind, netns: p.netns, bridge: p.bridge, offload, offloadOff };
+        // off although the config left it on: worth a warning
+        if (p.kind === 'tap' && p.offload === undefined && offload === 'off') log.warn(fields, 'port open');
+        else log.info(fields, 'port open');
       }
     } catch (e) {
       void this.closePorts();
