@@ -11,7 +11,7 @@ import {
   DIRECTOR_MAC, E2eLab, REPO, FWD_FLAG, destsOf, fileSha256, parseConns, patternSha256, sizeOf, sleep, stillRunning, waitFor, type Mode,
 } from './lab.js';
 
-/** Where the director's client-facing ARP happens: the namespace and interface that resolve the VIP. */
+/** Where the director's client-facing ARP (and neighbour discovery) happens: the namespace and interface that resolve the VIP. */
 function arpSide(lab: E2eLab): { ns: string; dev: string } {
   return lab.mode === 'nat' ? { ns: lab.clientNs, dev: 'br0' } : { ns: lab.env.LAB_ROUTER_NS!, dev: 'eth1' };
 }
@@ -168,6 +168,73 @@ export function modeSuite(mode: Mode, tag: string): void {
         expect(got.sha).toBe(patternSha256(n));
       }
       expect(readFileSync(onRs1!.hdr, 'utf8')).toMatch(/^x-real-server: rs1\r?$/m);
+    });
+
+    // IPv6: the same lab is dual-stack and its config has the same services on the IPv6 VIP
+    // (netns/lib.sh lab_conf); these run last, after the IPv4 checks above.
+
+    it('IPv6: HTTP (curl -6) through the VIP reaches both real servers in rr order, over their IPv6 addresses', async () => {
+      expect(lab.vip6).toMatch(/^2001:db8:/);
+      const seen: string[] = [];
+      for (let i = 0; i < 4; i++) seen.push(await lab.whoAnswers6());
+      // the IPv6 service has its own rr position: rs2 first, as for IPv4
+      expect(seen).toEqual(['rs2', 'rs1', 'rs2', 'rs1']);
+      const conns = parseConns((await lab.ipvsadm('-Lnc')).stdout)
+        .filter((c) => c.proto === 'TCP' && c.virtual === `[${lab.vip6}]:80`);
+      expect(conns.length).toBeGreaterThanOrEqual(4);
+      expect(conns.every((c) => c.source.startsWith(`[${lab.env.LAB_CLIENT_ADDR6}]:`))).toBe(true);
+      expect(new Set(conns.map((c) => c.destination))).toEqual(new Set(lab.rsAddrs6.map((a) => `[${a}]:80`)));
+    });
+
+    it('IPv6: UDP echo through the VIP is answered by a real server, in rr order', async () => {
+      const answers: string[] = [];
+      for (const payload of ['ping6-a', 'ping6-b']) {
+        const r = await lab.client('bash', ['-c', `printf '%s' ${payload} | socat -t1 - 'UDP6:[${lab.vip6}]:7'`]);
+        expect(r.code, r.stderr).toBe(0);
+        answers.push(r.stdout);
+      }
+      expect(answers).toEqual(['rs2:ping6-a', 'rs1:ping6-b']);
+    });
+
+    it('IPv6: a 10 MB download arrives byte-identical, and a 2 s iperf3 -6 TCP run completes', async () => {
+      const n = 10 * 1024 * 1024;
+      const file = join(lab.dir, 'bytes6-10m.bin');
+      const r = await lab.client('curl', ['-6', '-s', '--max-time', '40', '-o', file, '-w', '%{http_code}', `http://[${lab.vip6}]/bytes/${n}`], 45_000);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toBe('200');
+      const got = fileSha256(file);
+      expect(got.size).toBe(n);
+      expect(got.sha).toBe(patternSha256(n));
+      // client to real server: in TUN every data segment is tunnelled (and too big at first: packet too big)
+      const ip = await lab.client('iperf3', ['-6', '-c', lab.vip6, '-p', '5201', '-t', '2', '-J'], 30_000);
+      const report = JSON.parse(ip.stdout) as { error?: string; end?: { sum_received?: { bytes: number } } };
+      expect(report.error).toBeUndefined();
+      expect(ip.code).toBe(0);
+      expect(report.end?.sum_received?.bytes ?? 0).toBeGreaterThan(0);
+      // the persistent IPv6 fwmark service (mark 6) took it: its template names one real server
+      const template = parseConns((await lab.ipvsadm('-Lnc')).stdout).filter((c) => c.virtual === '[0:6::]:0');
+      expect(template).toHaveLength(1);
+      expect(lab.rsAddrs6.map((a) => `[${a}]:0`)).toContain(template[0]!.destination);
+    });
+
+    it('IPv6: only tapvs answers neighbour solicitations for the VIP on the client side', async () => {
+      const { ns, dev } = arpSide(lab);
+      const cap = lab.spawnIn(ns, 'tcpdump', ['-n', '-e', '-l', '-i', dev, 'icmp6 and ip6[40] == 136']);
+      expect(await waitFor(async () => cap.stderr().includes('listening on'), 10_000, 50)).toBeGreaterThanOrEqual(0);
+      for (let round = 0; round < 3; round++) {
+        await lab.inNs(ns, 'ip', ['-6', 'neigh', 'flush', 'to', lab.vip6, 'dev', dev]);
+        await lab.inNs(ns, 'ping', ['-6', '-c1', '-W1', lab.vip6]);
+      }
+      await sleep(300);
+      cap.child.kill('SIGTERM');
+      await cap.exited;
+      // e.g. "02:00:00:00:00:01 > 0a:..., ethertype IPv6 (0x86dd), ...: ICMP6, neighbor advertisement, tgt is 2001:db8::100, length 32"
+      const adverts = cap.stdout().split('\n')
+        .map((l) => /^\S+ (\S+) > \S+, ethertype IPv6 .*neighbor advertisement, tgt is (\S+?),/.exec(l))
+        .filter((m): m is RegExpExecArray => m !== null && m[2] === lab.vip6)
+        .map((m) => m[1]!);
+      expect(adverts.length).toBeGreaterThanOrEqual(3);
+      expect(new Set(adverts)).toEqual(new Set([DIRECTOR_MAC]));
     });
   });
 }

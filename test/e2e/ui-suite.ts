@@ -34,7 +34,8 @@ export function uiSuite(mode: Mode, tag: string): void {
     let rsAddr = '';
 
     beforeAll(async () => {
-      await lab.up({ sched: 'rr', tapvsArgs: ['--ui', '127.0.0.1:0', '--ui-lab', '$LAB_DIR/lab.json'] });
+      // the IPv4 services only: these checks count the diagram's real servers (the view's IPv6 is test/ui's)
+      await lab.up({ sched: 'rr', ipv6Services: false, tapvsArgs: ['--ui', '127.0.0.1:0', '--ui-lab', '$LAB_DIR/lab.json'] });
       await waitFor(async () => viewUrl(lab) !== undefined, 10_000);
       url = viewUrl(lab) ?? '';
       expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
