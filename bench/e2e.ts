@@ -7,13 +7,19 @@
 //   UDP: 64-byte payloads as fast as the client can send (-b 0) for 3 s;
 //        "delivered" is what the real server's iperf3 received (its byte count
 //        / 64) divided by the test time, so drops anywhere on the way count.
-//   NAT TCP with offload: the same TCP run with `offload=tso` on both of
-//        tapvs's TAP ports (super-frames instead of 1500-byte frames).
+//   HTTP new connections/s (NAT, DR): wrk with `Connection: close` (one
+//        request per connection) for 3 s against nginx on rs1 (port 8080,
+//        a 3-byte body), through the VIP; both directors send it to rs1.
+//   HTTP latency (NAT, DR): bench/latency-client.mjs, 8 keep-alive
+//        connections, 1000 small GETs/s in all for 3 s (open loop), p50/p99.
+//   TCP offload is on by default for TAP ports, so "TCP tapvs" is the default;
+//   NAT TCP without offload: the same TCP run with `offload=none` on both of
+//        tapvs's TAP ports (1500-byte frames instead of super-frames).
 //
 // Needs root and iperf3 (and nft for the kernel NAT peer); without them it
 // returns a "skipped" line saying why. Each lab is built, measured and torn
-// down in turn (teardown also on errors and Ctrl-C); about 40 s, never
-// starting a lab after 150 s.
+// down in turn (teardown also on errors and Ctrl-C); about 90 s, never
+// starting a lab after 240 s. Needs wrk and nginx for the HTTP figures.
 import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -30,7 +36,10 @@ const UDP_PAYLOAD = 64;
  */
 const NICE = process.env.TAPVS_E2E_NICE ?? '-10';
 /** No new lab is started after this long; each step also has its own timeout. */
-const BUDGET_MS = 150_000;
+const BUDGET_MS = 240_000;
+const HTTP_PORT = 8080;
+const LAT_RATE = 1000;
+const LAT_CONNS = 8;
 
 type Mode = 'nat' | 'dr' | 'tun';
 type Director = 'tapvs' | 'kernel';
@@ -41,6 +50,15 @@ interface Figures {
   udpOffered?: number;
   /** Share of the UDP datagrams sent that the kernel dropped at tapvs's client-side TAP (queue full). */
   udpTapDropShare?: number;
+  /** New HTTP connections per second (one request each), as wrk counted them. */
+  cps?: number;
+  /** wrk's socket errors during the CPS run (connect, read, write, timeout). */
+  cpsErrors?: number;
+  /** Latency of small requests on established connections at LAT_RATE, in microseconds. */
+  latP50Us?: number;
+  latP99Us?: number;
+  /** Why the HTTP figures are missing. */
+  httpMissing?: string;
   /** Why a figure is missing ("n/a (no ipip module)", an error). */
   missing?: string;
 }
@@ -79,19 +97,93 @@ function env(id: string): Record<string, string> {
   return out;
 }
 
-async function up(director: Director, mode: Mode, id: string, offload = false): Promise<Record<string, string>> {
+async function up(director: Director, mode: Mode, id: string, offloadOff = false): Promise<Record<string, string>> {
   liveLabs.add(id);
   if (director === 'kernel') {
     await sh('bash', [`${repo}/netns/kernel-peer.sh`, 'up', mode, id], 60000);
   } else {
     await sh('bash', [`${repo}/netns/lab.sh`, 'up', mode, id], 60000);
+    const e = env(id);
+    // the HTTP service of the CPS and latency runs, in the lab's mode, to rs1 only: the kernel
+    // peer sends it to rs1 too, so both directors have the same web server behind them
+    const flag = mode === 'nat' ? '-m' : mode === 'dr' ? '-g' : '-i';
+    const rs1 = (e.LAB_RS_ADDRS ?? '').split(' ')[0];
+    const web = [`-A -t ${e.LAB_VIP}:${HTTP_PORT} -s rr`, `-a -t ${e.LAB_VIP}:${HTTP_PORT} -r ${rs1}:${HTTP_PORT} ${flag} -w 1`];
     // lab_tapvs records tapvs's PID in the run, so lab_down stops it
     const nice = NICE === '' ? '' : ` "$LAB_DIR/tapvs.conf" --nice ${NICE}`;
-    const tso = offload ? ` && sed -i 's/^port .*/& offload=tso/' "$LAB_DIR/tapvs.conf"` : '';
-    const start = `source netns/lib.sh; export LAB_ID=${id} LAB_DIR=${labRoot}/${id}; lab_conf rr >/dev/null${tso} && lab_tapvs${nice}`;
-    await sh('bash', ['-c', start], 60000);
+    const off = offloadOff ? ` && sed -i 's/^port .*/& offload=none/' "$LAB_DIR/tapvs.conf"` : '';
+    const start = `source netns/lib.sh; export LAB_ID=${id} LAB_DIR=${labRoot}/${id}; lab_conf rr "$@" >/dev/null${off} && lab_tapvs${nice}`;
+    await sh('bash', ['-c', start, 'bash', ...web], 60000);
   }
   return env(id);
+}
+
+const hasHttpTools = (): string | undefined => {
+  for (const tool of ['wrk', 'nginx']) {
+    try {
+      execFileSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' });
+    } catch {
+      return `needs ${tool} (apt-get install ${tool}; scripts/setup.sh installs it)`;
+    }
+  }
+  return undefined;
+};
+
+/**
+ * nginx (one worker, no access log, a 3-byte body) on port HTTP_PORT in every
+ * real server of the lab; its PIDs go into the run, so lab_down stops it.
+ */
+async function startNginx(id: string): Promise<void> {
+  const script = `
+source netns/lib.sh; export LAB_ID=${id} LAB_DIR=${labRoot}/${id}; source "$LAB_DIR/lab.env"
+n=0
+for a in $LAB_RS_ADDRS; do
+  n=$((n + 1)); ns=$LAB_ID-rs$n; d=$LAB_DIR/nginx-rs$n; mkdir -p "$d"
+  cat >"$d/nginx.conf" <<NGINX
+worker_processes 1;
+daemon off;
+pid $d/nginx.pid;
+error_log $d/error.log;
+events { worker_connections 8192; }
+http {
+  access_log off;
+  client_body_temp_path $d/cb; proxy_temp_path $d/pr; fastcgi_temp_path $d/fc; uwsgi_temp_path $d/uw; scgi_temp_path $d/sc;
+  keepalive_requests 1000000;
+  server { listen ${HTTP_PORT} backlog=4096; location / { return 200 "ok\\n"; } }
+}
+NGINX
+  lab_sysctl "$ns" net.core.somaxconn 4096
+  lab_sysctl "$ns" net.ipv4.tcp_max_syn_backlog 4096
+  lab_spawn "$ns" "rs$n-nginx" nginx -c "$d/nginx.conf"
+done
+lab_sysctl "$LAB_CLIENT_NS" net.ipv4.ip_local_port_range "1024 65000"
+lab_sysctl "$LAB_CLIENT_NS" net.ipv4.tcp_tw_reuse 1
+for ((k = 1; k <= n; k++)); do
+  for i in $(seq 50); do
+    ip netns exec "$LAB_ID-rs$k" curl -s -o /dev/null --max-time 1 "http://127.0.0.1:${HTTP_PORT}/" && break
+    sleep 0.1
+  done
+done`;
+  await sh('bash', ['-c', script], 30000);
+}
+
+/** New connections per second: wrk, one request per connection, for SECONDS. */
+async function cps(ns: string, vip: string): Promise<{ cps: number; errors: number }> {
+  const out = await sh('ip', ['netns', 'exec', ns, 'wrk', '-t', '2', '-c', '64', '-d', `${SECONDS}s`, '--timeout', '2s', '-H', 'Connection: close', `http://${vip}:${HTTP_PORT}/`], (SECONDS + 20) * 1000);
+  const rps = /Requests\/sec:\s+([\d.]+)/.exec(out);
+  if (!rps) throw new Error(`wrk: no Requests/sec in its report: ${out.slice(-200)}`);
+  const errs = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
+  const non2xx = /Non-2xx or 3xx responses: (\d+)/.exec(out);
+  const errors = (errs ? errs.slice(1).reduce((a, b) => a + Number(b), 0) : 0) + (non2xx ? Number(non2xx[1]) : 0);
+  return { cps: Number(rps[1]), errors };
+}
+
+/** p50/p99 of small requests on LAT_CONNS established connections at LAT_RATE requests/s. */
+async function latency(ns: string, vip: string): Promise<{ p50: number; p99: number }> {
+  const out = await sh('ip', ['netns', 'exec', ns, process.execPath, `${repo}/bench/latency-client.mjs`, vip, String(HTTP_PORT), String(LAT_RATE), String(SECONDS), String(LAT_CONNS)], (SECONDS + 20) * 1000);
+  const j = JSON.parse(out.trim().split('\n').pop()!) as { done: number; errors: number; p50Us: number; p99Us: number };
+  if (j.errors > 0 || j.done === 0) throw new Error(`latency client: ${out.trim()}`);
+  return { p50: j.p50Us, p99: j.p99Us };
 }
 
 interface IperfEnd {
@@ -144,12 +236,31 @@ async function measure(director: Director, mode: Mode, id: string, deadline: num
     const rx = udp.sum_received ?? {};
     const secs = rx.seconds ?? SECONDS;
     const sent = udp.sum_sent?.packets ?? 0;
-    return {
+    const f: Figures = {
       tcpGbps: (tcp.sum_received?.bits_per_second ?? 0) / 1e9,
       udpDelivered: (rx.bytes ?? 0) / UDP_PAYLOAD / secs,
       udpOffered: sent / (udp.sum_sent?.seconds ?? secs),
       udpTapDropShare: sent > 0 ? (drops1 - drops0) / sent : undefined,
     };
+    if (mode !== 'tun') {
+      f.httpMissing = hasHttpTools();
+      if (!f.httpMissing) {
+        try {
+          await startNginx(id);
+          const c = await cps(ns, vip);
+          f.cps = c.cps;
+          f.cpsErrors = c.errors;
+          // let the short connections' last packets drain before the latency run
+          await new Promise((r) => setTimeout(r, 500));
+          const l = await latency(ns, vip);
+          f.latP50Us = l.p50;
+          f.latP99Us = l.p99;
+        } catch (err) {
+          f.httpMissing = `failed: ${(err as Error).message.slice(0, 200)}`;
+        }
+      }
+    }
+    return f;
   } catch (err) {
     return { missing: `failed: ${(err as Error).message.slice(0, 200)}` };
   } finally {
@@ -157,7 +268,7 @@ async function measure(director: Director, mode: Mode, id: string, deadline: num
   }
 }
 
-/** tapvs with offload=tso on its TAP ports: the TCP run only. */
+/** tapvs with offload=none on its TAP ports: the TCP run only. */
 async function measureOffload(mode: Mode, id: string, deadline: number): Promise<Figures> {
   if (performance.now() > deadline) return { missing: 'not run: the e2e time budget is spent' };
   try {
@@ -173,9 +284,38 @@ async function measureOffload(mode: Mode, id: string, deadline: number): Promise
 
 function offloadRow(mode: Mode, o: Figures, t: Figures, k: Figures): BenchResult {
   const M = mode.toUpperCase();
-  if (o.missing) return { name: `e2e ${M}: TCP tapvs offload=tso`, value: 0, unit: '', note: o.missing };
-  const vsPlain = t.tcpGbps !== undefined && t.tcpGbps > 0 ? `, ${(o.tcpGbps! / t.tcpGbps).toFixed(1)}x without offload` : '';
-  return { name: `e2e ${M}: TCP tapvs offload=tso`, value: o.tcpGbps!, unit: 'Gb/s', note: `${ratio(o.tcpGbps, k.tcpGbps)}${vsPlain}` };
+  if (o.missing) return { name: `e2e ${M}: TCP tapvs offload=none`, value: 0, unit: '', note: o.missing };
+  const vsDefault = t.tcpGbps !== undefined && o.tcpGbps! > 0 ? `; the default (offload on) is ${(t.tcpGbps / o.tcpGbps!).toFixed(1)}x this` : '';
+  return { name: `e2e ${M}: TCP tapvs offload=none`, value: o.tcpGbps!, unit: 'Gb/s', note: `${ratio(o.tcpGbps, k.tcpGbps)}${vsDefault}` };
+}
+
+function httpRows(mode: Mode, t: Figures, k: Figures): BenchResult[] {
+  if (mode === 'tun') return [];
+  const M = mode.toUpperCase();
+  const out: BenchResult[] = [];
+  for (const [who, f, other] of [['tapvs', t, k], ['kernel peer', k, undefined]] as const) {
+    if (f.missing) continue;
+    if (f.httpMissing || f.cps === undefined) {
+      out.push({ name: `e2e ${M}: HTTP, ${who}`, value: 0, unit: '', note: f.httpMissing ?? 'not measured' });
+      continue;
+    }
+    const errs = f.cpsErrors ? `; ${f.cpsErrors} wrk errors` : '';
+    out.push({
+      name: `e2e ${M}: HTTP new conns/s, ${who}`,
+      value: Math.round(f.cps),
+      unit: 'conn/s',
+      note: other ? `${ratio(f.cps, other.cps)}${errs}` : `wrk -c64, Connection: close${errs}`,
+    });
+    out.push({
+      name: `e2e ${M}: HTTP p99 latency, ${who}`,
+      value: f.latP99Us!,
+      unit: 'us',
+      note: `p50 ${f.latP50Us} us` + (other
+        ? (other.latP99Us ? `; p99 ${(f.latP99Us! / other.latP99Us).toFixed(2)}x kernel, p50 ${(f.latP50Us! / other.latP50Us!).toFixed(2)}x kernel` : '; no kernel figure')
+        : `; ${LAT_RATE}/s on ${LAT_CONNS} keep-alive conns`),
+    });
+  }
+  return out;
 }
 
 function ratio(a: number | undefined, b: number | undefined): string {
@@ -246,7 +386,7 @@ export async function benchE2e(modes: Mode[] = ['nat', 'dr', 'tun']): Promise<Be
       // the same lab, one after the other: tapvs, then the kernel
       const t = await measure('tapvs', mode, `eb${tag}${mode[0]}t`, deadline);
       const k = await measure('kernel', mode, `eb${tag}${mode[0]}k`, deadline);
-      results.push(...rows(mode, t, k));
+      results.push(...rows(mode, t, k), ...httpRows(mode, t, k));
       if (mode === 'nat') results.push(offloadRow(mode, await measureOffload(mode, `eb${tag}${mode[0]}o`, deadline), t, k));
     }
   } finally {

@@ -8,6 +8,7 @@ const suites: [string, string, string][] = [
   ['sched', './sched.ts', 'benchSched'],
   ['conn', './conn.ts', 'benchConn'],
   ['director', './director.ts', 'benchDirector'],
+  ['superframe', './superframe.ts', 'benchSuperframe'],
   ['ui', './ui.ts', 'benchUi'],
   ['fragments', './fragments.ts', 'benchFragments'],
   ['syn-flood', './syn-flood.ts', 'benchSynFlood'],

@@ -6,8 +6,9 @@
 #   NAT  a "director" namespace with veth legs into the client bridge and the
 #        lan bridge (10.0.0.1/24 + VIP 10.0.0.100, 192.168.10.1/24), forwarding,
 #        and nftables DNAT of VIP:5201 (tcp and udp) spread over the real
-#        servers by a hash of the client address (like IPVS "sh"); conntrack
-#        undoes the rewrite on the replies, as IPVS-NAT does.
+#        servers by a hash of the client address (like IPVS "sh"), and of
+#        VIP:8080 (tcp, the bench's HTTP runs) to rs1; conntrack undoes the
+#        rewrite on the replies, as IPVS-NAT does.
 #   DR   a "director" namespace on the DR LAN (172.16.0.2/24) that forwards
 #        VIP traffic to rs1 by a /32 route: the kernel re-addresses the frame
 #        to rs1's MAC and leaves the IP header alone, which is all LVS-DR does.
@@ -72,6 +73,7 @@ table ip kpeer {
   chain prerouting {
     type nat hook prerouting priority dstnat; policy accept;
     ip daddr $LAB_VIP meta l4proto { tcp, udp } th dport 5201 dnat to jhash ip saddr mod $n map { $(IFS=,; echo "${map[*]}") }
+    ip daddr $LAB_VIP tcp dport 8080 dnat to 192.168.10.11
   }
 }
 NFT
