@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 # wrk and nginx: make bench's HTTP runs (it starts its own nginx in the real servers' namespaces;
 # the packaged service is not used); ethtool: the pcap-port offload test
-debs=(python3 g++ make libpcap-dev iproute2 iputils-ping iperf3 curl socat netcat-openbsd nftables tcpdump tshark tcpreplay python3-scapy procps keepalived prometheus prometheus-node-exporter python3-prometheus-client chromium hping3 ethtool wrk nginx)
+debs=(python3 g++ make libpcap-dev iproute2 iputils-ping iperf3 curl socat netcat-openbsd nftables tcpdump tshark tcpreplay python3-scapy procps keepalived prometheus prometheus-node-exporter python3-prometheus-client chromium hping3 ethtool wrk nginx vsftpd)
 missing=()
 for p in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
