@@ -38,13 +38,23 @@ export interface VrrpJson {
   vrrp: {
     name: string; state: string; priority: number; master: string | null; masterPriority: number; masterDownIntervalMs: number;
     lastAdvertAt: number | null; lastTransition: { at: number; from: string; to: string; reason: string } | null;
+    counters: { advertsSent: number; advertsReceived: number };
   }[];
   sync: { master: object | null; backup: { counters: { created: number; updated: number } } | null };
 }
 
 export interface LoadResult {
   downloads: { ok: boolean; bytes: number; sha_ok: boolean; error: string }[];
-  requests: { t: number; ok: boolean; who: string }[];
+  /** t: when the request started, e: when it was answered (or failed), wall-clock seconds */
+  requests: { t: number; e: number; ok: boolean; who: string }[];
+}
+
+/** tshark over a capture file: the fields asked for, one array per packet (-E occurrence=a, comma-joined). */
+export async function tsharkFields(file: string, filter: string, fields: string[], extra: string[] = []): Promise<string[][]> {
+  const r = await exec('tshark', ['-n', '-r', file, ...extra, '-Y', filter, '-T', 'fields', '-E', 'separator=/t', '-E', 'occurrence=a',
+    ...fields.flatMap((f) => ['-e', f])], 60_000);
+  if (r.code !== 0) throw new Error(`tshark -r ${file} -Y '${filter}' failed (${r.code}): ${r.stderr}`);
+  return r.stdout.split('\n').filter((l) => l !== '').map((l) => l.split('\t'));
 }
 
 export class HaLab {
@@ -155,6 +165,33 @@ export class HaLab {
       });
     });
     return { ready, done };
+  }
+
+  /**
+   * tcpdump on IFACE in namespace NS into $LAB_DIR/FILE (recorded PID); resolves once it listens.
+   * stop() ends it by its PID (SIGINT: it writes the last packets) and waits for it.
+   */
+  async capture(ns: string, iface: string, file: string, filter: string): Promise<{ path: string; stop: () => Promise<void> }> {
+    const path = join(this.dir, file);
+    const child = spawn('ip', ['netns', 'exec', ns, 'tcpdump', '-n', '-i', iface, '-U', '-w', path, filter], { stdio: ['ignore', 'ignore', 'pipe'] });
+    if (child.pid !== undefined) appendFileSync(join(this.dir, 'pids'), `${child.pid}\n`);
+    let err = '';
+    const closed = new Promise<void>((res) => child.once('close', () => res()));
+    await new Promise<void>((res, rej) => {
+      const timer = setTimeout(() => rej(new Error(`tcpdump on ${ns} ${iface} did not start: ${err}`)), 20_000);
+      child.stderr!.on('data', (d: Buffer) => {
+        err += d.toString();
+        if (err.includes('listening on')) { clearTimeout(timer); res(); }
+      });
+      child.once('close', (code) => { clearTimeout(timer); rej(new Error(`tcpdump exited (${code}): ${err}`)); });
+    });
+    return {
+      path,
+      stop: async () => {
+        if (child.exitCode === null) child.kill('SIGINT');
+        await closed;
+      },
+    };
   }
 
   async keepalived(name: string, priority: number, version: 2 | 3): Promise<void> {

@@ -11,7 +11,7 @@ usage: ha-load.py HOST PORT N SIZE RATE LOOP_SECONDS
 Prints one line `ready T` once every download has received body bytes (T:
 wall-clock seconds), then at the end one JSON object:
   {"downloads": [{"ok", "bytes", "sha_ok", "error"}...],
-   "requests": [{"t": start, "ok": bool, "who": name or error}...]}
+   "requests": [{"t": start, "e": end, "ok": bool, "who": name or error}...]}
 """
 import hashlib
 import json
@@ -84,7 +84,7 @@ requests = []
 
 
 def one_request(t):
-    rec = {"t": t, "ok": False, "who": ""}
+    rec = {"t": t, "e": t, "ok": False, "who": ""}
     try:
         s = socket.create_connection((host, port), timeout=0.5)
         s.settimeout(0.5)
@@ -96,11 +96,13 @@ def one_request(t):
                 break
             buf += d
         s.close()
+        rec["e"] = time.time()
         body = buf.split(b"\r\n\r\n", 1)[1] if b"\r\n\r\n" in buf else b""
         rec["ok"] = buf.startswith(b"HTTP/1.") and b" 200 " in buf.split(b"\r\n", 1)[0]
         rec["who"] = body.decode(errors="replace").strip()
     except Exception as e:  # noqa: BLE001
         rec["who"] = type(e).__name__
+        rec["e"] = time.time()
     with lock:
         requests.append(rec)
 
