@@ -13,7 +13,8 @@
 // about stands out. Cases with control events also get a `<case>.events`
 // (control/rule-log.ts), written here as a user would write one. The IPv6
 // cases (nat6-*, dr6-*, tun6-*) are built the same way in
-// scripts/replay-fixtures6.ts, neighbour discovery standing in for ARP.
+// scripts/replay-fixtures6.ts, neighbour discovery standing in for ARP; the
+// SCTP cases (nat-sctp, dr-sctp, tun-sctp) in scripts/replay-fixtures-sctp.ts.
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,6 +23,7 @@ import { eth } from '../src/wire/builder.js';
 import { put16 } from '../src/wire/bytes.js';
 import { checksum } from '../src/wire/checksum.js';
 import { ipv6Cases } from './replay-fixtures6.js';
+import { sctpCases } from './replay-fixtures-sctp.js';
 
 const OUT = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'pcap');
 const BCAST = 'ff:ff:ff:ff:ff:ff';
@@ -701,4 +703,4 @@ sorry -t ${VIP}:80 -r ${SORRY}:8080 -m
 // last: the cases above use constants defined along the file
 mkdirSync(OUT, { recursive: true });
 const only = process.argv.slice(2);
-for (const c of [natCase(), drCase(), tunCase(), ...moreCases(), ...ipv6Cases()]) if (only.length === 0 || only.includes(c.name)) write(c);
+for (const c of [natCase(), drCase(), tunCase(), ...moreCases(), ...ipv6Cases(), ...sctpCases()]) if (only.length === 0 || only.includes(c.name)) write(c);
