@@ -1,9 +1,10 @@
 // End-to-end: FTP through LVS-NAT (the FTP helper, xmit/ftp.ts) in the NAT
 // lab. Each real server runs vsftpd (anonymous, active data from port 20,
-// its own address in 227 replies) serving the same 4 MB file; the client
-// downloads it with curl through the VIP in passive mode (EPSV, and PASV
-// with its 227 rewritten to the VIP) and in active mode (EPRT and PORT:
-// the real server's connect from port 20 comes out from VIP:20). With
+// its own address in 227 replies; a second one on its IPv6 address) serving
+// the same 4 MB file; the client downloads it with curl through the VIP in
+// passive mode (EPSV, and PASV with its 227 rewritten to the VIP) and in
+// active mode (EPRT and PORT: the real server's connect from port 20 comes
+// out from VIP:20), then over the IPv6 VIP (EPSV, EPRT |2|). With
 // `option unmatched_from_rs drop`, a real server's packet that belongs to
 // no conn is dropped, so nothing works without the helper's data conns.
 import { randomBytes } from 'node:crypto';
@@ -22,6 +23,8 @@ describe('e2e nat: FTP through the VIP with the FTP helper', () => {
   beforeAll(async () => {
     const vip = '10.0.0.100';
     const rs = ['192.168.10.11', '192.168.10.12'];
+    const vip6 = '2001:db8::100';
+    const rs6 = ['2001:db8:10::11', '2001:db8:10::12'];
     await lab.up({
       sched: 'rr',
       ipv6Services: false,
@@ -29,6 +32,8 @@ describe('e2e nat: FTP through the VIP with the FTP helper', () => {
         'option unmatched_from_rs drop',
         `-A -t ${vip}:21 -s rr`,
         ...rs.map((a) => `-a -t ${vip}:21 -r ${a}:21 -m -w 1`),
+        `-A -t [${vip6}]:21 -s rr`,
+        ...rs6.map((a) => `-a -t [${vip6}]:21 -r [${a}]:21 -m -w 1`),
       ],
     });
     const data = randomBytes(SIZE);
@@ -41,20 +46,26 @@ describe('e2e nat: FTP through the VIP with the FTP helper', () => {
       writeFileSync(join(pub, 'file.bin'), data);
       for (const d of [root, pub, empty]) chmodSync(d, 0o755);
       chmodSync(join(pub, 'file.bin'), 0o644);
-      const conf = join(lab.dir, `vsftpd-rs${k}.conf`);
-      writeFileSync(conf, [
-        'listen=YES', 'listen_ipv6=NO', 'background=NO', 'listen_port=21',
+      // one vsftpd for IPv4, one on the real server's IPv6 address
+      const common = [
         'anonymous_enable=YES', 'no_anon_password=YES', `anon_root=${root}`, 'local_enable=NO', 'write_enable=NO',
         'connect_from_port_20=YES', 'ftp_data_port=20', 'pasv_enable=YES', 'pasv_min_port=40000', 'pasv_max_port=40999',
         `secure_chroot_dir=${empty}`, 'seccomp_sandbox=NO', 'isolate=NO', 'isolate_network=NO',
-        `ftpd_banner=rs${k} ftp ready`, 'xferlog_enable=NO', 'dirmessage_enable=NO', 'use_localtime=NO',
-      ].join('\n') + '\n');
+        `ftpd_banner=rs${k} ftp ready`, 'xferlog_enable=NO', 'dirmessage_enable=NO', 'use_localtime=NO', 'background=NO', 'listen_port=21',
+      ];
+      const conf = join(lab.dir, `vsftpd-rs${k}.conf`);
+      writeFileSync(conf, [...common, 'listen=YES', 'listen_ipv6=NO'].join('\n') + '\n');
+      const conf6 = join(lab.dir, `vsftpd6-rs${k}.conf`);
+      writeFileSync(conf6, [...common, 'listen=NO', 'listen_ipv6=YES', `listen_address6=${rs6[k - 1]}`].join('\n') + '\n');
       lab.spawnIn(`${lab.id}-rs${k}`, '/usr/sbin/vsftpd', [conf]);
+      lab.spawnIn(`${lab.id}-rs${k}`, '/usr/sbin/vsftpd', [conf6]);
     }
     sha = fileSha256(join(lab.dir, 'ftp-rs1', 'pub', 'file.bin')).sha;
     for (let k = 1; k <= 2; k++) {
-      const up = await waitFor(async () => (await lab.inNs(`${lab.id}-rs${k}`, 'bash', ['-c', 'exec 3<>/dev/tcp/127.0.0.1/21'])).code === 0, 15_000, 100);
-      expect(up, `vsftpd in rs${k} did not start`).toBeGreaterThanOrEqual(0);
+      for (const a of ['127.0.0.1', rs6[k - 1]!]) {
+        const up = await waitFor(async () => (await lab.inNs(`${lab.id}-rs${k}`, 'bash', ['-c', `exec 3<>/dev/tcp/${a}/21`])).code === 0, 15_000, 100);
+        expect(up, `vsftpd (${a}) in rs${k} did not start`).toBeGreaterThanOrEqual(0);
+      }
     }
   }, 150_000);
 
@@ -66,9 +77,9 @@ describe('e2e nat: FTP through the VIP with the FTP helper', () => {
   }, 90_000);
 
   /** curl -v through the VIP: the download's sha256 and size, and what curl said to and heard from the server. */
-  async function get(name: string, args: string[]): Promise<{ sha: string; size: number; talk: string }> {
+  async function get(name: string, args: string[], host = lab.vip): Promise<{ sha: string; size: number; talk: string }> {
     const out = join(lab.dir, `got-${name}.bin`);
-    const r = await lab.client('curl', ['-v', '-s', '--max-time', '40', ...args, '-o', out, `ftp://${lab.vip}/pub/file.bin`], 50_000);
+    const r = await lab.client('curl', ['-v', '-s', '--max-time', '40', ...args, '-o', out, `ftp://${host}/pub/file.bin`], 50_000);
     expect(r.code, `curl ${args.join(' ')}: exit ${r.code}\n${r.stderr.slice(-3000)}`).toBe(0);
     return { ...fileSha256(out), talk: r.stderr };
   }
@@ -116,5 +127,22 @@ describe('e2e nat: FTP through the VIP with the FTP helper', () => {
     expect([got.size, got.sha]).toEqual([SIZE, sha]);
     const data = await dataConns();
     expect(data.some((c) => c.virtual === `${lab.vip}:20` && c.destination === '192.168.10.11:20')).toBe(true);
+  }, 60_000);
+
+  it('IPv6, passive (curl -6 --ftp-pasv: EPSV): the file arrives intact over the IPv6 VIP', async () => {
+    const got = await get('epsv6', ['-6', '--ftp-pasv'], `[${lab.vip6}]`);
+    expect(got.talk).toMatch(/< 229 Entering Extended Passive Mode \(\|\|\|4\d{4}\|\)/);
+    expect([got.size, got.sha]).toEqual([SIZE, sha]);
+    const l = parseConns((await lab.ipvsadm('-Lnc')).stdout)
+      .filter((c) => c.virtual.startsWith(`[${lab.vip6}]:4`));
+    expect(l.length).toBeGreaterThanOrEqual(1);
+  }, 60_000);
+
+  it('IPv6, active (curl -6 --ftp-port -: EPRT |2|): the file arrives intact, the connect from port 20 comes from [VIP]:20', async () => {
+    const got = await get('eprt6', ['-6', '--ftp-port', '-'], `[${lab.vip6}]`);
+    expect(got.talk).toMatch(/> EPRT \|2\|2001:db8::2\|\d+\|/);
+    expect([got.size, got.sha]).toEqual([SIZE, sha]);
+    const l = parseConns((await lab.ipvsadm('-Lnc')).stdout).filter((c) => c.virtual === `[${lab.vip6}]:20`);
+    expect(l.length).toBeGreaterThanOrEqual(1);
   }, 60_000);
 });
