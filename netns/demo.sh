@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # `make demo`: tapvs in each LVS forwarding mode, in throw-away network namespaces.
-#   bash netns/demo.sh [nat|dr|tun ...]     (all three when none is given; needs root)
+#   bash netns/demo.sh [nat|dr|tun|nat6|dr6|tun6 ...]
+#                                           (nat, dr and tun when none is given; needs root;
+#                                            nat6/dr6/tun6: the same dual-stack lab, driven over IPv6)
 #   UI=1 bash netns/demo.sh ...             (make demo UI=1: each lab with the browser view on
 #                                            127.0.0.1:${UI_PORT:-8080}, opened at that mode's lesson)
 # For each mode: build the lab, start tapvs, draw the lab, send HTTP requests and a UDP
-# echo through the VIP showing which real server answered, print the ipvsadm tables,
-# tear everything down. Exits non-zero if anything did not work; Ctrl-C tears down too.
+# echo through the VIP showing which real server answered (curl -6 and UDP6 to the IPv6 VIP
+# in the *6 modes), print the ipvsadm tables, tear everything down. Exits non-zero if anything did not work; Ctrl-C tears down too.
 set -uo pipefail
 source "$(dirname "$0")/lib.sh"
 
@@ -21,7 +23,7 @@ UI_PORT=${UI_PORT:-8080}
 modes=("$@")
 [ ${#modes[@]} -gt 0 ] || modes=(nat dr tun)
 for m in "${modes[@]}"; do
-  case $m in nat|dr|tun) ;; *) echo "usage: $0 [nat|dr|tun ...] (got '$m')" >&2; exit 2 ;; esac
+  case $m in nat|dr|tun|nat6|dr6|tun6) ;; *) echo "usage: $0 [nat|dr|tun|nat6|dr6|tun6 ...] (got '$m')" >&2; exit 2 ;; esac
 done
 if [ "$(id -u)" -ne 0 ]; then
   echo "demo: the labs need root (network namespaces, TAP devices): sudo make demo" >&2
@@ -33,7 +35,7 @@ done
 
 diagram() {
   local id=$LAB_ID
-  case $LAB_MODE in
+  case $LAB_MODE$1 in
     nat) cat <<EOF
   client ${D}(ns $id-client)${N}      tapvs ${D}(user space, two TAP ports)${N}            real servers ${D}(ns $id-rs1, -rs2)${N}
   10.0.0.2 ──br0── outside 10.0.0.1, VIP ${B}10.0.0.100${N} | inside 192.168.10.1 ──br0── rs1 192.168.10.11
@@ -60,16 +62,47 @@ EOF
   reply:   real server -> router -> client, straight from the VIP, not through tapvs.
 EOF
       ;;
+    nat6) cat <<EOF
+  client ${D}(ns $id-client)${N}        tapvs ${D}(user space, two TAP ports)${N}                real servers ${D}(ns $id-rs1, -rs2)${N}
+  2001:db8::2 ──br0── outside 2001:db8::1, VIP ${B}2001:db8::100${N} | inside 2001:db8:10::1 ──br0── rs1 2001:db8:10::11
+                                                                                         rs2 2001:db8:10::12
+  (the same lab has its IPv4 addresses too: 10.0.0.2, VIP 10.0.0.100, 192.168.10.1x)
+  request: client -> VIP; tapvs picks a real server and rewrites the destination (NAT, IPv6:
+           the checksum patched through the pseudo-header). Neighbour discovery instead of ARP.
+  reply:   real server -> tapvs (its default gateway), source rewritten back to the VIP -> client.
+EOF
+      ;;
+    dr6) cat <<EOF
+  client ${D}(ns $id-client)${N}     router ${D}(ns $id-router)${N}              one LAN ${D}(bridge in ns $id-lan)${N}
+  2001:db8::2 ──── 2001:db8::1 | 2001:db8:10::1 ──br0──┬── tapvs lan port 2001:db8:10::2, VIP ${B}2001:db8:10::100${N}
+                                                     ├── rs1 2001:db8:10::11  (VIP /128 on lo: never announced on eth0)
+                                                     └── rs2 2001:db8:10::12
+  request: the router solicits the VIP's MAC (only tapvs answers the neighbour solicitation);
+           tapvs changes only the MAC (DR).
+  reply:   real server -> router -> client, straight from the VIP, not through tapvs.
+EOF
+      ;;
+    tun6) cat <<EOF
+  client ${D}(ns $id-client)${N}     router ${D}(ns $id-router)${N}
+  2001:db8::2 ──── 2001:db8::1 | 2001:db8:10::1 ──br0── tapvs lan port 2001:db8:10::2, VIP ${B}2001:db8:10::100${N}   ${D}(ns $id-lan)${N}
+                               | 2001:db8:11::1 ──br0──┬── rs1 2001:db8:11::11  (VIP on lo, decapsulates IPv6-in-IPv6)   ${D}(ns $id-rsnet)${N}
+                                                     └── rs2 2001:db8:11::12
+  request: tapvs wraps each packet in an outer IPv6 header (next header 41) to the real server's
+           own address, via the router (TUN); a packet that would not fit gets packet too big.
+  reply:   real server -> router -> client, straight from the VIP, not through tapvs.
+EOF
+      ;;
   esac
 }
 
 # demo_mode MODE: one lab, start to teardown. Runs in a subshell with its own trap, so a
 # failure (or Ctrl-C) tears down exactly this lab.
 demo_mode() {
-  local mode=$1 i name body addrs seen=() udp k
-  lab_init "tvd$(($$ % 100000))${mode:0:1}" || return 1
+  local mode=${1%6} v6= i name body addrs seen=() udp k vip url sock
+  [ "$1" = "$mode" ] || v6=6
+  lab_init "tvd$(($$ % 100000))${mode:0:1}$v6" || return 1
   lab_trap
-  step "building the ${mode^^} lab (run id $LAB_ID)"
+  step "building the ${mode^^} lab (run id $LAB_ID)${v6:+, dual-stack, driven over IPv6}"
   "lab_$mode" >/dev/null || { bad "lab_$mode failed"; return 1; }
   lab_conf rr >/dev/null || return 1
   local uiargs=()
@@ -82,17 +115,24 @@ demo_mode() {
   fi
   # shellcheck disable=SC1091
   source "$LAB_DIR/lab.env"
-  read -r -a addrs <<<"$LAB_RS_ADDRS"
+  if [ -n "$v6" ]; then
+    [ -n "${LAB_VIP6:-}" ] || { bad "the lab has no IPv6 (LAB_IPV6=0?)"; return 1; }
+    read -r -a addrs <<<"$LAB_RS_ADDRS6"
+    vip=$LAB_VIP6 url="http://[$LAB_VIP6]/" sock="UDP6:[$LAB_VIP6]:7"
+  else
+    read -r -a addrs <<<"$LAB_RS_ADDRS"
+    vip=$LAB_VIP url="http://$LAB_VIP/" sock="UDP:$LAB_VIP:7"
+  fi
   echo
-  diagram
+  diagram "$v6"
   if [ "$mode" = tun ]; then
-    say "  ${D}IPIP decapsulation in the real servers: $(grep -o '"decap":"[a-z]*"' "$LAB_DIR/lab.json" | cut -d'"' -f4 | sort -u | paste -sd,)${N}"
+    say "  ${D}${v6:+IPv6-in-IPv6 and }IPIP decapsulation in the real servers: $(grep -o '"decap":"[a-z]*"' "$LAB_DIR/lab.json" | cut -d'"' -f4 | sort -u | paste -sd,)${N}"
   fi
   echo
 
-  step "6 HTTP requests from the client to http://$LAB_VIP/ (scheduler rr)"
+  step "6 HTTP requests from the client to $url (${v6:+curl -6, }scheduler rr)"
   for ((i = 1; i <= 6; i++)); do
-    body=$(ip netns exec "$LAB_CLIENT_NS" curl -s --max-time 5 "http://$LAB_VIP/") || body=
+    body=$(ip netns exec "$LAB_CLIENT_NS" curl ${v6:+-6} -s --max-time 5 "$url") || body=
     name=${body%$'\n'}
     if [[ $name =~ ^rs([0-9]+)$ ]]; then
       k=${BASH_REMATCH[1]}
@@ -107,8 +147,8 @@ demo_mode() {
     bad "round robin should have used every real server"; return 1
   fi
 
-  step "one UDP datagram to $LAB_VIP:7 (echo)"
-  udp=$(printf 'hello' | ip netns exec "$LAB_CLIENT_NS" socat -t1 - "UDP:$LAB_VIP:7") || udp=
+  step "one UDP datagram to ${sock#UDP*:} (echo${v6:+, over IPv6})"
+  udp=$(printf 'hello' | ip netns exec "$LAB_CLIENT_NS" socat -t1 - "$sock") || udp=
   if [[ $udp =~ ^rs[0-9]+:hello$ ]]; then
     say "    sent 'hello', got '${G}$udp${N}' (the real server put its name in front)"
   else
@@ -117,6 +157,7 @@ demo_mode() {
   echo
 
   step "tapvs ipvsadm -Ln --stats (counters of the traffic above)"
+  [ -z "$v6" ] || say "    ${D}(the lab is dual-stack: the IPv4 services are listed first, then the IPv6 ones, as ipvsadm sorts them)${N}"
   [ "$mode" = nat ] || say "    ${D}(replies bypass the director in ${mode^^}, so OutPkts/OutBytes stay 0, as with kernel IPVS)${N}"
   lab_ipvsadm -Ln --stats | indent || { bad "ipvsadm -Ln --stats failed"; return 1; }
   step "tapvs ipvsadm -Lnc (the connection table)"
