@@ -18,7 +18,7 @@
 #       gateway 192.168.10.254 moves with the VIP (excluded from the adverts); sync on this LAN;
 #       rsK 192.168.10.1K/24, default via 192.168.10.254.
 # DR:   client 10.0.0.2 -- router 10.0.0.1 | 172.16.0.1 -- lan ns br0 <- TAP al (a 172.16.0.2) and
-#       TAP bl (b 172.16.0.3); VIP 172.16.0.100 (VRRP: the router's next hop for it), adverts and
+#       TAP bl (b 172.16.0.4); VIP 172.16.0.100 (VRRP: the router's next hop for it), adverts and
 #       sync on this LAN; rsK 172.16.0.1K/24 with the VIP on lo, default via 172.16.0.1.
 
 # shellcheck source=lib.sh
@@ -134,7 +134,8 @@ lab_ha_ipvsadm() {
 }
 
 # lab_ha_keepalived NAME PRIORITY [VERSION] [ADDR/LEN]: namespace NAME with a leg on the VRRP LAN
-# (ADDR, default 10.0.0.9/24 NAT or 172.16.0.9/24 DR) running keepalived's VRRP only (no IPVS):
+# (ADDR, default 10.0.0.9/24 NAT or 172.16.0.9/24 DR; MAC 02:00:00:00:0c:<last octet>) running
+# keepalived's VRRP only (no IPVS):
 # instance VI_1, vrid 51, advert 1 s, the lab's VIP; VRRPv2 unless VERSION is 3.
 # Log $LAB_DIR/NAME.log; its PIDs are recorded (stop it with lab_ha_keepalived_stop NAME).
 lab_ha_keepalived() {
@@ -145,7 +146,7 @@ lab_ha_keepalived() {
   ns=$(lab_ns "$name") || return 1
   lab_veth "$ns" eth0 "$LAB_VRRP_NS" "$name" || return 1
   ip -n "$LAB_VRRP_NS" link set "$name" master "$LAB_VRRP_BR"
-  ip -n "$ns" link set eth0 address 02:00:00:00:0c:01
+  ip -n "$ns" link set eth0 address "02:00:00:00:0c:$(printf %02x "$(echo "${addr%/*}" | cut -d. -f4)")"
   ip -n "$ns" addr add "$addr" dev eth0
   conf=$LAB_DIR/$name.conf
   cat >"$conf" <<EOF

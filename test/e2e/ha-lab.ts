@@ -38,7 +38,7 @@ export interface VrrpJson {
   vrrp: {
     name: string; state: string; priority: number; master: string | null; masterPriority: number; masterDownIntervalMs: number;
     lastAdvertAt: number | null; lastTransition: { at: number; from: string; to: string; reason: string } | null;
-    counters: { advertsSent: number; advertsReceived: number };
+    counters: { advertsSent: number; advertsReceived: number; refused: Record<string, number> };
   }[];
   sync: { master: object | null; backup: { counters: { created: number; updated: number } } | null };
 }
@@ -194,8 +194,9 @@ export class HaLab {
     };
   }
 
-  async keepalived(name: string, priority: number, version: 2 | 3): Promise<void> {
-    await this.must(`lab_ha_keepalived ${name} ${priority} ${version}`, 60_000);
+  /** keepalived (VRRP only) in namespace NAME on the VRRP LAN at ADDR/24; resolves once it is backup or master. */
+  async keepalived(name: string, priority: number, version: 2 | 3, addr = ''): Promise<void> {
+    await this.must(`lab_ha_keepalived ${name} ${priority} ${version} ${addr}`, 60_000);
   }
 
   async keepalivedStop(name: string): Promise<void> {
