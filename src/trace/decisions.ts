@@ -58,7 +58,10 @@ function blank(type: DecisionRecord['type'], frame: number | null, time: string,
   };
 }
 
-const connService = (c: ConnRef): string => `${c.proto} ${c.vip}:${c.vport}`;
+/** ADDR:PORT, [ADDR]:PORT for IPv6 (as ipvsadm and the trace's service and real server labels write them). */
+const hostPort = (addr: string, port: number): string => (addr.includes(':') ? `[${addr}]:${port}` : `${addr}:${port}`);
+
+const connService = (c: ConnRef): string => `${c.proto} ${hostPort(c.vip, c.vport)}`;
 
 /** A control event as the log shows it (see control/rule-log.ts for the events themselves). */
 export interface ControlNote {
@@ -157,7 +160,7 @@ export class DecisionLog {
         if (r.conn === null) {
           r.service = ev.service;
           r.conn = ev.isNew ? 'new' : 'existing';
-          r.client = `${ev.conn.client}:${ev.conn.cport}`;
+          r.client = hostPort(ev.conn.client, ev.conn.cport);
           r.real_server = ev.dest;
           r.scheduler = ev.scheduler;
           r.sched_reason = ev.reason ?? null;
@@ -170,8 +173,8 @@ export class DecisionLog {
         if (r.conn === null) {
           r.service = connService(ev.conn);
           r.conn = 'reply';
-          r.client = `${ev.conn.client}:${ev.conn.cport}`;
-          r.real_server = `${ev.conn.dest}:${ev.conn.dport}`;
+          r.client = hostPort(ev.conn.client, ev.conn.cport);
+          r.real_server = hostPort(ev.conn.dest, ev.conn.dport);
           r.mode = 'NAT';
         }
         r.state = ev.state ?? null;
@@ -181,8 +184,8 @@ export class DecisionLog {
         if (r.conn === null) {
           r.service = connService(ev.conn);
           r.conn = 'icmp-error';
-          r.client = `${ev.conn.client}:${ev.conn.cport}`;
-          r.real_server = `${ev.conn.dest}:${ev.conn.dport}`;
+          r.client = hostPort(ev.conn.client, ev.conn.cport);
+          r.real_server = hostPort(ev.conn.dest, ev.conn.dport);
         }
         r.notes.push(`icmp error from the ${ev.side} side`);
         s.conn = true;
@@ -203,6 +206,18 @@ export class DecisionLog {
         r.notes.push('arp not for us');
         s.arp = true;
         break;
+      case 'nd-learned':
+        r.notes.push(`nd learned ${ev.addr} is-at ${ev.mac}`);
+        s.arp = true;
+        break;
+      case 'nd-answered':
+        r.notes.push(`nd answered for ${ev.addr} (${ev.owner})`);
+        s.answered = true;
+        break;
+      case 'nd-ignored':
+        r.notes.push('nd not for us');
+        s.arp = true;
+        break;
       case 'neighbour-wait':
         r.notes.push(`held: resolving ${ev.addr} on ${ev.port}`);
         s.heldArp = true;
@@ -212,7 +227,7 @@ export class DecisionLog {
         s.answered = true;
         break;
       case 'icmp-sent':
-        r.notes.push(`icmp type ${ev.type} code ${ev.code} sent to ${ev.to}`);
+        r.notes.push(`${ev.v6 ? 'icmpv6' : 'icmp'} type ${ev.type} code ${ev.code} sent to ${ev.to}`);
         break;
       case 'fragment-held':
         r.notes.push('fragment held until its first fragment arrives');

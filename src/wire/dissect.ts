@@ -10,8 +10,11 @@
 // The layouts here are for display, written down once in this file; the
 // data path reads headers through the views of each protocol file.
 import { ipToString, macToString } from './addr.js';
+import { ip6BytesToString } from './addr6.js';
 import { get16, get32 } from './bytes.js';
+import { WIRE_OK } from './errors.js';
 import { ETHERTYPE_ARP, ETHERTYPE_IPV4, ETHERTYPE_IPV6, ETHERTYPE_VLAN } from './ethernet.js';
+import { Ipv6Headers } from './ipv6.js';
 import { tcpFlagsString } from './tcp.js';
 
 /** One header field of a dissected frame. */
@@ -32,7 +35,7 @@ export interface Field {
 }
 
 export interface Layer {
-  /** "eth", "vlan", "arp", "ip", "tcp", "udp", "icmp", "inner ip", ... */
+  /** "eth", "vlan", "arp", "ip", "ipv6", "tcp", "udp", "icmp", "icmpv6", "inner ip", "inner ipv6", ... */
   label: string;
   /** Index of the layer that carries it, -1 for the outermost. */
   parent: number;
@@ -50,12 +53,14 @@ export const FIELD_NAMES: readonly string[] = [
   'arp.src.hw_mac', 'arp.src.proto_ipv4', 'arp.dst.hw_mac', 'arp.dst.proto_ipv4',
   'ip.version', 'ip.hdr_len', 'ip.dsfield', 'ip.len', 'ip.id', 'ip.flags', 'ip.frag_offset', 'ip.ttl', 'ip.proto',
   'ip.checksum', 'ip.src', 'ip.dst', 'ip.options', 'ip.payload',
-  'ipv6.version', 'ipv6.tclass', 'ipv6.flow', 'ipv6.plen', 'ipv6.nxt', 'ipv6.hlim', 'ipv6.src', 'ipv6.dst', 'ipv6.payload',
+  'ipv6.version', 'ipv6.tclass', 'ipv6.flow', 'ipv6.plen', 'ipv6.nxt', 'ipv6.hlim', 'ipv6.src', 'ipv6.dst', 'ipv6.ext', 'ipv6.payload',
   'tcp.srcport', 'tcp.dstport', 'tcp.seq', 'tcp.ack', 'tcp.hdr_len', 'tcp.flags', 'tcp.window_size', 'tcp.checksum',
   'tcp.urgent_pointer', 'tcp.options', 'tcp.payload',
   'udp.srcport', 'udp.dstport', 'udp.length', 'udp.checksum', 'udp.payload',
   'icmp.type', 'icmp.code', 'icmp.checksum', 'icmp.ident', 'icmp.seq', 'icmp.mtu', 'icmp.unused', 'icmp.gateway',
   'icmp.pointer', 'icmp.rest', 'icmp.data',
+  'icmpv6.type', 'icmpv6.code', 'icmpv6.checksum', 'icmpv6.ident', 'icmpv6.seq', 'icmpv6.mtu', 'icmpv6.pointer', 'icmpv6.unused',
+  'icmpv6.nd.flags', 'icmpv6.nd.target', 'icmpv6.nd.options', 'icmpv6.rest', 'icmpv6.data',
   'data',
 ];
 
@@ -129,6 +134,12 @@ class Builder {
     return this.add(layer, name, off, 4, (v) => ipToString(v));
   }
 
+  ip6(layer: number, name: string, off: number): boolean {
+    if (off + 16 > this.end) return false;
+    this.fields.push({ name, off, size: 16, text: ip6BytesToString(this.buf, off), layer });
+    return true;
+  }
+
   bytes(layer: number, name: string, off: number, len: number): void {
     const n = Math.min(len, this.end - off);
     if (n > 0) this.fields.push({ name, off, size: n, text: bytesText(this.buf, off, n), layer });
@@ -168,7 +179,7 @@ export function dissectFrame(buf: Uint8Array, off = 0, len = buf.length - off): 
   let used = p;
   if (type === ETHERTYPE_IPV4) used = ipv4(b, p, b.end - p, parent, '');
   else if (type === ETHERTYPE_ARP) used = arp(b, p, parent);
-  else if (type === ETHERTYPE_IPV6) used = ipv6(b, p, parent);
+  else if (type === ETHERTYPE_IPV6) used = ipv6(b, p, parent, '');
   // what follows the packet in the frame: the padding to Ethernet's 60-byte minimum, or a trailer
   if (used < b.end) b.bytes(L, used === p ? 'data' : 'eth.padding', used, b.end - used);
   return b;
@@ -231,7 +242,7 @@ function ipv4(b: Builder, p: number, avail: number, parent: number, pre: string)
 }
 
 function parentIsIcmp(b: Builder, layer: number): boolean {
-  return b.layers[layer]?.label.endsWith('icmp') ?? false;
+  return /icmp(v6)?$/.test(b.layers[layer]?.label ?? '');
 }
 
 function tcp(b: Builder, p: number, end: number, parent: number, pre: string, quoted: boolean): void {
@@ -292,20 +303,74 @@ function icmp(b: Builder, p: number, end: number, parent: number, pre: string): 
   else b.bytes(C, n('data'), body, end - body);
 }
 
-function ipv6(b: Builder, p: number, parent: number): number {
-  const I = b.layer('ipv6', parent);
-  if (!b.add(I, 'ipv6.version', p, 1, dec, 0xf0)) return p;
-  b.add(I, 'ipv6.tclass', p, 2, (v) => hex(v, 2), 0x0ff0);
-  b.add(I, 'ipv6.flow', p + 1, 4, (v) => hex(v, 5), 0x0fffff00);
-  b.add(I, 'ipv6.plen', p + 4, 2, dec);
-  b.add(I, 'ipv6.nxt', p + 6, 1, dec);
-  b.add(I, 'ipv6.hlim', p + 7, 1, dec);
-  b.bytes(I, 'ipv6.src', p + 8, 16);
-  b.bytes(I, 'ipv6.dst', p + 24, 16);
+/**
+ * An IPv6 packet at p and what it carries: the extension headers walked (as
+ * one field), then TCP, UDP, ICMPv6, or for IPv6-in-IPv6 the packet inside
+ * (`inner.`); `pre` is "" or "inner.". Returns where it ends in the frame.
+ */
+function ipv6(b: Builder, p: number, parent: number, pre: string): number {
+  const I = b.layer(pre ? 'inner ipv6' : 'ipv6', parent);
+  const n = (name: string) => `${pre}ipv6.${name}`;
+  if (!b.add(I, n('version'), p, 1, dec, 0xf0)) return p;
+  b.add(I, n('tclass'), p, 2, (v) => hex(v, 2), 0x0ff0);
+  b.add(I, n('flow'), p + 1, 4, (v) => hex(v, 5), 0x0fffff00);
+  b.add(I, n('plen'), p + 4, 2, dec);
+  b.add(I, n('nxt'), p + 6, 1, dec);
+  b.add(I, n('hlim'), p + 7, 1, dec);
+  b.ip6(I, n('src'), p + 8);
+  b.ip6(I, n('dst'), p + 24);
   if (p + 40 >= b.end) return b.end;
   const end = Math.min(p + 40 + get16(b.buf, p + 4), b.end);
-  b.bytes(I, 'ipv6.payload', p + 40, end - p - 40);
+  const x = new Ipv6Headers();
+  if (x.walkChain(b.buf, p, end) !== WIRE_OK) {
+    b.bytes(I, n('payload'), p + 40, end - p - 40);
+    return end;
+  }
+  if (x.extLength > 0) b.bytes(I, n('ext'), p + 40, x.extLength);
+  const l4 = x.upperOffset;
+  if (l4 >= end) return end;
+  if (x.isLaterFragment) {
+    b.bytes(I, n('payload'), l4, end - l4);
+    return end;
+  }
+  const proto = x.upperProtocol;
+  const quoted = pre !== '' && parentIsIcmp(b, parent);
+  if (proto === 6) tcp(b, l4, end, I, pre, quoted);
+  else if (proto === 17) udp(b, l4, end, I, pre, quoted);
+  else if (proto === 58) icmpv6(b, l4, end, I, pre);
+  else if (proto === 41 && pre === '') ipv6(b, l4, I, 'inner.');
+  else b.bytes(I, n('payload'), l4, end - l4);
   return end;
+}
+
+function icmpv6(b: Builder, p: number, end: number, parent: number, pre: string): void {
+  const C = b.layer(`${pre ? 'inner ' : ''}icmpv6`, parent);
+  const n = (name: string) => `${pre}icmpv6.${name}`;
+  if (!b.add(C, n('type'), p, 1, dec) || !b.add(C, n('code'), p + 1, 1, dec)) return;
+  b.add(C, n('checksum'), p + 2, 2, (v) => hex(v, 4), undefined, 'all');
+  const type = b.buf[p]!;
+  const body = p + 8;
+  if (type === 128 || type === 129) {
+    b.add(C, n('ident'), p + 4, 2, dec);
+    b.add(C, n('seq'), p + 6, 2, dec);
+  } else if (type === 2) {
+    b.add(C, n('mtu'), p + 4, 4, dec);
+  } else if (type === 4) {
+    b.add(C, n('pointer'), p + 4, 4, dec);
+  } else if (type < 128) {
+    b.add(C, n('unused'), p + 4, 4, dec);
+  } else if (type === 135 || type === 136) {
+    b.add(C, n('nd.flags'), p + 4, 4, (v) => `${hex(v, 8)}${v & 0x80000000 ? ' R' : ''}${v & 0x40000000 ? ' S' : ''}${v & 0x20000000 ? ' O' : ''}`);
+    b.ip6(C, n('nd.target'), p + 8);
+    if (p + 24 < end) b.bytes(C, n('nd.options'), p + 24, end - p - 24);
+    return;
+  } else {
+    b.add(C, n('rest'), p + 4, 4, (v) => hex(v, 8));
+  }
+  if (body >= end) return;
+  // an error quotes as much of the packet it is about as fits
+  if (type < 128 && pre === '' && end - body >= 40 && (b.buf[body]! >>> 4) === 6) ipv6(b, body, C, 'inner.');
+  else b.bytes(C, n('data'), body, end - body);
 }
 
 /**
@@ -325,7 +390,7 @@ export function ignoredFields(d: Dissection, masks: readonly string[]): Set<numb
   for (const i of out) {
     const f = d.fields[i]!;
     ignoredLayers.add(f.layer);
-    if (/ip\.(src|dst|len|proto)$/.test(f.name)) pseudo.add(f.layer);
+    if (/ip\.(src|dst|len|proto)$|ipv6\.(src|dst|plen|nxt)$/.test(f.name)) pseudo.add(f.layer);
   }
   const within = (layer: number, ancestor: number): boolean => {
     for (let l = layer; l >= 0; l = d.layers[l]!.parent) if (l === ancestor) return true;
@@ -337,6 +402,8 @@ export function ignoredFields(d: Dissection, masks: readonly string[]): Set<numb
     let covered = ignoredLayers.has(L);
     if (!covered && f.checksum === 'l4') covered = pseudo.has(d.layers[L]!.parent);
     if (!covered && f.checksum === 'all') covered = [...ignoredLayers].some((l) => within(l, L));
+    // ICMPv6 sums the IPv6 pseudo-header too
+    if (!covered && f.checksum === 'all' && d.layers[L]!.label.endsWith('icmpv6')) covered = pseudo.has(d.layers[L]!.parent);
     if (covered) out.add(i);
   });
   return out;
@@ -380,7 +447,7 @@ export function frameSummary(buf: Uint8Array, off = 0, len = buf.length - off): 
     if (op === 2) return `${vlan}ARP reply ${t('arp.src.proto_ipv4')} is-at ${t('arp.src.hw_mac')}`;
     return `${vlan}ARP opcode ${op}`;
   }
-  if (v.has('ipv6.version')) return `${vlan}IPv6 next header ${t('ipv6.nxt')}, ${len} bytes`;
+  if (v.has('ipv6.version')) return vlan + ip6Summary(v, '', len);
   if (!v.has('ip.version')) return `${vlan}ethertype ${t('eth.type')}, ${len} bytes`;
   if (!v.has('ip.dst')) return `${vlan}IPv4 truncated, ${len} bytes`;
   return vlan + ipSummary(v, '');
@@ -415,4 +482,33 @@ function ipSummary(v: Map<string, Field>, pre: string): string {
   }
   if (pre === '' && v.has('inner.ip.src')) return `IPIP ${src} > ${dst}: ${ipSummary(v, 'inner.')}`;
   return `IPv4 ${src} > ${dst} proto ${t('ip.proto')}${fragText}`;
+}
+
+/** [addr]:port for IPv6 addresses. */
+const at6 = (a: string, port: string): string => `[${a}]:${port}`;
+
+function ip6Summary(v: Map<string, Field>, pre: string, len: number): string {
+  const t = (name: string): string => v.get(pre + name)?.text ?? '?';
+  const has = (name: string): boolean => v.has(pre + name);
+  if (!has('ipv6.dst')) return `IPv6 truncated, ${len} bytes`;
+  const src = t('ipv6.src');
+  const dst = t('ipv6.dst');
+  const payload = (name: string): number => Number(v.get(pre + name)?.text.split(' ')[0] ?? 0);
+  if (has('tcp.srcport')) {
+    if (!has('tcp.flags')) return `TCP ${at6(src, t('tcp.srcport'))} > ${at6(dst, t('tcp.dstport'))}`;
+    const flags = /\[(.*)\]/.exec(t('tcp.flags'))?.[1] ?? '?';
+    return `TCP ${at6(src, t('tcp.srcport'))} > ${at6(dst, t('tcp.dstport'))} [${flags}] seq ${t('tcp.seq')} ack ${t('tcp.ack')} len ${payload('tcp.payload')}`;
+  }
+  if (has('udp.srcport')) return `UDP ${at6(src, t('udp.srcport'))} > ${at6(dst, t('udp.dstport'))} len ${payload('udp.payload')}`;
+  if (has('icmpv6.type')) {
+    const type = Number(t('icmpv6.type'));
+    if (type === 128 || type === 129) return `ICMPv6 ${src} > ${dst} echo ${type === 128 ? 'request' : 'reply'} id ${t('icmpv6.ident')} seq ${t('icmpv6.seq')}`;
+    if (type === 135) return `ICMPv6 ${src} > ${dst} neighbour solicitation who-has ${t('icmpv6.nd.target')}`;
+    if (type === 136) return `ICMPv6 ${src} > ${dst} neighbour advertisement ${t('icmpv6.nd.target')}${t('icmpv6.nd.flags').replace(/^0x[0-9a-f]+/, '')}`;
+    const mtu = has('icmpv6.mtu') ? ` mtu ${t('icmpv6.mtu')}` : '';
+    const about = pre === '' && v.has('inner.ipv6.src') ? ` about ${ip6Summary(v, 'inner.', len)}` : '';
+    return `ICMPv6 ${src} > ${dst} type ${type} code ${t('icmpv6.code')}${mtu}${about}`;
+  }
+  if (pre === '' && v.has('inner.ipv6.src')) return `IPv6-in-IPv6 ${src} > ${dst}: ${ip6Summary(v, 'inner.', len)}`;
+  return `IPv6 ${src} > ${dst} next header ${t('ipv6.nxt')}, ${len} bytes`;
 }

@@ -118,3 +118,28 @@ describe('the decision log', () => {
     expect(msToTime(5)).toBe('0.005000');
   });
 });
+
+describe('the decision log with IPv6', () => {
+  it('names IPv6 endpoints as [addr]:port and neighbour discovery in its notes (nat6-http)', () => {
+    const { recs } = decide('nat6-http');
+    for (const r of recs) expect(Object.keys(r)).toEqual(KEYS);
+    expect(recs[0]!.sent.map((s) => s.summary)[0]).toBe('ICMPv6 fe80::ff:fe00:1 > ff02::1 neighbour advertisement fe80::ff:fe00:1 R O');
+    const frames = recs.filter((r) => r.type === 'frame');
+    expect(frames.map((r) => r.verdict)).toEqual(['held', 'consumed', 'held', 'consumed', 'forwarded', 'forwarded', 'forwarded', 'forwarded', 'forwarded', 'forwarded']);
+    expect(frames[0]).toMatchObject({
+      summary: 'TCP [2001:db8:ff::7]:45000 > [2001:db8:0:1::100]:80 [S] seq 100 ack 0 len 0',
+      service: 'TCP [2001:db8:0:1::100]:80', conn: 'new', client: '[2001:db8:ff::7]:45000', real_server: '[2001:db8:0:10::11]:8080',
+      notes: ['held: resolving 2001:db8:0:10::11 on inside'],
+    });
+    expect(frames[0]!.sent.map((s) => s.summary)).toEqual(['ICMPv6 fe80::ff:fe00:2 > ff02::1:ff00:11 neighbour solicitation who-has 2001:db8:0:10::11']);
+    expect(frames[1]!.notes).toEqual(['nd learned 2001:db8:0:10::11 is-at 02:00:00:00:10:11']);
+    // the real server's reply: the service and ends as the reply's connection names them
+    expect(frames[2]).toMatchObject({ conn: 'reply', service: 'TCP [2001:db8:0:1::100]:80', client: '[2001:db8:ff::7]:45000', real_server: '[2001:db8:0:10::11]:8080' });
+  });
+
+  it('an ICMPv6 error the director sends is noted as icmpv6 (tun6-too-big)', () => {
+    const { recs } = decide('tun6-too-big', join(FIX, 'tun6-too-big.in.pcap'));
+    const last = recs.filter((r) => r.type === 'frame').at(-1)!;
+    expect(last).toMatchObject({ verdict: 'dropped', reason: 'frag-needed', notes: ['icmpv6 type 2 code 0 sent to 2001:db8:ff::7'] });
+  });
+});

@@ -109,3 +109,56 @@ describe('frameSummary', () => {
     expect(frameSummary(new Uint8Array(9))).toBe('9 bytes, too short for Ethernet');
   });
 });
+
+describe('IPv6 in the dissector', () => {
+  const C6 = '2001:db8:ff::7';
+  const V6 = '2001:db8:0:1::100';
+  const syn6 = eth({ src: '02:00:00:00:00:fe', dst: '02:00:00:00:00:01' })
+    .ipv6({ src: C6, dst: V6, hopLimit: 58, tc: 0x28, flowLabel: 0x12345 })
+    .tcp({ sport: 45000, dport: 80, flags: 'S', seq: 100 }).build();
+
+  it('names IPv6 header fields and the TCP segment after it, with their places', () => {
+    const f = byName(syn6);
+    expect([...f.keys()]).toEqual([
+      'eth.dst', 'eth.src', 'eth.type', 'ipv6.version', 'ipv6.tclass', 'ipv6.flow', 'ipv6.plen', 'ipv6.nxt', 'ipv6.hlim', 'ipv6.src', 'ipv6.dst',
+      'tcp.srcport', 'tcp.dstport', 'tcp.seq', 'tcp.ack', 'tcp.hdr_len', 'tcp.flags', 'tcp.window_size', 'tcp.checksum', 'tcp.urgent_pointer',
+    ]);
+    expect(f.get('ipv6.hlim')).toMatchObject({ off: 21, size: 1, text: '58' });
+    expect(f.get('ipv6.src')).toMatchObject({ off: 22, size: 16, text: C6 });
+    expect(f.get('ipv6.dst')).toMatchObject({ off: 38, size: 16, text: V6 });
+    expect(f.get('ipv6.flow')!.text).toBe('0x12345');
+    expect(f.get('tcp.dstport')).toMatchObject({ off: 56, text: '80' });
+    expect(frameSummary(syn6)).toBe(`TCP [${C6}]:45000 > [${V6}]:80 [S] seq 100 ack 0 len 0`);
+  });
+
+  it('walks extension headers, and reads ICMPv6: ND with its target, an error with the packet it quotes, ip6ip6', () => {
+    const ext = byName(eth().ipv6({ src: C6, dst: V6 }).hopByHop().udp({ sport: 1, dport: 2, payload: 'x' }).build());
+    expect(ext.get('ipv6.ext')).toMatchObject({ off: 54, size: 8 });
+    expect(ext.get('udp.dstport')!.text).toBe('2');
+    const ns = eth().ipv6({ src: 'fe80::1', dst: 'ff02::1:ff00:100', hopLimit: 255 }).icmpv6({ type: 135, target: V6, options: [{ sll: '02:00:00:00:00:01' }] }).build();
+    expect(byName(ns).get('icmpv6.nd.target')!.text).toBe(V6);
+    expect(byName(ns).get('icmpv6.nd.options')!.size).toBe(8);
+    expect(frameSummary(ns)).toBe(`ICMPv6 fe80::1 > ff02::1:ff00:100 neighbour solicitation who-has ${V6}`);
+    const na = eth().ipv6({ src: V6, dst: 'fe80::1', hopLimit: 255 }).icmpv6({ type: 136, target: V6, flags: 'RSO' }).build();
+    expect(frameSummary(na)).toBe(`ICMPv6 ${V6} > fe80::1 neighbour advertisement ${V6} R S O`);
+    const ptb = eth().ipv6({ src: V6, dst: C6 }).icmpv6({ type: 2, mtu: 1460 }).payload(syn6.subarray(14)).build();
+    const p = byName(ptb);
+    expect(p.get('icmpv6.mtu')!.text).toBe('1460');
+    expect(p.get('inner.ipv6.dst')!.text).toBe(V6);
+    expect(p.get('inner.tcp.dstport')!.text).toBe('80');
+    expect(frameSummary(ptb)).toBe(`ICMPv6 ${V6} > ${C6} type 2 code 0 mtu 1460 about TCP [${C6}]:45000 > [${V6}]:80 [S] seq 100 ack 0 len 0`);
+    const tun = eth().ip6ip6({ src: '2001:db8:2::2', dst: '2001:db8:20:1::5' }).payload(syn6.subarray(14)).build();
+    expect(byName(tun).get('inner.tcp.srcport')!.text).toBe('45000');
+    expect(frameSummary(tun)).toBe(`IPv6-in-IPv6 2001:db8:2::2 > 2001:db8:20:1::5: TCP [${C6}]:45000 > [${V6}]:80 [S] seq 100 ack 0 len 0`);
+  });
+
+  it('ignoring an IPv6 address takes the TCP and ICMPv6 checksums over its pseudo-header with it', () => {
+    const d = dissectFrame(syn6);
+    const names = [...ignoredFields(d, ['ipv6.dst'])].map((i) => d.fields[i]!.name).sort();
+    expect(names).toEqual(['ipv6.dst', 'tcp.checksum']);
+    const echo = eth().ipv6({ src: C6, dst: V6 }).icmpv6({ type: 128, id: 1, seq: 1 }).build();
+    const e = dissectFrame(echo);
+    expect([...ignoredFields(e, ['ipv6.src'])].map((i) => e.fields[i]!.name).sort()).toEqual(['icmpv6.checksum', 'ipv6.src']);
+    expect([...ignoredFields(e, ['ipv6.hlim'])].map((i) => e.fields[i]!.name)).toEqual(['ipv6.hlim']);
+  });
+});
