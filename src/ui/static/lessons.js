@@ -27,6 +27,11 @@ which never spoke to that address, would throw it away.</li>
 <li>Nothing else: no VIP, no ARP tricks. The real servers can sit on a private network the
 clients cannot reach.</li>
 </ul>
+<h4>With IPv6</h4>
+<p>The same rewrite with 128-bit addresses: the IPv6 header has no checksum of its own, so
+only the TCP or UDP checksum (over the IPv6 pseudo-header) is patched, and the hop limit
+takes the TTL's place. The director finds the real server's MAC with neighbour discovery (a
+solicitation to its solicited-node group, answered by an advertisement) instead of ARP.</p>
 <h4>Why</h4>
 <p>Because it sees both directions, the director can remap ports and hide the servers. The
 price is that replies, usually most of the bytes, all go through it. Step through a
@@ -56,6 +61,10 @@ accepts packets sent to the VIP as its own.</li>
 VIP and send clients straight to it, past the director.</li>
 <li>A route to the clients through the router, not back through the director.</li>
 <li>A link-layer path to the director: a MAC rewrite cannot cross a router.</li>
+<li>With IPv6: the VIP on <code>lo</code> as a /128. Linux answers neighbour solicitations
+only for addresses of the interface asked, so there is no ARP setting to change; the
+director finds the real server by neighbour discovery, and only the hop limit changes in
+the IPv6 header.</li>
 </ul>
 <h4>Why</h4>
 <p>The real server answers from the VIP directly to the client, so replies never touch the
@@ -82,6 +91,9 @@ director answers the client with "fragmentation needed" and the size that fits.<
 (in this lab, whose kernel has no ipip) a small helper on a raw socket.</li>
 <li>The VIP held locally without answering ARP for it, as in DR, and reverse-path filtering
 relaxed on the interface where decapsulated packets appear.</li>
+<li>With IPv6 the added header is an IPv6 one (IPv6-in-IPv6, next header 41, 40 bytes; the
+kernel's <code>ip6tnl</code> takes it off), copying the inner traffic class and hop limit;
+a packet that no longer fits is answered with ICMPv6 "packet too big".</li>
 <li>A route to the clients that does not go back through the director.</li>
 </ul>
 <h4>Why</h4>
