@@ -2,7 +2,7 @@
 // ipvsadm-save lines taken verbatim. Parsing collects every error with its
 // line, then checks the file as a whole (ports, routes and real servers must
 // make a director that can actually forward).
-import { FWD_DR, FWD_MASQ, type DestSpec } from '../model/dest.js';
+import { FWD_DR, FWD_MASQ, TUN_IPIP, type DestSpec } from '../model/dest.js';
 import { MAX_PORT_MTU, MIN_PORT_MTU, Topology, topologyProblems } from '../model/topology.js';
 import { inSubnet, parseMac as parseMacText, prefixToMask } from '../wire/addr.js';
 import {
@@ -311,6 +311,13 @@ class Parser {
         seen.set(dk, this.line);
         const spec: DestSpec = { addr: d.addr, port: d.port, weight: d.weight, fwd: d.fwd, uThreshold: d.uThreshold, lThreshold: d.lThreshold };
         if (d.addr6) spec.addr6 = d.addr6;
+        // --tun-type gue|gre, --tun-port, --tun-*csum, as ipvsadm takes them
+        if (d.tunType !== undefined && d.tunType !== TUN_IPIP) {
+          if (d.addr6) return this.err('GUE and GRE tunnels go to IPv4 real servers only in tapvs: an IPv6 real server is tunnelled in IPv6-in-IPv6');
+          spec.tunType = d.tunType;
+          spec.tunPort = d.tunPort ?? 0;
+          spec.tunFlags = d.tunFlags ?? 0;
+        }
         svc.dests.push(spec);
         return;
       }

@@ -8,7 +8,7 @@
 // prefix length once the service is IPv6.
 import { ipToString, isIp, parseIp } from '../wire/addr.js';
 import { ip6ToString, parseIp6 } from '../wire/addr6.js';
-import { FWD_DR, FWD_MASQ, FWD_TUN, type Fwd } from '../model/dest.js';
+import { FWD_DR, FWD_MASQ, FWD_TUN, TUN_F_CSUM, TUN_F_NOCSUM, TUN_F_REMCSUM, TUN_IPIP, TUN_NAMES, type Fwd, type TunType } from '../model/dest.js';
 import type { SyncDaemonSpec } from '../model/ha.js';
 import { AF_INET6, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP } from '../model/proto.js';
 import type { SchedFlags } from '../model/service.js';
@@ -60,6 +60,36 @@ export interface DestAttrs {
   weight: number;
   uThreshold: number;
   lThreshold: number;
+  /** --tun-type (TUN_IPIP when not given), --tun-port (GUE), the checksum flag (--tun-nocsum/--tun-csum/--tun-remcsum). */
+  tunType?: TunType;
+  tunPort?: number;
+  tunFlags?: number;
+}
+
+/**
+ * ipvsadm 1.31's tunnel_types_v_options: per tunnel type, for --tun-port,
+ * --tun-nocsum, --tun-csum, --tun-remcsum: '+' needed, 'x' illegal, '1' at
+ * most one of them.
+ */
+const TUN_OPTS: readonly Opt[] = ['tun-port', 'tun-nocsum', 'tun-csum', 'tun-remcsum'];
+const TUN_RULES: readonly string[] = ['xxxx', '+111', 'x11x'];
+
+function tunnelOptCheck(type: TunType, seen: ReadonlySet<Opt>): void {
+  const rule = TUN_RULES[type]!;
+  const name = TUN_NAMES[type]!;
+  let first: Opt | undefined;
+  TUN_OPTS.forEach((o, j) => {
+    const r = rule[j];
+    if (!seen.has(o)) {
+      if (r === '+') fail(`You need to supply the '${o}' option for the '${name}' tunnel type`);
+      return;
+    }
+    if (r === 'x') fail(`Illegal '${o}' option with the '${name}' tunnel type`);
+    if (r === '1') {
+      if (first) fail(`The option '${o}' conflicts with the '${first}' option in the '${name}' tunnel type`);
+      first = o;
+    }
+  });
 }
 
 export interface ListFormat {
@@ -346,10 +376,10 @@ const OPTION_DEFS: OptionDef[] = [
   { long: 'sync-maxlen', arg: 'required', opt: 'sync-maxlen' },
   { long: 'tun-info', arg: 'none', opt: 'tun-info' },
   { long: 'tun-type', arg: 'required', opt: 'tun-type' },
-  { long: 'tun-port', arg: 'required', opt: 'tun-port', unsupported: 'only ipip tunnels are supported by tapvs (no --tun-port)' },
-  { long: 'tun-nocsum', arg: 'none', opt: 'tun-nocsum', unsupported: 'only ipip tunnels are supported by tapvs (no --tun-nocsum)' },
-  { long: 'tun-csum', arg: 'none', opt: 'tun-csum', unsupported: 'only ipip tunnels are supported by tapvs (no --tun-csum)' },
-  { long: 'tun-remcsum', arg: 'none', opt: 'tun-remcsum', unsupported: 'only ipip tunnels are supported by tapvs (no --tun-remcsum)' },
+  { long: 'tun-port', arg: 'required', opt: 'tun-port' },
+  { long: 'tun-nocsum', arg: 'none', opt: 'tun-nocsum' },
+  { long: 'tun-csum', arg: 'none', opt: 'tun-csum' },
+  { long: 'tun-remcsum', arg: 'none', opt: 'tun-remcsum' },
   // tapvs's own: -R applied line by line, as ipvsadm does, instead of all or nothing
   { long: 'compat', arg: 'none', tapvs: true },
 ];
@@ -543,6 +573,9 @@ function parseOrThrow(argv: string[]): IpvsadmCommand {
   let schedFlagsText: string | undefined;
   let dest: { addr: number; addr6?: Uint32Array; port: number } | undefined;
   let fwd: Fwd = FWD_DR;
+  let tunType: TunType = TUN_IPIP;
+  let tunPort = 0;
+  let tunFlags = TUN_F_NOCSUM;
   let weight = 1;
   let uThreshold = 0;
   let lThreshold = 0;
@@ -677,10 +710,22 @@ function parseOrThrow(argv: string[]): IpvsadmCommand {
         daemon.syncMaxlen = n;
         break;
       }
-      case 'tun-type':
-        if (v === 'gue' || v === 'gre') fail(`only ipip tunnels are supported by tapvs (not ${v})`);
-        if (v !== 'ipip') fail('illegal tunnel type specified');
+      case 'tun-type': {
+        const t = TUN_NAMES.indexOf(v);
+        if (t < 0) fail('illegal tunnel type specified');
+        tunType = t as TunType;
         break;
+      }
+      case 'tun-port': {
+        const n = ipvsadmNumber(v, 1, 65535);
+        if (n === null) fail('illegal tunnel port specified');
+        tunPort = n;
+        break;
+      }
+      // the flags are ORed as ipvsadm does (nocsum is 0); the tunnel check allows one of them
+      case 'tun-nocsum': break;
+      case 'tun-csum': tunFlags |= TUN_F_CSUM; break;
+      case 'tun-remcsum': tunFlags |= TUN_F_REMCSUM; break;
       case 'numeric': fmt.numeric = true; break;
       case 'stats': fmt.stats = true; break;
       case 'rate': fmt.rate = true; break;
@@ -736,8 +781,17 @@ function parseOrThrow(argv: string[]): IpvsadmCommand {
       }
       // tunnels alone may cross families (process_options); tapvs's rules then refuse that too
       if ((dest!.addr6 !== undefined) !== isV6Key(key) && fwd !== FWD_TUN) fail('Different address family is allowed only for tunneling servers');
-      if (seen.has('tun-type') && fwd !== FWD_TUN) fail('Tunnel options conflict with forward method');
+      if (TUN_OPTS.some((o) => seen.has(o)) || seen.has('tun-type')) {
+        if (fwd !== FWD_TUN) fail('Tunnel options conflict with forward method');
+      }
+      tunnelOptCheck(tunType, seen);
       const d: DestAttrs = { addr: dest!.addr, port, fwd, weight, uThreshold, lThreshold };
+      // only when given: a plain -i is ipip with nothing more (as the kernel's defaults)
+      if (fwd === FWD_TUN && seen.has('tun-type')) {
+        d.tunType = tunType;
+        d.tunPort = tunPort;
+        d.tunFlags = tunFlags;
+      }
       if (dest!.addr6) d.addr6 = dest!.addr6;
       return { cmd: command, key, portForced, dest: d };
     }

@@ -1,7 +1,7 @@
 // ipvsadm -L listings, laid out column for column as ipvsadm 1.31 prints
 // them (print_title, print_service_entry, print_largenum, list_conn). tapvs
 // never resolves names, so the output always reads as `ipvsadm -Ln` would.
-import { fwdName, FWD_TUN, type Dest } from '../model/dest.js';
+import { fwdName, FWD_TUN, TUN_GRE, TUN_GUE, type Dest } from '../model/dest.js';
 import { AF_INET6, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP, protoName } from '../model/proto.js';
 import type { Service } from '../model/service.js';
 import type { ServiceTable } from '../model/services.js';
@@ -121,6 +121,17 @@ function serviceLine(svc: Service, f: ListFormat): string {
   return line;
 }
 
+/** ipvsadm's tunflags: how --tun-info shows the checksum setting. */
+const TUN_FLAG_SHORT: readonly string[] = ['-c', '+c', 'r+c'];
+
+/** fwd_tun_info: ipip; gue:PORT:FLAGS; gre:FLAGS. */
+function tunInfo(d: Dest): string {
+  const f = TUN_FLAG_SHORT[d.tunFlags] ?? '-c';
+  if (d.tunType === TUN_GUE) return `gue:${d.tunPort}:${f}`;
+  if (d.tunType === TUN_GRE) return `gre:${f}`;
+  return 'ipip';
+}
+
 function destLine(d: Dest, f: ListFormat): string {
   // cut to 28 characters for IPv4 only, as ipvsadm does
   const name = d.af === AF_INET6 ? destAp(d) : destAp(d).slice(0, 28);
@@ -139,7 +150,7 @@ function destLine(d: Dest, f: ListFormat): string {
     return `  -> ${pad(name, 28)} ${pad(u(d.weight), 9)} ${pad(u(d.persistConns), 11)} ${pad(u(d.activeConns), 10)} ${pad(u(d.inactConns), 10)}`;
   }
   if (f.tunInfo) {
-    const ti = d.fwd === FWD_TUN ? 'ipip' : 'n/a';
+    const ti = d.fwd === FWD_TUN ? tunInfo(d) : 'n/a';
     return `  -> ${pad(name, 28)} ${pad(fwdName(d.fwd), 7)} ${pad(ti, 13)} ${pad(u(d.weight), 6)} ${pad(u(d.activeConns), 10)} ${pad(u(d.inactConns), 10)}`;
   }
   return `  -> ${pad(name, 28)} ${pad(fwdName(d.fwd), 7)} ${pad(u(d.weight), 6)} ${pad(u(d.activeConns), 10)} ${pad(u(d.inactConns), 10)}`;

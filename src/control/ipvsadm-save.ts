@@ -4,7 +4,7 @@
 // services and real servers (ipvs_sort_services / ipvs_sort_dests), and -R
 // adds them in file order. So a saved text restored into an empty table and
 // saved again comes back byte for byte, whatever order the kernel list is in.
-import { FWD_MASQ, FWD_TUN, type Dest } from '../model/dest.js';
+import { FWD_MASQ, FWD_TUN, TUN_GUE, TUN_IPIP, TUN_NAMES, type Dest } from '../model/dest.js';
 import { AF_INET6 } from '../model/proto.js';
 import type { Service } from '../model/service.js';
 import type { ServiceTable } from '../model/services.js';
@@ -33,11 +33,19 @@ function serviceRule(svc: Service): string {
   return line;
 }
 
+/** ipvsadm's tun_flags_opts, by flag value. */
+const TUN_FLAG_OPTS: readonly string[] = ['--tun-nocsum', '--tun-csum', '--tun-remcsum'];
+
 function destRule(svc: Service, d: Dest): string {
   const sw = d.fwd === FWD_MASQ ? '-m' : d.fwd === FWD_TUN ? '-i' : '-g';
   let line = `-a ${ruleName(svc)} -r ${formatAddrPort(d.addr, d.af === AF_INET6 ? d.addr6 : undefined, d.port)} ${sw} -w ${d.weight}`;
   // ipvsadm 1.31 names the tunnel type of every tunnel server
-  if (d.fwd === FWD_TUN) line += ' --tun-type ipip';
+  // (print_tunnel_rule: GUE with its port and checksum option, GRE with its checksum option)
+  if (d.fwd === FWD_TUN) {
+    line += ` --tun-type ${TUN_NAMES[d.tunType]}`;
+    if (d.tunType === TUN_GUE) line += ` --tun-port ${d.tunPort}`;
+    if (d.tunType !== TUN_IPIP) line += ` ${TUN_FLAG_OPTS[d.tunFlags] ?? '--tun-nocsum'}`;
+  }
   // ipvsadm does not save thresholds, so a restore loses them; tapvs keeps
   // them, and only prints them when set so that other rule sets read as ipvsadm's
   if (d.uThreshold) line += ` -x ${d.uThreshold}`;

@@ -16,7 +16,7 @@ import { readFile } from 'node:fs/promises';
 import type { Director } from '../director/director.js';
 import { topologyProblems } from '../model/topology.js';
 import type { Dest } from '../model/dest.js';
-import { FWD_DR } from '../model/dest.js';
+import { FWD_DR, FWD_TUN, TUN_IPIP } from '../model/dest.js';
 import type { Service } from '../model/service.js';
 import type { MarkRule } from '../model/services.js';
 import { formatConfigError, parseConfig, serviceKeyOf } from './config.js';
@@ -124,6 +124,11 @@ function sameAttrs(svc: Service, a: ServiceAttrs): boolean {
 
 function destAttrs(d: ServiceConfig['dests'][number]): DestAttrs {
   const a: DestAttrs = { addr: d.addr >>> 0, port: d.port, fwd: d.fwd ?? FWD_DR, weight: d.weight ?? 1, uThreshold: d.uThreshold ?? 0, lThreshold: d.lThreshold ?? 0 };
+  if ((d.fwd ?? FWD_DR) === FWD_TUN) {
+    a.tunType = d.tunType ?? TUN_IPIP;
+    a.tunPort = d.tunPort ?? 0;
+    a.tunFlags = d.tunFlags ?? 0;
+  }
   if (d.addr6) {
     a.addr = 0;
     a.addr6 = d.addr6;
@@ -132,7 +137,8 @@ function destAttrs(d: ServiceConfig['dests'][number]): DestAttrs {
 }
 
 function sameDest(d: Dest, a: DestAttrs): boolean {
-  return d.weight === a.weight && d.fwd === a.fwd && d.uThreshold === a.uThreshold && d.lThreshold === a.lThreshold;
+  return d.weight === a.weight && d.fwd === a.fwd && d.uThreshold === a.uThreshold && d.lThreshold === a.lThreshold &&
+    (d.fwd !== FWD_TUN || (d.tunType === (a.tunType ?? TUN_IPIP) && d.tunPort === (a.tunPort ?? 0) && d.tunFlags === (a.tunFlags ?? 0)));
 }
 
 const keyText = (k: ServiceKey): string => formatServiceKey(k);

@@ -3,7 +3,7 @@
 // effect of the batch's earlier commands), and only a batch without a single
 // error is then applied. Messages are ipvsadm's (libipvs ipvs_strerror and the
 // kernel's return codes), with the reason added where ipvsadm is terse.
-import type { Dest } from '../model/dest.js';
+import { TUN_IPIP, type Dest } from '../model/dest.js';
 import { AF_INET6, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP } from '../model/proto.js';
 import type { Service, ServiceSpec } from '../model/service.js';
 import type { ServiceTable } from '../model/services.js';
@@ -179,9 +179,14 @@ function check(shadow: RuleChecker, c: IpvsadmCommand): string | null {
  * A tunnel real server of the other family than its service's: ipvsadm lets
  * it through (the kernel tunnels IPv4 in IPv6 and back), tapvs does not.
  */
-function mixedProblem(key: ServiceKey, d: { addr: number; addr6?: Uint32Array }): string | null {
+function mixedProblem(key: ServiceKey, d: { addr: number; addr6?: Uint32Array; tunType?: number }): string | null {
   const p = familyProblem(isV6Key(key), d.addr6, d.addr, key.addr6, key.addr, key.fwmark);
-  return p ? `${INVALID} (${p})` : null;
+  if (p) return `${INVALID} (${p})`;
+  // IPv6 real servers are tunnelled in IPv6-in-IPv6 only: no GUE or GRE outer IPv6 header yet
+  if (d.addr6 !== undefined && d.tunType !== undefined && d.tunType !== TUN_IPIP) {
+    return `${INVALID} (GUE and GRE tunnels go to IPv4 real servers only in tapvs: an IPv6 real server is tunnelled in IPv6-in-IPv6)`;
+  }
+  return null;
 }
 
 function specOf(key: ServiceKey, a: ServiceAttrs): ServiceSpec {
@@ -276,7 +281,8 @@ export function applyOne(table: ServiceTable, m: Mutations, c: IpvsadmCommand, e
       const dest = svc.findDest(c.dest.addr, c.dest.port, c.dest.addr6);
       if (!dest) return 'No such destination';
       const { weight, fwd, uThreshold, lThreshold } = c.dest;
-      m.editDest(dest, { weight, fwd, uThreshold, lThreshold });
+      // the tunnel settings too (ip_vs_edit_dest takes them from the request; absent: ipip, as ipvsadm sends)
+      m.editDest(dest, { weight, fwd, uThreshold, lThreshold, tunType: c.dest.tunType ?? TUN_IPIP, tunPort: c.dest.tunPort ?? 0, tunFlags: c.dest.tunFlags ?? 0 });
       effects.push({ kind: 'dest-edited', dest });
       return 0;
     }

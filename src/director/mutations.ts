@@ -6,7 +6,8 @@
 // addresses) right, so no caller has to remember to.
 import type { ConnSettings, ConnTable } from '../conn/table.js';
 import type { IpvsadmTimeouts } from '../conn/timeouts.js';
-import type { Dest, DestSpec } from '../model/dest.js';
+import { FWD_TUN, TUN_GUE, type Dest, type DestSpec } from '../model/dest.js';
+import { GUE_PRINT_PORTS } from '../wire/printer.js';
 import type { SchedFlags, Service, ServiceSpec } from '../model/service.js';
 import type { Stats } from '../model/stats.js';
 import type { MarkRule, ServiceTable } from '../model/services.js';
@@ -27,7 +28,12 @@ export interface ServiceAttrs {
 }
 
 /** What -e sets. */
-export type DestAttrs = Pick<Required<DestSpec>, 'weight' | 'fwd' | 'uThreshold' | 'lThreshold'>;
+export type DestAttrs = Pick<Required<DestSpec>, 'weight' | 'fwd' | 'uThreshold' | 'lThreshold'> & Pick<DestSpec, 'tunType' | 'tunPort' | 'tunFlags'>;
+
+/** A GUE real server's tun-port: the trace and the browser view then show its UDP packets' GUE header and inner packet. */
+function guePrintPort(d: Dest): void {
+  if (d.fwd === FWD_TUN && d.tunType === TUN_GUE && d.tunPort !== 0) GUE_PRINT_PORTS.add(d.tunPort);
+}
 
 export class Mutations {
   /** Real servers per address, over every service: the host is told only when an address comes or goes. */
@@ -102,12 +108,14 @@ export class Mutations {
 
   addDest(svc: Service, spec: DestSpec): Dest {
     const d = svc.addDest(spec);
+    guePrintPort(d);
     this.rsRef(d, 1);
     return d;
   }
 
   editDest(dest: Dest, a: Partial<DestAttrs>): void {
     dest.svc.editDest(dest, a);
+    guePrintPort(dest);
   }
 
   /** Unlinks a real server; returns the conns and templates ended at once (expire_nodest_conn). */

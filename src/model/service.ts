@@ -128,6 +128,9 @@ export class Service {
       d.uThreshold = spec.uThreshold;
     }
     if (spec.lThreshold !== undefined) d.lThreshold = spec.lThreshold;
+    if (spec.tunType !== undefined) d.tunType = spec.tunType;
+    if (spec.tunPort !== undefined) d.tunPort = spec.tunPort;
+    if (spec.tunFlags !== undefined) d.tunFlags = spec.tunFlags;
     this.sched.update?.(this, this.schedState);
   }
 

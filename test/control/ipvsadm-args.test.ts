@@ -107,7 +107,7 @@ const bad: [string, string | RegExp][] = [
   ['-a -t [2001:db8::100]:80 -r 10.0.0.2 -m', 'Different address family is allowed only for tunneling servers'],
   ['-a -t 10.0.0.1:80 -r [2001:db8::11]:80 -g', 'Different address family is allowed only for tunneling servers'],
   ['--start-daemon primary', 'illegal start-daemon parameter specified'],
-  ['-a -t 10.0.0.1:80 -r 10.0.0.2 -i --tun-type gue', /only ipip tunnels/],
+  ['-a -t 10.0.0.1:80 -r 10.0.0.2 -i --tun-type gue', "You need to supply the 'tun-port' option for the 'gue' tunnel type"],
   ['-n', 'the command line does not start with a command'],
 ];
 
