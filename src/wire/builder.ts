@@ -331,6 +331,7 @@ function protoOf(l: Layer | undefined, none: number): number {
     case 'ip6opts': return l.nh;
     case 'routing': return 43;
     case 'frag': return 44;
+    case 'sctp': return 132;
     default: return none;
   }
 }

@@ -81,10 +81,7 @@ export const SYNC_TO_TCP_STATE: Uint8Array = identity(IP_VS_TCP_S_LAST);
 /** UDP has one state on both sides (tapvs leaves a UDP conn's state at 0). */
 export const UDP_STATE_TO_SYNC: Uint8Array = Uint8Array.of(IP_VS_UDP_S_NORMAL);
 export const SYNC_TO_UDP_STATE: Uint8Array = Uint8Array.of(0);
-/**
- * SCTP: tapvs has no SCTP state machine yet; when it gets one it should take
- * the kernel's numbering (IP_VS_SCTP_S_*), which this identity assumes.
- */
+/** SCTP: tapvs numbers its SCTP states as the kernel does (conn/sctp-states.ts, IP_VS_SCTP_S_*). */
 export const SCTP_STATE_TO_SYNC: Uint8Array = identity(IP_VS_SCTP_S_LAST);
 export const SYNC_TO_SCTP_STATE: Uint8Array = identity(IP_VS_SCTP_S_LAST);
 

@@ -16,6 +16,7 @@ import { checksum } from '../../src/wire/checksum.js';
 import { expectDropped, expectFrames, Rig, type Frame } from './harness.js';
 import { CLIENT, DR, drConfig, ip, NAT, natConfig, TUN, tunConfig } from './topo.js';
 import type { DirectorConfig } from '../../src/model/config.js';
+import { CLIENT6, ip6, ip6Layers, NAT6, nat6Config, type Ip6Spec } from './topo6.js';
 
 const SCTP = 132;
 const CPORT = 40123;
@@ -267,5 +268,36 @@ describe('DR and TUN: the SCTP packet is not touched', () => {
       expect(SCTP_STATE_NAMES[rig.d.conns.state[slot]!]).toBe(wantStates[i]);
     });
     expect(rig.drops()).toEqual({});
+  });
+});
+
+describe('NAT over IPv6: the same association', () => {
+  const cfg6 = withSctp(nat6Config({ services: [{ port: VPORT, dests: [{ addr: NAT6.rs1, port: RPORT }] }] }));
+  const frame6 = (s: Ip6Spec, sport: number, dport: number, vtag: number, chunks: SctpChunkOpts[], checksum?: number) =>
+    ip6Layers(s).sctp({ sport, dport, vtag, chunks, ...(checksum !== undefined ? { checksum } : {}) }).build();
+  const fromClient: Ip6Spec = { smac: NAT6.routerMac, dmac: NAT6.outMac, src: CLIENT6, dst: NAT6.vip, hopLimit: 57 };
+  const toServer: Ip6Spec = { smac: NAT6.inMac, dmac: NAT6.rs1Mac, src: CLIENT6, dst: NAT6.rs1, hopLimit: 56 };
+  const fromServer: Ip6Spec = { smac: NAT6.rs1Mac, dmac: NAT6.inMac, src: NAT6.rs1, dst: CLIENT6, hopLimit: 64 };
+  const toClient: Ip6Spec = { smac: NAT6.outMac, dmac: NAT6.routerMac, src: NAT6.vip, dst: CLIENT6, hopLimit: 63 };
+
+  it('rewrites address, port and CRC32c both ways; the states as over IPv4; a bad CRC is dropped', () => {
+    const rig = new Rig(cfg6);
+    const states: string[] = [];
+    for (const [dir, vtag, chunks] of ASSOC) {
+      if (dir === 'in') {
+        const out = rig.in(0, frame6(fromClient, CPORT, VPORT, vtag, chunks), 10);
+        expectFrames(out, [{ port: 1, bytes: frame6(toServer, CPORT, RPORT, vtag, chunks) }]);
+      } else {
+        const out = rig.in(1, frame6(fromServer, RPORT, CPORT, vtag, chunks), 10);
+        expectFrames(out, [{ port: 0, bytes: frame6(toClient, VPORT, CPORT, vtag, chunks) }]);
+      }
+      const slot = rig.d.conns.lookupIn6(SCTP, ip6(CLIENT6), 0, CPORT, ip6(NAT6.vip), 0, VPORT, 0);
+      states.push(SCTP_STATE_NAMES[rig.d.conns.state[slot]!]!);
+    }
+    expect(states).toEqual(['INIT1', 'C-SENT', 'C-REPLIED', 'ESTABLISHED', 'ESTABLISHED', 'ESTABLISHED', 'ESTABLISHED',
+      'S-RECEIVED', 'S-ACK-SENT', 'CLOSED']);
+    expect(rig.drops()).toEqual({});
+    const r2 = new Rig(cfg6);
+    expectDropped(r2, r2.in(0, frame6(fromClient, CPORT + 1, VPORT, 0, ASSOC[0]![2], 0x12345678), 1), 'sctp-bad-crc');
   });
 });
