@@ -810,6 +810,18 @@ export class ConnTable {
     }
   }
 
+  /**
+   * A conn's real-server address other than its dest's (IPv4): a passive FTP
+   * data conn goes where the server's 227 says, as the kernel makes it. The
+   * reply index follows.
+   */
+  setDaddr(slot: number, daddr: number): void {
+    const hashed = (this.flags[slot]! & CONN_F_HASHED) !== 0;
+    if (hashed) this.unhashOut(slot);
+    this.daddr[slot] = daddr >>> 0;
+    if (hashed) this.hashOut(slot);
+  }
+
   /** ip_vs_tcp_conn_listen: a helper's data conn waits in LISTEN, with that state's timeout. */
   listen(slot: number, now: number): void {
     this.advance(now);

@@ -437,11 +437,13 @@ export function ftpOut(conns: ConnTable, pkt: Packet, slot: number): boolean {
   const now = pkt.now;
   let n: number;
   if (v4) {
-    // the kernel makes the data conn to the 227's address; tapvs to the control conn's real server,
-    // whose address that is unless the server is told to announce another (vsftpd's pasv_address)
-    n = conns.lookupOut(IPPROTO_TCP, conns.daddr[slot]!, port, conns.caddr[slot]!, 0, now);
+    // the data conn goes to the address the 227 names (normally the real server's own; the 229 names
+    // none: the control conn's), bound to the control conn's real server
+    const daddr = want === APP_FTP_PASV ? found.addr : conns.daddr[slot]!;
+    n = conns.lookupOut(IPPROTO_TCP, daddr, port, conns.caddr[slot]!, 0, now);
     if (n < 0) {
       n = conns.create(IPPROTO_TCP, conns.caddr[slot]!, 0, conns.vaddr[slot]!, port, conns.dest(slot), port, CONN_F_NO_CPORT, slot, INITIAL_TIMEOUT, now);
+      if (n >= 0 && conns.daddr[n] !== daddr) conns.setDaddr(n, daddr);
     }
   } else {
     n = conns.lookupOut6(IPPROTO_TCP, conns.daddr6, slot * 4, port, conns.caddr6, slot * 4, 0, now);
