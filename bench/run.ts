@@ -14,6 +14,7 @@ const suites: [string, string, string][] = [
   ['syn-flood', './syn-flood.ts', 'benchSynFlood'],
   ['io', './io.ts', 'benchIo'],
   ['e2e', './e2e.ts', 'benchE2e'],
+  ['e2e6', './e2e6.ts', 'benchE2e6'],
   ['stress', './stress.ts', 'benchStress'],
 ];
 

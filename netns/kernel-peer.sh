@@ -17,6 +17,13 @@
 #        does not own the VIP will not).
 #   TUN  needs the kernel's ipip module; without it: "n/a (no ipip module)".
 #
+# IPv6 (the labs are dual-stack unless LAB_IPV6=0): the NAT director also holds
+# 2001:db8::1/64 + VIP 2001:db8::100 and 2001:db8:10::1/64, forwards IPv6, and
+# nftables (table ip6) DNATs [VIP]:5201 the same way; the DR director holds
+# 2001:db8:10::2/64 and forwards the IPv6 VIP 2001:db8:10::100 to rs1's IPv6
+# address by a /128 route (the router's neighbour entry for the VIP is static,
+# as for IPv4). No IPv6 TUN peer: that needs ip6_tunnel, absent here too.
+#
 # As a library (after sourcing lib.sh, lab_init, lab_trap):
 #   kpeer_nat [N_RS]   kpeer_dr [N_RS]   kpeer_tun [N_RS]
 # From the command line:
@@ -39,6 +46,7 @@ _kpeer_director() {
   local ns c
   ns=$(lab_ns director) || return 1
   lab_sysctl "$ns" net.ipv4.ip_forward 1
+  lab_ipv6 && lab_sysctl "$ns" net.ipv6.conf.all.forwarding 1
   for c in all default; do
     lab_sysctl "$ns" "net.ipv4.conf.$c.rp_filter" 0
     lab_sysctl "$ns" "net.ipv4.conf.$c.send_redirects" 0
@@ -68,6 +76,12 @@ kpeer_nat() {
   ip -n "$dir" addr add "$LAB_VIP/32" dev eth0
   ip -n "$dir" addr add 192.168.10.1/24 dev eth1
   for ((k = 1; k <= n; k++)); do map+=("$((k - 1)) : 192.168.10.1$k"); done
+  if [ -n "${LAB_VIP6:-}" ]; then
+    lab_addr6 "$dir" eth0 2001:db8::1/64
+    lab_addr6 "$dir" eth0 "$LAB_VIP6/128"
+    lab_addr6 "$dir" eth1 2001:db8:10::1/64
+    _kpeer_nat6 "$dir" "$n" || return 1
+  fi
   ip netns exec "$dir" nft -f - <<NFT || return 1
 table ip kpeer {
   chain prerouting {
@@ -78,6 +92,20 @@ table ip kpeer {
 }
 NFT
   _kpeer_env LAB_DIRECTOR=kernel LAB_DIRECTOR_NS="$dir"
+}
+
+# _kpeer_nat6 DIR_NS N_RS: nftables DNAT of [VIP6]:5201 over the real servers' IPv6 addresses.
+_kpeer_nat6() {
+  local dir=$1 n=$2 k map6=()
+  for ((k = 1; k <= n; k++)); do map6+=("$((k - 1)) : 2001:db8:10::1$k"); done
+  ip netns exec "$dir" nft -f - <<NFT
+table ip6 kpeer6 {
+  chain prerouting {
+    type nat hook prerouting priority dstnat; policy accept;
+    ip6 daddr $LAB_VIP6 meta l4proto { tcp, udp } th dport 5201 dnat to jhash ip6 saddr mod $n map { $(IFS=,; echo "${map6[*]}") }
+  }
+}
+NFT
 }
 
 # kpeer_dr [N_RS]: lab_dr's client, router and LAN, with a kernel forwarding VIP traffic to rs1.
@@ -93,6 +121,12 @@ kpeer_dr() {
   ip -n "$dir" route add default via "$LAB_GATEWAY"
   mac=$(ip -n "$dir" -br link show dev eth0 | awk '{print $3}')
   ip -n "$LAB_ROUTER_NS" neigh replace "$LAB_VIP" lladdr "$mac" dev eth1 nud permanent
+  if [ -n "${LAB_VIP6:-}" ]; then
+    lab_addr6 "$dir" eth0 2001:db8:10::2/64
+    ip -n "$dir" -6 route add "$LAB_VIP6/128" via "${LAB_RS_ADDRS6%% *}" dev eth0
+    ip -n "$dir" -6 route add default via "$LAB_GATEWAY6"
+    ip -n "$LAB_ROUTER_NS" -6 neigh replace "$LAB_VIP6" lladdr "$mac" dev eth1 nud permanent
+  fi
   _kpeer_env LAB_DIRECTOR=kernel LAB_DIRECTOR_NS="$dir"
 }
 

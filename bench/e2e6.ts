@@ -1,0 +1,203 @@
+// End to end over IPv6 through the dual-stack netns labs: iperf3 -6 from the
+// client namespace to the IPv6 VIP, through tapvs (NAT, DR, TUN) and through
+// the kernel doing the same job (netns/kernel-peer.sh: nftables ip6 DNAT for
+// NAT, plain IPv6 forwarding to rs1 for DR), in the same run, side by side,
+// as bench/e2e.ts does for IPv4:
+//
+//   TCP: one iperf3 -6 stream for 3 s, receiver's Gb/s.
+//   UDP: 64-byte payloads as fast as the client can send (-b 0) for 3 s;
+//        "delivered" is what the real server's iperf3 received (its byte count
+//        / 64) divided by the test time, so drops anywhere on the way count.
+//
+// No kernel TUN peer: it needs ip6_tunnel, which this kernel lacks (as it
+// lacks ipip). Needs root, iperf3 and nft; otherwise one "skipped" line.
+// Each lab is built, measured and torn down in turn (also on errors and
+// Ctrl-C); about 70 s, never starting a lab after 150 s.
+//
+//   node --import tsx bench/e2e6.ts [nat] [dr] [tun]
+import { execFile, execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { BenchResult } from './types.js';
+
+const repo = fileURLToPath(new URL('..', import.meta.url));
+const labRoot = process.env.TAPVS_LAB_DIR ?? '/tmp/tapvs-lab';
+const SECONDS = 3;
+const UDP_PAYLOAD = 64;
+/** As in bench/e2e.ts: tapvs at the kernel's precedence (TAPVS_E2E_NICE='' for the default). */
+const NICE = process.env.TAPVS_E2E_NICE ?? '-10';
+const BUDGET_MS = 150_000;
+
+type Mode = 'nat' | 'dr' | 'tun';
+type Director = 'tapvs' | 'kernel';
+
+interface Figures {
+  tcpGbps?: number;
+  udpDelivered?: number;
+  udpOffered?: number;
+  missing?: string;
+}
+
+const liveLabs = new Set<string>();
+
+function sh(file: string, args: string[], timeoutMs: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(file, args, { cwd: repo, timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
+      if (err) {
+        const why = String(stderr).trim().split('\n').slice(-3).join(' | ') || err.message;
+        reject(Object.assign(new Error(`${file} ${args.join(' ')}: ${why}`), { stdout: String(stdout) }));
+      } else {
+        resolve(stdout);
+      }
+    });
+  });
+}
+
+function labDownSync(id: string): void {
+  try {
+    execFileSync('bash', [`${repo}/netns/lab.sh`, 'down', id], { stdio: 'ignore', timeout: 20000 });
+  } catch { /* best effort: lab_down is idempotent and recorded */ }
+  liveLabs.delete(id);
+}
+
+function env(id: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of readFileSync(`${labRoot}/${id}/lab.env`, 'utf8').split('\n')) {
+    const m = /^([A-Z0-9_]+)=(.*)$/.exec(line);
+    if (m) out[m[1]!] = m[2]!.replace(/\\(.)/g, '$1');
+  }
+  return out;
+}
+
+async function up(director: Director, mode: Mode, id: string): Promise<Record<string, string>> {
+  liveLabs.add(id);
+  if (director === 'kernel') {
+    await sh('bash', [`${repo}/netns/kernel-peer.sh`, 'up', mode, id], 60000);
+  } else {
+    await sh('bash', [`${repo}/netns/lab.sh`, 'up', mode, id], 60000);
+    const nice = NICE === '' ? '' : ` "$LAB_DIR/tapvs.conf" --nice ${NICE}`;
+    await sh('bash', ['-c', `source netns/lib.sh; export LAB_ID=${id} LAB_DIR=${labRoot}/${id}; lab_conf rr >/dev/null && lab_tapvs${nice}`], 60000);
+  }
+  return env(id);
+}
+
+interface IperfEnd {
+  sum_sent?: { packets?: number; seconds?: number };
+  sum_received?: { bytes?: number; seconds?: number; bits_per_second?: number };
+}
+
+async function iperf6(ns: string, vip: string, extra: string[]): Promise<IperfEnd> {
+  const argv = ['netns', 'exec', ns, 'iperf3', '-6', '-c', vip, '-p', '5201', '-t', String(SECONDS), '-J', ...extra];
+  const out = await sh('ip', argv, (SECONDS + 15) * 1000).catch((err: Error & { stdout?: string }) => err.stdout || Promise.reject(err));
+  let j: { end?: IperfEnd; error?: string };
+  try {
+    j = JSON.parse(out) as typeof j;
+  } catch {
+    throw new Error(`iperf3 -6 ${extra.join(' ')}: no JSON report`);
+  }
+  if (j.error) throw new Error(`iperf3 -6 ${extra.join(' ')}: ${j.error}`);
+  return j.end ?? {};
+}
+
+async function measure(director: Director, mode: Mode, id: string, deadline: number): Promise<Figures> {
+  if (performance.now() > deadline) return { missing: 'not run: the e2e time budget is spent' };
+  if (director === 'kernel' && mode === 'tun') return { missing: 'n/a (no ip6_tunnel module)' };
+  try {
+    const e = await up(director, mode, id);
+    const vip = e.LAB_VIP6;
+    if (!vip) return { missing: 'the lab has no IPv6 (LAB_IPV6=0)' };
+    const ns = e.LAB_CLIENT_NS!;
+    const tcp = await iperf6(ns, vip, []);
+    await new Promise((r) => setTimeout(r, 300));
+    const udp = await iperf6(ns, vip, ['-u', '-l', String(UDP_PAYLOAD), '-b', '0']);
+    const rx = udp.sum_received ?? {};
+    const secs = rx.seconds ?? SECONDS;
+    return {
+      tcpGbps: (tcp.sum_received?.bits_per_second ?? 0) / 1e9,
+      udpDelivered: (rx.bytes ?? 0) / UDP_PAYLOAD / secs,
+      udpOffered: (udp.sum_sent?.packets ?? 0) / (udp.sum_sent?.seconds ?? secs),
+    };
+  } catch (err) {
+    return { missing: `failed: ${(err as Error).message.slice(0, 200)}` };
+  } finally {
+    labDownSync(id);
+  }
+}
+
+function ratio(a: number | undefined, b: number | undefined): string {
+  return a !== undefined && b !== undefined && b > 0 ? `${(a / b).toFixed(2)}x kernel` : 'no kernel figure';
+}
+
+function rows(mode: Mode, t: Figures, k: Figures): BenchResult[] {
+  const M = `${mode.toUpperCase()} IPv6`;
+  const out: BenchResult[] = [];
+  if (t.missing) {
+    out.push({ name: `e2e ${M}: tapvs`, value: 0, unit: '', note: t.missing });
+  } else {
+    out.push({ name: `e2e ${M}: TCP tapvs`, value: t.tcpGbps!, unit: 'Gb/s', note: `${ratio(t.tcpGbps, k.tcpGbps)}${NICE === '' ? '' : `; tapvs --nice ${NICE}`}` });
+    out.push({
+      name: `e2e ${M}: UDP 64 B delivered, tapvs`, value: Math.round(t.udpDelivered!), unit: 'packets/s',
+      note: `${ratio(t.udpDelivered, k.udpDelivered)}; client offered ${Math.round(t.udpOffered! / 1000)} k/s`,
+    });
+  }
+  if (k.missing) {
+    out.push({ name: `e2e ${M}: kernel peer`, value: 0, unit: '', note: k.missing });
+  } else {
+    out.push({ name: `e2e ${M}: TCP kernel peer`, value: k.tcpGbps!, unit: 'Gb/s', note: mode === 'nat' ? 'nftables ip6 DNAT' : 'kernel IPv6 forwarding to rs1' });
+    out.push({
+      name: `e2e ${M}: UDP 64 B delivered, kernel peer`, value: Math.round(k.udpDelivered!), unit: 'packets/s',
+      note: `client offered ${Math.round(k.udpOffered! / 1000)} k/s`,
+    });
+  }
+  return out;
+}
+
+function missingTools(): string | undefined {
+  if (process.getuid?.() !== 0) return 'needs root (network namespaces, TAP devices)';
+  for (const tool of ['iperf3', 'ip', 'nft']) {
+    try {
+      execFileSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' });
+    } catch {
+      return `needs ${tool}`;
+    }
+  }
+  if (!existsSync('/dev/net/tun')) return 'needs /dev/net/tun';
+  return undefined;
+}
+
+export async function benchE2e6(modes: Mode[] = ['nat', 'dr', 'tun']): Promise<BenchResult[]> {
+  if (NICE !== '' && !/^-?\d{1,2}$/.test(NICE)) throw new Error(`TAPVS_E2E_NICE=${NICE}: an integer (or empty)`);
+  const why = missingTools();
+  if (why) return [{ name: 'e2e IPv6: skipped', value: 0, unit: '', note: why }];
+  const onSignal = (sig: NodeJS.Signals): void => {
+    for (const id of [...liveLabs]) labDownSync(id);
+    process.kill(process.pid, sig);
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const onExit = (): void => { for (const id of [...liveLabs]) labDownSync(id); };
+  process.on('exit', onExit);
+  const tag = (process.pid % 10000).toString(36);
+  const deadline = performance.now() + BUDGET_MS;
+  const results: BenchResult[] = [];
+  try {
+    for (const mode of modes) {
+      const t = await measure('tapvs', mode, `e6${tag}${mode[0]}t`, deadline);
+      const k = await measure('kernel', mode, `e6${tag}${mode[0]}k`, deadline);
+      results.push(...rows(mode, t, k));
+    }
+  } finally {
+    for (const id of [...liveLabs]) labDownSync(id);
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    process.off('exit', onExit);
+  }
+  return results;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const modes = process.argv.slice(2).filter((a): a is Mode => a === 'nat' || a === 'dr' || a === 'tun');
+  for (const r of await benchE2e6(modes.length > 0 ? modes : undefined)) {
+    console.log(`${r.name.padEnd(44)} ${(Number.isInteger(r.value) ? String(r.value) : r.value.toFixed(2)).padStart(10)} ${r.unit.padEnd(10)} ${r.note ?? ''}`);
+  }
+}
