@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # `make demo`: tapvs in each LVS forwarding mode, in throw-away network namespaces.
-#   bash netns/demo.sh [nat|dr|tun|nat6|dr6|tun6 ...]
+#   bash netns/demo.sh [nat|dr|tun|nat6|dr6|tun6|ha|hadr ...]
 #                                           (nat, dr and tun when none is given; needs root;
-#                                            nat6/dr6/tun6: the same dual-stack lab, driven over IPv6)
+#                                            nat6/dr6/tun6: the same dual-stack lab, driven over IPv6;
+#                                            ha/hadr: an HA pair failing over, NAT/DR, netns/demo-ha.sh)
 #   UI=1 bash netns/demo.sh ...             (make demo UI=1: each lab with the browser view on
 #                                            127.0.0.1:${UI_PORT:-8080}, opened at that mode's lesson)
 # For each mode: build the lab, start tapvs, draw the lab, send HTTP requests and a UDP
@@ -23,7 +24,7 @@ UI_PORT=${UI_PORT:-8080}
 modes=("$@")
 [ ${#modes[@]} -gt 0 ] || modes=(nat dr tun)
 for m in "${modes[@]}"; do
-  case $m in nat|dr|tun|nat6|dr6|tun6) ;; *) echo "usage: $0 [nat|dr|tun|nat6|dr6|tun6 ...] (got '$m')" >&2; exit 2 ;; esac
+  case $m in nat|dr|tun|nat6|dr6|tun6|ha|hadr) ;; *) echo "usage: $0 [nat|dr|tun|nat6|dr6|tun6|ha|hadr ...] (got '$m')" >&2; exit 2 ;; esac
 done
 if [ "$(id -u)" -ne 0 ]; then
   echo "demo: the labs need root (network namespaces, TAP devices): sudo make demo" >&2
@@ -186,7 +187,11 @@ for m in "${modes[@]}"; do
   echo
   say "${B}=== LVS-${m^^} ===${N}"
   # a subshell per mode: its EXIT trap tears its lab down whatever happens
-  ( demo_mode "$m" || { s=$?; [ -f "$LAB_DIR/tapvs.log" ] && { bad "last lines of tapvs.log:"; tail -n 15 "$LAB_DIR/tapvs.log" | indent; }; exit "$s"; } )
+  if [[ $m == ha* ]]; then
+    bash "$(dirname "$0")/demo-ha.sh" "$m"   # the HA pair (two directors) failing over: netns/demo-ha.sh
+  else
+    ( demo_mode "$m" || { s=$?; [ -f "$LAB_DIR/tapvs.log" ] && { bad "last lines of tapvs.log:"; tail -n 15 "$LAB_DIR/tapvs.log" | indent; }; exit "$s"; } )
+  fi
   rc=$?
   [ $rc -eq 130 ] && exit 130
   if [ $rc -eq 0 ]; then results+=("$m ${G}ok${N}"); else results+=("$m ${R}FAILED${N}"); failed=1; fi
