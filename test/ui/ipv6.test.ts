@@ -219,3 +219,25 @@ describe('UiHub on the IPv6 replay fixtures', () => {
     expect(passes[0]!.notes.join(' ')).toContain('next hop 2001:db8:2::1 on uplink has no known MAC yet');
   });
 });
+
+describe('tables of an IPv6 director with health checks', () => {
+  it('a check\'s verdict reaches its IPv6 real server; one a failed check took out stays listed, down', async () => {
+    const { Director } = await import('../../src/director/director.js');
+    const { tablesOf } = await import('../../src/ui/tables.js');
+    const cfg = loadConfig(join(FIX, 'nat6-http.conf'));
+    // a second real server, which a failed check has taken out of the live service
+    const taken = { ...cfg.services[0]!.dests[0]!, addr6: new Uint32Array([0x20010db8, 0x10, 0, 0x12]) // 2001:db8:0:10::12 };
+    const d = new Director(cfg, { send() {} });
+    const withBoth = { ...cfg, services: [{ ...cfg.services[0]!, dests: [...cfg.services[0]!.dests, taken] }] };
+    const svc = `-t [${VIP}]:80`;
+    const t = tablesOf(d, withBoth, 0, undefined, [
+      { service: svc, dest: `[${RS}]:8080`, kind: 'http', up: true, failures: 0 },
+      { service: svc, dest: '[2001:db8:0:10::12]:8080', kind: 'http', up: false, failures: 3, lastError: 'connection refused' },
+    ]);
+    const dests = t.services[0]!.dests;
+    expect(dests.map((x) => `${x.addr} ${x.port} ${x.health?.up} ${x.heldOut ?? false}`)).toEqual([
+      `${RS} 8080 true false`, '2001:db8:0:10::12 8080 false true',
+    ]);
+    expect(dests[1]).toMatchObject({ mode: 'NAT', via: { port: 'inside' }, health: { error: 'connection refused' } });
+  });
+});
