@@ -49,6 +49,12 @@ function haMetrics(x: Exposition, ha: HaRuntime): void {
     }
     x.add('tapvs_vrrp_priority', 'gauge', 'VRRP priority of the instance.', labels, s.priority);
     x.add('tapvs_vrrp_master_priority', 'gauge', 'Priority of the master as last heard (ours when master).', labels, s.masterPriority);
+    if (s.master !== null) {
+      x.add('tapvs_vrrp_master_info', 'gauge', 'Who is master as last heard (its primary address; ours when master): always 1.', { ...labels, master: s.master }, 1);
+    }
+    if (s.lastTransition) {
+      x.add('tapvs_vrrp_last_transition_timestamp_seconds', 'gauge', 'When the instance last changed state (Unix time).', labels, Math.round(s.lastTransition.at) / 1000);
+    }
     const c = s.counters;
     x.add('tapvs_vrrp_adverts_sent_total', 'counter', 'VRRP advertisements sent.', labels, c.advertsSent);
     x.add('tapvs_vrrp_adverts_received_total', 'counter', 'VRRP advertisements received and taken.', labels, c.advertsReceived);

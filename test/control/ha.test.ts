@@ -132,6 +132,9 @@ describe('a running director', () => {
     const m = renderMetrics({ director: rig.director, ports: rig.live.ports, ha: rig.live.ha });
     expect(m).toMatch(/^tapvs_vrrp_state\{instance="VI_1",vrid="51",port="outside",state="backup"\} 1$/m);
     expect(m).toMatch(/^tapvs_vrrp_state\{instance="VI_1",vrid="51",port="outside",state="master"\} 0$/m);
+    // no master heard yet: no master_info line; the startup transition has its time
+    expect(m).not.toMatch(/^tapvs_vrrp_master_info/m);
+    expect(m).toMatch(/^tapvs_vrrp_last_transition_timestamp_seconds\{instance="VI_1",vrid="51",port="outside"\} \d{10}(\.\d+)?$/m);
     expect(m).toMatch(/^tapvs_sync_daemon_running\{state="backup"\} 1$/m);
     expect(m).toMatch(/^tapvs_vips_held_back 1$/m);
   });

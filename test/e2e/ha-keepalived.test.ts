@@ -15,6 +15,8 @@ import { sleep, stillRunning, waitFor } from './lab.js';
 import { HaLab } from './ha-lab.js';
 
 const lab = new HaLab(`tvhak${process.pid % 1000}`, 'nat');
+const metricsPort = 19900 + (process.pid % 90);
+const metrics = async (): Promise<string> => (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
 
 /** An HTTP request through the VIP from the client: the real server's name, or null. */
 async function viaVip(): Promise<string | null> {
@@ -38,7 +40,7 @@ describe('e2e VRRP interop: tapvs and keepalived elect each other', () => {
   }, 120_000);
 
   it('VRRPv3: keepalived with the higher priority preempts tapvs; stopped, tapvs takes over (priority 0) and serves the VIP', async () => {
-    await lab.conf('a', 100);
+    await lab.conf('a', 100, '', [`option metrics_listen 127.0.0.1:${metricsPort}`]);
     await lab.start('a');
     expect(await waitFor(async () => (await lab.state('a')) === 'master', 10_000, 200)).toBeGreaterThanOrEqual(0);
     expect(await viaVip()).toMatch(/^rs\d$/);
@@ -50,6 +52,14 @@ describe('e2e VRRP interop: tapvs and keepalived elect each other', () => {
     expect([a.state, a.master, a.masterPriority]).toEqual(['backup', '10.0.0.9', 150]);
     expect(a.lastTransition!.reason).toBe('advertisement from 10.0.0.9 with higher priority 150 (ours 100)');
     expect(await lab.keepalivedHasVip('ka1')).toBe(true);
+    // the same in the metrics and the log: state, priorities, who is master, the transition with its reason
+    const m = await metrics();
+    const labels = 'instance="VI_1",vrid="51",port="outside"';
+    for (const line of [`tapvs_vrrp_state{${labels},state="backup"} 1`, `tapvs_vrrp_state{${labels},state="master"} 0`, `tapvs_vrrp_priority{${labels}} 100`,
+      `tapvs_vrrp_master_priority{${labels}} 150`, `tapvs_vrrp_master_info{${labels},master="10.0.0.9"} 1`, `tapvs_vrrp_became_backup_total{${labels}} 2`]) {
+      expect(m.split('\n'), line).toContain(line);
+    }
+    expect(lab.log('tapvs-a')).toContain('vrrp VI_1: MASTER -> BACKUP (advertisement from 10.0.0.9 with higher priority 150 (ours 100))');
     // it stays so: tapvs follows keepalived's adverts (nothing refused), keepalived stays master
     await sleep(4000);
     const a2 = (await lab.vrrp('a')).vrrp[0]!;
