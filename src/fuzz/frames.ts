@@ -16,6 +16,12 @@ export interface FuzzFrame {
 }
 
 const TCP_FLAGS = ['S', 'S', 'A', 'PA', 'FA', 'R', 'SA', 'RA', 'F', 'U', 'SF', ''];
+/** The SCTP service's port in the NAT topology (its real server's is one more). */
+const SCTP_PORT = 5000;
+const SCTP_CHUNKS: (string | number)[] = [
+  'INIT', 'INIT', 'INIT ACK', 'COOKIE ECHO', 'COOKIE ACK', 'DATA', 'DATA', 'SACK', 'HEARTBEAT', 'ABORT', 'SHUTDOWN',
+  'SHUTDOWN ACK', 'SHUTDOWN COMPLETE', 'ERROR', 64, 192, 255,
+];
 
 /** Clients: a small pool, so that connections are found again and move through their states, and now and then anyone. */
 function client(rng: Rng): string {
@@ -162,8 +168,19 @@ export function validFrame(rng: Rng, t: Target): FuzzFrame {
     }
     case 20: // another ethertype, or an Ethernet header and nothing much after it
       return { port: rng.int(t.ports.length), frame: eth({ src: router.mac, dst: out.mac, type: rng.pick([0x88cc, 0x8100, 0x0806, 0x0800, 0x86dd, 0x88a8, rng.int(65536)]) }).payload(rng.bytes(rng.int(64))).build() };
-    case 21: // SCTP, GRE: protocols with no service here
-      return { port: 0, frame: fromClient().ipv4({ src: client(rng), dst: vip, protocol: rng.pick([132, 47, 50, 112, 255]) }).payload(rng.bytes(rng.range(0, 64))).build() };
+    case 21: { // SCTP: chunks of an association, to the SCTP service or from its real server, CRC right or wrong; else GRE, ESP, ...
+      if (rng.chance(0.4)) {
+        return { port: 0, frame: fromClient().ipv4({ src: client(rng), dst: vip, protocol: rng.pick([132, 47, 50, 112, 255]) }).payload(rng.bytes(rng.range(0, 64))).build() };
+      }
+      const chunks = Array.from({ length: rng.range(0, 3) }, () => ({ type: rng.pick(SCTP_CHUNKS), data: rng.bytes(rng.int(40)) }));
+      const crc = rng.chance(0.8) ? {} : { checksum: rng.u32() };
+      const vtag = rng.chance(0.3) ? 0 : rng.u32();
+      if (rng.chance(0.6)) {
+        return { port: 0, frame: fromClient().ipv4({ src: client(rng), dst: vip, flags: ipFlags() }).sctp({ sport: cport(rng), dport: SCTP_PORT, vtag, chunks, ...crc }).build() };
+      }
+      const from = eth({ src: rs.mac, dst: rsPort.mac }).ipv4({ src: rs.addr, dst: client(rng), ttl: 64, flags: 'DF' });
+      return { port: last, frame: from.sctp({ sport: SCTP_PORT + 1, dport: cport(rng), vtag, chunks, ...crc }).build() };
+    }
     default: // the commonest case again: established traffic of the small client pool
       return { port: 0, frame: tcpTo(fromClient().ipv4({ src: `203.0.113.${rng.range(1, 4)}`, dst: t.vips[0]!, flags: 'DF' }), rng, 40000 + rng.int(4), t.svcPorts[0]!) };
   }
