@@ -226,7 +226,7 @@ describe('tables of an IPv6 director with health checks', () => {
     const { tablesOf } = await import('../../src/ui/tables.js');
     const cfg = loadConfig(join(FIX, 'nat6-http.conf'));
     // a second real server, which a failed check has taken out of the live service
-    const taken = { ...cfg.services[0]!.dests[0]!, addr6: new Uint32Array([0x20010db8, 0x10, 0, 0x12]) // 2001:db8:0:10::12 };
+    const taken = { ...cfg.services[0]!.dests[0]!, addr6: new Uint32Array([0x20010db8, 0x10, 0, 0x12]) }; // 2001:db8:0:10::12
     const d = new Director(cfg, { send() {} });
     const withBoth = { ...cfg, services: [{ ...cfg.services[0]!, dests: [...cfg.services[0]!.dests, taken] }] };
     const svc = `-t [${VIP}]:80`;
