@@ -84,6 +84,17 @@ describe('sumBytesFast', () => {
     ), { numRuns: 300 });
   });
 
+  it('folds to the same sum on views that start anywhere in their ArrayBuffer', () => {
+    fc.assert(fc.property(
+      fc.uint8Array({ minLength: 0, maxLength: 2000 }), fc.nat(3), fc.nat(9), fc.nat(40),
+      (data, shift, lead, acc0) => {
+        const buf = new Uint8Array(new ArrayBuffer(shift + lead + data.length + 3), shift, lead + data.length);
+        buf.set(data, lead);
+        expect(csumFold(sumBytesFast(buf, lead, data.length, acc0))).toBe(csumFold(sumBytes(buf, lead, data.length, acc0)));
+      },
+    ), { numRuns: 300 });
+  });
+
   it('is exact on a 64 KB range of 0xff bytes (the largest sum)', () => {
     const buf = new Uint8Array(65534).fill(0xff);
     expect(csumFold(sumBytesFast(buf, 0, buf.length))).toBe(csumFold(sumBytes(buf, 0, buf.length)));
