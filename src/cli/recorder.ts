@@ -2,6 +2,7 @@ import type { Director } from '../director/director.js';
 import { PcapngStreamWriter } from '../io/pcap-file.js';
 import { portNow, type FrameMeta } from '../io/port.js';
 import { completeChecksum } from '../wire/csum-partial.js';
+import { GsoComments } from '../io/gso-comment.js';
 import { RuleRecorder, type RuleEvent, type RuleWatcher } from '../control/rule-log.js';
 import type { FrameTap } from '../runtime/live.js';
 import { DecisionLog } from '../trace/decisions.js';
@@ -76,8 +77,9 @@ export class Recorder implements FrameTap {
     this.rules?.beforeFrame();
     if (this.rx) {
       const f = this.finished(buf, off, len, meta);
-      if (f) this.rx.addFrom(port, toNs(now), f, 0, len);
-      else this.rx.addFrom(port, toNs(now), buf, off, len);
+      const c = this.comment(meta);
+      if (f) this.rx.addFrom(port, toNs(now), f, 0, len, c);
+      else this.rx.addFrom(port, toNs(now), buf, off, len, c);
     }
     this.frames++;
     if (this.rules) this.rules.frames = this.frames;
@@ -86,8 +88,16 @@ export class Recorder implements FrameTap {
   sent(port: number, buf: Uint8Array, off: number, len: number, meta?: FrameMeta): void {
     if (!this.tx) return;
     const f = this.finished(buf, off, len, meta);
-    if (f) this.tx.addFrom(port, toNs(this.clock), f, 0, len);
-    else this.tx.addFrom(port, toNs(this.clock), buf, off, len);
+    const c = this.comment(meta);
+    if (f) this.tx.addFrom(port, toNs(this.clock), f, 0, len, c);
+    else this.tx.addFrom(port, toNs(this.clock), buf, off, len, c);
+  }
+
+  /** Super-frames' packet comments (io/gso-comment.ts), so that a replay hands each on as the live director got it. */
+  private readonly comments = new GsoComments();
+
+  private comment(meta: FrameMeta | undefined): Uint8Array | undefined {
+    return this.comments.of(meta);
   }
 
   close(): void {

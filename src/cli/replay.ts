@@ -15,7 +15,8 @@ import {
   stripVlanTags,
   toEthernet,
 } from '../io/link-adapt.js';
-import { HEADROOM } from '../io/port.js';
+import { HEADROOM, PLAIN_FRAME } from '../io/port.js';
+import { GsoComments, readGsoComment } from '../io/gso-comment.js';
 import { textTrace } from '../trace/text.js';
 import { DecisionLog, teeSinks } from '../trace/decisions.js';
 import { applyEvent, readEvents, type LoadedEvent } from '../control/rule-log.js';
@@ -182,9 +183,11 @@ function replayInto(cfg: DirectorConfig, inPath: string, outPath: string, opts: 
     writer = PcapngStreamWriter.open(outPath, portNames, { bufferBytes: 1 << 20 });
     const out = writer;
     let clockNs = 0n;
+    const meta = { gsoType: 0, gsoSize: 0, csumStart: 0, csumOffset: 0 };
     const log = opts.decisions;
+    const comments = new GsoComments();
     const director = new Director(cfg, {
-      send: (port, buf, off, len) => out.addFrom(port, clockNs, buf, off, len),
+      send: (port, buf, off, len, meta) => out.addFrom(port, clockNs, buf, off, len, comments.of(meta)),
     }, { trace: teeSinks(opts.trace ? textTrace(opts.trace) : undefined, log?.sink, opts.ui?.sink) });
     opts.ui?.started(director, cfg);
 
@@ -278,7 +281,8 @@ function replayInto(cfg: DirectorConfig, inPath: string, outPath: string, opts: 
         }
       }
       log?.frame(framesIn);
-      director.process(port, buf, off, len, now);
+      // a super-frame recorded with offload goes in as the live director got it (io/gso-comment.ts)
+      director.process(port, buf, off, len, now, readGsoComment(reader.comment, meta) ? meta : PLAIN_FRAME);
       if (opts.stop?.()) {
         stopped = true;
         break;

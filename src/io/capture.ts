@@ -53,6 +53,8 @@ export interface CaptureReader {
   ifIndex: number;
   /** Nanoseconds since the Unix epoch. */
   timeNs: bigint;
+  /** The frame's packet comment (pcapng only), if it has one. */
+  readonly comment?: string | undefined;
   /** Moves to the next frame; false at the end of the file. Throws CaptureError on a malformed file. */
   next(): boolean;
   close(): void;

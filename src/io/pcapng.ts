@@ -34,6 +34,10 @@ const BYTE_ORDER_MAGIC = 0x1a2b3c4d;
 const OPT_ENDOFOPT = 0;
 const OPT_SHB_USERAPPL = 4;
 const OPT_IF_NAME = 2;
+/** opt_comment: any block's comment; on a packet, Wireshark's packet comment. */
+const OPT_COMMENT = 1;
+/** The longest packet comment a writer takes (a reader takes any). */
+const MAX_PACKET_COMMENT = 128;
 const OPT_IF_TSRESOL = 9;
 const OPT_IF_TSOFFSET = 14;
 
@@ -74,6 +78,8 @@ export class PcapngReader implements CaptureReader {
   origLen = 0;
   ifIndex = 0;
   timeNs = 0n;
+  /** The frame's packet comment (Enhanced Packet Blocks' opt_comment), if it has one. */
+  comment: string | undefined = undefined;
   private section: ReadInterface[] = [];
   private le = true;
   private sawSection = false;
@@ -154,6 +160,7 @@ export class PcapngReader implements CaptureReader {
           const ticks = (BigInt(dv.getUint32(b + 4, le)) << 32n) | BigInt(dv.getUint32(b + 8, le));
           const timeNs = itf.tickDiv === 1n ? ticks * itf.tickMul + itf.offsetNs : (ticks * itf.tickMul) / itf.tickDiv + itf.offsetNs;
           this.lastTimeNs = timeNs;
+          this.comment = type === BT_ENHANCED_PACKET ? packetComment(src, dataOff + pad4(capLen), bodyEnd, le) : undefined;
           return this.frame(dataOff - base, capLen, dv.getUint32(b + 16, le), itf, timeNs);
         }
         case BT_SIMPLE_PACKET: {
@@ -164,6 +171,7 @@ export class PcapngReader implements CaptureReader {
           const dataOff = body + 4;
           let capLen = Math.min(origLen, bodyEnd - dataOff);
           if (itf.snaplen > 0) capLen = Math.min(capLen, itf.snaplen);
+          this.comment = undefined;
           return this.frame(dataOff - base, capLen, origLen, itf, this.lastTimeNs);
         }
         default:
@@ -187,6 +195,26 @@ export class PcapngReader implements CaptureReader {
   close(): void {
     this.src.close();
   }
+}
+
+/**
+ * The opt_comment among a packet block's options at file offsets [p, end),
+ * resident in `src`. Options that overrun the block are not this reader's
+ * business (nothing replayed depends on them): reading stops there.
+ */
+function packetComment(src: ByteSource, p: number, end: number, le: boolean): string | undefined {
+  const dv = src.dv;
+  const base = src.base;
+  while (end - p >= 4) {
+    const code = dv.getUint16(p - base, le);
+    const len = dv.getUint16(p - base + 2, le);
+    if (code === 0) return undefined;
+    const v = p + 4;
+    if (len > end - v) return undefined;
+    if (code === OPT_COMMENT) return textDecoder.decode(src.buf.subarray(v - base, v - base + len));
+    p = v + pad4(len);
+  }
+  return undefined;
 }
 
 export function parsePcapng(bytes: Uint8Array, name: string): ParsedCapture {
@@ -286,7 +314,7 @@ class PcapngEncoder {
   }
 
   get maxRecord(): number {
-    return BLOCK_OVERHEAD + EPB_FIXED + pad4(this.snaplen);
+    return BLOCK_OVERHEAD + EPB_FIXED + pad4(this.snaplen) + 4 + MAX_PACKET_COMMENT + 4;
   }
 
   private interfaceDescription(ifName: string): Uint8Array {
@@ -305,8 +333,9 @@ class PcapngEncoder {
     return this.encodePacketFrom(out, pos, ifIndex, timeNs, frame, 0, frame.length);
   }
 
-  /** As encodePacket, for the frame at `src[off, off + len)`. */
-  encodePacketFrom(out: Uint8Array, pos: number, ifIndex: number, timeNs: bigint, src: Uint8Array, off: number, len: number): number {
+  /** As encodePacket, for the frame at `src[off, off + len)`, with a packet comment (UTF-8, at most 128 bytes) if given. */
+  encodePacketFrom(out: Uint8Array, pos: number, ifIndex: number, timeNs: bigint, src: Uint8Array, off: number, len: number, comment?: Uint8Array): number {
+    if (comment !== undefined && comment.length > MAX_PACKET_COMMENT) throw new RangeError(`packet comment of ${comment.length} bytes is over ${MAX_PACKET_COMMENT}`);
     if (!Number.isInteger(ifIndex) || ifIndex < 0 || ifIndex >= this.interfaceCount) {
       throw new RangeError(`interface ${ifIndex} was not declared (${this.interfaceCount} interfaces)`);
     }
@@ -314,7 +343,8 @@ class PcapngEncoder {
     const ticks = this.nanos ? timeNs : timeNs / 1000n;
     if (ticks > 0xffffffffffffffffn) throw new RangeError(`capture timestamp ${timeNs} ns does not fit 64 bits`);
     const capLen = Math.min(len, this.snaplen);
-    const blockLen = BLOCK_OVERHEAD + EPB_FIXED + pad4(capLen);
+    const optLen = comment === undefined ? 0 : 4 + pad4(comment.length) + 4;
+    const blockLen = BLOCK_OVERHEAD + EPB_FIXED + pad4(capLen) + optLen;
     const dv = this.viewOf(out);
     dv.setUint32(pos, BT_ENHANCED_PACKET, true);
     dv.setUint32(pos + 4, blockLen, true);
@@ -325,6 +355,13 @@ class PcapngEncoder {
     dv.setUint32(pos + 24, len, true);
     out.set(src.subarray(off, off + capLen), pos + 28);
     out.fill(0, pos + 28 + capLen, pos + blockLen - 4);
+    if (comment !== undefined) {
+      const at = pos + 28 + pad4(capLen);
+      dv.setUint16(at, OPT_COMMENT, true);
+      dv.setUint16(at + 2, comment.length, true);
+      out.set(comment, at + 4);
+      // then opt_endofopt: the four zero bytes the fill left
+    }
     dv.setUint32(pos + blockLen - 4, blockLen, true);
     return blockLen;
   }
@@ -398,9 +435,11 @@ export class PcapngWriter {
   }
 
   /** Appends a frame seen on interface `ifIndex` (its position in the constructor's list). */
-  add(ifIndex: number, timeNs: bigint, frame: Uint8Array): void {
-    const blk = new Uint8Array(BLOCK_OVERHEAD + EPB_FIXED + pad4(Math.min(frame.length, this.enc.snaplen)));
-    this.enc.encodePacket(blk, 0, ifIndex, timeNs, frame);
+  add(ifIndex: number, timeNs: bigint, frame: Uint8Array, comment?: string): void {
+    const text = comment === undefined ? undefined : textEncoder.encode(comment);
+    const optLen = text === undefined ? 0 : 4 + pad4(text.length) + 4;
+    const blk = new Uint8Array(BLOCK_OVERHEAD + EPB_FIXED + pad4(Math.min(frame.length, this.enc.snaplen)) + optLen);
+    this.enc.encodePacketFrom(blk, 0, ifIndex, timeNs, frame, 0, frame.length, text);
     this.blocks.push(blk);
   }
 
@@ -442,11 +481,11 @@ export class PcapngStreamWriter extends CaptureStream {
     return this.addFrom(ifIndex, timeNs, frame, 0, frame.length);
   }
 
-  /** As `add`, for the frame at `buf[off, off + len)`: no view to make per frame. */
-  addFrom(ifIndex: number, timeNs: bigint, buf: Uint8Array, off: number, len: number): boolean {
+  /** As `add`, for the frame at `buf[off, off + len)`: no view to make per frame. `comment`: the packet comment's UTF-8 bytes. */
+  addFrom(ifIndex: number, timeNs: bigint, buf: Uint8Array, off: number, len: number, comment?: Uint8Array): boolean {
     let blockLen: number;
     try {
-      blockLen = this.enc.encodePacketFrom(this.sink.buffer, this.sink.tail, ifIndex, timeNs, buf, off, len);
+      blockLen = this.enc.encodePacketFrom(this.sink.buffer, this.sink.tail, ifIndex, timeNs, buf, off, len, comment);
     } catch {
       this.rejected++;
       return false;
