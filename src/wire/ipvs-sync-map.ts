@@ -44,8 +44,8 @@ const SAME_BITS: readonly (readonly [number, number])[] = [
 
 /**
  * ConnTable flags -> wire flags: method and the shared bits. tapvs's own
- * bookkeeping bits (HASHED, INVALID, USED) are not sent; tapvs does no
- * sequence adjustment, so the SEQ bits stay clear.
+ * bookkeeping bits (HASHED, INVALID, USED) are not sent. The SEQ bits come
+ * from the conn's app state (an FTP helper's offsets), set by the daemon.
  */
 export function connFlagsToSync(flags: number): number {
   let out = FWD_TO_SYNC[flags & TAPVS_CONN_F_FWD_MASK] ?? IP_VS_CONN_F_MASQ;

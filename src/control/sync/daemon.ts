@@ -36,7 +36,8 @@ import type { Service } from '../../model/service.js';
 export type { SyncDaemonSpec, SyncSettings, SyncState };
 import { AF_INET, AF_INET6, IPPROTO_SCTP, IPPROTO_TCP } from '../../model/proto.js';
 import { protoOps } from '../../conn/proto/index.js';
-import { CONN_F_ONE_PACKET, CONN_F_TEMPLATE } from '../../conn/flags.js';
+import { CONN_F_APP, CONN_F_ONE_PACKET, CONN_F_TEMPLATE } from '../../conn/flags.js';
+import { SEQ_IN, SEQ_OUT } from '../../conn/app.js';
 import { TCP_S_CLOSE, TCP_S_CLOSE_WAIT, TCP_S_ESTABLISHED, TCP_S_FIN_WAIT, TCP_S_TIME_WAIT } from '../../conn/tcp-states.js';
 import type { Packet } from '../../net/packet.js';
 import type { DirectorPort } from '../../net/port.js';
@@ -46,7 +47,7 @@ import { IPPROTO_UDP } from '../../wire/ipproto.js';
 import {
   AF_INET6_SYNC, AF_INET_SYNC, IPVS_SYNC_DEFAULT_PERIOD, IPVS_SYNC_DEFAULT_THRESHOLD, IPVS_SYNC_FLUSH_MS,
   IPVS_SYNC_GROUP, IP_VS_CONN_F_FWD_MASK, IP_VS_CONN_F_MASQ, IPVS_SYNC_PORT, IPVS_SYNC_TTL, IP_VS_CONN_F_BACKUP_MASK, IP_VS_CONN_F_HASHED,
-  IP_VS_CONN_F_INACTIVE, IP_VS_CONN_F_TEMPLATE, IP_VS_CTPL_S_LAST, IP_VS_SCTP_S_CLOSED, IP_VS_SCTP_S_ESTABLISHED,
+  IP_VS_CONN_F_INACTIVE, IP_VS_CONN_F_IN_SEQ, IP_VS_CONN_F_OUT_SEQ, IP_VS_CONN_F_TEMPLATE, IP_VS_CTPL_S_LAST, IP_VS_SCTP_S_CLOSED, IP_VS_SCTP_S_ESTABLISHED,
   IP_VS_SCTP_S_SHUTDOWN_ACK_SENT, IP_VS_SCTP_S_SHUTDOWN_RECEIVED, IP_VS_SCTP_S_SHUTDOWN_SENT, IpvsSyncReader,
   IpvsSyncWriter, ipvsSyncMaxlen, ipvsSyncStateCount, newIpvsSyncConn, type IpvsSyncConn,
 } from '../../wire/ipvs-sync.js';
@@ -379,6 +380,21 @@ export class SyncDaemons implements SyncHook {
     r.af = t.af[i] === AF_INET6 ? AF_INET6_SYNC : AF_INET_SYNC;
     r.protocol = proto;
     r.flags = connFlagsToSync(t.flags[i]!);
+    // an app's sequence offsets (FTP through NAT): the kernel's IN_SEQ/OUT_SEQ flags and the sequence-data option
+    if ((t.flags[i]! & CONN_F_APP) !== 0) {
+      const a = t.apps;
+      const sf = a.seqFlags[i]!;
+      if (sf !== 0) {
+        if (sf & SEQ_IN) r.flags |= IP_VS_CONN_F_IN_SEQ;
+        if (sf & SEQ_OUT) r.flags |= IP_VS_CONN_F_OUT_SEQ;
+        r.inSeqInit = a.inInit[i]!;
+        r.inSeqDelta = a.inDelta[i]! >>> 0;
+        r.inSeqPrevDelta = a.inPrev[i]! >>> 0;
+        r.outSeqInit = a.outInit[i]!;
+        r.outSeqDelta = a.outDelta[i]! >>> 0;
+        r.outSeqPrevDelta = a.outPrev[i]! >>> 0;
+      }
+    }
     const st = connStateToSync(proto, t.state[i]!, template);
     r.state = st < 0 ? 0 : st;
     r.cport = t.cport[i]!;
@@ -511,6 +527,17 @@ export class SyncDaemons implements SyncHook {
     }
     t.syncApply(slot, state, template ? false : inactive, timeoutMs, now);
     t.inPkts[slot] = this.settings.syncThreshold;
+    // the sequence offsets, for a conn the app is bound to here too (ip_vs_proc_conn copies in_seq/out_seq)
+    if (c.hasSeq && (t.flags[slot]! & CONN_F_APP) !== 0) {
+      const a = t.apps;
+      a.seqFlags[slot] = ((flags & IP_VS_CONN_F_IN_SEQ) !== 0 ? SEQ_IN : 0) | ((flags & IP_VS_CONN_F_OUT_SEQ) !== 0 ? SEQ_OUT : 0);
+      a.inInit[slot] = c.inSeqInit >>> 0;
+      a.inDelta[slot] = c.inSeqDelta | 0;
+      a.inPrev[slot] = c.inSeqPrevDelta | 0;
+      a.outInit[slot] = c.outSeqInit >>> 0;
+      a.outDelta[slot] = c.outSeqDelta | 0;
+      a.outPrev[slot] = c.outSeqPrevDelta | 0;
+    }
   }
 
   private sameDest(slot: number, c: IpvsSyncConn, v6: boolean): boolean {

@@ -9,8 +9,10 @@ import { describe, expect, it } from 'vitest';
 import { SyncDaemons } from '../../../src/control/sync/daemon.js';
 import type { DirectorConfig } from '../../../src/model/config.js';
 import { TCP_S_CLOSE_WAIT, TCP_S_ESTABLISHED } from '../../../src/conn/tcp-states.js';
+import { CONN_F_APP } from '../../../src/conn/flags.js';
+import { SEQ_OUT } from '../../../src/conn/app.js';
 import {
-  decodeIpvsSync, IP_VS_CONN_F_INACTIVE, IP_VS_CONN_F_TEMPLATE, IpvsSyncWriter, IPVS_SYNC_GROUP, IPVS_SYNC_PORT, newIpvsSyncConn,
+  decodeIpvsSync, IP_VS_CONN_F_INACTIVE, IP_VS_CONN_F_IN_SEQ, IP_VS_CONN_F_OUT_SEQ, IP_VS_CONN_F_TEMPLATE, IpvsSyncWriter, IPVS_SYNC_GROUP, IPVS_SYNC_PORT, newIpvsSyncConn,
   type IpvsSyncConn,
 } from '../../../src/wire/ipvs-sync.js';
 import { eth } from '../../../src/wire/builder.js';
@@ -25,13 +27,14 @@ const INSIDE = 1;
 const OUTSIDE = 0;
 
 /** Director A (master) and B (backup): the same services, B's port addresses .2. */
-function pair(opts: { persistent?: number; udp?: boolean; onePacket?: boolean } = {}): { a: Rig; b: Rig; cfgB: DirectorConfig } {
+function pair(opts: { persistent?: number; udp?: boolean; onePacket?: boolean; ftpPorts?: number[] } = {}): { a: Rig; b: Rig; cfgB: DirectorConfig } {
   const services = [{ port: 80, persistent: opts.persistent ?? 0, dests: [{ addr: NAT.rs1, port: 8080 }, { addr: NAT.rs2, port: 8080 }] }];
   if (opts.udp) services.push({ proto: 'udp', port: 53, dests: [{ addr: NAT.rs1, port: 53 }] } as never);
   const cfgA = natConfig({ services });
   const cfgB = natConfig({ services });
   cfgB.ports = cfgB.ports.map((p, i) => ({ ...p, mac: p.mac + 0x10, addrs: [{ addr: ip(i === 0 ? '10.0.0.2' : '192.168.10.2'), prefix: 24 }] }));
   if (opts.onePacket) for (const c of [cfgA, cfgB]) c.services[1]!.onePacket = true;
+  if (opts.ftpPorts) for (const c of [cfgA, cfgB]) c.options = { ...c.options, ftpPorts: opts.ftpPorts };
   return { a: new Rig(cfgA), b: new Rig(cfgB), cfgB };
 }
 
@@ -235,6 +238,40 @@ describe('backup: what it keeps', () => {
     deliver(b, tick(a, t0 + 7000), t0 + 7000);
     expect([t.state[slot], t.timeout[slot], dest.activeConns, dest.inactConns]).toEqual([TCP_S_CLOSE_WAIT, 60_000, 0, 1]);
     expect(sb.backupCounters).toMatchObject({ updated: 1 });
+  });
+
+  it('an app conn (FTP through NAT) with sequence offsets: sent with IN_SEQ/OUT_SEQ and the sequence-data option, kept by the backup\'s bound app', () => {
+    const { a, b } = pair({ ftpPorts: [80] });
+    startMaster(a);
+    startBackup(b);
+    const t0 = 10_000_000;
+    connect(a, 2, t0);
+    const ta = a.d.conns;
+    const sa = ta.lookupIn(6, ip(CLIENT), 40000, ip(NAT.vip), 80, t0 + 2);
+    expect(ta.flags[sa]! & CONN_F_APP).toBe(CONN_F_APP);
+    // as the FTP helper leaves it after rewriting a 227 reply 3 bytes longer, then one 2 bytes shorter
+    const ap = ta.apps;
+    ap.seqFlags[sa] = SEQ_OUT;
+    ap.outInit[sa] = 0xfffffff0;
+    ap.outDelta[sa] = 1;
+    ap.outPrev[sa] = 3;
+    a.in(OUTSIDE, clientSeg('A', 3), t0 + 3);
+    const sent = tick(a, t0 + 3000);
+    const rec = syncMessages(sent).flatMap((m) => m.msg.conns);
+    expect(rec).toHaveLength(1);
+    expect([rec[0]!.flags & (IP_VS_CONN_F_IN_SEQ | IP_VS_CONN_F_OUT_SEQ), rec[0]!.hasSeq, rec[0]!.outSeqInit >>> 0, rec[0]!.outSeqDelta, rec[0]!.outSeqPrevDelta])
+      .toEqual([IP_VS_CONN_F_OUT_SEQ, true, 0xfffffff0, 1, 3]);
+    deliver(b, sent, t0 + 3000);
+    const tb = b.d.conns;
+    const sb = tb.lookupIn(6, ip(CLIENT), 40000, ip(NAT.vip), 80, t0 + 3000);
+    expect(sb).toBeGreaterThanOrEqual(0);
+    expect(tb.flags[sb]! & CONN_F_APP).toBe(CONN_F_APP);
+    const bp = tb.apps;
+    expect([bp.seqFlags[sb], bp.outInit[sb], bp.outDelta[sb], bp.outPrev[sb], bp.inDelta[sb]]).toEqual([SEQ_OUT, 0xfffffff0, 1, 3, 0]);
+    // a conn without offsets carries no sequence data
+    connect(a, 3, t0 + 4000, 40001);
+    const rec2 = syncMessages(tick(a, t0 + 7000)).flatMap((m) => m.msg.conns).filter((c) => c.cport === 40001);
+    expect([rec2.length, rec2[0]!.hasSeq, rec2[0]!.flags & (IP_VS_CONN_F_IN_SEQ | IP_VS_CONN_F_OUT_SEQ)]).toEqual([1, false, 0]);
   });
 
   it('a record for a conn it has with another real server: active ends it (the master rescheduled), inactive is ignored', () => {
