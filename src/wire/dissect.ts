@@ -15,6 +15,7 @@ import { get16, get32 } from './bytes.js';
 import { WIRE_OK } from './errors.js';
 import { ETHERTYPE_ARP, ETHERTYPE_IPV4, ETHERTYPE_IPV6, ETHERTYPE_VLAN } from './ethernet.js';
 import { Ipv6Headers } from './ipv6.js';
+import { sctpChunkName } from './sctp.js';
 import { tcpFlagsString } from './tcp.js';
 
 /** One header field of a dissected frame. */
@@ -57,6 +58,8 @@ export const FIELD_NAMES: readonly string[] = [
   'tcp.srcport', 'tcp.dstport', 'tcp.seq', 'tcp.ack', 'tcp.hdr_len', 'tcp.flags', 'tcp.window_size', 'tcp.checksum',
   'tcp.urgent_pointer', 'tcp.options', 'tcp.payload',
   'udp.srcport', 'udp.dstport', 'udp.length', 'udp.checksum', 'udp.payload',
+  'sctp.srcport', 'sctp.dstport', 'sctp.verification_tag', 'sctp.checksum', 'sctp.chunk_type', 'sctp.chunk_flags',
+  'sctp.chunk_length', 'sctp.chunk_value', 'sctp.chunk_padding',
   'icmp.type', 'icmp.code', 'icmp.checksum', 'icmp.ident', 'icmp.seq', 'icmp.mtu', 'icmp.unused', 'icmp.gateway',
   'icmp.pointer', 'icmp.rest', 'icmp.data',
   'icmpv6.type', 'icmpv6.code', 'icmpv6.checksum', 'icmpv6.ident', 'icmpv6.seq', 'icmpv6.mtu', 'icmpv6.pointer', 'icmpv6.unused',
@@ -235,6 +238,7 @@ function ipv4(b: Builder, p: number, avail: number, parent: number, pre: string)
   const quoted = pre !== '' && parentIsIcmp(b, parent);
   if (proto === 6) tcp(b, l4, end, I, pre, quoted);
   else if (proto === 17) udp(b, l4, end, I, pre, quoted);
+  else if (proto === 132) sctp(b, l4, end, I, pre, quoted);
   else if (proto === 1) icmp(b, l4, end, I, pre);
   else if (proto === 4 && pre === '') ipv4(b, l4, end - l4, I, 'inner.');
   else b.bytes(I, `${pre}ip.payload`, l4, end - l4);
@@ -268,6 +272,35 @@ function udp(b: Builder, p: number, end: number, parent: number, pre: string, qu
   if (!f('srcport', p, dec) || !f('dstport', p + 2, dec) || !f('length', p + 4, dec)) return;
   if (!f('checksum', p + 6, (v) => hex(v, 4), 'l4')) return;
   if (!quoted && p + 8 < end) b.bytes(U, `${pre}udp.payload`, p + 8, end - p - 8);
+}
+
+/**
+ * SCTP (RFC 9260): the common header (its CRC32c covers the whole packet,
+ * not the IP pseudo-header, so it goes with any change inside the layer),
+ * then each chunk's type, flags, length and value; a quoted header (ICMP
+ * error) stops after what is there.
+ */
+function sctp(b: Builder, p: number, end: number, parent: number, pre: string, quoted: boolean): void {
+  const S = b.layer(`${pre ? 'inner ' : ''}sctp`, parent);
+  const n = (name: string) => `${pre}sctp.${name}`;
+  if (!b.add(S, n('srcport'), p, 2, dec) || !b.add(S, n('dstport'), p + 2, 2, dec)) return;
+  if (!b.add(S, n('verification_tag'), p + 4, 4, (v) => hex(v, 8))) return;
+  if (!b.add(S, n('checksum'), p + 8, 4, (v) => hex(v, 8), undefined, 'all')) return;
+  if (quoted) return;
+  let c = p + 12;
+  while (c + 4 <= end) {
+    const len = get16(b.buf, c + 2);
+    b.add(S, n('chunk_type'), c, 1, (v) => `${v} (${sctpChunkName(v)})`);
+    b.add(S, n('chunk_flags'), c + 1, 1, (v) => hex(v, 2));
+    b.add(S, n('chunk_length'), c + 2, 2, dec);
+    if (len < 4) break;
+    const vEnd = Math.min(c + len, end);
+    if (vEnd > c + 4) b.bytes(S, n('chunk_value'), c + 4, vEnd - c - 4);
+    const padded = c + ((len + 3) & ~3);
+    if (padded > vEnd && vEnd < end) b.bytes(S, n('chunk_padding'), vEnd, Math.min(padded, end) - vEnd);
+    c = padded;
+  }
+  if (c < end) b.bytes(S, 'data', c, end - c);
 }
 
 const ICMP_ERRORS = new Set([3, 4, 5, 11, 12]);
@@ -337,6 +370,7 @@ function ipv6(b: Builder, p: number, parent: number, pre: string): number {
   const quoted = pre !== '' && parentIsIcmp(b, parent);
   if (proto === 6) tcp(b, l4, end, I, pre, quoted);
   else if (proto === 17) udp(b, l4, end, I, pre, quoted);
+  else if (proto === 132) sctp(b, l4, end, I, pre, quoted);
   else if (proto === 58) icmpv6(b, l4, end, I, pre);
   else if (proto === 41 && pre === '') ipv6(b, l4, I, 'inner.');
   else b.bytes(I, n('payload'), l4, end - l4);
@@ -437,6 +471,14 @@ export function frameSummary(buf: Uint8Array, off = 0, len = buf.length - off): 
   const d = dissectFrame(buf, off, len);
   const v = new Map<string, Field>();
   for (const f of d.fields) if (!v.has(f.name)) v.set(f.name, f);
+  // every chunk of an SCTP packet, for its summary: "sctp.chunk_types" = "INIT ACK, DATA"
+  for (const f of d.fields) {
+    if (!f.name.endsWith('sctp.chunk_type')) continue;
+    const k = `${f.name}s`;
+    const name = /\((.*)\)/.exec(f.text)?.[1] ?? f.text;
+    const prev = v.get(k);
+    v.set(k, { ...f, name: k, text: prev ? `${prev.text}, ${name}` : name });
+  }
   const t = (name: string): string => v.get(name)?.text ?? '?';
   const num = (name: string): number => Number(v.get(name)?.text.split(' ')[0] ?? NaN);
   if (!v.has('eth.src')) return `${len} bytes, too short for Ethernet`;
@@ -451,6 +493,13 @@ export function frameSummary(buf: Uint8Array, off = 0, len = buf.length - off): 
   if (!v.has('ip.version')) return `${vlan}ethertype ${t('eth.type')}, ${len} bytes`;
   if (!v.has('ip.dst')) return `${vlan}IPv4 truncated, ${len} bytes`;
   return vlan + ipSummary(v, '');
+}
+
+/** " [INIT, DATA]": the chunk types of an SCTP packet (frameSummary gathers them as sctp.chunk_types). */
+function sctpChunks(v: Map<string, Field>, pre: string): string {
+  const first = v.get(`${pre}sctp.chunk_type`);
+  if (first === undefined) return '';
+  return ` [${v.get(`${pre}sctp.chunk_types`)?.text ?? first.text}]`;
 }
 
 function ipSummary(v: Map<string, Field>, pre: string): string {
@@ -470,6 +519,7 @@ function ipSummary(v: Map<string, Field>, pre: string): string {
     return `TCP ${src}:${t('tcp.srcport')} > ${dst}:${t('tcp.dstport')} [${flags}] seq ${t('tcp.seq')} ack ${t('tcp.ack')} len ${payload('tcp.payload')}${fragText}`;
   }
   if (has('udp.srcport')) return `UDP ${src}:${t('udp.srcport')} > ${dst}:${t('udp.dstport')} len ${payload('udp.payload')}${fragText}`;
+  if (has('sctp.srcport')) return `SCTP ${src}:${t('sctp.srcport')} > ${dst}:${t('sctp.dstport')}${sctpChunks(v, pre)}${fragText}`;
   if (has('icmp.type')) {
     const type = Number(t('icmp.type'));
     const code = t('icmp.code');
@@ -500,6 +550,7 @@ function ip6Summary(v: Map<string, Field>, pre: string, len: number): string {
     return `TCP ${at6(src, t('tcp.srcport'))} > ${at6(dst, t('tcp.dstport'))} [${flags}] seq ${t('tcp.seq')} ack ${t('tcp.ack')} len ${payload('tcp.payload')}`;
   }
   if (has('udp.srcport')) return `UDP ${at6(src, t('udp.srcport'))} > ${at6(dst, t('udp.dstport'))} len ${payload('udp.payload')}`;
+  if (has('sctp.srcport')) return `SCTP ${at6(src, t('sctp.srcport'))} > ${at6(dst, t('sctp.dstport'))}${sctpChunks(v, pre)}`;
   if (has('icmpv6.type')) {
     const type = Number(t('icmpv6.type'));
     if (type === 128 || type === 129) return `ICMPv6 ${src} > ${dst} echo ${type === 128 ? 'request' : 'reply'} id ${t('icmpv6.ident')} seq ${t('icmpv6.seq')}`;
