@@ -189,7 +189,7 @@ export interface HealthCheckConfig {
 
 /** Probe settings of keepalived's checkers (all optional; the probe's defaults are keepalived's). */
 export interface ProbeOptions {
-  /** connect_ip: probe this address instead of the real server's (dotted text; IPv4 only for now). */
+  /** connect_ip: probe this address instead of the real server's (numeric text, IPv4 or IPv6). */
   connectIp?: string;
   /** bindto / bind_port: the probe's source. */
   bindto?: string;

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { Topology, topologyProblems } from '../../model/topology.js';
 import { DEFAULT_OPTIONS, type DirectorConfig, type ServiceConfig } from '../../model/config.js';
 import { DEFAULT_TIMEOUTS, formatConfigError, parseConfig, serviceKeyOf } from '../config.js';
-import { formatIpv4, formatServiceKey } from '../ipvsadm-args.js';
+import { formatAddrPort, formatServiceKey } from '../ipvsadm-args.js';
 import { interpret } from './interpret.js';
 import { lexKeepalived, type LexError, type Where } from './lexer.js';
 import type { KeepalivedConf } from './model.js';
@@ -93,7 +93,7 @@ export function loadKeepalived(path: string, configPath?: string): KeepalivedLoa
     for (const s of t.services) {
       const w = where.get(s)!;
       if (s.sorry) {
-        const p = topo.destProblem(s.sorry.addr, s.sorry.fwd!, 'sorry server');
+        const p = topo.destProblem(s.sorry.addr, s.sorry.fwd!, 'sorry server', s.sorry.addr6);
         if (p) errors.push(`${w.file}:${w.line}: ${p}`);
       }
       if (s.fwmark && !config.marks.some((m) => m.mark === s.fwmark)) {
@@ -113,7 +113,7 @@ export function describeServices(cfg: DirectorConfig): string[] {
   return cfg.services.map((s) => {
     const k = formatServiceKey(serviceKeyOf(s));
     const checks = cfg.healthChecks.filter((h) => h.service === k).length;
-    const sorry = s.sorry ? `, sorry ${formatIpv4(s.sorry.addr)}:${s.sorry.port}` : '';
+    const sorry = s.sorry ? `, sorry ${formatAddrPort(s.sorry.addr, s.sorry.addr6, s.sorry.port)}` : '';
     return `${k} -s ${s.scheduler}: ${s.dests.length} real servers, ${checks} checks${sorry}`;
   });
 }

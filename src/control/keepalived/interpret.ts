@@ -4,6 +4,7 @@
 // tapvs cannot honour is refused by name with the reason. Nothing is
 // skipped silently.
 import { isIPv4, isIPv6 } from 'node:net';
+import { ip6ToString, parseIp6 } from '../../wire/addr6.js';
 import type { LexError, Where, Word } from './lexer.js';
 import type {
   KaAddr, KaChecker, KaCheckerCommon, KaFwd, KaGlobal, KaGroup, KaGroupEntry, KaRawBlock, KaRawStmt, KaRealServer, KaTrackFile,
@@ -277,8 +278,14 @@ class Reader {
     for (const x of s.block ?? []) {
       if (x.keyword === 'fwmark') {
         const m = this.unsigned(x, 0, FWMARK_MAX);
-        if (x.args[1] && x.args[1].text !== 'inet') this.err(x, `(${name}): fwmark family ${x.args[1].text}: IPv6 is not supported by tapvs yet`);
-        if (m !== undefined) g.entries.push({ kind: 'fwmark', mark: m, file: x.file, line: x.line });
+        const fam = x.args[1]?.text;
+        if (fam !== undefined && fam !== 'inet' && fam !== 'inet6') {
+          this.err(x, `(${name}): fwmark '${m ?? x.args[0]?.text ?? ''}' family ${fam} unknown`);
+          continue;
+        }
+        if (m !== undefined) {
+          g.entries.push({ kind: 'fwmark', mark: m, file: x.file, line: x.line, ...(fam ? { family: fam === 'inet6' ? 6 as const : 4 as const } : {}) });
+        }
         continue;
       }
       // ADDR[-LAST] PORT, or ADDR/PREFIX PORT
@@ -287,14 +294,33 @@ class Reader {
       if (port === undefined) continue;
       let e: KaGroupEntry | undefined;
       const range = /^([0-9.]+)-(\d+|[0-9.]+)$/.exec(text);
-      const cidr = /^([0-9.]+)\/(\d+)$/.exec(text);
+      // IPv6 as keepalived reads it: ADDR-HEX replaces the last 16-bit group; ADDR-ADDR is a whole end address
+      const range6 = /^([0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*)-([0-9A-Fa-f]+|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*)$/.exec(text);
+      const cidr = /^([0-9A-Fa-f.:]+)\/(\d+)$/.exec(text);
       if (range) {
         const first = this.addr(x, range[1]!, 'virtual server group');
         const lastText = range[2]!.includes('.') ? range[2]! : `${range[1]!.split('.').slice(0, 3).join('.')}.${range[2]}`;
         const last = first ? this.addr(x, lastText, 'virtual server group') : undefined;
         if (first && last) e = { kind: 'addr', first, last, port, file: x.file, line: x.line };
+      } else if (range6) {
+        const first = this.addr(x, range6[1]!, 'virtual server group');
+        let last: KaAddr | undefined;
+        if (first && range6[2]!.includes(':')) last = this.addr(x, range6[2]!, 'virtual server group');
+        else if (first) {
+          const end = parseInt(range6[2]!, 16);
+          if (end > 0xffff) this.err(x, `Virtual server group range '${text}' end '${range6[2]}' too large`);
+          else {
+            const w = parseIp6(first.text);
+            w[3] = ((w[3]! & 0xffff0000) | end) >>> 0;
+            last = { family: 6, text: ip6ToString(w) };
+          }
+        }
+        if (first && last) {
+          if (first.family !== last.family) this.err(x, `Range address families do not match ${text}`);
+          else e = { kind: 'addr', first, last, port, file: x.file, line: x.line };
+        }
       } else if (cidr) {
-        this.refuse(x, 'address/prefix entries in a virtual_server_group (write a range: A.B.C.D-E)');
+        this.refuse(x, 'address/prefix entries in a virtual_server_group (write a range: A.B.C.D-E, or ADDR6-HEX)');
       } else {
         const a = this.addr(x, text, 'virtual server group');
         if (a) e = { kind: 'addr', first: a, last: a, port, file: x.file, line: x.line };
@@ -333,8 +359,12 @@ class Reader {
       case 'ip_family': {
         const f = x.args[0]?.text;
         if (f === 'inet') vs.family = 4;
-        else if (f === 'inet6') this.err(x, 'ip_family inet6: IPv6 is not supported by tapvs yet');
-        else this.err(x, `unknown address family ${f ?? ''}`);
+        else if (f === 'inet6') vs.family = 6;
+        else return void this.err(x, `unknown address family ${f ?? ''}`);
+        if (vs.key.kind === 'addr' && vs.key.addr.family !== vs.family) {
+          this.err(x, `Virtual server specified family ${f} conflicts with server family`);
+          vs.family = vs.key.addr.family;
+        }
         return;
       }
       case 'delay_loop': { const t = this.timer(x, 0.000001); if (t !== undefined) vs.delayLoopMs = t; return; }
@@ -360,11 +390,23 @@ class Reader {
       case 'persistence_granularity': {
         const w = this.arg(x);
         if (!w) return;
-        if (!isIPv4(w.text)) {
-          this.err(x, `Invalid IPv4 persistence_granularity specified - ${w.text}`);
-          return;
+        // keepalived: the service's family decides; unknown yet, a '.' means IPv4 (pgr_handler)
+        const fam = vs.family ?? (vs.key.kind === 'addr' ? vs.key.addr.family : w.text.includes('.') ? 4 : 6);
+        if (fam === 6) {
+          if (!/^\d+$/.test(w.text) || Number(w.text) < 1 || Number(w.text) > 128) {
+            this.err(x, `Invalid IPv6 persistence_granularity specified - ${w.text}`);
+            return;
+          }
+          vs.persistencePrefix6 = Number(w.text);
+        } else {
+          if (!isIPv4(w.text)) {
+            this.err(x, `Invalid IPv4 persistence_granularity specified - ${w.text}`);
+            return;
+          }
+          vs.persistenceGranularity = w.text.split('.').reduce((a, b) => a * 256 + Number(b), 0) >>> 0;
         }
-        vs.persistenceGranularity = w.text.split('.').reduce((a, b) => a * 256 + Number(b), 0) >>> 0;
+        if (vs.family === undefined && vs.key.kind !== 'addr') vs.family = fam;
+        if (vs.persistenceTimeout === undefined) vs.persistenceTimeout = 360;
         return;
       }
       case 'virtualhost': { const w = this.arg(x); if (w) vs.virtualhost = w.text; return; }
@@ -462,7 +504,7 @@ class Reader {
         case 'bindto': { const w = this.arg(x); const a = w ? this.addr(x, w.text, 'bindto') : undefined; if (a) c.bindto = a; return true; }
         case 'bind_port': { const n = this.unsigned(x, 1, 65535); if (n !== undefined) c.bindPort = n; return true; }
         case 'connect_timeout': { const t = this.timer(x, 0.000001); if (t !== undefined) c.connectTimeoutMs = t; return true; }
-        case 'bind_if': this.refuse(x, 'bind_if is for IPv6 link-local addresses, and IPv6 is not supported by tapvs yet'); return true;
+        case 'bind_if': this.refuse(x, 'bind_if (the interface of a link-local connect_ip) is not supported by tapvs; give a global IPv6 address'); return true;
         case 'fwmark': this.refuse(x, 'marking probe packets (SO_MARK) is not supported by tapvs'); return true;
       }
     }

@@ -1,7 +1,7 @@
 // keepalived.conf as read: the blocks tapvs understands, with what was
 // written (undefined: left out, so keepalived's defaults and inheritance
 // can be applied in one place, translate.ts). Addresses are kept as text
-// with their family, so that IPv6 can be taken in once the director has it.
+// with their family (translate.ts turns them into IPv4 or IPv6 services).
 import type { Where } from './lexer.js';
 
 export interface KaAddr {
@@ -77,6 +77,8 @@ export interface KaVirtualServer extends Where {
   protocol?: 'TCP' | 'UDP' | 'SCTP';
   persistenceTimeout?: number;
   persistenceGranularity?: number;
+  /** persistence_granularity of an IPv6 service: a prefix length (1..128). */
+  persistencePrefix6?: number;
   virtualhost?: string;
   alpha: boolean;
   omega: boolean;
@@ -97,7 +99,7 @@ export interface KaVirtualServer extends Where {
 }
 
 /** A virtual_server_group entry: an address (range) with a port, or a fwmark. */
-export type KaGroupEntry = Where & ({ kind: 'addr'; first: KaAddr; last: KaAddr; port: number } | { kind: 'fwmark'; mark: number });
+export type KaGroupEntry = Where & ({ kind: 'addr'; first: KaAddr; last: KaAddr; port: number } | { kind: 'fwmark'; mark: number; family?: 4 | 6 });
 
 export interface KaGroup extends Where {
   name: string;

@@ -6,7 +6,9 @@
 import { readFileSync } from 'node:fs';
 import { FWD_DR, FWD_MASQ, FWD_TUN, type DestSpec, type Fwd } from '../../model/dest.js';
 import { IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP } from '../../model/proto.js';
+import { AF_INET6 } from '../../model/proto.js';
 import type { SchedFlags } from '../../model/service.js';
+import { ip6ToString, parseIp6 } from '../../wire/addr6.js';
 import type { HealthCheckConfig, HttpUrlCheck, PoolHealthConfig, ProbeOptions, ServiceConfig } from '../../model/config.js';
 import { formatServiceKey, type ServiceKey } from '../ipvsadm-args.js';
 import type { Diagnostics } from './interpret.js';
@@ -32,6 +34,35 @@ export interface Translated {
 }
 
 const ip4 = (a: KaAddr): number => a.text.split('.').reduce((n, b) => n * 256 + Number(b), 0) >>> 0;
+/** An address as the director's types hold it: IPv4 in addr, IPv6 in addr6 (addr 0). */
+const destAddr = (a: KaAddr): { addr: number; addr6?: Uint32Array } => (a.family === 6 ? { addr: 0, addr6: parseIp6(a.text) } : { addr: ip4(a) });
+/** An address in one spelling, for duplicate checks. */
+const canon = (a: KaAddr): string => (a.family === 6 ? ip6ToString(parseIp6(a.text)) : a.text);
+const famOf = (k: ServiceKey): 4 | 6 => (k.af === AF_INET6 ? 6 : 4);
+
+/**
+ * The family of a fwmark virtual server (check_parser.c): ip_family, else
+ * the first real server (then the sorry server) that is not tunnelled, else
+ * the tunnelled ones' if they all agree, else IPv4.
+ */
+function fwmarkFamily(vs: KaVirtualServer): 4 | 6 {
+  if (vs.family) return vs.family;
+  const vsFwd = vs.fwd ?? 'NAT';
+  const direct = vs.realServers.find((r) => (r.fwd ?? vsFwd) !== 'TUN');
+  if (direct) return direct.addr.family;
+  if (vs.sorry && (vs.sorry.fwd ?? vsFwd) !== 'TUN') return vs.sorry.addr.family;
+  const all = [...(vs.sorry ? [vs.sorry.addr.family] : []), ...vs.realServers.map((r) => r.addr.family)];
+  return all.length > 0 && all.every((f) => f === all[0]) ? all[0]! : 4;
+}
+
+/** keepalived skips a server of the other family; tapvs refuses the file (it forwards within one family, tunnels too). */
+function familyMismatch(fam: 4 | 6, a: KaAddr, fwd: KaFwd, what: string): string | undefined {
+  if (a.family === fam) return undefined;
+  const v = (f: number): string => (f === 6 ? 'IPv6' : 'IPv4');
+  return fwd === 'TUN'
+    ? `${what} ${a.text}: an ${v(a.family)} ${what} of an ${v(fam)} service: tapvs tunnels within one address family`
+    : `Address family of virtual server and ${what} ${a.text} don't match`;
+}
 const FWD: Record<KaFwd, Fwd> = { NAT: FWD_MASQ, DR: FWD_DR, TUN: FWD_TUN };
 
 const KIND: Record<KaChecker['kind'], HealthCheckConfig['kind']> = {
@@ -75,6 +106,8 @@ export function translate(conf: KeepalivedConf, diag: Diagnostics): Translated {
     else scriptUser = r;
   }
   const seen = new Map<string, Where>();
+  /** Servers whose family error was given once (a group's services share them). */
+  const reported = new Set<Where>();
 
   for (const vs of conf.virtualServers) {
     const keys = serviceKeys(vs, conf, err, warn);
@@ -103,6 +136,7 @@ export function translate(conf: KeepalivedConf, diag: Diagnostics): Translated {
         continue;
       }
       seen.set(text, vs);
+      const fam = famOf(key);
       let persistent = vs.persistenceTimeout ?? 0;
       if (!persistent && !key.fwmark && key.port === 0) {
         warn(vs, `Virtual server ${vsName(vs)}: zero port only valid for persistent services - setting`);
@@ -115,39 +149,51 @@ export function translate(conf: KeepalivedConf, diag: Diagnostics): Translated {
       }
       const svc: ServiceConfig = {
         proto: key.fwmark ? 0 : key.proto, addr: key.addr, port: key.port, fwmark: key.fwmark,
-        scheduler, flags, persistent, netmask: persistent ? vs.persistenceGranularity ?? 0xffffffff : 0xffffffff,
+        scheduler, flags, persistent, netmask: persistent && fam === 4 ? vs.persistenceGranularity ?? 0xffffffff : 0xffffffff,
         onePacket, dests: [], line: vs.line, pool,
       };
+      if (fam === 6) {
+        svc.af = AF_INET6;
+        if (key.addr6) svc.addr6 = key.addr6;
+        svc.prefix6 = vs.persistencePrefix6 ?? 128;
+        if (vs.persistenceGranularity !== undefined) err(vs, `Virtual server ${vsName(vs)}: an IPv4 persistence_granularity for the IPv6 service ${text} (IPv6 takes a prefix length, 1-128)`);
+      } else if (vs.persistencePrefix6 !== undefined) {
+        err(vs, `Virtual server ${vsName(vs)}: a prefix-length persistence_granularity for the IPv4 service ${text} (IPv4 takes a netmask)`);
+      }
       const destSeen = new Set<string>();
       for (const rs of vs.realServers) {
-        if (rs.addr.family === 6) {
-          err(rs, `real server ${rs.addr.text}: IPv6 is not supported by tapvs yet`);
+        const fwdName = rs.fwd ?? vsFwd;
+        const bad = familyMismatch(fam, rs.addr, fwdName, 'real server');
+        if (bad) {
+          if (!reported.has(rs)) err(rs, bad);
+          reported.add(rs);
           continue;
         }
-        const fwdName = rs.fwd ?? vsFwd;
         const fwd = FWD[fwdName];
-        const addr = ip4(rs.addr);
+        const a = destAddr(rs.addr);
         const port = destPort(key, fwd, rs.port, rs, 'real server', warn);
-        const dk = `${addr}:${port}`;
+        const dk = `${canon(rs.addr)}:${port}`;
         if (destSeen.has(dk)) {
           err(rs, `VS ${vsName(vs)}: real server ${rs.addr.text}:${port} is duplicated`);
           continue;
         }
         destSeen.add(dk);
-        const spec: DestSpec = { addr, port, weight: rs.weight ?? vs.weight ?? 1, fwd, uThreshold: rs.uthreshold ?? 0, lThreshold: rs.lthreshold ?? 0 };
+        const spec: DestSpec = { ...a, port, weight: rs.weight ?? vs.weight ?? 1, fwd, uThreshold: rs.uthreshold ?? 0, lThreshold: rs.lthreshold ?? 0 };
         if (spec.lThreshold! > spec.uThreshold! && spec.uThreshold) err(rs, `real server ${rs.addr.text}: lthreshold ${spec.lThreshold} is above uthreshold ${spec.uThreshold}`);
         svc.dests.push(spec);
-        checks(vs, rs, text, { addr, port }, conf, out.healthChecks, err, scriptUser);
+        checks(vs, rs, text, { ...a, port }, conf, out.healthChecks, err, scriptUser);
       }
       if (vs.sorry) {
         const s = vs.sorry;
-        if (s.addr.family === 6) err(s, `sorry server ${s.addr.text}: IPv6 is not supported by tapvs yet`);
-        else {
+        const bad = familyMismatch(fam, s.addr, s.fwd ?? vsFwd, 'sorry server');
+        if (bad) {
+          if (!reported.has(s)) err(s, bad);
+          reported.add(s);
+        } else {
           const fwd = FWD[s.fwd ?? vsFwd];
           const port = destPort(key, fwd, s.port, s, 'sorry server', warn);
-          const addr = ip4(s.addr);
-          if (destSeen.has(`${addr}:${port}`)) err(s, `sorry server ${s.addr.text}:${port} is also a real server of ${text}: tapvs keeps the two apart`);
-          else svc.sorry = { addr, port, weight: 1, fwd, uThreshold: 0, lThreshold: 0 };
+          if (destSeen.has(`${canon(s.addr)}:${port}`)) err(s, `sorry server ${s.addr.text}:${port} is also a real server of ${text}: tapvs keeps the two apart`);
+          else svc.sorry = { ...destAddr(s.addr), port, weight: 1, fwd, uThreshold: 0, lThreshold: 0 };
         }
       }
       out.services.push(svc);
@@ -174,13 +220,10 @@ function serviceKeys(vs: KaVirtualServer, conf: KeepalivedConf, err: (w: Where, 
       err(vs, 'virtual server fwmark 0: a fwmark service needs a mark of at least 1');
       return [];
     }
-    return [{ proto: 0, addr: 0, port: 0, fwmark: k.mark }];
+    return [fwmarkFamily(vs) === 6 ? { proto: 0, addr: 0, port: 0, fwmark: k.mark, af: AF_INET6 } : { proto: 0, addr: 0, port: 0, fwmark: k.mark }];
   }
   if (k.kind === 'addr') {
-    if (k.addr.family === 6) {
-      err(vs, `virtual server ${k.addr.text}: IPv6 is not supported by tapvs yet`);
-      return [];
-    }
+    if (k.addr.family === 6) return [{ proto: proto(), addr: 0, port: k.port, fwmark: 0, af: AF_INET6, addr6: parseIp6(k.addr.text) }];
     return [{ proto: proto(), addr: ip4(k.addr), port: k.port, fwmark: 0 }];
   }
   const grp = conf.groups.find((x) => x.name === k.name);
@@ -193,11 +236,25 @@ function serviceKeys(vs: KaVirtualServer, conf: KeepalivedConf, err: (w: Where, 
   for (const e of grp.entries) {
     if (e.kind === 'fwmark') {
       if (e.mark === 0) err(e, 'fwmark 0 in a virtual_server_group: a fwmark service needs a mark of at least 1');
+      else if ((e.family ?? fwmarkFamily(vs)) === 6) keys.push({ proto: 0, addr: 0, port: 0, fwmark: e.mark, af: AF_INET6 });
       else keys.push({ proto: 0, addr: 0, port: 0, fwmark: e.mark });
       continue;
     }
     if (e.first.family === 6) {
-      err(e, `${e.first.text}: IPv6 is not supported by tapvs yet`);
+      const w0 = parseIp6(e.first.text);
+      const w1 = parseIp6(e.last.text);
+      const big = (w: Uint32Array): bigint => w.reduce((n, x) => (n << 32n) | BigInt(x), 0n);
+      const span = big(w1) - big(w0);
+      if (span < 0n) err(e, `Address range end is less than address range start - ${e.first.text}-${e.last.text}`);
+      else if (span > 255n) err(e, `address range ${e.first.text}-${e.last.text} spans more than 256 addresses`);
+      else {
+        for (let i = 0; i <= Number(span); i++) {
+          const x = Uint32Array.from(w0);
+          x[3] = (x[3]! + i) >>> 0;
+          if (x[3]! < w0[3]!) x[2] = (x[2]! + 1) >>> 0; // carry (a range across a 32-bit word; the span is at most 255)
+          keys.push({ proto: p, addr: 0, port: e.port, fwmark: 0, af: AF_INET6, addr6: x });
+        }
+      }
       continue;
     }
     const a = ip4(e.first);
@@ -252,7 +309,7 @@ function scriptArgv(s: { argv: string[]; user?: { user: string; group?: string }
 }
 
 function checks(
-  vs: KaVirtualServer, rs: KaRealServer, service: string, dest: { addr: number; port: number }, conf: KeepalivedConf,
+  vs: KaVirtualServer, rs: KaRealServer, service: string, dest: { addr: number; port: number; addr6?: Uint32Array }, conf: KeepalivedConf,
   out: HealthCheckConfig[], err: (w: Where, m: string) => void, scriptUser: { uid: number; gid: number } | undefined,
 ): void {
   const kinds = new Set<string>();
@@ -268,14 +325,10 @@ function checks(
     const dbr = c.delayBeforeRetryMs ?? rs.delayBeforeRetryMs ?? vs.delayBeforeRetryMs ?? (dflt === undefined ? 1000 : dflt ?? delayLoop);
     let timeout = c.connectTimeoutMs ?? rs.connectTimeoutMs ?? vs.connectTimeoutMs ?? KA_DEFAULTS.connectTimeoutMs;
     const probe: ProbeOptions = {};
-    if (c.connectIp) {
-      if (c.connectIp.family === 6) err(c, 'connect_ip: IPv6 is not supported by tapvs yet');
-      else probe.connectIp = c.connectIp.text;
-    }
-    if (c.bindto) {
-      if (c.bindto.family === 6) err(c, 'bindto: IPv6 is not supported by tapvs yet');
-      else probe.bindto = c.bindto.text;
-    }
+    if (c.connectIp) probe.connectIp = c.connectIp.text;
+    if (c.bindto) probe.bindto = c.bindto.text;
+    if (c.connectIp && c.bindto && c.connectIp.family !== c.bindto.family) err(c, `bindto ${c.bindto.text} and connect_ip ${c.connectIp.text} are of different address families`);
+    else if (!c.connectIp && c.bindto && c.bindto.family !== (dest.addr6 ? 6 : 4)) err(c, `bindto ${c.bindto.text}: the real server's address is of the other family`);
     if (c.bindPort !== undefined) probe.bindPort = c.bindPort;
     switch (c.kind) {
       case 'HTTP_GET': case 'SSL_GET':

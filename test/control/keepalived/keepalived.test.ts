@@ -173,7 +173,7 @@ describe('keepalived.conf: errors with file and line, and what tapvs refuses by 
     [VS(' lb_algo rrr'), "e.conf:5: Invalid lvs_scheduler 'rrr'"],
     [VS('', '  weight -1'), "e.conf:7: weight '-1' must be a whole number in [0, 2147483647]"],
     [VS(' persistence_engine sip'), /persistence engines/],
-    ['virtual_server 2001:db8::1 80 {\n protocol TCP\n real_server 2001:db8::2 80 {\n }\n}\n', 'e.conf:1: virtual server 2001:db8::1: IPv6 is not supported by tapvs yet'],
+    ['virtual_server 2001:db8::1 80 {\n protocol TCP\n real_server 10.0.0.2 80 {\n }\n}\n', "e.conf:3: Address family of virtual server and real server 10.0.0.2 don't match"],
     ['vrrp_instance VI_1 {\n state MASTER\n interface eth0\n virtual_router_id 51\n priority 100\n virtual_ipaddress {\n  10.0.0.100\n }\n}\n', "e.conf:1: vrrp_instance: the HA pair (VRRP) is not built in tapvs yet; it is read, and refused until then"],
     ['global_defs {\n lvs_sync_daemon eth0 VI_1\n}\n', /^e\.conf:2: lvs_sync_daemon: the connection synchronisation daemon is not built in tapvs yet/],
     ['global_defs {\n process_names\n}\n', "e.conf:2: 'process_names' is not supported by tapvs: a keepalived process setting with no counterpart in tapvs"],
