@@ -7,7 +7,7 @@
  *     takes the VIP over; >= 99 downloads complete with the right checksum;
  *     new requests are answered again within VRRP's Master_Down_Interval
  *     (3 advert intervals and the skew time, 3.609 s for priority 100) of
- *     the kill, with 0.5 s for a loaded machine;
+ *     the kill, with 1 s for the client and a loaded machine;
  *  2. tshark decodes what was captured meanwhile: VRRPv3 adverts of both
  *     directors and IPVS sync v1 messages with every download in them, no
  *     malformed packet, no bad checksum;
@@ -107,9 +107,12 @@ export function haSuite(mode: 'nat' | 'dr', tag: string): void {
         transition: b.lastTransition });
       expect(s.ok, JSON.stringify(s)).toBeGreaterThanOrEqual(N - 1);
       expect(b.lastTransition!.reason).toBe(`master down: no advertisement for 3.609 s (none from ${mode === 'nat' ? '10.0.0.1' : '172.16.0.2'})`);
-      // VRRP: the backup declares the master down 3 adverts and the skew after its last one, so at most that after the kill
+      // VRRP: the backup declares the master down 3 adverts and the skew after the last one it heard (its own clock) ...
       expect(b.masterDownIntervalMs).toBe(3 * ADVERT_MS + (256 - 100) * ADVERT_MS / 256);
-      expect(takeover, `answered again ${Math.round(takeover)} ms after the kill`).toBeLessThanOrEqual(b.masterDownIntervalMs + 500);
+      expect(b.lastTransition!.at - lastAdvert).toBeGreaterThanOrEqual(b.masterDownIntervalMs - 20);
+      expect(b.lastTransition!.at - lastAdvert).toBeLessThanOrEqual(b.masterDownIntervalMs + 1000);
+      // ... so new requests are answered again at most that after the kill, with 1 s for gratuitous ARP, the client and a loaded machine
+      expect(takeover, `answered again ${Math.round(takeover)} ms after the kill`).toBeLessThanOrEqual(b.masterDownIntervalMs + 1000);
       // after the takeover the requests are answered
       const after = summary(r, firstAnswer);
       expect(after.reqFailed).toBeLessThanOrEqual(Math.ceil(after.reqOk * 0.03));
