@@ -1,4 +1,5 @@
 import type { Dest } from '../model/dest.js';
+import { AF_INET6 } from '../model/proto.js';
 import type { Service } from '../model/service.js';
 import { destStr, vaddrStr } from './format.js';
 import { COST_OVERHEAD, leastWeighted } from './load.js';
@@ -56,7 +57,8 @@ export const lblc: Scheduler<LblcState> = {
   pick(svc, st, pkt, now) {
     const tbl = st.tbl;
     tbl.runTimers(now);
-    const en = tbl.get(pkt.vaddr);
+    const v6 = pkt.af === AF_INET6 ? pkt.vaddr6 : undefined;
+    const en = tbl.get(pkt.vaddr, v6);
     if (en !== null) {
       en.lastuse = now;
       const d = en.value;
@@ -68,7 +70,7 @@ export const lblc: Scheduler<LblcState> = {
     const dest = wlcPick(svc);
     if (dest === null) return null;
     if (en === null) {
-      tbl.add(pkt.vaddr, dest, now);
+      tbl.add(pkt.vaddr, dest, now, v6);
       st.how = LblcHow.New;
       st.replaced = null;
     } else {

@@ -1,4 +1,5 @@
 import type { Dest } from '../model/dest.js';
+import { AF_INET6 } from '../model/proto.js';
 import { destStr, vaddrStr } from './format.js';
 import { LblcHow, localityOverloaded, wlcPick } from './lblc.js';
 import { connOverhead } from './load.js';
@@ -107,7 +108,8 @@ export const lblcr: Scheduler<LblcrState> = {
     const tbl = st.tbl;
     tbl.runTimers(now);
     st.dropped = null;
-    const en = tbl.get(pkt.vaddr);
+    const v6 = pkt.af === AF_INET6 ? pkt.vaddr6 : undefined;
+    const en = tbl.get(pkt.vaddr, v6);
     if (en !== null) {
       en.lastuse = now;
       const set = en.value;
@@ -133,7 +135,7 @@ export const lblcr: Scheduler<LblcrState> = {
     }
     const dest = wlcPick(svc);
     if (dest === null) return null;
-    tbl.add(pkt.vaddr, { dests: [dest], lastmod: now }, now);
+    tbl.add(pkt.vaddr, { dests: [dest], lastmod: now }, now, v6);
     st.size = 1;
     st.how = LblcHow.New;
     return dest;

@@ -1,10 +1,17 @@
+import { ip6Equal } from '../wire/addr6.js';
 import { goldenHash32 } from './hash.js';
 
 // The per-destination-IP table shared by lblc and lblcr, with the kernel's
 // garbage collection. The kernel runs a timer every minute; here the timer's
 // firings are replayed lazily from pick() for every minute that has passed by
 // `now`, with the time each firing would have had, so the table evolves as the
-// kernel's does without a clock of its own.
+// kernel's does without a clock of its own. An IPv6 address is hashed by its
+// fold (its four words XORed, as ip_vs_lblc_hashkey) but an entry matches
+// only its whole address (ip_vs_addr_equal), so addresses sharing a fold get
+// entries of their own.
+
+/** The addr6 of IPv4 entries (never read). */
+const NO_ADDR6 = new Uint32Array(4);
 
 export const LOCALITY_TAB_BITS = 10;
 export const LOCALITY_TAB_SIZE = 1 << LOCALITY_TAB_BITS;
@@ -18,7 +25,10 @@ export const DEFAULT_EXPIRATION_MS = 24 * 60 * 60_000;
 const COUNT_FOR_FULL_EXPIRATION = 30;
 
 export interface LocalityEntry<T> {
+  /** IPv4: the address; IPv6: its fold. */
   readonly addr: number;
+  /** IPv6: the whole address (the entry's own copy); IPv4 entries share NO_ADDR6. */
+  readonly addr6: Uint32Array;
   lastuse: number;
   value: T;
 }
@@ -42,15 +52,20 @@ export class LocalityTable<T> {
     return goldenHash32(addr, LOCALITY_TAB_BITS);
   }
 
-  get(addr: number): LocalityEntry<T> | null {
+  /** The entry of an IPv4 address, or with addr6 of an IPv6 one (addr its fold); no allocation. */
+  get(addr: number, addr6?: Uint32Array): LocalityEntry<T> | null {
     const b = this.buckets[LocalityTable.bucketOf(addr)]!;
-    for (let i = 0; i < b.length; i++) if (b[i]!.addr === addr) return b[i]!;
+    for (let i = 0; i < b.length; i++) {
+      const e = b[i]!;
+      if (e.addr !== addr) continue;
+      if (addr6 === undefined ? e.addr6 === NO_ADDR6 : e.addr6 !== NO_ADDR6 && ip6Equal(e.addr6, 0, addr6, 0)) return e;
+    }
     return null;
   }
 
-  /** A new entry at the head of its bucket (one allocation per new address, as the kernel's kmalloc). */
-  add(addr: number, value: T, now: number): LocalityEntry<T> {
-    const e: LocalityEntry<T> = { addr, lastuse: now, value };
+  /** A new entry at the head of its bucket (one allocation per new address, as the kernel's kmalloc; an IPv6 address is copied). */
+  add(addr: number, value: T, now: number, addr6?: Uint32Array): LocalityEntry<T> {
+    const e: LocalityEntry<T> = { addr, addr6: addr6 === undefined ? NO_ADDR6 : Uint32Array.from(addr6), lastuse: now, value };
     this.buckets[LocalityTable.bucketOf(addr)]!.unshift(e);
     this.entries++;
     return e;

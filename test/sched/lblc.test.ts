@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { LblcrState } from '../../src/sched/lblcr.js';
+import type { Dest } from '../../src/model/dest.js';
+import { AF_INET6, IPPROTO_TCP } from '../../src/model/proto.js';
+import type { SchedPacket } from '../../src/model/scheduler.js';
+import { Service } from '../../src/model/service.js';
 import { ip, makeSvc, pickName, pkt } from './helpers.js';
 
 const MIN = 60_000;
@@ -130,5 +134,40 @@ describe('lblcr', () => {
     expect(pickName(svc, to(V1), 23 * HOUR)).toBe('11');
     expect(pickName(svc, to(V1), 47 * HOUR + 31 * MIN)).toBe('12');
     expect(setOf(svc.schedState, V1)).toEqual(['12']);
+  });
+});
+
+describe('lblc and lblcr: IPv6 destinations', () => {
+  // Two destination IPs whose four words XOR to the same fold: the kernel hashes the
+  // fold but compares the whole address in the entry (ip_vs_addr_equal), so each gets its own binding.
+  const A = Uint32Array.of(0x20010db8, 0, 0, 5); // 2001:db8::5
+  const B = Uint32Array.of(0x20010db8, 0, 5, 0); // 2001:db8::5:0:0
+  const fold = (a: Uint32Array): number => (a[0]! ^ a[1]! ^ a[2]! ^ a[3]!) >>> 0;
+  // one reused packet, as the director fills it: the scheduler must not keep a reference to vaddr6
+  const p: SchedPacket = { af: AF_INET6, proto: IPPROTO_TCP, caddr: 7, cport: 5000, vaddr: 0, vport: 80, caddr6: Uint32Array.of(0x20010db8, 9, 9, 7), vaddr6: new Uint32Array(4) };
+  const to6 = (a: Uint32Array): SchedPacket => {
+    p.vaddr6.set(a);
+    p.vaddr = fold(a);
+    return p;
+  };
+  function svc6(sched: string): { svc: Service; x: Dest; y: Dest } {
+    const svc = new Service({ proto: IPPROTO_TCP, addr6: Uint32Array.of(0x20010db8, 0, 0, 0x100), port: 80, scheduler: sched });
+    const y = svc.addDest({ addr: 0, addr6: Uint32Array.of(0x20010db8, 0x100000, 0, 0x12), port: 80, weight: 1 });
+    const x = svc.addDest({ addr: 0, addr6: Uint32Array.of(0x20010db8, 0x100000, 0, 0x11), port: 80, weight: 1 });
+    return { svc, x, y };
+  }
+
+  it.each(['lblc', 'lblcr'])('%s binds two addresses with the same 32-bit fold separately', (sched) => {
+    expect(fold(A)).toBe(fold(B));
+    const { svc, x, y } = svc6(sched);
+    const pick6 = (a: Uint32Array, now: number): Dest | null => svc.sched.pick(svc, svc.schedState, to6(a), now);
+    expect(pick6(A, 0)).toBe(x); // new binding, wlc's choice (the first of two idle servers)
+    x.activeConns = 1; // wlc now prefers y; A's binding holds (1 active is not above weight 1)
+    expect(pick6(B, 1)).toBe(y); // B is a new address: a new binding, wlc's choice
+    expect(pick6(A, 2)).toBe(x);
+    x.activeConns = 0;
+    y.activeConns = 1; // wlc now prefers x; B stays on y
+    expect(pick6(B, 3)).toBe(y);
+    expect((svc.schedState as { tbl: { entries: number } }).tbl.entries).toBe(2);
   });
 });
