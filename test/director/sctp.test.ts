@@ -228,6 +228,19 @@ describe('NAT: an SCTP association from INIT to SHUTDOWN COMPLETE', () => {
   });
 });
 
+describe('nat_icmp_send with SCTP', () => {
+  it('a real server\'s SCTP packet of no conn is answered with port unreachable, an ABORT is not', () => {
+    const rig = new Rig(withSctp(natConfig({ services: [{ port: VPORT, dests: [{ addr: NAT.rs1, port: RPORT }] }] }), { natIcmpSend: true }));
+    const from: Hop = { smac: NAT.rs1Mac, dmac: NAT.inMac, src: NAT.rs1, dst: CLIENT, sport: RPORT, dport: CPORT, ttl: 64, id: 9 };
+    const data = rig.in(1, sctpFrame(from, CTAG, ASSOC[4]![2]), 1);
+    expect(data.map((f) => [f.port, f.bytes[23], f.bytes[34], f.bytes[35]])).toEqual([[1, 1, 3, 3]]);
+    expect(rig.drops()).toEqual({ 'unmatched-from-real-server': 1 });
+    // the ABORT is routed on as it is (is_sctp_abort)
+    const abort = rig.in(1, sctpFrame(from, CTAG, [{ type: 'ABORT' }]), 2);
+    expect(abort.map((f) => f.port)).toEqual([0]);
+  });
+});
+
 describe('DR and TUN: the SCTP packet is not touched', () => {
   // input-only table: the director never sees the real server's chunks
   const clientSide = ASSOC.filter(([d]) => d === 'in');
