@@ -5,9 +5,23 @@
 import { protoOps, type L4Info } from '../conn/proto/index.js';
 import { ADDR_LOCAL, ADDR_VIP } from '../net/addr-table.js';
 import { FRAG_NONE, type Packet } from '../net/packet.js';
-import { DropCode, FORWARDED, type Verdict } from '../model/verdict.js';
+import { ANSWERED, CONSUMED, DropCode, FORWARDED, HELD, type Verdict } from '../model/verdict.js';
+import { CONN_F_FWD_MASK, CONN_F_TUN_MASK, CONN_F_TUN_SHIFT } from '../conn/flags.js';
+import { FWD_TUN, TUN_GRE, TUN_GUE, TUN_IPIP } from '../model/dest.js';
+import { GRE_FLAG_C, GRE_PROTO_IPV4, GreView } from '../wire/gre.js';
+import { GUE_PROTO_IPIP, GueView } from '../wire/gue.js';
+import { Ipv4View } from '../wire/ipv4.js';
+import { IPPROTO_GRE, IPPROTO_IPIP, IPPROTO_UDP } from '../wire/ipproto.js';
+import { UDP_HEADER_LEN } from '../wire/udp.js';
+import { GRE_ENCAP } from '../xmit/gre.js';
+import { GUE_ENCAP } from '../xmit/gue.js';
+import { IPIP_ENCAP } from '../xmit/tun.js';
+import { countOut } from './stats.js';
 import { WIRE_OK } from '../wire/errors.js';
-import { ICMP_DEST_UNREACH, ICMP_ECHO_REQUEST, ICMP_SOURCE_QUENCH, ICMP_TIME_EXCEEDED, icmpIsError } from '../wire/icmp.js';
+import { ICMP_DEST_UNREACH, ICMP_ECHO_REQUEST, ICMP_FRAG_NEEDED, ICMP_SOURCE_QUENCH, ICMP_TIME_EXCEEDED, icmpIsError, icmpMtuRest } from '../wire/icmp.js';
+
+/** The smallest MTU IPv4 allows (a reported MTU is lowered by the tunnel only above this plus the tunnel's headers). */
+const MIN_MTU = 68;
 import { schedule } from '../conn/schedule.js';
 import { AF_INET } from '../model/proto.js';
 import { natIcmpFromClient, natIcmpFromDest, transmitter } from '../xmit/index.js';
@@ -31,13 +45,95 @@ export function icmpInput(d: Director, pkt: Packet): Verdict {
   if (icmpIsError(type)) {
     if (!icmp.embeddedComplete) return DropCode['malformed-icmp'];
     const v = errorForConn(d, pkt);
-    if (v !== NOT_FOR_A_CONN) return v;
+    if (v !== NOT_FOR_A_CONN) {
+      if (v === FORWARDED || v === HELD) d.counters.forwarded++;
+      return v;
+    }
+    const t = tunnelError(d, pkt);
+    if (t !== NOT_FOR_A_CONN) return t;
     if (ours) return DropCode['icmp-error-no-conn'];
   }
   return notLvs(d, pkt);
 }
 
 const NOT_FOR_A_CONN = -100;
+
+const gueV = new GueView();
+const greV = new GreView();
+const innerV = new Ipv4View();
+const innerPorts: L4Info = { sport: 0, dport: 0, flags: 0 };
+
+/**
+ * An error about one of the director's own tunnel packets (ip_vs_in_icmp's
+ * "special case for errors for IPIP/UDP/GRE tunnel packets"): a real server
+ * or a router on the way says need-to-frag, unreachable or time exceeded
+ * about an IPIP, GUE or GRE packet the director sent to a tunnelling real
+ * server. The quote's inner packet is the client's; its conn found, the error
+ * goes to the client about that packet, from the address it was sent to,
+ * with the MTU less the tunnel's headers for need-to-frag (IPVS subtracts
+ * only the outer IPv4 header, 20, whatever the tunnel type; tapvs the whole
+ * overhead, as its own MTU check toward that real server does). A
+ * need-to-frag about a client packet without DF is taken and not relayed.
+ * NOT_FOR_A_CONN when it is no such error.
+ */
+function tunnelError(d: Director, pkt: Packet): Verdict {
+  const icmp = pkt.icmp;
+  const type = icmp.type;
+  if (type !== ICMP_DEST_UNREACH && type !== ICMP_SOURCE_QUENCH && type !== ICMP_TIME_EXCEEDED) return NOT_FOR_A_CONN;
+  const outer = icmp.embeddedProtocol;
+  if (outer !== IPPROTO_IPIP && outer !== IPPROTO_UDP && outer !== IPPROTO_GRE) return NOT_FOR_A_CONN;
+  // "error for our tunnel must arrive at LOCAL_IN": to the director's own address; a first fragment
+  if ((d.host.classOf(pkt.dst) & ADDR_LOCAL) === 0 || icmp.embeddedFragOffset !== 0) return NOT_FOR_A_CONN;
+  const buf = pkt.buf;
+  let off = icmp.embeddedTransportOffset;
+  const end = off + icmp.embeddedTransportLength;
+  let tunType = TUN_IPIP;
+  let tunPort = 0;
+  if (outer === IPPROTO_UDP) {
+    // ipvs_udp_decap: a GUE version 0 data header carrying IPv4
+    if (end - off < UDP_HEADER_LEN) return NOT_FOR_A_CONN;
+    tunPort = (buf[off + 2]! << 8) | buf[off + 3]!;
+    off += UDP_HEADER_LEN;
+    if (gueV.wrap(buf, off, end - off) !== WIRE_OK || gueV.version !== 0 || gueV.control || gueV.protocol !== GUE_PROTO_IPIP) return NOT_FOR_A_CONN;
+    off = gueV.payloadOffset;
+    tunType = TUN_GUE;
+  } else if (outer === IPPROTO_GRE) {
+    // ipvs_gre_decap: version 0, no flag but C, IPv4 inside
+    if (greV.wrap(buf, off, end - off) !== WIRE_OK || (greV.flags & ~GRE_FLAG_C) !== 0 || greV.protocol !== GRE_PROTO_IPV4) return NOT_FOR_A_CONN;
+    off = greV.payloadOffset;
+    tunType = TUN_GRE;
+  }
+  // the client's packet, as much of it as the error quotes: a whole header and its ports
+  if (end - off < 20) return NOT_FOR_A_CONN;
+  innerV.wrapHeaderOnly(buf, off);
+  const ihl = innerV.headerLength;
+  if (innerV.version !== 4 || ihl < 20 || off + ihl > end || innerV.fragOffset !== 0) return NOT_FOR_A_CONN;
+  const ops = protoOps(innerV.protocol);
+  if (ops === undefined || !ops.parseQuoted(buf, off + ihl, end - off - ihl, innerPorts)) return NOT_FOR_A_CONN;
+  const conns = d.conns;
+  const now = pkt.now;
+  const slot = conns.lookupIn(ops.proto, innerV.src, innerPorts.sport, innerV.dst, innerPorts.dport, now);
+  if (slot < 0) return NOT_FOR_A_CONN;
+  // only for a known tunnel: the conn's real server at the quoted outer destination, of that tunnel type (and GUE port)
+  const xm = conns.xmit(slot);
+  const dest = conns.dest(slot);
+  if ((xm & CONN_F_FWD_MASK) !== FWD_TUN || ((xm & CONN_F_TUN_MASK) >>> CONN_F_TUN_SHIFT) !== tunType ||
+    conns.daddr[slot]! !== icmp.embeddedDst || (tunType === TUN_GUE && dest.tunPort !== tunPort)) return NOT_FOR_A_CONN;
+  d.tracer?.icmpForConn('real-server', conns, slot);
+  let rest = icmp.rest;
+  if (type === ICMP_DEST_UNREACH && icmp.code === ICMP_FRAG_NEEDED) {
+    // the client does not do path-MTU discovery: nothing to tell it
+    if (!innerV.df) return CONSUMED;
+    let mtu = icmp.nextHopMtu;
+    const over = tunType === TUN_GUE ? GUE_ENCAP.overhead(dest) : tunType === TUN_GRE ? GRE_ENCAP.overhead(dest) : IPIP_ENCAP.overhead(dest);
+    if (mtu > MIN_MTU + over) mtu -= over;
+    rest = icmpMtuRest(mtu);
+  }
+  d.host.icmpErrorAbout(buf, off, end - off, type, icmp.code, rest, innerV.dst, now);
+  // ICMP can be shorter but anyways, account it (ip_vs_out_stats)
+  countOut(d.totals, dest, end - off);
+  return ANSWERED;
+}
 
 /** An ICMP error quoting a packet of a connection; NOT_FOR_A_CONN when it concerns none. */
 function errorForConn(d: Director, pkt: Packet): Verdict {

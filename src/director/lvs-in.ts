@@ -7,7 +7,7 @@ import { CHECK_DROP, BAD_PORT, NO_DEST } from '../conn/codes.js';
 import { DIR_INPUT } from '../conn/tcp-states.js';
 import { AF_INET, AF_INET6 } from '../model/proto.js';
 import type { Service } from '../model/service.js';
-import { DropCode, type Verdict } from '../model/verdict.js';
+import { DropCode, FORWARDED, HELD, type Verdict } from '../model/verdict.js';
 import { FRAG_FIRST, type Packet } from '../net/packet.js';
 import { ETH_HEADER_LEN } from '../wire/ethernet.js';
 import { ICMP_DEST_UNREACH, ICMP_PORT_UNREACH } from '../wire/icmp.js';
@@ -56,6 +56,8 @@ export function lvsIn(d: Director, pkt: Packet, svc: Service, found = -1): Verdi
   if (first) decideFragments(d, pkt.af, pkt.src, pkt.dst, fragProto(pkt), id, slot, false, now);
   const xm = conns.xmit(slot);
   const v = (v4 ? transmitter(xm) : transmitter6(xm)).toDest(d, pkt, slot);
+  // tapvs_frames_forwarded_total: through a connection as through a route (a frame waiting for its neighbour too)
+  if (v === FORWARDED || v === HELD) d.counters.forwarded++;
   // the master sync daemon looks at every client packet of a conn, as ip_vs_in calls ip_vs_sync_conn
   if (d.sync !== null) d.sync.inPacket(slot, now);
   conns.put(slot);

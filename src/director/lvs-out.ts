@@ -4,7 +4,7 @@
 // normally go straight to the client, one that passes through is routed.
 import { DIR_OUTPUT } from '../conn/tcp-states.js';
 import { AF_INET } from '../model/proto.js';
-import { FORWARDED, type Verdict } from '../model/verdict.js';
+import { FORWARDED, HELD, type Verdict } from '../model/verdict.js';
 import { FRAG_FIRST, FRAG_LATER, type Packet } from '../net/packet.js';
 import { ETH_HEADER_LEN } from '../wire/ethernet.js';
 import { transmitter, transmitter6 } from '../xmit/index.js';
@@ -38,6 +38,7 @@ export function lvsOut(d: Director, pkt: Packet, slot: number): Verdict {
   if (first) decideFragments(d, pkt.af, pkt.src, caddr, fragProto(pkt), id, slot, true, now);
   const src = pkt.src;
   const v = xmit.toClient(d, pkt, slot);
+  if (v === FORWARDED || v === HELD) d.counters.forwarded++;
   if (first) releaseHeld(d, pkt.af, src, caddr, fragProto(pkt), id, now);
   return v;
 }

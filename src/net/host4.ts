@@ -319,7 +319,8 @@ export class Host4 {
     if (ip.wrap(buf, ipOff, buf.length - ipOff) !== WIRE_OK) return;
     if (ip.protocol === IPPROTO_ICMP && this.errIcmp.wrap(buf, ip.payloadOffset, ip.payloadLength) === WIRE_OK &&
       icmpIsError(this.errIcmp.type)) return;
-    if (!this.icmpTokens.take(now)) {
+    // as icmpv4_mask_allow: "don't limit PMTU discovery"
+    if (!(type === ICMP_DEST_UNREACH && code === ICMP_FRAG_NEEDED) && !this.icmpTokens.take(now)) {
       this.counters.icmpRateLimited++;
       return;
     }
@@ -335,6 +336,33 @@ export class Host4 {
     }
     const b = this.scratch;
     const n = buildIcmpError(b, toMac, this.ports[egress]!.mac, from, to, this.nextId(), type, code, rest, buf, ipOff, ip.totalLength);
+    if (n === 0) return;
+    this.counters.icmpSent++;
+    this.tracer?.icmpSent(type, code, to);
+    this.emit(egress, b, 0, n, PLAIN_FRAME);
+  }
+
+  /**
+   * An ICMP error about the IPv4 packet whose first `avail` bytes are at
+   * buf[ipOff..] (a packet the director knows only from the quote of an
+   * error about it: ip_vs_in_icmp relaying a real server's or a router's
+   * error about a tunnelled packet), to that packet's source by the route,
+   * from `from`. Rate-limited as icmpError (frag-needed never).
+   */
+  icmpErrorAbout(buf: Uint8Array, ipOff: number, avail: number, type: number, code: number, rest: number, from: number, now: number): void {
+    if (avail < 20 || ipOff + avail > buf.length) return;
+    if (!(type === ICMP_DEST_UNREACH && code === ICMP_FRAG_NEEDED) && !this.icmpTokens.take(now)) {
+      this.counters.icmpRateLimited++;
+      return;
+    }
+    this.errIp.wrapHeaderOnly(buf, ipOff);
+    const to = this.errIp.src;
+    if (!this.route(to)) return;
+    const egress = this.routePort;
+    const m = this.neigh.lookup(this.routeNextHop, now);
+    if (m < 0) return;
+    const b = this.scratch;
+    const n = buildIcmpError(b, m, this.ports[egress]!.mac, from, to, this.nextId(), type, code, rest, buf, ipOff, avail);
     if (n === 0) return;
     this.counters.icmpSent++;
     this.tracer?.icmpSent(type, code, to);

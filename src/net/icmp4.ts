@@ -28,8 +28,13 @@ export function buildIcmpError(
   out: Uint8Array, dstMac: number, srcMac: number, src: number, dst: number, id: number,
   type: number, code: number, rest: number, buf: Uint8Array, ipOff: number, ipLen: number,
 ): number {
-  if (orig.wrap(buf, ipOff, ipLen) !== WIRE_OK) return 0;
-  const quoted = Math.min(orig.totalLength, orig.headerLength + QUOTED_PAYLOAD);
+  if (orig.wrap(buf, ipOff, ipLen) !== WIRE_OK) {
+    // a packet known only by the start of it (the quote of an ICMP error being relayed): its header must be whole
+    const b0 = ipOff >= 0 && ipOff < buf.length ? buf[ipOff]! : 0;
+    if (b0 >>> 4 !== 4 || (b0 & 15) < 5 || (b0 & 15) * 4 > ipLen || ipOff + ipLen > buf.length) return 0;
+    orig.wrapHeaderOnly(buf, ipOff);
+  }
+  const quoted = Math.min(orig.totalLength, ipLen, orig.headerLength + QUOTED_PAYLOAD);
   emitEthernet({ dst: dstMac, src: srcMac, etherType: ETHERTYPE_IPV4 }, out, 0);
   const total = IPV4_MIN_HEADER_LEN + ICMP_HEADER_LEN + quoted;
   emitIpv4({
