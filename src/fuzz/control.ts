@@ -47,7 +47,7 @@ function argv(rng: Rng, t: Target): string[] {
   const svc = (): string[] => {
     if (rng.chance(0.15)) return ['-f', String(rng.pick([7, 1, 0, 99]))];
     const addr = rng.chance(0.9) ? rng.pick(t.vips) : `10.${rng.int(256)}.${rng.int(256)}.${rng.int(256)}`;
-    return [rng.chance(0.7) ? '-t' : '-u', `${addr}:${rng.chance(0.8) ? rng.pick(t.svcPorts) : rng.int(65536)}`];
+    return [rng.chance(0.7) ? '-t' : rng.chance(0.8) ? '-u' : '--sctp-service', `${addr}:${rng.chance(0.8) ? rng.pick(t.svcPorts) : rng.int(65536)}`];
   };
   const rs = (): string[] => {
     const r = rng.pick(t.rs);
