@@ -6,7 +6,7 @@ import { FWD_DR, FWD_MASQ, TUN_IPIP, type DestSpec } from '../model/dest.js';
 import { MAX_PORT_MTU, MIN_PORT_MTU, Topology, topologyProblems } from '../model/topology.js';
 import { inSubnet, parseMac as parseMacText, prefixToMask } from '../wire/addr.js';
 import {
-  ip6Equal, ip6InSubnet, ip6IsLinkLocal, ip6IsMulticast, ip6IsUnspecified, ip6IsV4Mapped, ip6Network, ip6ToString,
+  ip6Equal, isIp6, ip6InSubnet, ip6IsLinkLocal, ip6IsMulticast, ip6IsUnspecified, ip6IsV4Mapped, ip6Network, ip6ToString,
 } from '../wire/addr6.js';
 import { AF_INET6, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP } from '../model/proto.js';
 import type { MarkRule } from '../model/services.js';
@@ -673,9 +673,10 @@ class Parser {
         return;
       default: {
         const m = /^([0-9.]+):([0-9]+)$/.exec(v);
-        if (!m || parseIpv4(m[1]!) === null || parseNumber(m[2]!, 1, 65535) === null) {
-          return this.err(`option ${name}: '${v}' is not ADDR:PORT (numeric, e.g. 127.0.0.1:9107)`);
-        }
+        const m6 = /^\[([0-9A-Fa-f:.]+)\]:([0-9]+)$/.exec(v);
+        const ok = m ? parseIpv4(m[1]!) !== null && parseNumber(m[2]!, 1, 65535) !== null
+          : m6 ? isIp6(m6[1]!) && parseNumber(m6[2]!, 1, 65535) !== null : false;
+        if (!ok) return this.err(`option ${name}: '${v}' is not ADDR:PORT (numeric, e.g. 127.0.0.1:9107 or [::1]:9107)`);
         o.metricsListen = v;
       }
     }

@@ -333,10 +333,12 @@ export function parseListen(listen: string): { host: string; port: number } {
   const i = listen.lastIndexOf(':');
   const port = Number(listen.slice(i + 1));
   if (i <= 0 || !Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`metrics_listen '${listen}' is not ADDR:PORT`);
-  return { host: listen.slice(0, i), port };
+  const host = listen.slice(0, i);
+  // [ADDR6]:PORT, as ipvsadm writes IPv6 addresses with a port
+  return { host: host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host, port };
 }
 
-/** Serves GET /metrics on `listen` ("127.0.0.1:9107"). */
+/** Serves GET /metrics on `listen` ("127.0.0.1:9107", "[::1]:9107"). */
 export async function startMetricsServer(listen: string, render: () => string): Promise<MetricsServer> {
   const { host, port } = parseListen(listen);
   const server = http.createServer((req, res) => {

@@ -79,7 +79,9 @@ export function mhHashKey(addr: number, port: number, key: HsiphashKey, offset: 
  * The u32 the kernel hashes for an IPv6 address (16 bytes, network order, at
  * `off`): the XOR of its four 32-bit words, read big-endian. (The kernel
  * XORs the raw __be32 words and then applies ntohl, which is the same thing.)
- * Not used yet: the director has no IPv6 services.
+ * The director hands schedulers this fold already made (SchedPacket.caddr,
+ * ip6Fold of the address's words); this byte form is what the kernel
+ * fixtures are checked against (test/sched/mh-kernel.test.ts).
  */
 export function mhAddrFold6(a: Uint8Array, off = 0): number {
   let x = 0;

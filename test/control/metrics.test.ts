@@ -190,3 +190,25 @@ describe('metrics endpoint start', () => {
     await first.close();
   });
 });
+
+describe('metrics endpoint on IPv6', () => {
+  it('option metrics_listen takes [ADDR6]:PORT and the endpoint serves on it', async () => {
+    const { parseConfig, formatConfigError } = await import('../../src/control/config.js');
+    const r = parseConfig('option metrics_listen [::1]:9107\n', 'm.conf');
+    expect('config' in r && r.config.options.metricsListen).toBe('[::1]:9107');
+    const bad = parseConfig('option metrics_listen ::1:9107\n', 'm.conf');
+    expect('errors' in bad && bad.errors.map(formatConfigError)).toEqual([
+      "m.conf:1: option metrics_listen: '::1:9107' is not ADDR:PORT (numeric, e.g. 127.0.0.1:9107 or [::1]:9107)",
+    ]);
+    const { startMetricsServer } = await import('../../src/control/metrics.js');
+    const srv = await startMetricsServer('[::1]:0', () => 'tapvs_up 1\n');
+    try {
+      expect(srv.address.host).toBe('::1');
+      const res = await fetch(`http://[::1]:${srv.address.port}/metrics`);
+      expect(res.status).toBe(200);
+      expect(await res.text()).toBe('tapvs_up 1\n');
+    } finally {
+      await srv.close();
+    }
+  });
+});
