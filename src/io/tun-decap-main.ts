@@ -37,9 +37,12 @@ try {
   } else {
     const helper = startDecap({ vips: args.vips, device: args.device });
     process.stdout.write(`ready helper ${helper.device}\n`);
+    if (helper.rcvbuf === null) process.stderr.write('tun-decap: could not raise the raw sockets\' receive buffer: packets may be lost under load\n');
     const stop = (): void => {
+      // read before closing: the drops are the sockets' own
+      const lost = helper.socketDrops();
       helper.close();
-      process.stderr.write(`tun-decap: received ${helper.counters.received}, delivered ${helper.counters.delivered}, malformed ${helper.counters.malformed}, write errors ${helper.counters.writeErrors}\n`);
+      process.stderr.write(`tun-decap: received ${helper.counters.received}, delivered ${helper.counters.delivered}, malformed ${helper.counters.malformed}, write errors ${helper.counters.writeErrors}, lost before reading (socket drops) ${lost}, receive buffer ${helper.rcvbuf ?? 'default'}\n`);
       process.exit(0);
     };
     process.on('SIGTERM', stop);

@@ -24,7 +24,7 @@
  * sets up tunl0 / ip6tnl0 instead.
  */
 import fs from 'node:fs';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { IFF_NO_PI, IFF_TUN, ip, openTunDevice } from './tap.js';
@@ -39,12 +39,65 @@ const require = createRequire(import.meta.url);
 interface RawSocket {
   on(event: 'message', cb: (buf: Buffer, source: string) => void): this;
   on(event: 'error', cb: (err: Error) => void): this;
+  setOption(level: number, option: number, value: number): void;
   close(): this;
 }
 const raw = require('raw-socket') as {
   createSocket(opts: { protocol: number; bufferSize?: number; addressFamily?: number }): RawSocket;
   AddressFamily: { IPv4: number; IPv6: number };
 };
+
+/** Linux's SOL_SOCKET, SO_RCVBUF, and SO_RCVBUFFORCE (past net.core.rmem_max; needs CAP_NET_ADMIN, which the lab's root has). */
+const SOL_SOCKET = 1;
+const SO_RCVBUF = 8;
+const SO_RCVBUFFORCE = 33;
+/** The receive buffer the helper asks for: room for a burst of a TUN run's packets while node is busy (the default ~208 KB lost 18,797 under load). */
+export const DECAP_RCVBUF = 8 << 20;
+
+/**
+ * Raises a raw socket's receive buffer to DECAP_RCVBUF (SO_RCVBUFFORCE,
+ * else SO_RCVBUF, which rmem_max caps). Returns the option that took, or
+ * null when neither did.
+ */
+export function sizeReceiveBuffer(s: Pick<RawSocket, 'setOption'>, bytes = DECAP_RCVBUF): 'SO_RCVBUFFORCE' | 'SO_RCVBUF' | null {
+  try {
+    s.setOption(SOL_SOCKET, SO_RCVBUFFORCE, bytes);
+    return 'SO_RCVBUFFORCE';
+  } catch {
+    try {
+      s.setOption(SOL_SOCKET, SO_RCVBUF, bytes);
+      return 'SO_RCVBUF';
+    } catch {
+      return null;
+    }
+  }
+}
+
+/**
+ * The packets the kernel dropped for lack of room on the raw sockets of IP
+ * protocol `protocol` in this namespace: the `drops` column of
+ * /proc/net/raw (raw6 for IPv6), whose local port is the protocol. The
+ * helper's own losses, which it cannot see in its message events.
+ */
+export function rawSocketDrops(procText: string, protocol: number): number {
+  let n = 0;
+  for (const line of procText.split('\n').slice(1)) {
+    const f = line.trim().split(/\s+/);
+    if (f.length < 13) continue;
+    const local = f[1]!;
+    const port = Number.parseInt(local.slice(local.lastIndexOf(':') + 1), 16);
+    if (port === protocol) n += Number(f[f.length - 1]) || 0;
+  }
+  return n;
+}
+
+function readProc(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
+}
 
 /** An IPv6 address as tapvs's configs write it (a colon in it); the rest are IPv4. */
 export function isIpv6(addr: string): boolean {
@@ -73,6 +126,10 @@ export interface DecapCounters {
 export interface DecapHelper {
   readonly device: string;
   readonly counters: DecapCounters;
+  /** What sizeReceiveBuffer got for the sockets (null: the default buffer). */
+  readonly rcvbuf: 'SO_RCVBUFFORCE' | 'SO_RCVBUF' | null;
+  /** Packets the kernel dropped on the helper's raw sockets so far (/proc/net/raw's drops), i.e. lost before it saw them. */
+  socketDrops(): number;
   close(): void;
 }
 
@@ -116,6 +173,7 @@ export function startDecap(opts: DecapOptions): DecapHelper {
   const { fd, device } = openTunDevice(opts.device ?? 'tvdecap0', IFF_TUN | IFF_NO_PI, true);
   const counters: DecapCounters = { received: 0, delivered: 0, malformed: 0, writeErrors: 0 };
   const sockets: RawSocket[] = [];
+  let rcvbuf: 'SO_RCVBUFFORCE' | 'SO_RCVBUF' | null = null;
   const v4 = opts.vips.some((v) => !isIpv6(v));
   const v6 = opts.vips.some(isIpv6);
   const deliver = (buf: Buffer, span: [number, number] | undefined): void => {
@@ -140,11 +198,14 @@ export function startDecap(opts: DecapOptions): DecapHelper {
     if (v4) {
       const s4 = raw.createSocket({ protocol: IPPROTO_IPIP, bufferSize: 65536 });
       sockets.push(s4);
+      rcvbuf = sizeReceiveBuffer(s4);
       s4.on('message', (buf) => deliver(buf, innerPacket(buf, buf.length)));
     }
     if (v6) {
       const s6 = raw.createSocket({ protocol: NEXTHDR_IPV6, bufferSize: 65536, addressFamily: raw.AddressFamily.IPv6 });
       sockets.push(s6);
+      const r6 = sizeReceiveBuffer(s6);
+      if (!v4) rcvbuf = r6;
       s6.on('message', (buf) => deliver(buf, innerPacket6(buf, buf.length)));
     }
   } catch (err) {
@@ -157,6 +218,11 @@ export function startDecap(opts: DecapOptions): DecapHelper {
   return {
     device,
     counters,
+    rcvbuf,
+    socketDrops(): number {
+      return (v4 ? rawSocketDrops(readProc('/proc/net/raw'), IPPROTO_IPIP) : 0) +
+        (v6 ? rawSocketDrops(readProc('/proc/net/raw6'), NEXTHDR_IPV6) : 0);
+    },
     close(): void {
       if (closed) return;
       closed = true;
