@@ -81,15 +81,25 @@ export function uiSuite(mode: Mode, tag: string): void {
       const conn = page().locator(`#conns tbody tr:has(td.source:text-is("${source}"))`);
       await conn.waitFor({ timeout: 10_000 });
       expect(await conn.locator('td.destination').innerText()).toBe(`${rsAddr}:80`);
-      const secs = async () => {
-        const [m, s] = (await conn.locator('td.expire').innerText()).split(':').map(Number);
-        return m! * 60 + s!;
-      };
-      const a = await secs();
-      await sleep(2100);
-      const b = await secs();
-      expect(a).toBeGreaterThan(0);
-      expect(b).toBeLessThan(a);
+      // The row's state and expiry read together, from one render of the table: a state change
+      // (FIN_WAIT -> TIME_WAIT as the close completes) restarts the timer, so the countdown is
+      // compared only between two reads in the same state; a pair across a change is read again.
+      const snap = () => conn.evaluate((tr) => {
+        const [m, s] = (tr.querySelector('td.expire')!.textContent ?? '').split(':').map(Number);
+        return { state: tr.querySelector('td.state')!.textContent ?? '', secs: m! * 60 + s! };
+      });
+      const pairs: { a: { state: string; secs: number }; b: { state: string; secs: number } }[] = [];
+      for (let i = 0; i < 4; i++) {
+        const a = await snap();
+        await sleep(2100);
+        const b = await snap();
+        pairs.push({ a, b });
+        if (a.state === b.state) break;
+      }
+      const same = pairs.find((p) => p.a.state === p.b.state);
+      expect(same, `no two reads 2.1 s apart in one state: ${JSON.stringify(pairs)}`).toBeDefined();
+      expect(same!.a.secs).toBeGreaterThan(0);
+      expect(same!.b.secs, JSON.stringify(pairs)).toBeLessThan(same!.a.secs);
       expect(await text(`#counters [data-dest="${rsAddr}:80"] .conns`)).toMatch(/^[1-9]\d* conns$/);
     });
 
