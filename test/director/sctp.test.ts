@@ -313,4 +313,21 @@ describe('NAT over IPv6: the same association', () => {
     const r2 = new Rig(cfg6);
     expectDropped(r2, r2.in(0, frame6(fromClient, CPORT + 1, VPORT, 0, ASSOC[0]![2], 0x12345678), 1), 'sctp-bad-crc');
   });
+
+  it('an ICMPv6 error from the real server quoting SCTP: to the client from the VIP, quoted address and port back, the quoted CRC as it was', () => {
+    const rig = new Rig(cfg6);
+    const init = ASSOC[0]![2];
+    rig.in(0, frame6(fromClient, CPORT, VPORT, 0, init), 1);
+    const atRs = frame6(toServer, CPORT, RPORT, 0, init);
+    // the CRC field of the packet as the real server got it (ports 40123 > 5001), read as SCTP stores it big-endian
+    const c = 14 + 40 + 8;
+    const rsCrc = ((atRs[c]! << 24) | (atRs[c + 1]! << 16) | (atRs[c + 2]! << 8) | atRs[c + 3]!) >>> 0;
+    const err = eth({ src: NAT6.rs1Mac, dst: NAT6.inMac }).ipv6({ src: NAT6.rs1, dst: CLIENT6, hopLimit: 64 })
+      .icmpv6({ type: 1, code: 4 }).payload(atRs.subarray(14)).build();
+    const quotedAtClient = frame6({ ...fromClient, hopLimit: 56 }, CPORT, VPORT, 0, init, rsCrc).subarray(14);
+    const want = eth({ src: NAT6.outMac, dst: NAT6.routerMac }).ipv6({ src: NAT6.vip, dst: CLIENT6, hopLimit: 63 })
+      .icmpv6({ type: 1, code: 4 }).payload(quotedAtClient).build();
+    expectFrames(rig.in(1, err, 2), [{ port: 0, bytes: want }]);
+    expect(rig.drops()).toEqual({});
+  });
 });
