@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { Topology, topologyProblems } from '../../model/topology.js';
 import { DEFAULT_OPTIONS, type DirectorConfig, type ServiceConfig } from '../../model/config.js';
 import { DEFAULT_TIMEOUTS, formatConfigError, parseConfig, serviceKeyOf } from '../config.js';
+import { AF_INET6 } from '../../model/proto.js';
 import { formatAddrPort, formatServiceKey } from '../ipvsadm-args.js';
 import { interpret } from './interpret.js';
 import { lexKeepalived, type LexError, type Where } from './lexer.js';
@@ -96,8 +97,10 @@ export function loadKeepalived(path: string, configPath?: string): KeepalivedLoa
         const p = topo.destProblem(s.sorry.addr, s.sorry.fwd!, 'sorry server', s.sorry.addr6);
         if (p) errors.push(`${w.file}:${w.line}: ${p}`);
       }
-      if (s.fwmark && !config.marks.some((m) => m.mark === s.fwmark)) {
-        errors.push(`${w.file}:${w.line}: fwmark service ${s.fwmark} would receive nothing: add 'mark ${s.fwmark} tcp|udp ADDR [ports ...]' to ${configPath}`);
+      // a mark classifies one family's traffic; an IPv6 fwmark service gets only IPv6 packets (as IPVS's per-family fwmark lookup)
+      const six = s.af === AF_INET6;
+      if (s.fwmark && !config.marks.some((m) => m.mark === s.fwmark && (m.addr6 !== undefined) === six)) {
+        errors.push(`${w.file}:${w.line}: fwmark service ${s.fwmark}${six ? ' (IPv6)' : ''} would receive nothing: add 'mark ${s.fwmark} tcp|udp ${six ? 'ADDR6' : 'ADDR'} [ports ...]' to ${configPath}`);
       }
     }
     for (const m of config.marks) {

@@ -78,6 +78,30 @@ describe('keepalived.conf: IPv6 (fixtures/keepalived-conf/ipv6.conf)', () => {
   });
 });
 
+describe('keepalived.conf: IPv6 with a dual-stack ports config', () => {
+  const ports = (mark6: string): string => file(`port outside kind=memory mac=02:00:00:00:00:01 addr=10.0.0.1/24 addr=2001:db8::1/64
+port inside kind=memory mac=02:00:00:00:00:02 addr=192.168.10.1/24 addr=2001:db8:10::1/64 addr=2001:db8:1::2/64
+vip 2001:db8::100 on outside
+vip 2001:db8::200 on outside
+vip 2001:db8::201 on outside
+vip 2001:db8::202 on outside
+vip 10.0.0.100 on outside
+route default via 2001:db8::fe
+mark 6 udp ${mark6} ports 53
+mark 7 tcp 2001:db8::100 ports 8443
+`);
+  it('loads with IPv6 VIPs and IPv6 mark lines, the IPv6 real servers on connected networks', () => {
+    const r = loadKeepalived(join(FIX, 'ipv6.conf'), ports('2001:db8::100'));
+    expect(r.ok, r.ok ? '' : r.errors.join('\n')).toBe(true);
+  });
+  it('an IPv6 fwmark service whose mark classifies only IPv4 traffic would receive nothing: refused', () => {
+    const r = loadKeepalived(join(FIX, 'ipv6.conf'), ports('10.0.0.100'));
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.errors).toEqual([expect.stringMatching(/ipv6\.conf:30: fwmark service 6 \(IPv6\) would receive nothing: add 'mark 6 tcp\|udp ADDR6/)]);
+  });
+});
+
 describe('keepalived.conf: IPv6 families as keepalived decides them', () => {
   it('a fwmark service without ip_family takes its first real server\'s family', () => {
     const r = loadKeepalived(file(`virtual_server fwmark 9 {
