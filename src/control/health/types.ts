@@ -7,7 +7,7 @@ export type CheckKind = 'tcp' | 'http' | 'icmp' | 'misc' | 'ssl' | 'smtp' | 'dns
 /** One probe of one real server: everything needed to run it anywhere. */
 export interface ProbeSpec {
   kind: CheckKind;
-  /** Dotted IPv4 of the real server (or of connect_ip). */
+  /** The real server's address as text, IPv4 or IPv6 (or connect_ip's). */
   addr: string;
   /** tcp/http/ssl/smtp/dns/udp: port to connect to. */
   port: number;

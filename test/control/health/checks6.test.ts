@@ -90,3 +90,29 @@ check tcp -t [2001:db8::100]:80 -r [::1]:${t.port} interval=100ms timeout=80ms r
     expect(svc.findDest(0, t.port, LO6)).toBeDefined();
   });
 });
+
+describe('keepalived connect_ip / bindto in IPv6', () => {
+  it('a check of an IPv6 real server probes connect_ip from bindto, both IPv6', async () => {
+    const t = await new Target6().start();
+    targets.push(t);
+    // [::3]:80 answers nothing (no host has it); every verdict comes from connect_ip [::1]
+    const live = makeLive(`${V6}
+-A -t [2001:db8::100]:80 -s wlc
+-a -t [2001:db8::100]:80 -r [::3]:80 -m -w 2
+check tcp -t [2001:db8::100]:80 -r [::3]:80 interval=100ms timeout=80ms retries=2 port=${t.port}
+`);
+    live.cfg.healthChecks[0]!.probe = { connectIp: '::1', bindto: '::1' };
+    const events: HealthState[] = [];
+    const h = startHealthChecks(live, live.cfg.healthChecks, { onTransition: (s) => events.push(s) });
+    running.push(h);
+    const svc = live.director.services.get6(IPPROTO_TCP, VIP6, 80)!;
+    await t.stop();
+    await waitFor(() => events.length === 1, 'down transition');
+    expect(events[0]).toMatchObject({ up: false, dest: '[::3]:80' });
+    expect(svc.findDest(0, 80, Uint32Array.of(0, 0, 0, 3))).toBeUndefined();
+    await t.start();
+    await waitFor(() => events.length === 2, 'up transition');
+    expect(events[1]).toMatchObject({ up: true, dest: '[::3]:80' });
+    expect(svc.findDest(0, 80, Uint32Array.of(0, 0, 0, 3))!.weight).toBe(2);
+  });
+});
