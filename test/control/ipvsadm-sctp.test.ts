@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadKeepalived } from '../../src/control/keepalived/index.js';
+import { findService, putBack, takeOut } from '../../src/control/health/actions.js';
 import { parseConfig } from '../../src/control/config.js';
 import { execIpvsadm, localReply } from '../../src/control/ipvsadm-exec.js';
 import { parseIpvsadmArgs } from '../../src/control/ipvsadm-args.js';
@@ -92,6 +93,19 @@ describe('ipvsadm --sctp-service', () => {
     expect(r.config.healthChecks[0]!.service).toBe('--sctp-service 10.0.0.100:5000');
     expect(r.config.marks.map((m) => [m.mark, m.proto, m.ports.length])).toEqual([[7, 132, 2]]);
     expect(serviceLabelFromKey('--sctp-service 10.0.0.100:5000')).toBe('SCTP 10.0.0.100:5000');
+  });
+
+  it('health checks of an SCTP service find it by its key, take a failing real server out and put it back', () => {
+    const r = parseConfig(TOPOLOGY + RULES + 'check tcp --sctp-service 10.0.0.100:5000 -r 192.168.10.11:5001 port=22\n', 't.conf');
+    if ('errors' in r) throw new Error(r.errors.map((e) => `${e.line}: ${e.message}`).join('\n'));
+    const director = new Director(r.config, { send: () => {} });
+    const svc = findService(director, r.config.healthChecks[0]!.service)!;
+    expect(svc.proto).toBe(132);
+    const t = takeOut(director, svc, r.config.healthChecks[0]!.dest.addr, 5001, false);
+    expect(t.how).toBe('removed');
+    expect(run({ director, cfg: r.config }, ['-S', '-n']).stdout).toBe('-A --sctp-service 10.0.0.100:5000 -s rr\n');
+    expect(putBack(director, svc, r.config.healthChecks[0]!.dest.addr, 5001, t)).toBe(true);
+    expect(run({ director, cfg: r.config }, ['-S', '-n']).stdout).toBe(RULES);
   });
 
   it('keepalived: protocol SCTP makes an SCTP service', () => {
