@@ -38,6 +38,12 @@ export function ipv4Input(d: Director, pkt: Packet): Verdict {
   if (pkt.mcast) return host.local !== null ? host.local.input(pkt) : DropCode['not-for-us'];
   if (pkt.bcast && (host.classOf(pkt.dst) & OURS) === 0) return DropCode['not-for-us'];
   if ((host.classOf(pkt.src) & OURS) !== 0) return DropCode['martian-source'];
+  // ip_route_input_slow's martians: a source that is multicast, the limited broadcast, 0.0.0.0/8 or
+  // loopback (127.0.0.0/8, route_localnet being off), a destination in 0.0.0.0/8 or 127.0.0.0/8
+  const s8 = pkt.src >>> 24;
+  if (s8 === 0 || s8 === 127 || (s8 & 0xf0) === 0xe0 || pkt.src >>> 0 === 0xffffffff) return DropCode['martian-source'];
+  const d8 = pkt.dst >>> 24;
+  if (d8 === 0 || d8 === 127) return DropCode['martian-destination'];
   if (ip.isFragment) {
     if (ip.fragOffset !== 0) {
       pkt.fragment = FRAG_LATER;

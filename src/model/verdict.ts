@@ -67,6 +67,8 @@ export const DROP_REASONS = [
   'sctp-bad-crc',
   /** SCTP through NAT: a first fragment, whose CRC32c covers bytes not here, cannot have its port rewritten. */
   'sctp-fragment-nat',
+  /** IPv4: a destination no router forwards to (0.0.0.0/8, 127.0.0.0/8), as ip_route_input's martian_destination. */
+  'martian-destination',
 ] as const;
 
 export type DropReason = (typeof DROP_REASONS)[number];
