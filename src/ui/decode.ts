@@ -13,10 +13,11 @@ import {
   ICMPV6_DEST_UNREACH, ICMPV6_ECHO_REPLY, ICMPV6_ECHO_REQUEST, ICMPV6_NEIGHBOR_ADVERT, ICMPV6_NEIGHBOR_SOLICIT,
   ICMPV6_PACKET_TOO_BIG, ICMPV6_PARAM_PROBLEM, ICMPV6_TIME_EXCEEDED, Icmpv6View,
 } from '../wire/icmpv6.js';
-import { IPPROTO_ICMP, IPPROTO_IPIP, IPPROTO_TCP, IPPROTO_UDP } from '../wire/ipproto.js';
+import { IPPROTO_ICMP, IPPROTO_IPIP, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP } from '../wire/ipproto.js';
 import { Ipv4View } from '../wire/ipv4.js';
 import { Ipv6Headers, Ipv6View, NEXTHDR_ICMP, NEXTHDR_IPV6, NEXTHDR_TCP, NEXTHDR_UDP } from '../wire/ipv6.js';
 import { formatFrameLine } from '../wire/printer.js';
+import { SctpChunkWalker, sctpChunkName, SctpView } from '../wire/sctp.js';
 import { tcpFlagsString, TcpView } from '../wire/tcp.js';
 import { UdpView } from '../wire/udp.js';
 
@@ -53,7 +54,7 @@ export interface DecodedFrame {
 /** The innermost transport endpoints of a frame: how a frame is tied to a connection. */
 export interface Endpoints {
   /** ICMP for ICMPv6 too (the hub ties an error to nothing by its endpoints). */
-  proto: 'TCP' | 'UDP' | 'ICMP';
+  proto: 'TCP' | 'UDP' | 'ICMP' | 'SCTP';
   src: string;
   sport: number;
   dst: string;
@@ -76,6 +77,7 @@ function protoText(p: number): string {
     case IPPROTO_UDP: return 'UDP (17)';
     case IPPROTO_ICMP: return 'ICMP (1)';
     case IPPROTO_IPIP: return 'IPIP (4)';
+    case IPPROTO_SCTP: return 'SCTP (132)';
     default: return String(p);
   }
 }
@@ -189,6 +191,9 @@ function decodeIpv4(buf: Uint8Array, off: number, len: number, layers: Layer[], 
       layers.push({ id: 'icmp', name: 'ICMP', fields });
       return;
     }
+    case IPPROTO_SCTP:
+      if (sctpLayer(buf, p, n, whole, layers)) return;
+      break;
     case IPPROTO_IPIP:
       if (!inner) {
         decodeIpv4(buf, p, n, layers, true);
@@ -201,10 +206,36 @@ function decodeIpv4(buf: Uint8Array, off: number, len: number, layers: Layer[], 
   if (n > 0) layers.push({ id: 'payload', name: 'Payload', fields: [f('len', 'length', `${n} bytes`)] });
 }
 
+/**
+ * SCTP: ports, verification tag, the CRC32c and whether it is right (no
+ * pseudo-header: the same over IPv4 and IPv6), and the chunks by name.
+ */
+function sctpLayer(buf: Uint8Array, p: number, n: number, whole: boolean, layers: Layer[]): boolean {
+  const v = new SctpView();
+  if (v.wrap(buf, p, n) !== WIRE_OK) return false;
+  const w = new SctpChunkWalker();
+  w.reset(v);
+  const names: string[] = [];
+  while (w.next()) names.push(sctpChunkName(w.type));
+  if (w.rc !== WIRE_OK && names.length > 0) names.push('(bad chunk)');
+  const sum = !whole ? 'fragment' : v.crcOk() ? 'ok' : 'bad';
+  layers.push({
+    id: 'sctp', name: 'SCTP',
+    fields: [
+      f('sport', 'source port', v.sport), f('dport', 'destination port', v.dport),
+      f('vtag', 'verification tag', '0x' + v.vtag.toString(16).padStart(8, '0')),
+      f('checksum', 'CRC32c', `0x${v.storedCrc.toString(16).padStart(8, '0')} (${sum})`),
+      f('chunks', 'chunks', names.length > 0 ? names.join(', ') : 'none'),
+    ],
+  });
+  return true;
+}
+
 function nextHeaderText(p: number): string {
   switch (p) {
     case NEXTHDR_TCP: return 'TCP (6)';
     case NEXTHDR_UDP: return 'UDP (17)';
+    case IPPROTO_SCTP: return 'SCTP (132)';
     case NEXTHDR_ICMP: return 'ICMPv6 (58)';
     case NEXTHDR_IPV6: return 'IPv6 (41)';
     case 0: return 'hop-by-hop options (0)';
@@ -288,6 +319,9 @@ function decodeIpv6(buf: Uint8Array, off: number, len: number, layers: Layer[], 
       });
       return;
     }
+    case IPPROTO_SCTP:
+      if (sctpLayer(buf, p, n, whole, layers)) return;
+      break;
     case NEXTHDR_UDP: {
       const udp = new UdpView();
       if ((whole ? udp.wrap(buf, p, n) : udp.wrapHeader(buf, p, n)) !== WIRE_OK) break;
@@ -393,6 +427,10 @@ export function endpointsOf(bytes: Uint8Array): Endpoints | null {
     return u.wrapHeader(bytes, ip.payloadOffset, ip.payloadLength) === WIRE_OK ? { proto: 'UDP', src, sport: u.sport, dst, dport: u.dport } : null;
   }
   if (ip.protocol === IPPROTO_ICMP) return { proto: 'ICMP', src, sport: 0, dst, dport: 0 };
+  if (ip.protocol === IPPROTO_SCTP) {
+    const v = new SctpView();
+    return v.wrap(bytes, ip.payloadOffset, ip.payloadLength) === WIRE_OK ? { proto: 'SCTP', src, sport: v.sport, dst, dport: v.dport } : null;
+  }
   return null;
 }
 
@@ -416,6 +454,10 @@ function endpointsOf6(bytes: Uint8Array, off: number, len: number): Endpoints | 
     return u.wrapHeader(bytes, x.upperOffset, x.upperLength) === WIRE_OK ? { proto: 'UDP', src, sport: u.sport, dst, dport: u.dport } : null;
   }
   if (x.upperProtocol === NEXTHDR_ICMP) return { proto: 'ICMP', src, sport: 0, dst, dport: 0 };
+  if (x.upperProtocol === IPPROTO_SCTP) {
+    const v = new SctpView();
+    return v.wrap(bytes, x.upperOffset, x.upperLength) === WIRE_OK ? { proto: 'SCTP', src, sport: v.sport, dst, dport: v.dport } : null;
+  }
   return null;
 }
 
