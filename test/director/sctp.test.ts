@@ -165,6 +165,16 @@ describe('NAT: an SCTP association from INIT to SHUTDOWN COMPLETE', () => {
     expect(c.stored).not.toBe(c.want);
   });
 
+  it('a first fragment whose port NAT must change is dropped (its CRC covers bytes not here); with the port kept it goes on', () => {
+    const whole = sctpFrame(fromClient, 0, ASSOC[1]![2].map((c) => ({ ...c, type: 'INIT' }))).subarray(34);
+    const firstFrag = (h: Hop) => eth({ src: h.smac, dst: h.dmac })
+      .ipv4({ src: h.src, dst: h.dst, ttl: h.ttl, id: h.id, flags: 'MF', protocol: SCTP }).payload(whole.subarray(0, 32)).build();
+    const rig = new Rig(cfg);
+    expectDropped(rig, rig.in(0, firstFrag(fromClient), 1), 'sctp-fragment-nat');
+    const same = new Rig(withSctp(natConfig({ services: [{ port: VPORT, dests: [{ addr: NAT.rs1, port: VPORT }] }] })));
+    expectFrames(same.in(0, firstFrag(fromClient), 1), [{ port: 1, bytes: firstFrag({ ...toServer, dport: VPORT }) }]);
+  });
+
   it('only an INIT opens a conn; a DATA or an ABORT of no conn is dropped as no-conn', () => {
     const strict = new Rig(cfg);
     expectDropped(strict, strict.in(0, sctpFrame(fromClient, STAG, ASSOC[4]![2]), 1), 'no-conn-not-syn');
