@@ -70,10 +70,10 @@ function transportInput(d: Director, pkt: Packet): Verdict {
   pkt.ops = ops;
   const svc = d.services.find(pkt.proto, pkt.dst, pkt.dport);
   if (svc !== undefined && (d.lvsGate === 0 || lvsAllowed(d, pkt))) return lvsIn(d, pkt, svc);
-  // a client's packet of a conn an app helper made (an FTP data conn, its port without a service): lvsIn finds it again
+  // a client's packet of a conn an app helper made (an FTP data conn, its port without a service)
   if (svc === undefined && d.conns.appChildren !== 0) {
     const s = d.conns.lookupIn(pkt.proto, pkt.src, pkt.sport, pkt.dst, pkt.dport, pkt.now);
-    if (s >= 0 && (d.lvsGate === 0 || lvsAllowed(d, pkt))) return lvsIn(d, pkt, d.conns.svc(s));
+    if (s >= 0 && (d.lvsGate === 0 || lvsAllowed(d, pkt))) return lvsIn(d, pkt, d.conns.svc(s), s);
   }
   const slot = d.conns.lookupOut(pkt.proto, pkt.src, pkt.sport, pkt.dst, pkt.dport, pkt.now);
   if (slot >= 0) return lvsOut(d, pkt, slot);

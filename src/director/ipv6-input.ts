@@ -107,11 +107,11 @@ function transportInput6(d: Director, pkt: Packet): Verdict {
     if (ext.segmentsLeft !== 0) return DropCode['ipv6-bad-ext-header'];
     return lvsIn(d, pkt, svc);
   }
-  // a client's packet of a conn an app helper made (an FTP data conn, its port without a service): lvsIn finds it again
+  // a client's packet of a conn an app helper made (an FTP data conn, its port without a service)
   if (d.conns.appChildren !== 0) {
     const s = d.conns.lookupIn6(proto, pkt.src6, 0, pkt.sport, pkt.dst6, 0, pkt.dport, pkt.now);
     if (s >= 0 && !ip6IsLinkLocal(pkt.src6) && ext.segmentsLeft === 0) {
-      return lvsIn(d, pkt, d.conns.svc(s));
+      return lvsIn(d, pkt, d.conns.svc(s), s);
     }
   }
   const slot = d.conns.lookupOut6(proto, pkt.src6, 0, pkt.sport, pkt.dst6, 0, pkt.dport, pkt.now);
