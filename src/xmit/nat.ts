@@ -15,6 +15,9 @@ import { DropCode, FORWARDED } from '../model/verdict.js';
 import { ftpIn, ftpOut } from './ftp.js';
 import { FRAG_FIRST } from '../net/packet.js';
 import { lvsCheckMtu, lvsDecTtl, lvsOutput } from './out.js';
+import { sourceAddrFor } from '../net/port.js';
+import { ETH_HEADER_LEN } from '../wire/ethernet.js';
+import { ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, icmpMtuRest } from '../wire/icmp.js';
 import type { Transmitter } from './xmit.js';
 
 export const natXmit: Transmitter = {
@@ -50,14 +53,25 @@ export const natXmit: Transmitter = {
 
   toClient(x, pkt, slot) {
     const conns = x.conns;
+    const host = x.host;
+    const caddr = conns.caddr[slot]!;
+    if (!host.route(caddr)) return DropCode['no-route'];
+    const port = host.routePort;
+    const nh = host.routeNextHop;
+    // ip_forward checks the MTU before the hook that translates the reply: a DF reply too big for the way
+    // out draws frag-needed to the real server about its own packet, from the port it came in on
+    const mtu = host.ports[port]!.mtu;
+    if (pkt.frameLen - ETH_HEADER_LEN > mtu && pkt.ip.df && !pkt.isSuperFrame) {
+      host.icmpError(pkt.buf, pkt.ethOff, pkt.port, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, icmpMtuRest(mtu), sourceAddrFor(pkt.port, pkt.src), false, pkt.now);
+      return DropCode['frag-needed'];
+    }
     const vaddr = conns.vaddr[slot]!;
     const ip = pkt.ip;
     const old = ip.src;
     ip.rewriteSrc(vaddr);
     pkt.ops?.snat(pkt.buf, pkt.l4Off, pkt.l4Len, old, vaddr, conns.vport[slot]!, pkt.csumStart !== 0);
     if ((conns.flags[slot]! & CONN_F_APP) !== 0) ftpOut(conns, pkt, slot);
-    const caddr = conns.caddr[slot]!;
-    if (!x.host.route(caddr)) return DropCode['no-route'];
-    return x.host.output(pkt.buf, pkt.ethOff, pkt.frameLen, pkt, x.host.routePort, x.host.routeNextHop, pkt.now);
+    // without DF a reply too big leaves in fragments (ip_fragment), never as one oversized frame
+    return lvsOutput(host, pkt.buf, pkt.ethOff, pkt.frameLen, pkt, port, nh, pkt.now);
   },
 };
