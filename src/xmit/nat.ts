@@ -13,7 +13,7 @@
 import { CONN_F_APP, CONN_F_NO_CPORT } from '../conn/flags.js';
 import { DropCode, FORWARDED } from '../model/verdict.js';
 import { ftpIn, ftpOut } from './ftp.js';
-import { FRAG_FIRST } from '../net/packet.js';
+import { FRAG_FIRST, FRAG_NONE } from '../net/packet.js';
 import { lvsCheckMtu, lvsDecTtl, lvsOutput } from './out.js';
 import { sourceAddrFor } from '../net/port.js';
 import { ETH_HEADER_LEN } from '../wire/ethernet.js';
@@ -41,7 +41,7 @@ export const natXmit: Transmitter = {
     const ip = pkt.ip;
     const old = ip.dst;
     ip.rewriteDst(daddr);
-    pkt.ops?.dnat(pkt.buf, pkt.l4Off, pkt.l4Len, old, daddr, conns.dport[slot]!, pkt.csumStart !== 0);
+    pkt.ops?.dnat(pkt.buf, pkt.l4Off, pkt.l4Len, old, daddr, conns.dport[slot]!, pkt.csumStart !== 0, pkt.fragment === FRAG_NONE ? pkt.ip.src : undefined);
     const f = conns.flags[slot]!;
     if ((f & (CONN_F_APP | CONN_F_NO_CPORT)) !== 0 && pkt.ops !== undefined) {
       // the first packet of a passive FTP data conn gives it its client port (ip_vs_nat_xmit)
@@ -69,7 +69,7 @@ export const natXmit: Transmitter = {
     const ip = pkt.ip;
     const old = ip.src;
     ip.rewriteSrc(vaddr);
-    pkt.ops?.snat(pkt.buf, pkt.l4Off, pkt.l4Len, old, vaddr, conns.vport[slot]!, pkt.csumStart !== 0);
+    pkt.ops?.snat(pkt.buf, pkt.l4Off, pkt.l4Len, old, vaddr, conns.vport[slot]!, pkt.csumStart !== 0, pkt.fragment === FRAG_NONE ? pkt.ip.dst : undefined);
     if ((conns.flags[slot]! & CONN_F_APP) !== 0) ftpOut(conns, pkt, slot);
     // without DF a reply too big leaves in fragments (ip_fragment), never as one oversized frame
     return lvsOutput(host, pkt.buf, pkt.ethOff, pkt.frameLen, pkt, port, nh, pkt.now);

@@ -41,11 +41,13 @@ describe('NAT UDP', () => {
     expect(rig.drops()).toEqual({});
   });
 
-  it('a UDP checksum of 0 (none) stays 0 through the rewrite', () => {
+  it('a UDP checksum of 0 (none) leaves computed in full, both ways, as udp_dnat_handler/udp_snat_handler do', () => {
     const rig = new Rig(cfg);
     const mk = (o: UdpSpec) => eth({ src: o.smac, dst: o.dmac })
       .ipv4({ src: o.src, dst: o.dst, ttl: o.ttl, id: o.id }).udp({ sport: o.sport, dport: o.dport, payload: o.payload, checksum: 0 }).build();
-    expectFrames(rig.in(0, pad60(mk(query)), 1), [{ port: 1, bytes: mk(queryAtRs) }]);
+    // udpFrame computes the checksum from scratch
+    expectFrames(rig.in(0, pad60(mk(query)), 1), [{ port: 1, bytes: udpFrame(queryAtRs) }]);
+    expectFrames(rig.in(1, pad60(mk(answer)), 2), [{ port: 0, bytes: udpFrame(answerAtClient) }]);
   });
 
   it('a UDP port of the VIP with no service gets port-unreachable from the VIP', () => {

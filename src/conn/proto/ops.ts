@@ -77,9 +77,14 @@ export interface ProtoOps {
    * (FrameMeta.csumStart; only TCP and UDP ever are), so only the
    * pseudo-header's change goes into it (wire/csum-partial.ts).
    */
-  dnat(buf: Uint8Array, off: number, len: number, oldAddr: number, newAddr: number, port: number, csumPartial?: boolean): void;
-  /** Real server -> client NAT: source port to `port`, checksum patched for the address change (`csumPartial` as dnat). */
-  snat(buf: Uint8Array, off: number, len: number, oldAddr: number, newAddr: number, port: number, csumPartial?: boolean): void;
+  dnat(buf: Uint8Array, off: number, len: number, oldAddr: number, newAddr: number, port: number, csumPartial?: boolean, peer?: number): void;
+  /**
+   * Real server -> client NAT: source port to `port`, checksum patched for the
+   * address change (`csumPartial` as dnat). `peer` (both): the address that
+   * stays, given for a whole datagram (no fragment): UDP computes a full
+   * checksum over it when the field was 0, as udp_snat_handler/udp_dnat_handler.
+   */
+  snat(buf: Uint8Array, off: number, len: number, oldAddr: number, newAddr: number, port: number, csumPartial?: boolean, peer?: number): void;
   /**
    * NAT of this protocol's header quoted in an ICMP error, `avail` bytes of
    * it present: its source (srcSide) or destination port and its checksum for

@@ -38,7 +38,7 @@ export const udpOps: ProtoOps = {
   expectsNewConn: () => false,
   nextState: (state) => state,
   isActive: () => false,
-  dnat(buf, off, len, oldAddr, newAddr, port, csumPartial) {
+  dnat(buf, off, len, oldAddr, newAddr, port, csumPartial, peer) {
     v.wrapHeader(buf, off, len);
     if (csumPartial) {
       // a partial field is a pseudo-header sum, never the "no checksum" 0; the port is summed when finished
@@ -46,14 +46,25 @@ export const udpOps: ProtoOps = {
       v.dport = port;
       return;
     }
+    // "no checksum" (0): the kernel computes the full one for the datagram as it leaves
+    if (peer !== undefined && !v.hasChecksum && v.complete) {
+      v.dport = port;
+      v.fillChecksum(peer >>> 0, newAddr >>> 0);
+      return;
+    }
     v.pseudoAddrChanged(oldAddr, newAddr);
     v.rewriteDport(port);
   },
-  snat(buf, off, len, oldAddr, newAddr, port, csumPartial) {
+  snat(buf, off, len, oldAddr, newAddr, port, csumPartial, peer) {
     v.wrapHeader(buf, off, len);
     if (csumPartial) {
       v.checksum = partialUpdate32(v.checksum, oldAddr >>> 0, newAddr >>> 0);
       v.sport = port;
+      return;
+    }
+    if (peer !== undefined && !v.hasChecksum && v.complete) {
+      v.sport = port;
+      v.fillChecksum(newAddr >>> 0, peer >>> 0);
       return;
     }
     v.pseudoAddrChanged(oldAddr, newAddr);
