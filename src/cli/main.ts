@@ -157,5 +157,6 @@ function checkKeepalived(file: string, configPath: string | undefined): number {
   const ports = configPath ? `${r.config.ports.length} ports from ${configPath}, ` : '';
   process.stdout.write(`${file}: OK (${ports}${r.config.services.length} services, ${r.config.healthChecks.length} checks)\n`);
   for (const l of describeServices(r.config)) process.stdout.write(`  ${l}\n`);
+  for (const l of r.ha) process.stdout.write(`  ${l}\n`);
   return 0;
 }

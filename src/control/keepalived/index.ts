@@ -12,16 +12,19 @@ import { interpret } from './interpret.js';
 import { lexKeepalived, type LexError, type Where } from './lexer.js';
 import type { KeepalivedConf } from './model.js';
 import { translate } from './translate.js';
+import { applyHa, haLines } from './ha.js';
 import { buildTree } from './tree.js';
 
 export { interpret } from './interpret.js';
 export { lexKeepalived } from './lexer.js';
 export { translate, KA_DEFAULTS } from './translate.js';
+export { haLines, KA_VRRP_DEFAULTS } from './ha.js';
 export { buildTree } from './tree.js';
 export type { KeepalivedConf } from './model.js';
 
 export type KeepalivedLoad =
-  | { ok: true; config: DirectorConfig; conf: KeepalivedConf; warnings: string[]; files: string[] }
+  /** ha: the tapvs vrrp/sync lines the file's vrrp_instance and lvs_sync_daemon became (the config's `ha` is read from them). */
+  | { ok: true; config: DirectorConfig; conf: KeepalivedConf; warnings: string[]; files: string[]; ha: string[] }
   | { ok: false; errors: string[]; warnings: string[] };
 
 const fmt = (e: LexError): string => (e.file ? `${e.file}:${e.line}: ${e.message}` : e.message);
@@ -61,6 +64,7 @@ export function loadKeepalived(path: string, configPath?: string): KeepalivedLoa
   const read = readKeepalived(path);
   const diag = { errors: read.errors, warnings: read.warnings };
   const t = translate(read.conf, diag);
+  const lines = haLines(read.conf, diag);
   warnings.push(...diag.warnings.map(fmt));
   errors.push(...diag.errors.map(fmt));
   if (errors.length > 0) return { ok: false, errors, warnings };
@@ -73,8 +77,12 @@ export function loadKeepalived(path: string, configPath?: string): KeepalivedLoa
     const w = where.get(s)!;
     if (clash) errors.push(`${w.file}:${w.line}: virtual server ${k} is also in ${configPath}:${clash.line ?? 0}`);
   }
+  const ha = applyHa(lines, base, configPath, errors);
+  if (errors.length > 0) return { ok: false, errors, warnings };
   const config: DirectorConfig = {
     ...base,
+    vips: [...base.vips, ...ha.vips],
+    ...(ha.ha ? { ha: ha.ha } : {}),
     services: [...base.services, ...t.services],
     healthChecks: [...base.healthChecks, ...t.healthChecks],
     timeouts: { ...base.timeouts, ...(t.timeouts ?? {}) },
@@ -108,7 +116,7 @@ export function loadKeepalived(path: string, configPath?: string): KeepalivedLoa
     }
   }
   if (errors.length > 0) return { ok: false, errors, warnings };
-  return { ok: true, config, conf: read.conf, warnings, files: read.files };
+  return { ok: true, config, conf: read.conf, warnings, files: read.files, ha: lines.map((l) => l.text) };
 }
 
 /** One line per service, for `check-config`: what the file became. */

@@ -7,8 +7,8 @@ import { isIPv4, isIPv6 } from 'node:net';
 import { ip6ToString, parseIp6 } from '../../wire/addr6.js';
 import type { LexError, Where, Word } from './lexer.js';
 import type {
-  KaAddr, KaChecker, KaCheckerCommon, KaFwd, KaGlobal, KaGroup, KaGroupEntry, KaRawBlock, KaRawStmt, KaRealServer, KaTrackFile,
-  KaUrl, KaVirtualServer, KaVrrpInstance, KeepalivedConf,
+  KaAddr, KaChecker, KaCheckerCommon, KaFwd, KaGlobal, KaGroup, KaGroupEntry, KaLvsSyncDaemon, KaRawBlock, KaRawStmt, KaRealServer, KaTrackFile,
+  KaUrl, KaVip, KaVirtualServer, KaVrrpInstance, KeepalivedConf,
 } from './model.js';
 import type { Stmt } from './tree.js';
 
@@ -23,10 +23,40 @@ const WEIGHT_MAX = 2147483647;
 const LVS_MAX_TIMEOUT = 86400 * 31;
 const FWMARK_MAX = 4294967295;
 
-const NOT_YET_HA = 'the HA pair (VRRP) is not built in tapvs yet';
 const NO_SMTP = 'tapvs sends no e-mail alerts (it logs every transition)';
 const NO_SNMP = 'tapvs has no SNMP agent';
 const NO_BFD = 'tapvs has no BFD';
+const NO_TRACK = "tapvs's VRRP tracks nothing (no scripts, processes, files, interfaces or BFD): an instance's priority is the one configured";
+const NO_NOTIFY = 'tapvs runs no notify scripts (it logs every VRRP transition; `tapvs vrrp` and the metrics show the state)';
+const VRRP_MCAST = 'tapvs sends VRRP adverts to 224.0.0.18, as RFC 5798 says';
+const VRRP_PROCESS = 'a keepalived VRRP process setting with no counterpart in tapvs';
+const NO_SYNC_GROUP = "tapvs's VRRP instances change state on their own: a sync group is not supported. One vrrp_instance with virtual_ipaddress_excluded moves the other side's addresses with it (the NAT gateway on the inside)";
+
+/** vrrp_instance keywords keepalived knows and tapvs does not honour, with the reason. */
+const VRRP_REFUSED: Record<string, string> = {
+  authentication: 'VRRP authentication (RFC 3768 PASS/AH; RFC 5798 removed it) is not supported by tapvs',
+  track_script: NO_TRACK, track_interface: NO_TRACK, track_file: NO_TRACK, track_process: NO_TRACK, track_bfd: NO_TRACK,
+  track_src_ip: NO_TRACK, dont_track_primary: NO_TRACK, linkbeat_use_polling: NO_TRACK,
+  notify: NO_NOTIFY, notify_master: NO_NOTIFY, notify_backup: NO_NOTIFY, notify_fault: NO_NOTIFY, notify_stop: NO_NOTIFY,
+  notify_deleted: NO_NOTIFY, notify_master_rx_lower_pri: NO_NOTIFY, smtp_alert: NO_SMTP,
+  unicast_peer: 'tapvs sends VRRP adverts by multicast only (no unicast peers)',
+  unicast_src_ip: 'tapvs sends VRRP adverts by multicast from the port\'s own address',
+  mcast_src_ip: "tapvs sends VRRP adverts from the port's own address",
+  unicast_ttl: 'tapvs sends VRRP adverts by multicast only (no unicast peers)',
+  use_vmac: "tapvs keeps its ports' own MAC addresses (no VRRP virtual MAC)", vmac_xmit_base: "tapvs keeps its ports' own MAC addresses (no VRRP virtual MAC)",
+  native_ipv6: 'VRRP in tapvs moves IPv4 VIPs only',
+  virtual_routes: "tapvs's routes are the config's 'route' lines", virtual_rules: 'tapvs has no policy routing rules',
+  lvs_sync_daemon_interface: "deprecated in keepalived: give 'lvs_sync_daemon IF INSTANCE' in global_defs",
+  accept: 'tapvs answers for a VIP only as the director it is (VRRP accept mode is not a setting)',
+  no_accept: 'tapvs answers for a VIP only as the director it is (VRRP accept mode is not a setting)',
+  strict_mode: VRRP_PROCESS, skip_check_adv_addr: VRRP_PROCESS, debug: VRRP_PROCESS, promote_secondaries: VRRP_PROCESS,
+  garp_master_refresh: 'tapvs sends gratuitous ARP on becoming master only (no periodic refresh)',
+  garp_master_refresh_repeat: 'tapvs sends gratuitous ARP on becoming master only (no periodic refresh)',
+  garp_lower_prio_delay: 'tapvs does not send gratuitous ARP on a lower-priority advert',
+  garp_lower_prio_repeat: 'tapvs does not send gratuitous ARP on a lower-priority advert',
+  lower_prio_no_advert: VRRP_PROCESS, higher_prio_send_advert: VRRP_PROCESS, kernel_rx_buf_size: VRRP_PROCESS,
+  old_unicast_checksum: 'tapvs sends VRRP adverts by multicast only (no unicast peers)',
+};
 
 /** Global keywords keepalived knows and tapvs does not act on, with the reason. */
 const GLOBAL_REFUSED: Record<string, string> = {
@@ -37,18 +67,17 @@ const GLOBAL_REFUSED: Record<string, string> = {
   lvs_flush: 'tapvs starts from the rules its config gives (nothing else is in its table)',
   lvs_flush_onstop: 'tapvs leaves no rules behind when it stops',
   notify_fifo: 'tapvs has no notify FIFOs (it logs every transition)', lvs_notify_fifo: 'tapvs has no notify FIFOs (it logs every transition)',
-  vrrp_notify_fifo: NOT_YET_HA, vrrp_mcast_group4: NOT_YET_HA, vrrp_mcast_group6: NOT_YET_HA, vrrp_garp_master_delay: NOT_YET_HA,
-  vrrp_garp_master_repeat: NOT_YET_HA, vrrp_strict: NOT_YET_HA, vrrp_version: NOT_YET_HA, vrrp_iptables: NOT_YET_HA,
-  vrrp_skip_check_adv_addr: NOT_YET_HA, vrrp_priority: NOT_YET_HA, vrrp_no_swap: NOT_YET_HA,
+  vrrp_notify_fifo: NO_NOTIFY, vrrp_mcast_group4: VRRP_MCAST, vrrp_mcast_group6: 'VRRP in tapvs moves IPv4 VIPs only',
+  vrrp_strict: VRRP_PROCESS, vrrp_iptables: 'tapvs needs no firewall rules for its VIPs (it answers for them only as master)',
+  vrrp_skip_check_adv_addr: VRRP_PROCESS, vrrp_priority: VRRP_PROCESS, vrrp_no_swap: VRRP_PROCESS,
   checker_priority: 'tapvs runs its checks in its own process', checker_no_swap: 'tapvs runs its checks in its own process',
-  dynamic_interfaces: NOT_YET_HA, net_namespace: "tapvs's probes pick their namespace with option check_netns",
+  net_namespace: "tapvs's probes pick their namespace with option check_netns",
   rs_init_notifies: 'not supported by tapvs',
 };
 
 /** Other global_defs keywords of keepalived 2.2 (global_parser.c): known there, not acted on by tapvs. */
 const GLOBAL_KNOWN = new Set('bfd_cpu_affinity bfd_no_swap bfd_priority bfd_process_name bfd_rlimit_rtime bfd_rlimit_rttime bfd_rt_priority checker_cpu_affinity checker_no_swap checker_priority checker_process_name checker_rlimit_rtime checker_rlimit_rttime checker_rt_priority config_save_dir data_use_instance dbus_service_name default_interface disable_local_igmp dynamic_interfaces enable_dbus enable_snmp_keepalived fifo_write_vrrp_states_on_reload include_check log_unknown_vrids lvs_flush_on_stop lvs_netlink_cmd_rcv_bufs lvs_netlink_cmd_rcv_bufs_force lvs_netlink_monitor_rcv_bufs lvs_netlink_monitor_rcv_bufs_force lvs_notify_fifo_script lvs_process_name max_auto_priority min_auto_priority_delay nftables nftables_counters nftables_ifindex nftables_ipvs nftables_ipvs_priority nftables_ipvs_start_fwmark nftables_priority no_checker_emails notify_fifo_script process_monitor_rcv_bufs process_monitor_rcv_bufs_force process_name process_names random_seed reload_check_config reload_file reload_repeat reload_time_file shutdown_script shutdown_script_timeout startup_script startup_script_timeout tmp_config_directory umask vmac_addr_prefix vmac_prefix'.split(' '));
 
-const ha = (kw: string): string => `${kw}: ${NOT_YET_HA}; it is read, and refused until then`;
 
 export function interpret(stmts: readonly Stmt[]): { conf: KeepalivedConf; diag: Diagnostics } {
   const diag: Diagnostics = { errors: [], warnings: [] };
@@ -65,18 +94,21 @@ export function interpret(stmts: readonly Stmt[]): { conf: KeepalivedConf; diag:
       case 'track_file': { const t = r.trackFile(s); if (t) conf.trackFiles.push(t); break; }
       case 'vrrp_instance': {
         const v = r.vrrpInstance(s);
-        conf.vrrpInstances.push(v);
-        r.err(s, ha('vrrp_instance'));
+        if (!v) break;
+        const prev = conf.vrrpInstances.find((x) => x.name === v.name);
+        if (prev) r.err(s, `vrrp instance ${v.name} already defined (${prev.file}:${prev.line})`);
+        else conf.vrrpInstances.push(v);
         break;
       }
       case 'vrrp_sync_group':
         conf.vrrpSyncGroups.push(r.raw(s));
-        r.err(s, ha('vrrp_sync_group'));
+        r.refuse(s, NO_SYNC_GROUP);
         break;
-      case 'vrrp_script': case 'vrrp_track_process': case 'static_ipaddress': case 'static_routes': case 'static_rules':
-      case 'garp_group': case 'linkbeat_interfaces':
-        r.err(s, `${s.keyword}: ${NOT_YET_HA}`);
-        break;
+      case 'vrrp_script': case 'vrrp_track_process': case 'vrrp_track_file': case 'linkbeat_interfaces': r.refuse(s, NO_TRACK); break;
+      case 'static_ipaddress': r.refuse(s, "tapvs's own addresses are its ports' (port ... addr=)"); break;
+      case 'static_routes': r.refuse(s, "tapvs's routes are the config's 'route' lines"); break;
+      case 'static_rules': r.refuse(s, 'tapvs has no policy routing rules'); break;
+      case 'garp_group': r.refuse(s, 'tapvs paces gratuitous ARP per instance (garp_master_repeat, garp_master_delay)'); break;
       case 'SSL': r.err(s, 'SSL: client certificates for SSL_GET are not supported by tapvs (SSL_GET connects without them)'); break;
       case 'bfd_instance': r.err(s, `bfd_instance: ${NO_BFD}`); break;
       default: r.unknown(s);
@@ -214,6 +246,8 @@ class Reader {
         case 'router_id': { const w = this.arg(x); if (w) g.routerId = w.text; break; }
         case 'script_user': { const w = this.arg(x); if (w) g.scriptUser = x.args[1] ? { user: w.text, group: x.args[1].text } : { user: w.text }; break; }
         case 'enable_script_security': g.enableScriptSecurity = true; break;
+        // keepalived: interfaces may appear later; tapvs's interfaces are its config's ports, checked when it loads
+        case 'dynamic_interfaces': break;
         case 'checker_log_all_failures': { const b = this.bool(x); if (b !== undefined) g.checkerLogAllFailures = b; break; }
         case 'lvs_timeouts': {
           const t: NonNullable<KaGlobal['lvsTimeouts']> = {};
@@ -229,13 +263,13 @@ class Reader {
           g.lvsTimeouts = t;
           break;
         }
-        case 'lvs_sync_daemon':
-          g.lvsSyncDaemon = { keyword: x.keyword, args: x.args.map((a) => a.text), file: x.file, line: x.line };
-          this.err(x, 'lvs_sync_daemon: the connection synchronisation daemon is not built in tapvs yet (it comes with the HA pair)');
-          break;
+        case 'lvs_sync_daemon': { const d = this.lvsSyncDaemon(x); if (d) g.lvsSyncDaemon = d; break; }
+        case 'vrrp_version': { const n = this.unsigned(x, 2, 3); if (n !== undefined) g.vrrpVersion = n as 2 | 3; break; }
+        case 'vrrp_garp_master_delay': { const n = this.unsigned(x, 0, 255); if (n !== undefined) g.vrrpGarpMasterDelayS = n; break; }
+        case 'vrrp_garp_master_repeat': { const n = this.unsigned(x, 1, 255); if (n !== undefined) g.vrrpGarpMasterRepeat = n; break; }
         default:
           if (GLOBAL_REFUSED[x.keyword]) this.refuse(x, GLOBAL_REFUSED[x.keyword]!);
-          else if (/^vrrp_/.test(x.keyword)) this.refuse(x, NOT_YET_HA);
+          else if (/^vrrp_/.test(x.keyword)) this.refuse(x, VRRP_PROCESS);
           else if (GLOBAL_KNOWN.has(x.keyword)) this.refuse(x, 'a keepalived process setting with no counterpart in tapvs');
           else this.err(x, `Unknown keyword '${x.keyword}'`);
       }
@@ -446,7 +480,7 @@ class Reader {
         return;
       }
       case 'persistence_engine': this.refuse(x, 'persistence engines (--pe) are not supported by tapvs'); return;
-      case 'ha_suspend': this.refuse(x, `it follows the VIP's presence, which comes with the HA pair (${NOT_YET_HA})`); return;
+      case 'ha_suspend': this.refuse(x, "tapvs's checks run on a backup director too (they do not follow the VIPs' presence)"); return;
       case 'smtp_alert': this.refuse(x, NO_SMTP); return;
       case 'snmp_name': this.refuse(x, NO_SNMP); return;
       default: this.unknown(x);
@@ -706,19 +740,112 @@ class Reader {
     return u;
   }
 
-  vrrpInstance(s: Stmt): KaVrrpInstance {
-    const raw = this.raw(s);
-    const v: KaVrrpInstance = { ...raw, name: s.args[0]?.text ?? '', virtualIpaddress: [] };
-    for (const x of raw.body) {
-      const a = x.args[0];
+  /** global_defs lvs_sync_daemon IF INSTANCE [id N] [maxlen N] [port N] [ttl N] [group ADDR] (global_parser.c). */
+  lvsSyncDaemon(x: Stmt): KaLvsSyncDaemon | undefined {
+    const [ifn, inst, ...rest] = x.args.map((a) => a.text);
+    if (!ifn || !inst) {
+      this.err(x, 'lvs_sync_daemon needs an interface and a vrrp instance: lvs_sync_daemon IF INSTANCE [id N] [maxlen N] [port N] [ttl N] [group ADDR]');
+      return undefined;
+    }
+    const d: KaLvsSyncDaemon = { interface: ifn, instance: inst, file: x.file, line: x.line };
+    const ranges: Record<string, [number, number]> = { id: [0, 255], maxlen: [1, 65535 - 20 - 8], port: [1, 65535], ttl: [1, 255] };
+    for (let i = 0; i < rest.length; i += 2) {
+      const k = rest[i]!;
+      const v = rest[i + 1];
+      if (v === undefined) {
+        this.err(x, `lvs_sync_daemon: ${k} needs a value`);
+        return undefined;
+      }
+      if (k === 'group') {
+        if (isIPv6(v)) this.refuse(x, `an IPv6 sync group (${v}): tapvs sends sync messages over IPv4`);
+        else if (!isIPv4(v) || (Number(v.split('.')[0]) & 0xf0) !== 0xe0) this.err(x, `lvs_sync_daemon: group ${v} is not an IPv4 multicast address`);
+        else d.group = v;
+        continue;
+      }
+      const r = ranges[k];
+      if (!r) {
+        this.err(x, `Unknown option '${k}' for lvs_sync_daemon (id, maxlen, port, ttl, group)`);
+        continue;
+      }
+      if (!/^\d+$/.test(v) || Number(v) < r[0] || Number(v) > r[1]) {
+        this.err(x, `lvs_sync_daemon ${k} '${v}' must be a whole number in [${r[0]}, ${r[1]}]`);
+        continue;
+      }
+      d[k as 'id' | 'maxlen' | 'port' | 'ttl'] = Number(v);
+    }
+    return d;
+  }
+
+  /** A virtual_ipaddress(_excluded) block: ADDR[/LEN] [dev IF] [brd ADDR] [scope S] [label L] per line. */
+  private vipBlock(x: Stmt, name: string, out: KaVip[], texts?: string[]): void {
+    for (const e of x.block ?? []) {
+      const m = /^([^/]+)(?:\/(\d+))?$/.exec(e.keyword);
+      texts?.push(e.keyword);
+      const text = m?.[1] ?? e.keyword;
+      if (isIPv6(text)) {
+        this.err(e, `'${e.keyword}' is not supported by tapvs: (${name}) an IPv6 virtual address: VRRP in tapvs moves IPv4 VIPs only`);
+        continue;
+      }
+      if (!m || !isIPv4(text) || (m[2] !== undefined && Number(m[2]) > 32)) {
+        this.err(e, `(${name}) Invalid virtual address ${e.keyword}`);
+        continue;
+      }
+      const vip: KaVip = { addr: { family: 4, text }, file: e.file, line: e.line };
+      if (m[2] !== undefined) vip.prefix = Number(m[2]);
+      const words = e.args.map((a) => a.text);
+      for (let i = 0; i < words.length; i++) {
+        const w = words[i]!;
+        if ((w === 'dev' || w === 'brd' || w === 'broadcast' || w === 'scope' || w === 'label') && words[i + 1] === undefined) {
+          this.err(e, `(${name}) ${w} needs a value in virtual address ${e.keyword}`);
+          break;
+        }
+        if (w === 'dev') vip.dev = words[++i]!;
+        else if (w === 'brd' || w === 'broadcast' || w === 'scope' || w === 'label') {
+          this.warn(e, `(${name}) ${w} ${words[++i]} of ${e.keyword}: not used by tapvs (a VIP is answered for as one address on its port)`);
+        } else {
+          this.err(e, `'${w}' is not supported by tapvs: (${name}) a virtual address option with no counterpart in tapvs (it takes ADDR[/LEN] [dev IF])`);
+          break;
+        }
+      }
+      out.push(vip);
+    }
+  }
+
+  /** vrrp_instance NAME { ... } (vrrp_parser.c): what tapvs honours, and the rest refused by name. */
+  vrrpInstance(s: Stmt): KaVrrpInstance | undefined {
+    const name = s.args[0]?.text;
+    if (!name || s.args.length !== 1) {
+      this.err(s, 'vrrp_instance must have a name');
+      return undefined;
+    }
+    const v: KaVrrpInstance = { ...this.raw(s), name, virtualIpaddress: [], vips: [], excluded: [] };
+    for (const x of s.block ?? []) {
+      const a = x.args[0]?.text;
       switch (x.keyword) {
-        case 'state': if (a) v.state = a; break;
-        case 'interface': if (a) v.interface = a; break;
-        case 'virtual_router_id': if (a && /^\d+$/.test(a)) v.virtualRouterId = Number(a); break;
-        case 'priority': if (a && /^\d+$/.test(a)) v.priority = Number(a); break;
-        case 'advert_int': if (a && /^\d+(\.\d+)?$/.test(a)) v.advertIntS = Number(a); break;
-        case 'virtual_ipaddress': v.virtualIpaddress = (x.children ?? []).map((c) => c.keyword); break;
-        default: break;
+        case 'state':
+          if (a === 'MASTER' || a === 'BACKUP') {
+            if (v.state === 'MASTER' && a === 'BACKUP') this.warn(x, `(${name}) state previously set as MASTER - ignoring BACKUP`);
+            else v.state = a;
+          } else {
+            this.warn(x, `(${name}) unknown state '${a ?? ''}', defaulting to BACKUP`);
+            v.state = 'BACKUP';
+          }
+          break;
+        case 'interface': { const w = this.arg(x); if (w) { v.interface = w.text; v.interfaceAt = { file: x.file, line: x.line }; } break; }
+        case 'virtual_router_id': { const n = this.unsigned(x, 1, 255); if (n !== undefined) v.virtualRouterId = n; break; }
+        case 'priority': { const n = this.unsigned(x, 1, 255); if (n !== undefined) v.priority = n; break; }
+        case 'advert_int': { const t = this.timer(x, 0.01, 255); if (t !== undefined) v.advertIntS = t / 1000; break; }
+        case 'version': { const n = this.unsigned(x, 2, 3); if (n !== undefined) v.version = n as 2 | 3; break; }
+        case 'nopreempt': v.nopreempt = true; break;
+        case 'preempt': v.nopreempt = false; break;
+        case 'preempt_delay': { const t = this.timer(x, 0, 1000); if (t !== undefined) v.preemptDelayS = t / 1000; break; }
+        case 'garp_master_delay': { const n = this.unsigned(x, 0, 255); if (n !== undefined) v.garpMasterDelayS = n; break; }
+        case 'garp_master_repeat': { const n = this.unsigned(x, 1, 255); if (n !== undefined) v.garpMasterRepeat = n; break; }
+        case 'virtual_ipaddress': this.vipBlock(x, name, v.vips, v.virtualIpaddress); break;
+        case 'virtual_ipaddress_excluded': this.vipBlock(x, name, v.excluded); break;
+        default:
+          if (VRRP_REFUSED[x.keyword]) this.refuse(x, VRRP_REFUSED[x.keyword]!);
+          else this.unknown(x);
       }
     }
     return v;

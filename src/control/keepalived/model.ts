@@ -106,7 +106,7 @@ export interface KaGroup extends Where {
   entries: KaGroupEntry[];
 }
 
-/** A block tapvs parses but cannot act on yet (vrrp_instance, vrrp_sync_group, lvs_sync_daemon): kept whole. */
+/** A block as written, whole (vrrp_instance's base, vrrp_sync_group). */
 export interface KaRawBlock extends Where {
   keyword: string;
   args: string[];
@@ -119,14 +119,42 @@ export interface KaRawStmt extends Where {
   children?: KaRawStmt[];
 }
 
+/** A virtual_ipaddress(_excluded) entry: ADDR[/LEN] [dev IF] (brd/scope/label are read and do not matter to tapvs). */
+export interface KaVip extends Where {
+  addr: KaAddr;
+  prefix?: number;
+  dev?: string;
+}
+
 export interface KaVrrpInstance extends KaRawBlock {
   name: string;
-  state?: string;
+  state?: 'MASTER' | 'BACKUP';
   interface?: string;
+  /** Where `interface` was written. */
+  interfaceAt?: Where;
   virtualRouterId?: number;
   priority?: number;
   advertIntS?: number;
+  version?: 2 | 3;
+  nopreempt?: boolean;
+  preemptDelayS?: number;
+  garpMasterDelayS?: number;
+  garpMasterRepeat?: number;
+  /** The addresses as written (kept for messages and the earlier tests). */
   virtualIpaddress: string[];
+  vips: KaVip[];
+  excluded: KaVip[];
+}
+
+/** global_defs lvs_sync_daemon IF INSTANCE [id N] [maxlen N] [port N] [ttl N] [group ADDR]. */
+export interface KaLvsSyncDaemon extends Where {
+  interface: string;
+  instance: string;
+  id?: number;
+  maxlen?: number;
+  port?: number;
+  ttl?: number;
+  group?: string;
 }
 
 export interface KaGlobal {
@@ -135,7 +163,10 @@ export interface KaGlobal {
   enableScriptSecurity: boolean;
   lvsTimeouts?: { tcp?: number; tcpfin?: number; udp?: number };
   checkerLogAllFailures: boolean;
-  lvsSyncDaemon?: KaRawStmt;
+  lvsSyncDaemon?: KaLvsSyncDaemon;
+  vrrpVersion?: 2 | 3;
+  vrrpGarpMasterDelayS?: number;
+  vrrpGarpMasterRepeat?: number;
 }
 
 export interface KaTrackFile extends Where {

@@ -169,16 +169,16 @@ describe('keepalived.conf: errors with file and line, and what tapvs refuses by 
   it.each([
     [VS(' bogus 1'), 'e.conf:5: Unknown keyword \'bogus\''],
     [VS(' smtp_alert'), "e.conf:5: 'smtp_alert' is not supported by tapvs: tapvs sends no e-mail alerts (it logs every transition)"],
-    [VS(' ha_suspend'), /^e\.conf:5: 'ha_suspend' is not supported by tapvs: .*HA pair/],
+    [VS(' ha_suspend'), /^e\.conf:5: 'ha_suspend' is not supported by tapvs: .*backup director too/],
     [VS(' lb_algo rrr'), "e.conf:5: Invalid lvs_scheduler 'rrr'"],
     [VS('', '  weight -1'), "e.conf:7: weight '-1' must be a whole number in [0, 2147483647]"],
     [VS(' persistence_engine sip'), /persistence engines/],
     ['virtual_server 2001:db8::1 80 {\n protocol TCP\n real_server 10.0.0.2 80 {\n }\n}\n', "e.conf:3: Address family of virtual server and real server 10.0.0.2 don't match"],
-    ['vrrp_instance VI_1 {\n state MASTER\n interface eth0\n virtual_router_id 51\n priority 100\n virtual_ipaddress {\n  10.0.0.100\n }\n}\n', "e.conf:1: vrrp_instance: the HA pair (VRRP) is not built in tapvs yet; it is read, and refused until then"],
-    ['global_defs {\n lvs_sync_daemon eth0 VI_1\n}\n', /^e\.conf:2: lvs_sync_daemon: the connection synchronisation daemon is not built in tapvs yet/],
+    ['vrrp_instance VI_1 {\n state MASTER\n interface eth0\n virtual_router_id 51\n track_script {\n  chk\n }\n virtual_ipaddress {\n  10.0.0.100\n }\n}\n', /^e\.conf:5: 'track_script' is not supported by tapvs: tapvs's VRRP tracks nothing/],
+    ['global_defs {\n lvs_sync_daemon eth0 VI_1\n}\n', 'e.conf:2: lvs_sync_daemon: vrrp_instance VI_1 is not defined (the daemon follows its state)'],
     ['global_defs {\n process_names\n}\n', "e.conf:2: 'process_names' is not supported by tapvs: a keepalived process setting with no counterpart in tapvs"],
     ['global_defs {\n no_such_global 1\n}\n', "e.conf:2: Unknown keyword 'no_such_global'"],
-    ['vrrp_sync_group G {\n group {\n  VI_1\n }\n}\n', /^e\.conf:1: vrrp_sync_group: the HA pair/],
+    ['vrrp_sync_group G {\n group {\n  VI_1\n }\n}\n', /^e\.conf:1: 'vrrp_sync_group' is not supported by tapvs: .*a sync group is not supported/],
     ['include nothing-here-*.conf\n', 'e.conf:1: include nothing-here-*.conf: no file matches'],
     ['$X=1\n', /^e\.conf:1: parameter definitions/],
     [VS(' sorry_server_inhibit'), 'e.conf:5: sorry_server_inhibit used before or without sorry_server'],
@@ -191,9 +191,10 @@ describe('keepalived.conf: errors with file and line, and what tapvs refuses by 
     else expect(errs.some((e) => want.test(e)), errs.join('\n')).toBe(true);
   });
 
-  it('keeps a refused vrrp_instance as a structure for later', () => {
+  it('reads a vrrp_instance into a structure (the HA tests translate it: keepalived-ha.test.ts)', () => {
     const r = readKeepalived(file('vrrp_instance VI_1 {\n state BACKUP\n interface eth1\n virtual_router_id 51\n priority 90\n advert_int 1\n virtual_ipaddress {\n  10.0.0.100/24\n  10.0.0.101\n }\n}\n'));
     expect(r.conf.vrrpInstances[0]).toMatchObject({ name: 'VI_1', state: 'BACKUP', interface: 'eth1', virtualRouterId: 51, priority: 90, advertIntS: 1, virtualIpaddress: ['10.0.0.100/24', '10.0.0.101'] });
+    expect(r.conf.vrrpInstances[0]!.vips.map((v) => [v.addr.text, v.prefix, v.line])).toEqual([['10.0.0.100', 24, 8], ['10.0.0.101', undefined, 9]]);
   });
 
   it("reads comments ('!' and '#'), quoted words and one-line blocks as keepalived does", () => {
