@@ -81,17 +81,24 @@ describe('keepalived.conf HA pair: vrrp_instance and lvs_sync_daemon as tapvs li
     expect(r.config.vips).toEqual([{ addr: ip('10.0.0.100'), port: 'outside' }, { addr: ip('192.168.10.254'), port: 'inside' }]);
   });
 
-  it('a director started from the master config runs VI_1 (as backup first, state MASTER notwithstanding) and a backup sync daemon following it', async () => {
-    const r = loadKeepalived(join(FIX, 'ha-master.conf'), PORTS);
+  it.each([
+    ['ha-master.conf', /^VI_1: BACKUP vrid 51 on outside \(10\.0\.0\.1\), priority 150, VRRPv3, advert 1 s, preempt on$/m,
+      /^sync: backup sync daemon \(mcast=inside, syncid=51, maxlen=1200, group=224\.0\.0\.81, port=8848, ttl=1\)$/m],
+    ['ha-backup.conf', /^VI_1: BACKUP vrid 51 on outside \(10\.0\.0\.1\), priority 100, VRRPv2, advert 2 s, preempt off$/m,
+      /^sync: backup sync daemon \(mcast=inside, syncid=7, maxlen=1472, group=239\.1\.2\.3, port=8849, ttl=2\)$/m],
+  ])('a director started from %s runs VI_1 (as backup first, whatever state says) and a backup sync daemon following it', async (f, vrrpLine, syncLine) => {
+    const r = loadKeepalived(join(FIX, f), PORTS);
     if (!r.ok) throw new Error(r.errors.join('\n'));
     const log = pino({ level: 'silent' });
     const live = new LiveDirector(r.config, log, { open: (p) => new MemoryPort({ name: p.name, mac: p.mac, mtu: p.mtu }) });
     live.start();
     try {
       const text = live.ha.describe();
-      expect(text).toMatch(/^VI_1: BACKUP vrid 51 on outside \(10\.0\.0\.1\), priority 150, VRRPv3, advert 1 s, preempt on$/m);
+      expect(text).toMatch(vrrpLine);
       expect(text).toMatch(/addresses: 10\.0\.0\.100, 192\.168\.10\.254 \(not advertised\)/);
-      expect(text).toMatch(/^sync: backup sync daemon \(mcast=inside, syncid=51, maxlen=1200, group=224\.0\.0\.81, port=8848, ttl=1\)$/m);
+      expect(text).toMatch(syncLine);
+      expect(text).toMatch(/sync daemon follows VI_1/);
+      // a backup does not answer for the VIPs
       expect(live.ha.vipsHeldBack).toBe(2);
     } finally {
       await live.stop();
