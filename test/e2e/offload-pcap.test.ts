@@ -12,7 +12,7 @@
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fileSha256, patternSha256, stillRunning } from './lab.js';
+import { fileSha256, patternSha256, stillRunning, waitFor } from './lab.js';
 import { OffloadLab, avg, exec, iperf } from './offload-lab.js';
 
 const id = `tvo${process.pid % 1000}p`;
@@ -48,7 +48,11 @@ describe('e2e NAT: an offloading TAP outside, a pcap port inside', () => {
     const pids = await ol.down();
     expect(await lab.namespaces()).toEqual([]);
     expect(stillRunning(pids)).toEqual([]);
-    expect((await exec('ip', ['link', 'show', 'dev', dev], 10_000)).code).not.toBe(0);
+    // the veth goes with its peer's namespace, which the kernel tears down in the background
+    const gone = async (): Promise<boolean> => (await exec('ip', ['link', 'show', 'dev', dev], 10_000)).code !== 0;
+    const waited = await waitFor(gone, 20_000, 200);
+    if (waited < 0) await exec('ip', ['link', 'del', 'dev', dev], 10_000);
+    expect(waited).toBeGreaterThanOrEqual(0);
   });
 
   it('starts, and logs the TAP with offload on and the pcap port off with the reason', async () => {
