@@ -531,12 +531,12 @@ neigh 172.16.0.254 ${M.router}
     { t: 12, port: 0, frame: big },
   ];
   // 1500 bytes of IP + 20 of IPIP do not fit a 1500 MTU: fragmentation needed, next-hop MTU 1480, from the VIP
-  // the client talked to, routed back to it, quoting its IP header and 8 bytes (TOS 0xc0, TTL 64, no DF).
+  // the client talked to, routed back to it, quoting as much of it as fits 576 bytes, as icmp_send (TOS 0xc0, TTL 64, no DF).
   // The quoted header is the packet as it stood at the check: one TTL less already (decrement_ttl comes
   // first in __ip_vs_get_out_rt). Its IP id is the director's own counter (the kernel's ICMP ids come
   // from another generator); the tunnel takes an outer id only for a packet that fits, so this is 3.
   const icmp = eth({ src: M.up, dst: M.router }).ipv4({ src: '172.16.0.100', dst: CLIENT, ttl: 64, id: 3, tos: 0xc0 })
-    .icmp({ type: 3, code: 4, mtu: 1480, payload: hop(big).subarray(14, 14 + 28) }).build();
+    .icmp({ type: 3, code: 4, mtu: 1480, payload: hop(big).subarray(14, 14 + 548) }).build();
   const expected: Case['expected'] = [
     { t: 10, port: 0, frame: arpOut(M.up, '172.16.0.2', '172.16.0.2') },
     { t: 10, port: 0, frame: arpOut(M.up, '172.16.0.100', '172.16.0.100') },
@@ -581,7 +581,7 @@ function natGarbage(): Case {
   expected.push({
     t, port: 0,
     frame: eth({ src: NAT_M.out, dst: NAT_M.router }).ipv4({ src: VIP, dst: CLIENT, ttl: 64, id: 1, tos: 0xc0 })
-      .icmp({ type: 3, code: 3, payload: stray.subarray(14, 14 + 28) }).build(),
+      .icmp({ type: 3, code: 3, payload: stray.subarray(14, 14 + 548) }).build(),
   });
   // and a good SYN after all that is forwarded as usual
   const a = natConn(CLIENT, 43003, RS1, 0x902);

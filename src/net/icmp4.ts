@@ -7,8 +7,12 @@ import { ICMP_ECHO_REPLY, ICMP_HEADER_LEN, IcmpView, emitIcmp } from '../wire/ic
 import { IPV4_MIN_HEADER_LEN, Ipv4View, emitIpv4 } from '../wire/ipv4.js';
 import { WIRE_OK } from '../wire/errors.js';
 
-/** What Linux quotes of the offending packet by default: its header and 8 bytes of payload. */
-const QUOTED_PAYLOAD = 8;
+/**
+ * What Linux quotes of the offending packet: as much as keeps the error
+ * within 576 bytes (icmp_send: room = 576 - the outer IPv4 header - the ICMP
+ * header), header included.
+ */
+const QUOTED_MAX = 576 - IPV4_MIN_HEADER_LEN - ICMP_HEADER_LEN;
 /** TOS of ICMP errors: internetwork control precedence, as Linux marks them. */
 const ERROR_TOS = 0xc0;
 /** TTL of what the director originates (Linux's default ip_default_ttl). */
@@ -34,7 +38,7 @@ export function buildIcmpError(
     if (b0 >>> 4 !== 4 || (b0 & 15) < 5 || (b0 & 15) * 4 > ipLen || ipOff + ipLen > buf.length) return 0;
     orig.wrapHeaderOnly(buf, ipOff);
   }
-  const quoted = Math.min(orig.totalLength, ipLen, orig.headerLength + QUOTED_PAYLOAD);
+  const quoted = Math.min(orig.totalLength, ipLen, QUOTED_MAX);
   emitEthernet({ dst: dstMac, src: srcMac, etherType: ETHERTYPE_IPV4 }, out, 0);
   const total = IPV4_MIN_HEADER_LEN + ICMP_HEADER_LEN + quoted;
   emitIpv4({

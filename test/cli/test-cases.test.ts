@@ -59,9 +59,10 @@ describe('tapvs test fixtures/pcap', () => {
   });
 
   it('the expected captures are sound: tshark finds no bad checksum and no malformed packet in any', () => {
-    // tun6-too-big's packet too big quotes a cut TCP segment, whose checksum tshark sums and calls bad:
-    // test/cli/replay6.test.ts checks it field by field (the ICMPv6 checksum good, the quote cut)
-    for (const c of cases.filter((x) => x.name !== 'tun6-too-big')) {
+    // tun6-too-big's packet too big and tun-frag-needed's fragmentation needed quote a cut TCP segment (as much as
+    // fits 1280 / 576 bytes), whose checksum tshark sums and calls bad: test/cli/replay6.test.ts checks the first
+    // field by field, test/director/dr-tun.test.ts the second byte for byte
+    for (const c of cases.filter((x) => x.name !== 'tun6-too-big' && x.name !== 'tun-frag-needed')) {
       const text = execFileSync('tshark', [
         // the UDP cases carry made-up payloads on DNS ports: checksums and headers are what is checked here
         '-r', c.expected, '-V', '--disable-protocol', 'dns', '--disable-protocol', 'mdns', '-o', 'ip.check_checksum:TRUE', '-o', 'tcp.check_checksum:TRUE', '-o', 'udp.check_checksum:TRUE',

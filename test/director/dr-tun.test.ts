@@ -94,7 +94,7 @@ describe('TUN: IPIP to the real server', () => {
     const icmp = eth({ src: TUN.mac, dst: TUN.routerMac })
       // id 2: the SYN's outer header took 1; the refused packet takes none (the kernel numbers the outer header after the MTU check)
       .ipv4({ src: TUN.vip, dst: CLIENT, tos: 0xc0, ttl: 64, id: 2 })
-      .icmp({ type: 3, code: 4, mtu: 1480, quote: 28 })
+      .icmp({ type: 3, code: 4, mtu: 1480, quote: 548 })
       // quoting the packet with its TTL already taken down, as decrement_ttl runs before the MTU check
       .payload(inner(big))
       .build();

@@ -56,7 +56,7 @@ describe('NAT UDP', () => {
     const out = rig.in(0, pad60(udpFrame(q)), 1);
     const err = eth({ src: NAT.outMac, dst: NAT.routerMac })
       .ipv4({ src: NAT.vip, dst: CLIENT, tos: 0xc0, ttl: 64, id: 1 })
-      .icmp({ type: 3, code: 3, quote: 28 })
+      .icmp({ type: 3, code: 3, quote: 548 })
       .payload(udpFrame(q).subarray(14))
       .build();
     expectFrames(out, [{ port: 0, bytes: err }]);
@@ -149,7 +149,7 @@ describe('TTL expiry', () => {
     const p = udpFrame({ smac: NAT.routerMac, dmac: NAT.outMac, src: CLIENT, dst: NAT.other, sport: 1, dport: 33434, ttl: 1, id: 8, payload: 'traceroute' });
     const want = eth({ src: NAT.outMac, dst: NAT.routerMac })
       .ipv4({ src: NAT.outAddr, dst: CLIENT, tos: 0xc0, ttl: 64, id: 1 })
-      .icmp({ type: 11, code: 0, quote: 28 }).payload(p.subarray(14)).build();
+      .icmp({ type: 11, code: 0, quote: 548 }).payload(p.subarray(14)).build();
     expectFrames(rig.in(0, pad60(p), 1), [{ port: 0, bytes: want }]);
     expect(rig.drops()).toEqual({ 'ttl-exceeded': 1 });
   });
@@ -166,7 +166,7 @@ describe('TTL expiry', () => {
     const r = udpFrame({ ...answer, ttl: 1 });
     const want = eth({ src: NAT.inMac, dst: NAT.rs1Mac })
       .ipv4({ src: NAT.inAddr, dst: NAT.rs1, tos: 0xc0, ttl: 64, id: 1 })
-      .icmp({ type: 11, code: 0, quote: 28 }).payload(r.subarray(14)).build();
+      .icmp({ type: 11, code: 0, quote: 548 }).payload(r.subarray(14)).build();
     expectFrames(rig.in(1, r, 2), [{ port: 1, bytes: want }]);
     expect(rig.drops()).toEqual({ 'ttl-exceeded': 1 });
   });
