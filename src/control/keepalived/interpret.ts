@@ -8,9 +8,10 @@ import { ip6ToString, parseIp6 } from '../../wire/addr6.js';
 import type { LexError, Where, Word } from './lexer.js';
 import type {
   KaAddr, KaChecker, KaCheckerCommon, KaFwd, KaGlobal, KaGroup, KaGroupEntry, KaLvsSyncDaemon, KaRawBlock, KaRawStmt, KaRealServer, KaTrackFile,
-  KaUrl, KaVip, KaVirtualServer, KaVrrpInstance, KeepalivedConf,
+  KaTun, KaUrl, KaVip, KaVirtualServer, KaVrrpInstance, KeepalivedConf,
 } from './model.js';
 import type { Stmt } from './tree.js';
+import { TUN_F_CSUM, TUN_F_NOCSUM, TUN_F_REMCSUM, TUN_GRE, TUN_GUE, TUN_IPIP } from '../../model/dest.js';
 
 export interface Diagnostics {
   errors: LexError[];
@@ -201,14 +202,21 @@ class Reader {
       return undefined;
     }
     const rest = s.args.slice(1).map((a) => a.text);
+    this.lastTun = undefined;
     if (rest.length > 0) {
-      if (w.text === 'TUN' && rest.length === 2 && rest[0] === 'type' && rest[1] === 'ipip') return 'TUN';
-      if (w.text === 'TUN' && (rest.includes('gue') || rest.includes('gre'))) this.err(s, 'only ipip tunnels are supported by tapvs (not gue or gre)');
-      else this.err(s, `Invalid tunnel option ${rest.join(' ')} for ${what} server.`);
-      return undefined;
+      const tun = w.text === 'TUN' && rest[0] === 'type' ? tunnelOf(rest.slice(1), what) : `Invalid tunnel option ${rest.join(' ')} for ${what} server.`;
+      if (typeof tun === 'string') {
+        this.err(s, tun);
+        return undefined;
+      }
+      if (tun.type !== TUN_IPIP) this.lastTun = tun;
+      return 'TUN';
     }
     return w.text;
   }
+
+  /** The tunnel the last fwd() read (gue or gre), for its caller to keep beside the method. */
+  lastTun: KaTun | undefined;
 
   /** A script line: the command (quoted for arguments), then optionally a user and group. */
   script(s: Stmt): { argv: string[]; user?: { user: string; group?: string } } | undefined {
@@ -409,7 +417,7 @@ class Reader {
         else vs.scheduler = w.text;
         return;
       }
-      case 'lb_kind': case 'lvs_method': { const f = this.fwd(x, 'virtual'); if (f) vs.fwd = f; return; }
+      case 'lb_kind': case 'lvs_method': { const f = this.fwd(x, 'virtual'); if (f) { vs.fwd = f; vs.tun = this.lastTun; } return; }
       case 'protocol': {
         const p = x.args[0]?.text.toUpperCase();
         if (p === 'TCP' || p === 'UDP' || p === 'SCTP') vs.protocol = p;
@@ -476,7 +484,7 @@ class Reader {
       case 'sorry_server_lvs_method': {
         if (!vs.sorry) return void this.err(x, 'sorry_server forwarding used without sorry_server');
         const f = this.fwd(x, 'sorry');
-        if (f) vs.sorry.fwd = f;
+        if (f) { vs.sorry.fwd = f; vs.sorry.tun = this.lastTun; }
         return;
       }
       case 'persistence_engine': this.refuse(x, 'persistence engines (--pe) are not supported by tapvs'); return;
@@ -501,7 +509,7 @@ class Reader {
     for (const x of s.block ?? []) {
       switch (x.keyword) {
         case 'weight': { const n = this.unsigned(x, 0, WEIGHT_MAX); if (n !== undefined) rs.weight = n; break; }
-        case 'lvs_method': { const f = this.fwd(x, 'real'); if (f) rs.fwd = f; break; }
+        case 'lvs_method': { const f = this.fwd(x, 'real'); if (f) { rs.fwd = f; rs.tun = this.lastTun; } break; }
         case 'uthreshold': { const n = this.unsigned(x, 0, 4294967295); if (n !== undefined) rs.uthreshold = n; break; }
         case 'lthreshold': { const n = this.unsigned(x, 0, 4294967295); if (n !== undefined) rs.lthreshold = n; break; }
         case 'inhibit_on_failure': { const b = this.bool(x); if (b !== undefined) rs.inhibit = b; break; }
@@ -910,4 +918,36 @@ export function splitCommand(text: string): string[] | string {
   }
   if (inWord) out.push(cur);
   return out;
+}
+
+/**
+ * keepalived's tunnel words after `lb_kind TUN type`: `ipip`; `gue port N`;
+ * `gre`; then checksum words (`nocsum`, `csum`, and for gue `remcsum`; the
+ * last one counts, as keepalived takes them). A string: keepalived's message
+ * for what it refuses (`what`: virtual, real, sorry).
+ */
+function tunnelOf(w: readonly string[], what: string): KaTun | string {
+  const type = w[0] === 'ipip' ? TUN_IPIP : w[0] === 'gue' ? TUN_GUE : w[0] === 'gre' ? TUN_GRE : -1;
+  if (type < 0) return `Unknown tunnel type ${w[0] ?? ''} for ${what} server.`;
+  let i = 1;
+  let port = 0;
+  if (w[i] === 'port') {
+    if (type !== TUN_GUE) return 'gue tunnels require port, otherwise cannot have port.';
+    const t = w[i + 1] ?? '';
+    port = /^\d+$/.test(t) ? Number(t) : -1;
+    if (port < 1 || port > 65535) return `Invalid gue tunnel port ${t} for ${what} server.`;
+    i += 2;
+  } else if (type === TUN_GUE) return 'gue tunnels require port, otherwise cannot have port.';
+  let flags = TUN_F_NOCSUM;
+  for (; i < w.length; i++) {
+    const x = w[i];
+    if (type === TUN_IPIP) return `Invalid tunnel option ${w.join(' ')} for ${what} server.`;
+    if (x === 'nocsum') flags = TUN_F_NOCSUM;
+    else if (x === 'csum') flags = TUN_F_CSUM;
+    else if (x === 'remcsum') {
+      if (type === TUN_GRE) return 'gre tunnels do not support remote checksum option.';
+      flags = TUN_F_REMCSUM;
+    } else return `Invalid tunnel option ${w.join(' ')} for ${what} server.`;
+  }
+  return { type, port, flags };
 }

@@ -10,6 +10,8 @@ export interface KaAddr {
 }
 
 export type KaFwd = 'NAT' | 'DR' | 'TUN';
+/** `lb_kind TUN type gue port N [nocsum|csum|remcsum]` / `type gre [nocsum|csum]`: the tunnel (model/dest.ts TUN_*, TUN_F_*). */
+export interface KaTun { type: number; port: number; flags: number }
 
 export interface KaCheckerCommon {
   connectIp?: KaAddr;
@@ -53,6 +55,7 @@ export interface KaRealServer extends Where {
   port?: number;
   weight?: number;
   fwd?: KaFwd;
+  tun?: KaTun;
   uthreshold?: number;
   lthreshold?: number;
   inhibit?: boolean;
@@ -74,6 +77,7 @@ export interface KaVirtualServer extends Where {
   delayLoopMs?: number;
   scheduler?: string;
   fwd?: KaFwd;
+  tun?: KaTun;
   protocol?: 'TCP' | 'UDP' | 'SCTP';
   persistenceTimeout?: number;
   persistenceGranularity?: number;
@@ -94,7 +98,7 @@ export interface KaVirtualServer extends Where {
   weight?: number;
   ops: boolean;
   schedFlags: string[];
-  sorry?: Where & { addr: KaAddr; port?: number; fwd?: KaFwd; inhibit: boolean };
+  sorry?: Where & { addr: KaAddr; port?: number; fwd?: KaFwd; tun?: KaTun; inhibit: boolean };
   realServers: KaRealServer[];
 }
 

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadKeepalived, readKeepalived } from '../../../src/control/keepalived/index.js';
 import { readHex, splitCommand } from '../../../src/control/keepalived/interpret.js';
-import { FWD_DR, FWD_MASQ } from '../../../src/model/dest.js';
+import { FWD_DR, FWD_MASQ, TUN_F_CSUM, TUN_GRE, TUN_GUE } from '../../../src/model/dest.js';
 import { IPPROTO_TCP, IPPROTO_UDP } from '../../../src/model/proto.js';
 import { parseIpv4 } from '../../../src/control/ipvsadm-args.js';
 
@@ -58,6 +58,17 @@ describe('keepalived.conf: the lab file', () => {
 
   it('passes Debian keepalived --config-test', () => {
     expect(keepalivedTest(join(FIX, 'lab.conf'))).toEqual({ code: 0, out: '' });
+  });
+});
+
+describe('keepalived.conf: lb_kind TUN type gue|gre (keepalived 2.x, Linux 5.2/5.3)', () => {
+  it('the tunnel reaches the real servers: the virtual server\'s lb_kind, or a real server\'s own lvs_method', () => {
+    const p = file(`virtual_server 10.1.0.1 80 {\n protocol TCP\n lb_algo rr\n lb_kind TUN type gue port 6080 remcsum csum\n real_server 10.2.0.1 80 {\n }\n real_server 10.2.0.2 80 {\n  lvs_method TUN type gre\n }\n real_server 10.2.0.3 80 {\n  lvs_method TUN type ipip\n }\n}\n`);
+    const r = loadKeepalived(p);
+    expect(r.ok, r.ok ? '' : r.errors.join('\n')).toBe(true);
+    if (!r.ok) return;
+    const ds = r.config.services[0]!.dests;
+    expect(ds.map((d) => [d.tunType, d.tunPort, d.tunFlags])).toEqual([[TUN_GUE, 6080, TUN_F_CSUM], [TUN_GRE, 0, 0], [undefined, undefined, undefined]]);
   });
 });
 
@@ -184,7 +195,12 @@ describe('keepalived.conf: errors with file and line, and what tapvs refuses by 
     [VS(' sorry_server_inhibit'), 'e.conf:5: sorry_server_inhibit used before or without sorry_server'],
     ['virtual_server 10.1.0.1 80 {\n protocol TCP\n', "e.conf:1: block of 'virtual_server' is never closed (missing '}')"],
     [VS('', '  HTTP_GET {\n   url {\n    path /\n    regex_stack 10 20\n   }\n  }'), /^e\.conf:10: 'regex_stack' is not supported by tapvs/],
-    [VS(' lb_kind TUN type gue'), 'e.conf:5: only ipip tunnels are supported by tapvs (not gue or gre)'],
+    // keepalived 2.2.7's own messages for these (checked with its --config-test)
+    [VS(' lb_kind TUN type gue'), 'e.conf:5: gue tunnels require port, otherwise cannot have port.'],
+    [VS(' lb_kind TUN type gre port 5'), 'e.conf:5: gue tunnels require port, otherwise cannot have port.'],
+    [VS(' lb_kind TUN type gre remcsum'), 'e.conf:5: gre tunnels do not support remote checksum option.'],
+    [VS(' lb_kind TUN type vxlan'), 'e.conf:5: Unknown tunnel type vxlan for virtual server.'],
+    [VS(' lb_kind TUN type gue port 0'), 'e.conf:5: Invalid gue tunnel port 0 for virtual server.'],
   ])('%#', (text, want) => {
     const errs = errorsOf(text);
     if (typeof want === 'string') expect(errs).toContain(want);
