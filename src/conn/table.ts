@@ -650,12 +650,12 @@ export class ConnTable {
 
   /** A cache_bypass conn's real-server address is the packet's own destination (its VIP address here). */
   setBypassDaddr(slot: number, pkt: { af: number; vaddr: number; vaddr6: Uint32Array }): void {
+    // out of its reply chain before the key changes: unhashOut finds the chain by the current daddr
+    const hashed = (this.flags[slot]! & CONN_F_HASHED) !== 0;
+    if (hashed) this.unhashOut(slot);
     this.daddr[slot] = this.vaddr[slot]!;
     if (pkt.af === AF_INET6) for (let k = 0; k < 4; k++) this.daddr6[slot * 4 + k] = this.vaddr6[slot * 4 + k]!;
-    if ((this.flags[slot]! & CONN_F_HASHED) !== 0) {
-      this.unhashOut(slot);
-      this.hashOut(slot);
-    }
+    if (hashed) this.hashOut(slot);
   }
 
   // ---- per packet ------------------------------------------------------------
