@@ -154,28 +154,14 @@ function decodeIpv4(buf: Uint8Array, off: number, len: number, layers: Layer[], 
       const tcp = new TcpView();
       if (tcp.wrap(buf, p, n) !== WIRE_OK) break;
       const sum = whole ? (tcp.checksumOk(ip.src, ip.dst) ? 'ok' : 'bad') : 'fragment';
-      layers.push({
-        id: 'tcp', name: 'TCP',
-        fields: [
-          f('sport', 'source port', tcp.sport), f('dport', 'destination port', tcp.dport),
-          f('flags', 'flags', `[${tcpFlagsString(tcp.flags)}]`), f('seq', 'sequence', tcp.seq), f('ack', 'acknowledgement', tcp.ack),
-          f('window', 'window', tcp.window), f('checksum', 'checksum', `${hex4(tcp.checksum)} (${sum})`),
-          f('data', 'payload', `${tcp.payloadLength} bytes`),
-        ],
-      });
+      layers.push(tcpLayer(tcp, sum));
       return;
     }
     case IPPROTO_UDP: {
       const udp = new UdpView();
       if ((whole ? udp.wrap(buf, p, n) : udp.wrapHeader(buf, p, n)) !== WIRE_OK) break;
       const sum = !udp.hasChecksum ? 'none' : !whole ? 'fragment' : udp.checksumOk(ip.src, ip.dst) ? 'ok' : 'bad';
-      layers.push({
-        id: 'udp', name: 'UDP',
-        fields: [
-          f('sport', 'source port', udp.sport), f('dport', 'destination port', udp.dport),
-          f('len', 'length', udp.length), f('checksum', 'checksum', `${hex4(udp.checksum)} (${sum})`),
-        ],
-      });
+      layers.push(udpLayer(udp, sum));
       return;
     }
     case IPPROTO_ICMP: {
@@ -308,15 +294,7 @@ function decodeIpv6(buf: Uint8Array, off: number, len: number, layers: Layer[], 
       const tcp = new TcpView();
       if (tcp.wrap(buf, p, n) !== WIRE_OK) break;
       const sum = whole ? (tcpChecksumOk6(tcp, addrSum) ? 'ok' : 'bad') : 'fragment';
-      layers.push({
-        id: 'tcp', name: 'TCP',
-        fields: [
-          f('sport', 'source port', tcp.sport), f('dport', 'destination port', tcp.dport),
-          f('flags', 'flags', `[${tcpFlagsString(tcp.flags)}]`), f('seq', 'sequence', tcp.seq), f('ack', 'acknowledgement', tcp.ack),
-          f('window', 'window', tcp.window), f('checksum', 'checksum', `${hex4(tcp.checksum)} (${sum})`),
-          f('data', 'payload', `${tcp.payloadLength} bytes`),
-        ],
-      });
+      layers.push(tcpLayer(tcp, sum));
       return;
     }
     case IPPROTO_SCTP:
@@ -327,13 +305,7 @@ function decodeIpv6(buf: Uint8Array, off: number, len: number, layers: Layer[], 
       if ((whole ? udp.wrap(buf, p, n) : udp.wrapHeader(buf, p, n)) !== WIRE_OK) break;
       // over IPv6 a zero checksum is not "none" but invalid
       const sum = !whole ? 'fragment' : udpChecksumOk6(udp, addrSum) ? 'ok' : 'bad';
-      layers.push({
-        id: 'udp', name: 'UDP',
-        fields: [
-          f('sport', 'source port', udp.sport), f('dport', 'destination port', udp.dport),
-          f('len', 'length', udp.length), f('checksum', 'checksum', `${hex4(udp.checksum)} (${sum})`),
-        ],
-      });
+      layers.push(udpLayer(udp, sum));
       return;
     }
     case NEXTHDR_ICMP: {
@@ -504,4 +476,28 @@ function classify(layer: string, field: string, mode: string, dir: Direction): '
   }
   if (layer.startsWith('ip') && (field === 'ttl' || field === 'hlim')) return 'hop';
   return 'rewrite';
+}
+
+/** The TCP layer of either family; `sum`: what its checksum is ('ok', 'bad', 'fragment'). */
+function tcpLayer(tcp: TcpView, sum: string): Layer {
+  return {
+    id: 'tcp', name: 'TCP',
+    fields: [
+      f('sport', 'source port', tcp.sport), f('dport', 'destination port', tcp.dport),
+      f('flags', 'flags', `[${tcpFlagsString(tcp.flags)}]`), f('seq', 'sequence', tcp.seq), f('ack', 'acknowledgement', tcp.ack),
+      f('window', 'window', tcp.window), f('checksum', 'checksum', `${hex4(tcp.checksum)} (${sum})`),
+      f('data', 'payload', `${tcp.payloadLength} bytes`),
+    ],
+  };
+}
+
+/** The UDP layer of either family, `sum` as for tcpLayer (or 'none'). */
+function udpLayer(udp: UdpView, sum: string): Layer {
+  return {
+    id: 'udp', name: 'UDP',
+    fields: [
+      f('sport', 'source port', udp.sport), f('dport', 'destination port', udp.dport),
+      f('len', 'length', udp.length), f('checksum', 'checksum', `${hex4(udp.checksum)} (${sum})`),
+    ],
+  };
 }
