@@ -66,7 +66,7 @@ function errorForConn(d: Director, pkt: Packet): Verdict {
   // about a packet sent to a client (VIP:vport -> client): the error travels client -> real server
   let slot = conns.lookupIn6(quoted.proto, qdst, 0, quotedPorts.dport, qsrc, 0, quotedPorts.sport, now);
   if (slot >= 0) {
-    const xmit = transmitter6(conns.fwd(slot));
+    const xmit = transmitter6(conns.xmit(slot));
     // the ICMPv6 checksum is redone for NAT: a damaged message must not be made whole
     if (xmit.toClient !== undefined && !icmp.checksumOk(pkt.ext6.pseudoAddrSum())) return DropCode['malformed-icmp'];
     d.tracer?.icmpForConn('client', conns, slot);
@@ -75,7 +75,7 @@ function errorForConn(d: Director, pkt: Packet): Verdict {
   }
   // about a packet sent to a real server (client -> real server): the error travels to the client
   slot = conns.lookupOut6(quoted.proto, qdst, 0, quotedPorts.dport, qsrc, 0, quotedPorts.sport, now);
-  if (slot >= 0 && transmitter6(conns.fwd(slot)).toClient !== undefined) {
+  if (slot >= 0 && transmitter6(conns.xmit(slot)).toClient !== undefined) {
     if (!icmp.checksumOk(pkt.ext6.pseudoAddrSum())) return DropCode['malformed-icmp'];
     d.tracer?.icmpForConn('real-server', conns, slot);
     const hl = d.host6.decHopLimit(pkt);
