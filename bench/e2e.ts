@@ -20,10 +20,10 @@
 // returns a "skipped" line saying why. Each lab is built, measured and torn
 // down in turn (teardown also on errors and Ctrl-C); about 90 s, never
 // starting a lab after 240 s. Needs wrk and nginx for the HTTP figures.
-import { execFile, execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { BenchResult } from './types.js';
+import { labEnv as env, labDownSync, liveLabs, missingTools, ratio, sh } from './lab-shell.js';
 
 const repo = fileURLToPath(new URL('..', import.meta.url));
 const labRoot = process.env.TAPVS_LAB_DIR ?? '/tmp/tapvs-lab';
@@ -61,40 +61,6 @@ interface Figures {
   httpMissing?: string;
   /** Why a figure is missing ("n/a (no ipip module)", an error). */
   missing?: string;
-}
-
-/** Labs that are up right now, so a signal or a crash can take them down. */
-const liveLabs = new Set<string>();
-
-function sh(file: string, args: string[], timeoutMs: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile(file, args, { cwd: repo, timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
-      if (err) {
-        const code = (err as { code?: number | string }).code;
-        const why = String(stderr).trim().split('\n').slice(-3).join(' | ') || err.message;
-        reject(Object.assign(new Error(`${file} ${args.join(' ')}: ${why}`), { exitCode: code, stdout: String(stdout) }));
-      } else {
-        resolve(stdout);
-      }
-    });
-  });
-}
-
-function labDownSync(id: string): void {
-  try {
-    execFileSync('bash', [`${repo}/netns/lab.sh`, 'down', id], { stdio: 'ignore', timeout: 20000 });
-  } catch { /* best effort: lab_down is idempotent and recorded */ }
-  liveLabs.delete(id);
-}
-
-function env(id: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const line of readFileSync(`${labRoot}/${id}/lab.env`, 'utf8').split('\n')) {
-    const m = /^([A-Z_]+)=(.*)$/.exec(line);
-    // %q quoting of our simple values only ever escapes spaces
-    if (m) out[m[1]!] = m[2]!.replace(/\\(.)/g, '$1');
-  }
-  return out;
 }
 
 async function up(director: Director, mode: Mode, id: string, offloadOff = false): Promise<Record<string, string>> {
@@ -318,10 +284,6 @@ function httpRows(mode: Mode, t: Figures, k: Figures): BenchResult[] {
   return out;
 }
 
-function ratio(a: number | undefined, b: number | undefined): string {
-  return a !== undefined && b !== undefined && b > 0 ? `${(a / b).toFixed(2)}x kernel` : 'no kernel figure';
-}
-
 function rows(mode: Mode, t: Figures, k: Figures): BenchResult[] {
   const M = mode.toUpperCase();
   const out: BenchResult[] = [];
@@ -350,19 +312,6 @@ function rows(mode: Mode, t: Figures, k: Figures): BenchResult[] {
     });
   }
   return out;
-}
-
-function missingTools(): string | undefined {
-  if (process.getuid?.() !== 0) return 'needs root (network namespaces, TAP devices)';
-  for (const tool of ['iperf3', 'ip', 'nft']) {
-    try {
-      execFileSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' });
-    } catch {
-      return `needs ${tool} (apt-get install ${tool === 'ip' ? 'iproute2' : tool === 'nft' ? 'nftables' : tool})`;
-    }
-  }
-  if (!existsSync('/dev/net/tun')) return 'needs /dev/net/tun';
-  return undefined;
 }
 
 export async function benchE2e(modes: Mode[] = ['nat', 'dr', 'tun']): Promise<BenchResult[]> {

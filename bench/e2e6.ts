@@ -15,10 +15,9 @@
 // Ctrl-C); about 70 s, never starting a lab after 150 s.
 //
 //   node --import tsx bench/e2e6.ts [nat] [dr] [tun]
-import { execFile, execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { BenchResult } from './types.js';
+import { labEnv as env, labDownSync, liveLabs, missingTools, ratio, sh } from './lab-shell.js';
 
 const repo = fileURLToPath(new URL('..', import.meta.url));
 const labRoot = process.env.TAPVS_LAB_DIR ?? '/tmp/tapvs-lab';
@@ -36,37 +35,6 @@ interface Figures {
   udpDelivered?: number;
   udpOffered?: number;
   missing?: string;
-}
-
-const liveLabs = new Set<string>();
-
-function sh(file: string, args: string[], timeoutMs: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile(file, args, { cwd: repo, timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
-      if (err) {
-        const why = String(stderr).trim().split('\n').slice(-3).join(' | ') || err.message;
-        reject(Object.assign(new Error(`${file} ${args.join(' ')}: ${why}`), { stdout: String(stdout) }));
-      } else {
-        resolve(stdout);
-      }
-    });
-  });
-}
-
-function labDownSync(id: string): void {
-  try {
-    execFileSync('bash', [`${repo}/netns/lab.sh`, 'down', id], { stdio: 'ignore', timeout: 20000 });
-  } catch { /* best effort: lab_down is idempotent and recorded */ }
-  liveLabs.delete(id);
-}
-
-function env(id: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const line of readFileSync(`${labRoot}/${id}/lab.env`, 'utf8').split('\n')) {
-    const m = /^([A-Z0-9_]+)=(.*)$/.exec(line);
-    if (m) out[m[1]!] = m[2]!.replace(/\\(.)/g, '$1');
-  }
-  return out;
 }
 
 async function up(director: Director, mode: Mode, id: string): Promise<Record<string, string>> {
@@ -124,10 +92,6 @@ async function measure(director: Director, mode: Mode, id: string, deadline: num
   }
 }
 
-function ratio(a: number | undefined, b: number | undefined): string {
-  return a !== undefined && b !== undefined && b > 0 ? `${(a / b).toFixed(2)}x kernel` : 'no kernel figure';
-}
-
 function rows(mode: Mode, t: Figures, k: Figures): BenchResult[] {
   const M = `${mode.toUpperCase()} IPv6`;
   const out: BenchResult[] = [];
@@ -150,19 +114,6 @@ function rows(mode: Mode, t: Figures, k: Figures): BenchResult[] {
     });
   }
   return out;
-}
-
-function missingTools(): string | undefined {
-  if (process.getuid?.() !== 0) return 'needs root (network namespaces, TAP devices)';
-  for (const tool of ['iperf3', 'ip', 'nft']) {
-    try {
-      execFileSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' });
-    } catch {
-      return `needs ${tool}`;
-    }
-  }
-  if (!existsSync('/dev/net/tun')) return 'needs /dev/net/tun';
-  return undefined;
 }
 
 export async function benchE2e6(modes: Mode[] = ['nat', 'dr', 'tun']): Promise<BenchResult[]> {

@@ -1,0 +1,62 @@
+// What the end-to-end benches (e2e.ts, e2e6.ts) share to drive the netns labs:
+// commands with a deadline, lab teardown that a signal or crash can run, the
+// lab's lab.env, the tools they need, and the ratio to the kernel peer.
+import { execFile, execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const repo = fileURLToPath(new URL('..', import.meta.url));
+const labRoot = process.env.TAPVS_LAB_DIR ?? '/tmp/tapvs-lab';
+
+/** Labs that are up right now, so a signal or a crash can take them down. */
+export const liveLabs = new Set<string>();
+
+export function sh(file: string, args: string[], timeoutMs: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(file, args, { cwd: repo, timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
+      if (err) {
+        const code = (err as { code?: number | string }).code;
+        const why = String(stderr).trim().split('\n').slice(-3).join(' | ') || err.message;
+        reject(Object.assign(new Error(`${file} ${args.join(' ')}: ${why}`), { exitCode: code, stdout: String(stdout) }));
+      } else {
+        resolve(stdout);
+      }
+    });
+  });
+}
+
+export function labDownSync(id: string): void {
+  try {
+    execFileSync('bash', [`${repo}/netns/lab.sh`, 'down', id], { stdio: 'ignore', timeout: 20000 });
+  } catch { /* best effort: lab_down is idempotent and recorded */ }
+  liveLabs.delete(id);
+}
+
+/** The lab's lab.env as a map (LAB_VIP6 and the other names with digits included). */
+export function labEnv(id: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of readFileSync(`${labRoot}/${id}/lab.env`, 'utf8').split('\n')) {
+    const m = /^([A-Z0-9_]+)=(.*)$/.exec(line);
+    // %q quoting of our simple values only ever escapes spaces
+    if (m) out[m[1]!] = m[2]!.replace(/\\(.)/g, '$1');
+  }
+  return out;
+}
+
+export function ratio(a: number | undefined, b: number | undefined): string {
+  return a !== undefined && b !== undefined && b > 0 ? `${(a / b).toFixed(2)}x kernel` : 'no kernel figure';
+}
+
+/** Why the labs cannot run here, or undefined. */
+export function missingTools(): string | undefined {
+  if (process.getuid?.() !== 0) return 'needs root (network namespaces, TAP devices)';
+  for (const tool of ['iperf3', 'ip', 'nft']) {
+    try {
+      execFileSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' });
+    } catch {
+      return `needs ${tool} (apt-get install ${tool === 'ip' ? 'iproute2' : tool === 'nft' ? 'nftables' : tool})`;
+    }
+  }
+  if (!existsSync('/dev/net/tun')) return 'needs /dev/net/tun';
+  return undefined;
+}
