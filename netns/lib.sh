@@ -143,9 +143,12 @@ _lab_rs_serve() {
 
 # lab_decap NS VIP [VIP6]: LVS-TUN decapsulation in a real server: kernel ipip (and ip6_tunnel
 # for VIP6) when present, else the helper, which takes IPIP and IPv6-in-IPv6 in one process.
+# LAB_DECAP_ARGS adds helper arguments: "--gre --gue-port 6080" takes GRE and GUE (port 6080)
+# too, for real servers with --tun-type gre / gue (always the helper's; see tun-decap-main.ts).
 lab_decap() {
   local ns=$1 vip=$2 vip6=${3:-} name=${1#"$LAB_ID-"}
-  lab_spawn "$ns" "$name-decap" node --import tsx "$LAB_REPO/src/io/tun-decap-main.ts" --vip "$vip" ${vip6:+--vip "$vip6"} --dev tvdecap0
+  # shellcheck disable=SC2086 # LAB_DECAP_ARGS is a word list
+  lab_spawn "$ns" "$name-decap" node --import tsx "$LAB_REPO/src/io/tun-decap-main.ts" --vip "$vip" ${vip6:+--vip "$vip6"} --dev tvdecap0 ${LAB_DECAP_ARGS:-}
   lab_wait_line "$LAB_DIR/$name-decap.log" '^ready (kernel|helper)' 30 || return 1
   sed -n 's/^ready \([a-z]*\).*/\1/p' "$LAB_DIR/$name-decap.log" | head -1
 }

@@ -19,17 +19,29 @@
  * apart by the version nibble). IPv6 has no reverse-path filter to turn off.
  * VIPs of both families can be given to one helper.
  *
+ * GRE and GUE (ipvsadm --tun-type gre / gue, the kernel's ip_gre and fou):
+ * with `gre`, a raw socket on IP protocol 47 takes the GRE packets (checksum
+ * verified when present, as gre_parse_header does); with `guePort`, a UDP
+ * socket bound to that port takes the GUE datagrams (the kernel has already
+ * checked the UDP checksum), and remote checksum offload is completed before
+ * delivery, as the kernel's fou does. Either inner family goes to the TUN
+ * device like an IPIP inner packet.
+ *
  * Run it inside the real server's namespace (see tun-decap-main.ts). When the
  * kernel does have ipip (and ip6_tunnel for IPv6 VIPs), `useKernelTunnels`
  * sets up tunl0 / ip6tnl0 instead.
  */
 import fs from 'node:fs';
+import dgram from 'node:dgram';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { IFF_NO_PI, IFF_TUN, ip, openTunDevice } from './tap.js';
 import { WIRE_OK } from '../wire/errors.js';
-import { IPPROTO_IPIP } from '../wire/ipproto.js';
+import { IPPROTO_GRE, IPPROTO_IPIP, IPPROTO_UDP } from '../wire/ipproto.js';
+import { checksum } from '../wire/checksum.js';
+import { GRE_PROTO_IPV4, GRE_PROTO_IPV6, GreView, greOf } from '../wire/gre.js';
+import { GUE_PROTO_IPIP, GUE_PROTO_IPV6, GueView } from '../wire/gue.js';
 import { ipipInner } from '../wire/ipip.js';
 import { Ipv4View } from '../wire/ipv4.js';
 import { Ipv6View, NEXTHDR_IPV6 } from '../wire/ipv6.js';
@@ -110,11 +122,23 @@ export interface DecapOptions {
   vips: string[];
   /** Name of the TUN device to create (default "tvdecap0"). */
   device?: string;
+  /** Also take GRE (IP protocol 47) packets. */
+  gre?: boolean;
+  /** Also take GUE datagrams on this UDP port (the real server's --tun-port). */
+  guePort?: number;
+  /** Leave IPIP and IPv6-in-IPv6 to the kernel (its tunl0 / ip6tnl0 are set up): only GRE and GUE here. */
+  kernelIpip?: boolean;
 }
 
 export interface DecapCounters {
-  /** IPIP and IPv6-in-IPv6 packets received */
+  /** IPIP, IPv6-in-IPv6, GRE and GUE packets received */
   received: number;
+  /** of them, GRE packets */
+  gre: number;
+  /** of them, GUE datagrams */
+  gue: number;
+  /** a GRE checksum that does not verify (dropped, as the kernel drops them) */
+  badChecksum: number;
   /** inner packets handed to the local stack */
   delivered: number;
   /** outer or inner header unusable (truncated, not the family the outer header says) */
@@ -150,6 +174,72 @@ function ensureLocal(vip: string): void {
 const outerView = new Ipv4View();
 const innerView = new Ipv4View();
 
+const greOuterView = new Ipv4View();
+const greView = new GreView();
+/** Why greInner refused a packet: 'checksum' for a GRE checksum that does not verify, else 'malformed'. */
+export let greRefusal: 'checksum' | 'malformed' = 'malformed';
+
+/**
+ * The inner packet of a GRE packet as a raw IPv4 socket on protocol 47
+ * hands it over (outer IPv4 header included): [start, end) of an IPv4 or
+ * IPv6 packet whose version matches the GRE protocol type, or undefined
+ * (greRefusal says why).
+ */
+export function greInner(pkt: Uint8Array, len: number): [number, number] | undefined {
+  greRefusal = 'malformed';
+  if (greOuterView.wrap(pkt, 0, len) !== WIRE_OK) return undefined;
+  if (greOf(greOuterView, greView) !== WIRE_OK) return undefined;
+  if (greView.hasKey || greView.hasSeq) return undefined; // keyed tunnels are not IPVS's
+  if (!greView.checksumOk()) {
+    greRefusal = 'checksum';
+    return undefined;
+  }
+  const proto = greView.protocol;
+  return innerSpan(pkt, greView.payloadOffset, greView.payloadLength,
+    proto === GRE_PROTO_IPV4 ? 4 : proto === GRE_PROTO_IPV6 ? 6 : 0);
+}
+
+const gueView = new GueView();
+
+/**
+ * The inner packet of a GUE datagram's UDP payload: [start, end) of the IPv4
+ * or IPv6 packet, or undefined (control messages, unknown flags, a payload
+ * that is not the protocol the header names). With remote checksum offload
+ * the inner transport checksum is completed in place first: the field holds
+ * the pseudo-header sum, and the checksum from the start given to the end of
+ * the packet finishes it (skb_remcsum_process in the kernel).
+ */
+export function gueInner(payload: Uint8Array, len: number): [number, number] | undefined {
+  if (gueView.wrap(payload, 0, len) !== WIRE_OK || gueView.control) return undefined;
+  const proto = gueView.protocol;
+  const span = innerSpan(payload, gueView.payloadOffset, gueView.payloadLength,
+    proto === GUE_PROTO_IPIP ? 4 : proto === GUE_PROTO_IPV6 ? 6 : 0);
+  if (!span || !gueView.hasRemcsum) return span;
+  const start = span[0] + gueView.remcsumStart;
+  const field = span[0] + gueView.remcsumOffset;
+  if (start >= span[1] || field + 2 > span[1] || field < start) return undefined;
+  let c = checksum(payload, start, span[1] - start);
+  // a UDP checksum that computes to 0 is sent as 0xFFFF (0 means "none")
+  if (c === 0 && payload[span[0]]! >>> 4 === 4 && payload[span[0] + 9] === IPPROTO_UDP) c = 0xffff;
+  payload[field] = c >>> 8;
+  payload[field + 1] = c & 0xff;
+  return span;
+}
+
+const spanView4 = new Ipv4View();
+const spanView6 = new Ipv6View();
+
+/** [start, end) of the IP packet of `version` at off (its own length, trailing bytes cut), or undefined. */
+function innerSpan(buf: Uint8Array, off: number, len: number, version: number): [number, number] | undefined {
+  if (len < 1 || buf[off]! >>> 4 !== version) return undefined;
+  if (version === 4) {
+    if (spanView4.wrap(buf, off, len) !== WIRE_OK) return undefined;
+    return [off, off + spanView4.totalLength];
+  }
+  if (spanView6.wrap(buf, off, len) !== WIRE_OK) return undefined;
+  return [off, off + 40 + spanView6.payloadLength];
+}
+
 /** Strip the outer IPv4 header of an IPIP packet; returns [start, end) of the inner packet, or undefined. */
 export function innerPacket(pkt: Uint8Array, len: number): [number, number] | undefined {
   if (outerView.wrap(pkt, 0, len) !== WIRE_OK) return undefined;
@@ -171,11 +261,12 @@ export function innerPacket6(payload: Uint8Array, len: number): [number, number]
 
 export function startDecap(opts: DecapOptions): DecapHelper {
   const { fd, device } = openTunDevice(opts.device ?? 'tvdecap0', IFF_TUN | IFF_NO_PI, true);
-  const counters: DecapCounters = { received: 0, delivered: 0, malformed: 0, writeErrors: 0 };
+  const counters: DecapCounters = { received: 0, gre: 0, gue: 0, badChecksum: 0, delivered: 0, malformed: 0, writeErrors: 0 };
   const sockets: RawSocket[] = [];
+  let udp: dgram.Socket | undefined;
   let rcvbuf: 'SO_RCVBUFFORCE' | 'SO_RCVBUF' | null = null;
-  const v4 = opts.vips.some((v) => !isIpv6(v));
-  const v6 = opts.vips.some(isIpv6);
+  const v4 = !opts.kernelIpip && opts.vips.some((v) => !isIpv6(v));
+  const v6 = !opts.kernelIpip && opts.vips.some(isIpv6);
   const deliver = (buf: Buffer, span: [number, number] | undefined): void => {
     counters.received++;
     if (!span) {
@@ -191,9 +282,9 @@ export function startDecap(opts: DecapOptions): DecapHelper {
   };
   try {
     for (const vip of opts.vips) ensureLocal(vip);
-    if (v4) for (const conf of ['all', 'default', device]) setSysctl(`/proc/sys/net/ipv4/conf/${conf}/rp_filter`, '0');
+    if (v4 || opts.gre || opts.guePort) for (const conf of ['all', 'default', device]) setSysctl(`/proc/sys/net/ipv4/conf/${conf}/rp_filter`, '0');
     // IPv6 input needs the device's IPv6 on (a TUN device may come up with it off by default)
-    if (v6) setSysctl(`/proc/sys/net/ipv6/conf/${device}/disable_ipv6`, '0');
+    if (opts.vips.some(isIpv6)) setSysctl(`/proc/sys/net/ipv6/conf/${device}/disable_ipv6`, '0');
     ip(['link', 'set', 'dev', device, 'up']);
     if (v4) {
       const s4 = raw.createSocket({ protocol: IPPROTO_IPIP, bufferSize: 65536 });
@@ -208,8 +299,35 @@ export function startDecap(opts: DecapOptions): DecapHelper {
       if (!v4) rcvbuf = r6;
       s6.on('message', (buf) => deliver(buf, innerPacket6(buf, buf.length)));
     }
+    if (opts.gre) {
+      const sg = raw.createSocket({ protocol: IPPROTO_GRE, bufferSize: 65536 });
+      sockets.push(sg);
+      const r = sizeReceiveBuffer(sg);
+      if (!v4 && !v6) rcvbuf = r;
+      sg.on('message', (buf) => {
+        counters.gre++;
+        const span = greInner(buf, buf.length);
+        if (!span && greRefusal === 'checksum') {
+          counters.received++;
+          counters.badChecksum++;
+          return;
+        }
+        deliver(buf, span);
+      });
+    }
+    if (opts.guePort) {
+      // SO_RCVBUF, which net.core.rmem_max caps; its losses are /proc/net/udp's drops
+      udp = dgram.createSocket({ type: 'udp4', recvBufferSize: DECAP_RCVBUF });
+      udp.on('message', (buf) => {
+        counters.gue++;
+        deliver(buf, gueInner(buf, buf.length));
+      });
+      udp.on('error', () => { counters.malformed++; });
+      udp.bind(opts.guePort);
+    }
   } catch (err) {
     for (const s of sockets) s.close();
+    udp?.close();
     fs.closeSync(fd);
     throw err;
   }
@@ -221,12 +339,15 @@ export function startDecap(opts: DecapOptions): DecapHelper {
     rcvbuf,
     socketDrops(): number {
       return (v4 ? rawSocketDrops(readProc('/proc/net/raw'), IPPROTO_IPIP) : 0) +
-        (v6 ? rawSocketDrops(readProc('/proc/net/raw6'), NEXTHDR_IPV6) : 0);
+        (v6 ? rawSocketDrops(readProc('/proc/net/raw6'), NEXTHDR_IPV6) : 0) +
+        (opts.gre ? rawSocketDrops(readProc('/proc/net/raw'), IPPROTO_GRE) : 0) +
+        (opts.guePort ? rawSocketDrops(readProc('/proc/net/udp'), opts.guePort) : 0);
     },
     close(): void {
       if (closed) return;
       closed = true;
       for (const s of sockets) s.close();
+      udp?.close();
       fs.closeSync(fd);
     },
   };

@@ -109,6 +109,8 @@ export interface LabOptions {
    * the lab itself is dual-stack either way). false: lab_conf with LAB_CONF_IPV6=0.
    */
   ipv6Services?: boolean;
+  /** Variables for netns/lib.sh while the lab is built (e.g. LAB_DECAP_ARGS). */
+  env?: Record<string, string>;
 }
 
 export class E2eLab {
@@ -132,6 +134,7 @@ export class E2eLab {
     const script = [
       'set -e',
       'source netns/lib.sh',
+      ...Object.entries(opts.env ?? {}).map(([k, v]) => `export ${k}=${JSON.stringify(v)}`),
       `lab_init ${this.id}`,
       `lab_${this.mode} >/dev/null`,
       opts.probeLeg ? 'lab_probe_leg >/dev/null' : ':',

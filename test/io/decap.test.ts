@@ -1,8 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
-import { innerPacket, innerPacket6, isIpv6 } from '../../src/io/tun-decap.js';
+import { greInner, greRefusal, gueInner, innerPacket, innerPacket6, isIpv6 } from '../../src/io/tun-decap.js';
 import { openTap, type TapPort } from '../../src/io/tap.js';
-import { ipv4, ipv4Header, putMac, put16, udpFrame } from '../netns-helpers/frames.js';
+import { checksum, ipv4, ipv4Header, putMac, put16, put32, u16, udpFrame } from '../netns-helpers/frames.js';
 import { addNetns, delNetns, uniqueName } from '../netns-helpers/ns.js';
 
 /** Wait until a child prints a line matching `re` on stdout. */
@@ -34,6 +34,96 @@ describe('innerPacket', () => {
     expect(innerPacket(pkt, 30)).toBeUndefined(); // truncated
     const v6inside = pkt.slice(); v6inside[24] = 0x60;
     expect(innerPacket(v6inside, v6inside.length)).toBeUndefined();
+  });
+});
+
+/** An inner IPv4/UDP packet (no Ethernet), 4 payload bytes, UDP checksum 0. */
+function innerUdp(): Uint8Array {
+  return udpFrame({ dmac: 0, smac: 0, src: ipv4('1.1.1.1'), dst: ipv4('172.16.0.100'), sport: 4000, dport: 7, payload: new Uint8Array([1, 2, 3, 4]) }).subarray(14);
+}
+
+describe('greInner', () => {
+  // outer IPv4 (20) | GRE flags+version (2) protocol (2) [checksum (2) reserved1 (2)] | inner
+  function gre(inner: Uint8Array, flags: number, proto: number): Uint8Array {
+    const glen = flags & 0x8000 ? 8 : flags & 0x2000 ? 8 : 4;
+    const pkt = new Uint8Array(20 + glen + inner.length);
+    ipv4Header(pkt, 0, ipv4('172.16.1.1'), ipv4('172.16.1.11'), 47, pkt.length);
+    put16(pkt, 20, flags);
+    put16(pkt, 22, proto);
+    pkt.set(inner, 20 + glen);
+    if (flags & 0x8000) put16(pkt, 24, checksum(pkt, 20, pkt.length - 20));
+    return pkt;
+  }
+
+  it('takes the inner packet after a plain and a checksummed GRE header', () => {
+    const inner = innerUdp();
+    expect(greInner(gre(inner, 0, 0x0800), 20 + 4 + inner.length)).toEqual([24, 24 + inner.length]);
+    const c = gre(inner, 0x8000, 0x0800);
+    expect(greInner(c, c.length)).toEqual([28, 28 + inner.length]);
+  });
+
+  it('drops a GRE checksum that does not verify, and says so', () => {
+    const c = gre(innerUdp(), 0x8000, 0x0800);
+    c[c.length - 1]! ^= 0xff;
+    expect(greInner(c, c.length)).toBeUndefined();
+    expect(greRefusal).toBe('checksum');
+  });
+
+  it('refuses keyed GRE, a protocol type the inner packet does not match, version 1 and truncation', () => {
+    const inner = innerUdp();
+    const keyed = gre(inner, 0x2000, 0x0800);
+    expect(greInner(keyed, keyed.length)).toBeUndefined();
+    expect(greRefusal).toBe('malformed');
+    const v6type = gre(inner, 0, 0x86dd);
+    expect(greInner(v6type, v6type.length)).toBeUndefined();
+    const ver1 = gre(inner, 0x0001, 0x0800);
+    expect(greInner(ver1, ver1.length)).toBeUndefined();
+    const ok = gre(inner, 0, 0x0800);
+    expect(greInner(ok, 26)).toBeUndefined();
+  });
+});
+
+describe('gueInner', () => {
+  it('takes the inner packet after a 4-byte GUE header (version 0, proto 4)', () => {
+    const inner = innerUdp();
+    const p = new Uint8Array(4 + inner.length + 3); // 3 trailing bytes not delivered
+    p[0] = 0x00; p[1] = 4; put16(p, 2, 0);
+    p.set(inner, 4);
+    expect(gueInner(p, p.length)).toEqual([4, 4 + inner.length]);
+  });
+
+  it('refuses control messages, a proto the payload does not match, and unknown flags', () => {
+    const inner = innerUdp();
+    const p = new Uint8Array(4 + inner.length);
+    p.set(inner, 4);
+    p[1] = 4;
+    p[0] = 0x20; // C: a control message
+    expect(gueInner(p, p.length)).toBeUndefined();
+    p[0] = 0; p[1] = 41; // says IPv6, carries IPv4
+    expect(gueInner(p, p.length)).toBeUndefined();
+    p[1] = 4; put16(p, 2, 0x8000); // a flag the kernel does not know
+    expect(gueInner(p, p.length)).toBeUndefined();
+  });
+
+  it('completes a remote-offloaded UDP checksum before delivery', () => {
+    const inner = innerUdp();
+    // the sender leaves the pseudo-header sum in the field (CHECKSUM_PARTIAL)
+    const udpLen = inner.length - 20;
+    let pseudo = 0x0101 + 0x0101 + 0xac10 + 0x0064 + 17 + udpLen;
+    while (pseudo > 0xffff) pseudo = (pseudo & 0xffff) + (pseudo >>> 16);
+    put16(inner, 26, pseudo);
+    // version 0, hlen 2 | proto 4 | flags P | private flags REMCSUM | start 20, field 26
+    const p = new Uint8Array(12 + inner.length);
+    p[0] = 2; p[1] = 4; put16(p, 2, 0x0001); put32(p, 4, 0x80000000); put16(p, 8, 20); put16(p, 10, 26);
+    p.set(inner, 12);
+    expect(gueInner(p, p.length)).toEqual([12, 12 + inner.length]);
+    // the checksum now verifies over the pseudo-header and the UDP datagram
+    const pseudoBytes = new Uint8Array(12);
+    put32(pseudoBytes, 0, ipv4('1.1.1.1')); put32(pseudoBytes, 4, ipv4('172.16.0.100')); pseudoBytes[9] = 17; put16(pseudoBytes, 10, udpLen);
+    const all = new Uint8Array(12 + udpLen);
+    all.set(pseudoBytes, 0); all.set(p.subarray(12 + 20), 12);
+    expect(u16(p, 12 + 26)).not.toBe(pseudo);
+    expect(checksum(all, 0, all.length)).toBe(0);
   });
 });
 
