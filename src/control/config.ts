@@ -313,7 +313,6 @@ class Parser {
         if (d.addr6) spec.addr6 = d.addr6;
         // --tun-type gue|gre, --tun-port, --tun-*csum, as ipvsadm takes them
         if (d.tunType !== undefined && d.tunType !== TUN_IPIP) {
-          if (d.addr6) return this.err('GUE and GRE tunnels go to IPv4 real servers only in tapvs: an IPv6 real server is tunnelled in IPv6-in-IPv6');
           spec.tunType = d.tunType;
           spec.tunPort = d.tunPort ?? 0;
           spec.tunFlags = d.tunFlags ?? 0;

@@ -182,10 +182,6 @@ function check(shadow: RuleChecker, c: IpvsadmCommand): string | null {
 function mixedProblem(key: ServiceKey, d: { addr: number; addr6?: Uint32Array; tunType?: number }): string | null {
   const p = familyProblem(isV6Key(key), d.addr6, d.addr, key.addr6, key.addr, key.fwmark);
   if (p) return `${INVALID} (${p})`;
-  // IPv6 real servers are tunnelled in IPv6-in-IPv6 only: no GUE or GRE outer IPv6 header yet
-  if (d.addr6 !== undefined && d.tunType !== undefined && d.tunType !== TUN_IPIP) {
-    return `${INVALID} (GUE and GRE tunnels go to IPv4 real servers only in tapvs: an IPv6 real server is tunnelled in IPv6-in-IPv6)`;
-  }
   return null;
 }
 

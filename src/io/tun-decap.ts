@@ -19,13 +19,13 @@
  * apart by the version nibble). IPv6 has no reverse-path filter to turn off.
  * VIPs of both families can be given to one helper.
  *
- * GRE and GUE (ipvsadm --tun-type gre / gue, the kernel's ip_gre and fou):
- * with `gre`, a raw socket on IP protocol 47 takes the GRE packets (checksum
- * verified when present, as gre_parse_header does); with `guePort`, a UDP
- * socket bound to that port takes the GUE datagrams (the kernel has already
- * checked the UDP checksum), and remote checksum offload is completed before
- * delivery, as the kernel's fou does. Either inner family goes to the TUN
- * device like an IPIP inner packet.
+ * GRE and GUE (ipvsadm --tun-type gre / gue, the kernel's ip_gre and fou),
+ * over IPv4 and IPv6 alike: with `gre`, raw sockets on IP protocol 47 take
+ * the GRE packets (checksum verified when present, as gre_parse_header
+ * does); with `guePort`, a UDP socket per family bound to that port takes the
+ * GUE datagrams (the kernel has already checked the UDP checksum), and
+ * remote checksum offload is completed before delivery, as the kernel's fou
+ * does. Either inner family goes to the TUN device like an IPIP inner packet.
  *
  * Run it inside the real server's namespace (see tun-decap-main.ts). When the
  * kernel does have ipip (and ip6_tunnel for IPv6 VIPs), `useKernelTunnels`
@@ -189,6 +189,17 @@ export function greInner(pkt: Uint8Array, len: number): [number, number] | undef
   greRefusal = 'malformed';
   if (greOuterView.wrap(pkt, 0, len) !== WIRE_OK) return undefined;
   if (greOf(greOuterView, greView) !== WIRE_OK) return undefined;
+  return greChecked(pkt);
+}
+
+/** The same for GRE over IPv6, as a raw IPv6 socket on protocol 47 hands it over: the outer header already stripped. */
+export function greInner6(payload: Uint8Array, len: number): [number, number] | undefined {
+  greRefusal = 'malformed';
+  if (greView.wrap(payload, 0, len) !== WIRE_OK) return undefined;
+  return greChecked(payload);
+}
+
+function greChecked(pkt: Uint8Array): [number, number] | undefined {
   if (greView.hasKey || greView.hasSeq) return undefined; // keyed tunnels are not IPVS's
   if (!greView.checksumOk()) {
     greRefusal = 'checksum';
@@ -263,7 +274,7 @@ export function startDecap(opts: DecapOptions): DecapHelper {
   const { fd, device } = openTunDevice(opts.device ?? 'tvdecap0', IFF_TUN | IFF_NO_PI, true);
   const counters: DecapCounters = { received: 0, gre: 0, gue: 0, badChecksum: 0, delivered: 0, malformed: 0, writeErrors: 0 };
   const sockets: RawSocket[] = [];
-  let udp: dgram.Socket | undefined;
+  const udp: dgram.Socket[] = [];
   let rcvbuf: 'SO_RCVBUFFORCE' | 'SO_RCVBUF' | null = null;
   const v4 = !opts.kernelIpip && opts.vips.some((v) => !isIpv6(v));
   const v6 = !opts.kernelIpip && opts.vips.some(isIpv6);
@@ -299,35 +310,49 @@ export function startDecap(opts: DecapOptions): DecapHelper {
       if (!v4) rcvbuf = r6;
       s6.on('message', (buf) => deliver(buf, innerPacket6(buf, buf.length)));
     }
+    const anyV4 = opts.vips.some((v) => !isIpv6(v));
+    const anyV6 = opts.vips.some(isIpv6);
+    const onGre = (inner: (b: Uint8Array, n: number) => [number, number] | undefined) => (buf: Buffer): void => {
+      counters.gre++;
+      const span = inner(buf, buf.length);
+      if (!span && greRefusal === 'checksum') {
+        counters.received++;
+        counters.badChecksum++;
+        return;
+      }
+      deliver(buf, span);
+    };
     if (opts.gre) {
-      const sg = raw.createSocket({ protocol: IPPROTO_GRE, bufferSize: 65536 });
-      sockets.push(sg);
-      const r = sizeReceiveBuffer(sg);
-      if (!v4 && !v6) rcvbuf = r;
-      sg.on('message', (buf) => {
-        counters.gre++;
-        const span = greInner(buf, buf.length);
-        if (!span && greRefusal === 'checksum') {
-          counters.received++;
-          counters.badChecksum++;
-          return;
-        }
-        deliver(buf, span);
-      });
+      const families: [boolean, number | undefined, (b: Uint8Array, n: number) => [number, number] | undefined][] = [
+        [anyV4, undefined, greInner], [anyV6, raw.AddressFamily.IPv6, greInner6]];
+      for (const [want, family, inner] of families) {
+        if (!want) continue;
+        const sg = raw.createSocket({ protocol: IPPROTO_GRE, bufferSize: 65536, ...(family !== undefined ? { addressFamily: family } : {}) });
+        sockets.push(sg);
+        const r = sizeReceiveBuffer(sg);
+        if (!v4 && !v6) rcvbuf = r;
+        sg.on('message', onGre(inner));
+      }
     }
     if (opts.guePort) {
-      // SO_RCVBUF, which net.core.rmem_max caps; its losses are /proc/net/udp's drops
-      udp = dgram.createSocket({ type: 'udp4', recvBufferSize: DECAP_RCVBUF });
-      udp.on('message', (buf) => {
-        counters.gue++;
-        deliver(buf, gueInner(buf, buf.length));
-      });
-      udp.on('error', () => { counters.malformed++; });
-      udp.bind(opts.guePort);
+      // SO_RCVBUF, which net.core.rmem_max caps; its losses are /proc/net/udp's drops. Over IPv6
+      // the kernel drops zero-checksum datagrams before they reach this socket (RFC 6936; Node
+      // cannot set UDP_NO_CHECK6_RX): IPv6 GUE real servers want --tun-csum.
+      for (const type of [anyV4 ? 'udp4' : '', anyV6 ? 'udp6' : ''] as const) {
+        if (type === '') continue;
+        const u = dgram.createSocket({ type, recvBufferSize: DECAP_RCVBUF, ...(type === 'udp6' ? { ipv6Only: true } : {}) });
+        u.on('message', (buf) => {
+          counters.gue++;
+          deliver(buf, gueInner(buf, buf.length));
+        });
+        u.on('error', () => { counters.malformed++; });
+        u.bind(opts.guePort);
+        udp.push(u);
+      }
     }
   } catch (err) {
     for (const s of sockets) s.close();
-    udp?.close();
+    for (const u of udp) u.close();
     fs.closeSync(fd);
     throw err;
   }
@@ -340,14 +365,14 @@ export function startDecap(opts: DecapOptions): DecapHelper {
     socketDrops(): number {
       return (v4 ? rawSocketDrops(readProc('/proc/net/raw'), IPPROTO_IPIP) : 0) +
         (v6 ? rawSocketDrops(readProc('/proc/net/raw6'), NEXTHDR_IPV6) : 0) +
-        (opts.gre ? rawSocketDrops(readProc('/proc/net/raw'), IPPROTO_GRE) : 0) +
-        (opts.guePort ? rawSocketDrops(readProc('/proc/net/udp'), opts.guePort) : 0);
+        (opts.gre ? rawSocketDrops(readProc('/proc/net/raw'), IPPROTO_GRE) + rawSocketDrops(readProc('/proc/net/raw6'), IPPROTO_GRE) : 0) +
+        (opts.guePort ? rawSocketDrops(readProc('/proc/net/udp'), opts.guePort) + rawSocketDrops(readProc('/proc/net/udp6'), opts.guePort) : 0);
     },
     close(): void {
       if (closed) return;
       closed = true;
       for (const s of sockets) s.close();
-      udp?.close();
+      for (const u of udp) u.close();
       fs.closeSync(fd);
     },
   };

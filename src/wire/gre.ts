@@ -31,7 +31,7 @@ import {
   TUN_BAD_INNER, WIRE_OK, WireError,
 } from './errors.js';
 import type { Ipv4View } from './ipv4.js';
-import { innerIpVersion, TUN_OUTER_LEN, writeTunnelOuterIpv4 } from './tunnel.js';
+import { innerIpVersion, TUN6_OUTER_LEN, TUN_OUTER_LEN, writeTunnelOuterIpv4, writeTunnelOuterIpv6 } from './tunnel.js';
 import { IPPROTO_GRE } from './ipproto.js';
 
 
@@ -171,16 +171,47 @@ export function encapGre(buf: Uint8Array, innerOff: number, innerLen: number, t:
   if (version === 0) return TUN_BAD_INNER;
   const total = head + innerLen;
   if (total > 0xffff) return IP_BAD_TOTAL_LENGTH;
-  const g = innerOff - glen;
-  put16(buf, g + FLAGS, t.csum ? GRE_FLAG_C : 0);
+  writeGreHeader(buf, innerOff - glen, glen, innerLen, version, t.csum);
+  writeTunnelOuterIpv4(buf, innerOff - head, total, IPPROTO_GRE, t.src, t.dst, id, t.ttl ?? -1,
+    t.pmtuDisc ?? true, innerOff, version);
+  return WIRE_OK;
+}
+
+/** The GRE header IPVS writes at g (glen bytes) before an inner packet of innerLen bytes. */
+function writeGreHeader(buf: Uint8Array, g: number, glen: number, innerLen: number, version: number, csum: boolean): void {
+  put16(buf, g + FLAGS, csum ? GRE_FLAG_C : 0);
   put16(buf, g + PROTO, version === 4 ? GRE_PROTO_IPV4 : GRE_PROTO_IPV6);
-  if (t.csum) {
+  if (csum) {
     put32(buf, g + OPT, 0);
     const c = checksum(buf, g, glen + innerLen);
     put16(buf, g + OPT, c === 0 ? 0xffff : c);
   }
-  writeTunnelOuterIpv4(buf, innerOff - head, total, IPPROTO_GRE, t.src, t.dst, id, t.ttl ?? -1,
-    t.pmtuDisc ?? true, innerOff, version);
+}
+
+/** Headroom encapGre6 needs: outer IPv6 and GRE. */
+export function greEncapLength6(csum: boolean): number {
+  return TUN6_OUTER_LEN + GRE_BASE_LEN + (csum ? OPT_LEN : 0);
+}
+
+/**
+ * The same towards an IPv6 real server (ip_vs_tunnel_xmit_v6 with
+ * ipvs_gre_encap): the GRE header as encapGre writes it, then the outer IPv6
+ * header of tunnel.ts with next header 47. src / dst are the outer addresses
+ * as four words at srcOff / dstOff. Returns WIRE_OK, GRE_NO_HEADROOM,
+ * TUN_BAD_INNER or IP_BAD_TOTAL_LENGTH (a payload over 65535 bytes).
+ */
+export function encapGre6(
+  buf: Uint8Array, innerOff: number, innerLen: number, csum: boolean,
+  src: Uint32Array, srcOff: number, dst: Uint32Array, dstOff: number, hopLimit = -1,
+): number {
+  const glen = GRE_BASE_LEN + (csum ? OPT_LEN : 0);
+  const head = TUN6_OUTER_LEN + glen;
+  if (innerOff < head || innerLen < 0 || innerOff + innerLen > buf.length) return GRE_NO_HEADROOM;
+  const version = innerIpVersion(buf, innerOff, innerLen);
+  if (version === 0) return TUN_BAD_INNER;
+  if (glen + innerLen > 0xffff) return IP_BAD_TOTAL_LENGTH;
+  writeGreHeader(buf, innerOff - glen, glen, innerLen, version, csum);
+  writeTunnelOuterIpv6(buf, innerOff - head, glen + innerLen, IPPROTO_GRE, src, srcOff, dst, dstOff, hopLimit, innerOff, version);
   return WIRE_OK;
 }
 

@@ -40,7 +40,8 @@ import {
   IP_BAD_TOTAL_LENGTH, TUN_BAD_INNER, WIRE_OK, WireError,
 } from './errors.js';
 import type { UdpView } from './udp.js';
-import { innerIpVersion, TUN_OUTER_LEN, writeTunnelOuterIpv4 } from './tunnel.js';
+import { innerIpVersion, TUN6_OUTER_LEN, TUN_OUTER_LEN, writeTunnelOuterIpv4, writeTunnelOuterIpv6 } from './tunnel.js';
+import { pseudoAddrSum6Words, pseudoHeaderSum6 } from './checksum6.js';
 import { IPPROTO_UDP } from './ipproto.js';
 
 
@@ -268,41 +269,94 @@ export function encapGue(
   buf: Uint8Array, innerOff: number, innerLen: number, t: GueTunnel, id: number,
   csumStart = -1, csumOffset = 0,
 ): number {
-  const rco = t.remcsum && csumStart >= 0;
-  const glen = GUE_HEADER_LEN + (rco ? GUE_LEN_PRIV + GUE_PLEN_REMCSUM : 0);
+  const glen = gueLength(t, csumStart);
   const head = TUN_OUTER_LEN + UDP_HEADER_LEN + glen;
   if (innerOff < head || innerLen < 0 || innerOff + innerLen > buf.length) return GUE_NO_HEADROOM;
   const version = innerIpVersion(buf, innerOff, innerLen);
   if (version === 0) return TUN_BAD_INNER;
   const total = head + innerLen;
   if (total > 0xffff) return IP_BAD_TOTAL_LENGTH;
-  if (rco && (csumOffset < 0 || csumStart + csumOffset + 2 > innerLen)) return GUE_BAD_CSUM_OFFSET;
-
-  const g = innerOff - glen;
-  buf[g + G_BYTE0] = (glen - GUE_HEADER_LEN) >>> 2; // version 0, C 0, hlen
-  buf[g + G_PROTO] = version === 4 ? GUE_PROTO_IPIP : GUE_PROTO_IPV6;
-  put16(buf, g + G_FLAGS, rco ? GUE_FLAG_PRIV : 0);
-  if (rco) {
-    put32(buf, g + G_FIELDS, GUE_PFLAG_REMCSUM);
-    put16(buf, g + G_FIELDS + GUE_LEN_PRIV, csumStart);
-    put16(buf, g + G_FIELDS + GUE_LEN_PRIV + 2, csumStart + csumOffset);
-  }
-
-  const u = g - UDP_HEADER_LEN;
+  if (glen > GUE_HEADER_LEN && (csumOffset < 0 || csumStart + csumOffset + 2 > innerLen)) return GUE_BAD_CSUM_OFFSET;
   const ulen = UDP_HEADER_LEN + glen + innerLen;
-  const sport = t.sport ?? gueSourcePort(gueFlowHash(buf, innerOff, innerLen, t.hashSeed ?? 0),
-    t.portMin ?? GUE_PORT_MIN, t.portMax ?? GUE_PORT_MAX);
-  put16(buf, u + U_SPORT, sport);
-  put16(buf, u + U_DPORT, t.dport);
-  put16(buf, u + U_LEN, ulen);
-  put16(buf, u + U_CSUM, 0);
+  const u = writeGueUdp(buf, innerOff, innerLen, glen, version, t, csumStart, csumOffset);
   if (t.csum || t.remcsum) {
     const c = csumFinish(pseudoHeaderSum(t.src >>> 0, t.dst >>> 0, IPPROTO_UDP, ulen) + sumBytes(buf, u, ulen, 0));
     put16(buf, u + U_CSUM, c === 0 ? 0xffff : c);
   }
-
   writeTunnelOuterIpv4(buf, innerOff - head, total, IPPROTO_UDP, t.src, t.dst, id, t.ttl ?? -1,
     t.pmtuDisc ?? true, innerOff, version);
+  return WIRE_OK;
+}
+
+/** GUE header bytes for these settings: 4, or 12 with the remote checksum fields (only for a partial inner checksum). */
+function gueLength(t: GueTunnel, csumStart: number): number {
+  return GUE_HEADER_LEN + (t.remcsum && csumStart >= 0 ? GUE_LEN_PRIV + GUE_PLEN_REMCSUM : 0);
+}
+
+/**
+ * The UDP and GUE headers IPVS writes before the inner packet, the UDP
+ * checksum left 0 for the caller (its pseudo-header is the outer family's).
+ * Returns where the UDP header starts.
+ */
+function writeGueUdp(
+  buf: Uint8Array, innerOff: number, innerLen: number, glen: number, version: number, t: GueTunnel,
+  csumStart: number, csumOffset: number,
+): number {
+  const g = innerOff - glen;
+  buf[g + G_BYTE0] = (glen - GUE_HEADER_LEN) >>> 2; // version 0, C 0, hlen
+  buf[g + G_PROTO] = version === 4 ? GUE_PROTO_IPIP : GUE_PROTO_IPV6;
+  put16(buf, g + G_FLAGS, glen > GUE_HEADER_LEN ? GUE_FLAG_PRIV : 0);
+  if (glen > GUE_HEADER_LEN) {
+    put32(buf, g + G_FIELDS, GUE_PFLAG_REMCSUM);
+    put16(buf, g + G_FIELDS + GUE_LEN_PRIV, csumStart);
+    put16(buf, g + G_FIELDS + GUE_LEN_PRIV + 2, csumStart + csumOffset);
+  }
+  const u = g - UDP_HEADER_LEN;
+  const sport = t.sport ?? gueSourcePort(gueFlowHash(buf, innerOff, innerLen, t.hashSeed ?? 0),
+    t.portMin ?? GUE_PORT_MIN, t.portMax ?? GUE_PORT_MAX);
+  put16(buf, u + U_SPORT, sport);
+  put16(buf, u + U_DPORT, t.dport);
+  put16(buf, u + U_LEN, UDP_HEADER_LEN + glen + innerLen);
+  put16(buf, u + U_CSUM, 0);
+  return u;
+}
+
+/** A GUE tunnel to an IPv6 real server; src and dst are not read (the addresses are passed as words). */
+export type GueTunnel6 = Omit<GueTunnel, 'src' | 'dst' | 'pmtuDisc'>;
+
+/** Headroom encapGue6 needs: outer IPv6, UDP, GUE. */
+export function gueEncapLength6(t: GueTunnel6, csumStart = -1): number {
+  return TUN6_OUTER_LEN + UDP_HEADER_LEN + gueLength(t as GueTunnel, csumStart);
+}
+
+/**
+ * The same towards an IPv6 real server (ip_vs_tunnel_xmit_v6 with
+ * ipvs_gue_encap and udp6_set_csum): UDP and GUE as encapGue writes them,
+ * the UDP checksum over the IPv6 pseudo-header with --tun-csum /
+ * --tun-remcsum and 0 with --tun-nocsum (as the kernel sends it: a receiver
+ * must allow zero-checksum UDP over IPv6, RFC 6936), then the outer IPv6
+ * header with next header 17. Returns as encapGue.
+ */
+export function encapGue6(
+  buf: Uint8Array, innerOff: number, innerLen: number, t: GueTunnel6,
+  src: Uint32Array, srcOff: number, dst: Uint32Array, dstOff: number,
+  csumStart = -1, csumOffset = 0,
+): number {
+  const glen = gueLength(t as GueTunnel, csumStart);
+  const head = TUN6_OUTER_LEN + UDP_HEADER_LEN + glen;
+  if (innerOff < head || innerLen < 0 || innerOff + innerLen > buf.length) return GUE_NO_HEADROOM;
+  const version = innerIpVersion(buf, innerOff, innerLen);
+  if (version === 0) return TUN_BAD_INNER;
+  const ulen = UDP_HEADER_LEN + glen + innerLen;
+  if (ulen > 0xffff) return IP_BAD_TOTAL_LENGTH;
+  if (glen > GUE_HEADER_LEN && (csumOffset < 0 || csumStart + csumOffset + 2 > innerLen)) return GUE_BAD_CSUM_OFFSET;
+  const u = writeGueUdp(buf, innerOff, innerLen, glen, version, t as GueTunnel, csumStart, csumOffset);
+  if (t.csum || t.remcsum) {
+    const pseudo = pseudoHeaderSum6(pseudoAddrSum6Words(src, srcOff, dst, dstOff), IPPROTO_UDP, ulen);
+    const c = csumFinish(pseudo + sumBytes(buf, u, ulen, 0));
+    put16(buf, u + U_CSUM, c === 0 ? 0xffff : c);
+  }
+  writeTunnelOuterIpv6(buf, innerOff - head, ulen, IPPROTO_UDP, src, srcOff, dst, dstOff, t.ttl ?? -1, innerOff, version);
   return WIRE_OK;
 }
 

@@ -3,8 +3,7 @@
 // IPv6 header in front of the client's unchanged packet, next header 41 for
 // an IPv6 packet, 4 for an IPv4 one (a mixed-family service).
 
-import { writeIp6 } from './addr6.js';
-import { get16, put16, put32 } from './bytes.js';
+import { writeTunnelOuterIpv6 } from './tunnel.js';
 import { IP6IP6_NOT_IP6IP6, IP6IP6_NO_HEADROOM, IP6_BAD_PAYLOAD_LENGTH, WIRE_OK, WireError } from './errors.js';
 import { Ipv4View } from './ipv4.js';
 import {
@@ -13,29 +12,18 @@ import {
 
 export const IP6IP6_OUTER_LEN = IPV6_HEADER_LEN;
 
-// fields read from the inner packet
-const V6_HLIM = 7;
-const V4_TOS = 1;
-const V4_TTL = 8;
-// fields of the outer header written here
-const PLEN = 4;
-const NXT = 6;
-const HLIM = 7;
-const SRC = 8;
-const DST = 24;
-
 /**
  * Writes an outer IPv6 header into the 40 bytes of headroom before the inner
  * packet at innerOff; the packet then starts at innerOff - 40.
  *
  * The outer fields follow the kernel's ip_vs_tunnel_xmit_v6 (with
- * ip_vs_prepare_tunneled_skb): the whole traffic class is copied from the
- * inner packet (its TOS byte for IPv4), the flow label is 0, the hop limit is
- * the inner hop limit (TTL) unless `hopLimit` is given (>= 0), and the payload
- * length is the inner packet's length. No encapsulation limit option is
- * added. The inner packet (IPv6, or IPv4) must have been wrapped already.
- * Returns WIRE_OK, IP6IP6_NO_HEADROOM, IP6IP6_NOT_IP6IP6 when the inner
- * packet is neither IPv6 nor IPv4, or IP6_BAD_PAYLOAD_LENGTH over 65535 bytes.
+ * ip_vs_prepare_tunneled_skb), see tunnel.ts: the traffic class from the
+ * inner packet (its TOS byte for IPv4) with CE sent as ECT(0), flow label 0,
+ * the hop limit the inner hop limit (TTL) unless `hopLimit` is given (>= 0),
+ * and the payload length the inner packet's length. The inner packet (IPv6,
+ * or IPv4) must have been wrapped already. Returns WIRE_OK,
+ * IP6IP6_NO_HEADROOM, IP6IP6_NOT_IP6IP6 when the inner packet is neither IPv6
+ * nor IPv4, or IP6_BAD_PAYLOAD_LENGTH over 65535 bytes.
  */
 export function encapIp6ip6(
   buf: Uint8Array, innerOff: number, innerLen: number,
@@ -44,27 +32,9 @@ export function encapIp6ip6(
   if (innerOff < IP6IP6_OUTER_LEN || innerLen < 1 || innerOff + innerLen > buf.length) return IP6IP6_NO_HEADROOM;
   if (innerLen > 0xffff) return IP6_BAD_PAYLOAD_LENGTH;
   const version = buf[innerOff]! >>> 4;
-  let tc: number;
-  let hl: number;
-  let nh: number;
-  if (version === 6) {
-    tc = (get16(buf, innerOff) >>> 4) & 0xff;
-    hl = buf[innerOff + V6_HLIM]!;
-    nh = NEXTHDR_IPV6;
-  } else if (version === 4) {
-    tc = buf[innerOff + V4_TOS]!;
-    hl = buf[innerOff + V4_TTL]!;
-    nh = NEXTHDR_IPV4;
-  } else {
-    return IP6IP6_NOT_IP6IP6;
-  }
-  const o = innerOff - IP6IP6_OUTER_LEN;
-  put32(buf, o, ((6 << 28) | (tc << 20)) >>> 0); // flow label 0
-  put16(buf, o + PLEN, innerLen);
-  buf[o + NXT] = nh;
-  buf[o + HLIM] = hopLimit >= 0 ? hopLimit : hl;
-  writeIp6(buf, o + SRC, src, srcOff);
-  writeIp6(buf, o + DST, dst, dstOff);
+  if (version !== 6 && version !== 4) return IP6IP6_NOT_IP6IP6;
+  writeTunnelOuterIpv6(buf, innerOff - IP6IP6_OUTER_LEN, innerLen, version === 6 ? NEXTHDR_IPV6 : NEXTHDR_IPV4,
+    src, srcOff, dst, dstOff, hopLimit, innerOff, version);
   return WIRE_OK;
 }
 

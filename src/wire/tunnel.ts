@@ -8,11 +8,18 @@
 //     sysctl pmtu_disc, 1 by default), never set for an IPv6 inner packet;
 //   - TTL: the inner TTL / hop limit unless one is configured;
 //   - the identification the caller picked (the kernel's ip_select_ident).
+// And the outer IPv6 header of every IPv6 tunnel (ip_vs_tunnel_xmit_v6, the
+// same prepare step): traffic class from the inner DS field with the same
+// ECN rule, flow label 0, the inner hop limit (TTL), the payload length of
+// everything after it, the next header of the tunnel type; no
+// encapsulation-limit option.
 
+import { writeIp6 } from './addr6.js';
 import { put16, put32 } from './bytes.js';
 import { checksum } from './checksum.js';
 
 export const TUN_OUTER_LEN = 20;
+export const TUN6_OUTER_LEN = 40;
 
 // inner IPv4 header
 const V4_TOS = 1;
@@ -82,4 +89,30 @@ export function writeTunnelOuterIpv4(
   put32(buf, o + O_SRC, src);
   put32(buf, o + O_DST, dst);
   put16(buf, o + O_CSUM, checksum(buf, o, TUN_OUTER_LEN));
+}
+
+// outer IPv6 header
+const O6_PLEN = 4;
+const O6_NEXT = 6;
+const O6_HLIM = 7;
+const O6_SRC = 8;
+const O6_DST = 24;
+
+/**
+ * Writes the 40-byte outer IPv6 header at `o`, carrying `payloadLen` bytes
+ * of `nextHeader` after it, for the inner IP packet (version 4 or 6) at
+ * innerOff. hopLimit < 0 copies the inner hop limit / TTL.
+ */
+export function writeTunnelOuterIpv6(
+  buf: Uint8Array, o: number, payloadLen: number, nextHeader: number,
+  src: Uint32Array, srcOff: number, dst: Uint32Array, dstOff: number,
+  hopLimit: number, innerOff: number, innerVersion: number,
+): void {
+  const tc = ecnEncapsulate(innerDsfield(buf, innerOff, innerVersion));
+  put32(buf, o, ((6 << 28) | (tc << 20)) >>> 0); // flow label 0
+  put16(buf, o + O6_PLEN, payloadLen);
+  buf[o + O6_NEXT] = nextHeader;
+  buf[o + O6_HLIM] = hopLimit >= 0 ? hopLimit : buf[innerOff + (innerVersion === 4 ? V4_TTL : V6_HOP_LIMIT)]!;
+  writeIp6(buf, o + O6_SRC, src, srcOff);
+  writeIp6(buf, o + O6_DST, dst, dstOff);
 }

@@ -9,6 +9,8 @@ import { drXmit } from './dr.js';
 import { dr6Xmit } from './dr6.js';
 import { greXmit } from './gre.js';
 import { gueXmit } from './gue.js';
+import { gre6Xmit } from './gre6.js';
+import { gue6Xmit } from './gue6.js';
 import { natXmit } from './nat.js';
 import { nat6Xmit } from './nat6.js';
 import { tunXmit } from './tun.js';
@@ -33,9 +35,10 @@ byMethod[index(FWD_TUN, TUN_GUE)] = gueXmit;
 byMethod[index(FWD_TUN, TUN_GRE)] = greXmit;
 byMethod[index(FWD_BYPASS, 0)] = bypassXmit;
 
-// IPv6: the tunnel is IPv6-in-IPv6 whatever the type (the topology check
-// refuses GUE and GRE real servers of IPv6 services)
+// IPv6: IPv6-in-IPv6, GUE or GRE over an outer IPv6 header
 const byMethod6: Transmitter[] = new Array<Transmitter>(16).fill(tun6Xmit);
+byMethod6[index(FWD_TUN, TUN_GUE)] = gue6Xmit;
+byMethod6[index(FWD_TUN, TUN_GRE)] = gre6Xmit;
 byMethod6[index(FWD_MASQ, 0)] = nat6Xmit;
 byMethod6[index(FWD_DR, 0)] = dr6Xmit;
 byMethod6[index(FWD_BYPASS, 0)] = bypass6Xmit;

@@ -11,19 +11,31 @@ import { E2eLab, fileSha256, patternSha256, sleep, stillRunning, waitFor } from 
 const GUE_PORT = 6080;
 const RS1 = '172.16.1.11'; // GUE
 const RS2 = '172.16.1.12'; // GRE
+const RS1_6 = '2001:db8:11::11'; // GUE over IPv6
+const RS2_6 = '2001:db8:11::12'; // GRE over IPv6
 
 describe('e2e tun: GUE and GRE real servers behind tapvs', () => {
   const lab = new E2eLab(`tve${process.pid % 1000}g`, 'tun');
   const capture = () => join(lab.dir, 'rsnet.pcap');
   let tcpdumpPid = 0;
 
-  /** Point both services' real servers at one encapsulation each, live. */
+  /**
+   * Point both services' real servers at one encapsulation each, live, in both families. IPv6
+   * GUE keeps --tun-csum: the kernel sends --tun-nocsum over IPv6 with a zero UDP checksum,
+   * which a receiving socket drops unless it allows it (RFC 6936).
+   */
   async function encapsulate(csum: '--tun-csum' | '--tun-nocsum'): Promise<void> {
-    for (const svc of [['-t', `${lab.vip}:80`], ['-u', `${lab.vip}:7`]] as const) {
-      const port = svc[1].split(':')[1];
-      for (const [rs, type] of [[RS1, ['--tun-type', 'gue', '--tun-port', String(GUE_PORT)]], [RS2, ['--tun-type', 'gre']]] as const) {
-        const r = await lab.ipvsadm('-e', svc[0], svc[1], '-r', `${rs}:${port}`, '-i', '-w', '1', ...type, csum);
-        expect(r.code, r.stderr).toBe(0);
+    const gue = ['--tun-type', 'gue', '--tun-port', String(GUE_PORT)];
+    for (const [svc, port] of [['-t', 80], ['-u', 7]] as const) {
+      const edits: [string, string, string[], string][] = [
+        [`${lab.vip}:${port}`, `${RS1}:${port}`, gue, csum],
+        [`${lab.vip}:${port}`, `${RS2}:${port}`, ['--tun-type', 'gre'], csum],
+        [`[${lab.vip6}]:${port}`, `[${RS1_6}]:${port}`, gue, '--tun-csum'],
+        [`[${lab.vip6}]:${port}`, `[${RS2_6}]:${port}`, ['--tun-type', 'gre'], csum],
+      ];
+      for (const [vs, rs, type, c] of edits) {
+        const r = await lab.ipvsadm('-e', svc, vs, '-r', rs, '-i', '-w', '1', ...type, c);
+        expect(r.code, `${vs} ${rs}: ${r.stderr}`).toBe(0);
       }
     }
   }
@@ -51,10 +63,11 @@ describe('e2e tun: GUE and GRE real servers behind tapvs', () => {
   }
 
   beforeAll(async () => {
-    await lab.up({ sched: 'rr', ipv6Services: false, env: { LAB_DECAP_ARGS: `--gre --gue-port ${GUE_PORT}` } });
+    await lab.up({ sched: 'rr', env: { LAB_DECAP_ARGS: `--gre --gue-port ${GUE_PORT}` } });
+    expect(lab.vip6, 'the TUN lab is dual-stack').not.toBe('');
     await encapsulate('--tun-csum');
     const r = await lab.sh(`source "$LAB_DIR/lab.env"
-      ip netns exec "$LAB_ID-rsnet" tcpdump -i br0 --immediate-mode -U -s 128 -w '${capture()}' 'udp port ${GUE_PORT} or ip proto 47 or ip proto 4' >"$LAB_DIR/tcpdump.log" 2>&1 &
+      ip netns exec "$LAB_ID-rsnet" tcpdump -i br0 --immediate-mode -U -s 128 -w '${capture()}' 'udp port ${GUE_PORT} or ip proto 47 or ip proto 4 or ip6 proto 47 or ip6 proto 41' >"$LAB_DIR/tcpdump.log" 2>&1 &
       echo $! >>"$LAB_DIR/pids"; echo $!`);
     tcpdumpPid = Number(r.stdout.trim());
     const waited = await waitFor(async () => /listening on/.test(readFileSync(join(lab.dir, 'tcpdump.log'), 'utf8')), 10_000);
@@ -105,6 +118,30 @@ describe('e2e tun: GUE and GRE real servers behind tapvs', () => {
     expect(answers).toEqual(['rs2:ping-a', 'rs1:ping-b']);
   });
 
+  it('over IPv6 too: HTTP in rr order, a 1 MB transfer intact, UDP echo, through GUE and GRE', async () => {
+    const r = await lab.ipvsadm('-L', '-n', '-t', `[${lab.vip6}]:80`, '--tun-info');
+    expect(r.stdout).toMatch(new RegExp(`\\[${RS1_6}\\]:80\\s+Tunnel\\s+gue:${GUE_PORT}:\\+c`));
+    expect(r.stdout).toMatch(new RegExp(`\\[${RS2_6}\\]:80\\s+Tunnel\\s+gre:\\+c`));
+    const seen: string[] = [];
+    for (let i = 0; i < 4; i++) seen.push(await lab.whoAnswers6());
+    expect(seen).toEqual(['rs2', 'rs1', 'rs2', 'rs1']);
+    const n = 1024 * 1024;
+    for (let i = 0; i < 2; i++) {
+      const file = join(lab.dir, `bytes6-${i}.bin`);
+      const c = await lab.client('curl', ['-6', '-s', '--max-time', '30', '-o', file, '-w', '%{http_code}', `http://[${lab.vip6}]/bytes/${n}`], 35_000);
+      expect(c.code, c.stderr).toBe(0);
+      expect(c.stdout).toBe('200');
+      expect(fileSha256(file).sha).toBe(patternSha256(n));
+    }
+    const answers: string[] = [];
+    for (const payload of ['six-a', 'six-b']) {
+      const u = await lab.client('bash', ['-c', `printf '%s' ${payload} | socat -t1 - UDP6:[${lab.vip6}]:7`]);
+      expect(u.code, u.stderr).toBe(0);
+      answers.push(u.stdout);
+    }
+    expect(answers).toEqual(['rs2:six-a', 'rs1:six-b']);
+  });
+
   it('--tun-nocsum, edited live, still reaches both', async () => {
     await encapsulate('--tun-nocsum');
     const r = await lab.ipvsadm('-L', '-n', '-t', `${lab.vip}:80`, '--tun-info');
@@ -124,6 +161,11 @@ describe('e2e tun: GUE and GRE real servers behind tapvs', () => {
     expect(await count(`ip dst ${RS1} and ip proto 47`)).toBe(0);
     expect(await count(`ip dst ${RS2} and udp port ${GUE_PORT}`)).toBe(0);
     expect(await count('ip proto 4')).toBe(0);
+    // and over IPv6: GUE (next header 17) to rs1, GRE (47) to rs2, never IPv6-in-IPv6 (41)
+    expect(await count(`ip6 dst ${RS1_6} and udp dst port ${GUE_PORT}`)).toBeGreaterThan(10);
+    expect(await count(`ip6 dst ${RS2_6} and ip6 proto 47`)).toBeGreaterThan(10);
+    expect(await count(`ip6 dst ${RS1_6} and ip6 proto 47`)).toBe(0);
+    expect(await count('ip6 proto 41')).toBe(0);
     // GRE with C set (first word 0x8000) before the nocsum edit, 0x0000 after; same for a UDP checksum
     const greC = await count(`ip dst ${RS2} and ip proto 47 and ip[20:2] = 0x8000`);
     const greNoC = await count(`ip dst ${RS2} and ip proto 47 and ip[20:2] = 0`);

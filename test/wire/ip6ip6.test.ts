@@ -32,6 +32,20 @@ function inHeadroom(inner: Uint8Array, room = IP6IP6_OUTER_LEN, tail = 0): Uint8
 }
 
 describe('IPv6-in-IPv6 encapsulation in the headroom', () => {
+  it('sends a congestion mark (CE) out as ECT(0) and keeps the DSCP, as INET_ECN_encapsulate', () => {
+    // traffic class 0xbb: DSCP 0x2e (EF), ECN 11 (CE)
+    const inner = packet()
+      .ipv6({ src: '2001:db8::1', dst: '2001:db8::100', hopLimit: 63, tc: 0xbb })
+      .tcp({ sport: 40000, dport: 80, flags: 'S', seq: 5 })
+      .build();
+    const buf = inHeadroom(inner);
+    expect(encapIp6ip6(buf, 40, inner.length, DIP, 0, RIP, 0)).toBe(WIRE_OK);
+    const outer = new Ipv6View();
+    expect(outer.wrap(buf, 0, buf.length)).toBe(WIRE_OK);
+    expect(outer.trafficClass).toBe(0xba);
+    expect(buf[40 + 1]! >>> 4 | (buf[40]! & 0x0f) << 4).toBe(0xbb); // the inner mark itself is left alone
+  });
+
   it('prepends the outer header IPVS writes and leaves the inner packet byte for byte', () => {
     const inner = clientSyn();
     const buf = inHeadroom(inner, 40, 5);

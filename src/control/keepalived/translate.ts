@@ -181,10 +181,7 @@ export function translate(conf: KeepalivedConf, diag: Diagnostics): Translated {
         const spec: DestSpec = { ...a, port, weight: rs.weight ?? vs.weight ?? 1, fwd, uThreshold: rs.uthreshold ?? 0, lThreshold: rs.lthreshold ?? 0 };
         // the tunnel of the real server's lvs_method, else the virtual server's lb_kind
         const tun = fwd === FWD_TUN ? (rs.fwd !== undefined ? rs.tun : vs.tun) : undefined;
-        if (tun) {
-          if (a.addr6) err(rs, `real server ${rs.addr.text}: GUE and GRE tunnels go to IPv4 real servers only in tapvs`);
-          Object.assign(spec, { tunType: tun.type, tunPort: tun.port, tunFlags: tun.flags });
-        }
+        if (tun) Object.assign(spec, { tunType: tun.type, tunPort: tun.port, tunFlags: tun.flags });
         if (spec.lThreshold! > spec.uThreshold! && spec.uThreshold) err(rs, `real server ${rs.addr.text}: lthreshold ${spec.lThreshold} is above uthreshold ${spec.uThreshold}`);
         svc.dests.push(spec);
         checks(vs, rs, text, { ...a, port }, conf, out.healthChecks, err, scriptUser);
