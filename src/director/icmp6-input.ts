@@ -4,10 +4,12 @@
 // translated for NAT (the kernel's ip_vs_in_icmp_v6 / ip_vs_out_icmp_v6);
 // anything else is the host's. The IPv6 twin of icmp-input.ts.
 import { protoOps, type L4Info } from '../conn/proto/index.js';
+import { schedule } from '../conn/schedule.js';
+import { AF_INET6 } from '../model/proto.js';
 import { ADDR_LOCAL, ADDR_VIP } from '../net/addr-table.js';
 import { FRAG_NONE, type Packet } from '../net/packet.js';
 import { CONSUMED, DropCode, FORWARDED, type Verdict } from '../model/verdict.js';
-import { ip6IsMulticast } from '../wire/addr6.js';
+import { ip6Fold, ip6IsMulticast } from '../wire/addr6.js';
 import { WIRE_OK } from '../wire/errors.js';
 import {
   ICMPV6_ECHO_REQUEST, ICMPV6_NEIGHBOR_ADVERT, ICMPV6_NEIGHBOR_SOLICIT, ICMPV6_REDIRECT, ICMPV6_ROUTER_ADVERT,
@@ -81,6 +83,35 @@ function errorForConn(d: Director, pkt: Packet): Verdict {
     const hl = d.host6.decHopLimit(pkt);
     if (hl !== FORWARDED) return hl;
     return natIcmp6FromDest(d, pkt, slot, quoted);
+  }
+  // schedule_icmp (ip_vs_in_icmp_v6): an error about a packet from a virtual service to a client that has no
+  // conn here (lost in a failover, or made by another director) is scheduled as the conn's first packet, the
+  // service found by the quoted source and port; every error type counts (only informational ones are passed by)
+  if (conns.settings.scheduleIcmp && (d.host6.classOf(qsrc, 0) & ADDR_VIP) !== 0) {
+    const svc = d.services.find6(quoted.proto, qsrc, 0, quotedPorts.sport);
+    if (svc === undefined || (d.lvsGate !== 0 && d.backupOnly)) return NOT_FOR_A_CONN;
+    const sp = d.spkt;
+    sp.af = AF_INET6;
+    sp.caddr6 = qdst;
+    sp.vaddr6 = qsrc;
+    sp.proto = quoted.proto;
+    sp.caddr = ip6Fold(qdst);
+    sp.cport = quotedPorts.dport;
+    sp.vaddr = ip6Fold(qsrc);
+    sp.vport = quotedPorts.sport;
+    slot = schedule(conns, svc, sp, now);
+    if (slot < 0) return DropCode['no-real-server'];
+    d.totals.conns++;
+    d.tracer?.conn(svc, conns.dest(slot), true, conns, slot, sp);
+    const xmit = transmitter6(conns.xmit(slot));
+    if (xmit.toClient !== undefined && !icmp.checksumOk(pkt.ext6.pseudoAddrSum())) {
+      conns.put(slot);
+      return DropCode['malformed-icmp'];
+    }
+    d.tracer?.icmpForConn('client', conns, slot);
+    const v = xmit.toClient !== undefined ? natIcmp6FromClient(d, pkt, slot, quoted) : xmit.toDest(d, pkt, slot);
+    conns.put(slot);
+    return v;
   }
   return NOT_FOR_A_CONN;
 }
