@@ -13,9 +13,7 @@ import { GUE_PROTO_IPIP, GueView } from '../wire/gue.js';
 import { Ipv4View } from '../wire/ipv4.js';
 import { IPPROTO_GRE, IPPROTO_IPIP, IPPROTO_UDP } from '../wire/ipproto.js';
 import { UDP_HEADER_LEN } from '../wire/udp.js';
-import { GRE_ENCAP } from '../xmit/gre.js';
-import { GUE_ENCAP } from '../xmit/gue.js';
-import { IPIP_ENCAP } from '../xmit/tun.js';
+import { TUN_OUTER_LEN } from '../wire/tunnel.js';
 import { countOut } from './stats.js';
 import { WIRE_OK } from '../wire/errors.js';
 import { ICMP_DEST_UNREACH, ICMP_ECHO_REQUEST, ICMP_FRAG_NEEDED, ICMP_SOURCE_QUENCH, ICMP_TIME_EXCEEDED, icmpIsError, icmpMtuRest } from '../wire/icmp.js';
@@ -69,11 +67,13 @@ const innerPorts: L4Info = { sport: 0, dport: 0, flags: 0 };
  * or a router on the way says need-to-frag, unreachable or time exceeded
  * about an IPIP, GUE or GRE packet the director sent to a tunnelling real
  * server. The quote's inner packet is the client's; its conn found, the error
- * goes to the client about that packet, from the address it was sent to,
- * with the MTU less the tunnel's headers for need-to-frag (IPVS subtracts
- * only the outer IPv4 header, 20, whatever the tunnel type; tapvs the whole
- * overhead, as its own MTU check toward that real server does). A
- * need-to-frag about a client packet without DF is taken and not relayed.
+ * goes to the client about that packet, from the address it was sent to.
+ * A need-to-frag teaches the real server's path MTU (Dest.learnPmtu, as
+ * ipv4_update_pmtu), and is relayed with that MTU less 20, the outer IPv4
+ * header, whatever the tunnel type (as IPVS: for GUE and GRE the client's
+ * next packet may still be too big for the tunnel, and then the director's
+ * own check, which counts the whole overhead, answers it). A need-to-frag
+ * about a client packet without DF is learned from and not relayed.
  * NOT_FOR_A_CONN when it is no such error.
  */
 function tunnelError(d: Director, pkt: Packet): Verdict {
@@ -122,11 +122,14 @@ function tunnelError(d: Director, pkt: Packet): Verdict {
   d.tracer?.icmpForConn('real-server', conns, slot);
   let rest = icmp.rest;
   if (type === ICMP_DEST_UNREACH && icmp.code === ICMP_FRAG_NEEDED) {
+    // the path toward the real server is narrower: the tunnel's own MTU check uses it from now on
+    const linkMtu = d.host.route(conns.daddr[slot]!) ? d.host.ports[d.host.routePort]!.mtu : icmp.nextHopMtu;
+    dest.learnPmtu(icmp.nextHopMtu, linkMtu, now);
     // the client does not do path-MTU discovery: nothing to tell it
     if (!innerV.df) return CONSUMED;
-    let mtu = icmp.nextHopMtu;
-    const over = tunType === TUN_GUE ? GUE_ENCAP.overhead(dest) : tunType === TUN_GRE ? GRE_ENCAP.overhead(dest) : IPIP_ENCAP.overhead(dest);
-    if (mtu > MIN_MTU + over) mtu -= over;
+    // "prefer the resulting PMTU", less the outer IPv4 header only, whatever the tunnel type, as ip_vs_in_icmp
+    let mtu = dest.pathMtu(linkMtu, now);
+    if (mtu > MIN_MTU + TUN_OUTER_LEN) mtu -= TUN_OUTER_LEN;
     rest = icmpMtuRest(mtu);
   }
   d.host.icmpErrorAbout(buf, off, end - off, type, icmp.code, rest, innerV.dst, now);

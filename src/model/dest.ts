@@ -25,6 +25,11 @@ export const TUN_GRE = 2;
 export type TunType = typeof TUN_IPIP | typeof TUN_GUE | typeof TUN_GRE;
 export const TUN_NAMES: readonly string[] = ['ipip', 'gue', 'gre'];
 /** --tun-nocsum (0), --tun-csum, --tun-remcsum: IP_VS_TUNNEL_ENCAP_FLAG_*. */
+/** net.ipv4.route.min_pmtu: a reported MTU below it is taken as this (512 + 20 + 20). */
+export const MIN_PMTU = 552;
+/** net.ipv4.route.mtu_expires: how long a learned path MTU holds, 10 minutes. */
+export const PMTU_EXPIRES_MS = 600_000;
+
 export const TUN_F_NOCSUM = 0;
 export const TUN_F_CSUM = 1;
 export const TUN_F_REMCSUM = 2;
@@ -71,6 +76,15 @@ export class Dest {
   inactConns = 0;
   persistConns = 0;
 
+  /**
+   * The path MTU toward this tunnelling real server, learned from a
+   * need-to-frag about one of the director's tunnel packets (the kernel keeps
+   * it as a route exception, ipv4_update_pmtu); 0: none learned. Its MTU
+   * check uses it until pmtuExpires (ms).
+   */
+  pmtu = 0;
+  pmtuExpires = 0;
+
   /** IP_VS_DEST_F_AVAILABLE: false once removed from its service. */
   available = true;
   /** IP_VS_DEST_F_OVERLOAD: set when conns reach uThreshold. */
@@ -97,6 +111,23 @@ export class Dest {
     this.tunType = spec.tunType ?? TUN_IPIP;
     this.tunPort = spec.tunPort ?? 0;
     this.tunFlags = spec.tunFlags ?? TUN_F_NOCSUM;
+  }
+
+  /** The path MTU toward this real server over a link of `linkMtu`: the learned one while it lasts. */
+  pathMtu(linkMtu: number, now: number): number {
+    return this.pmtu !== 0 && now < this.pmtuExpires && this.pmtu < linkMtu ? this.pmtu : linkMtu;
+  }
+
+  /**
+   * Learns a reported next-hop MTU as __ip_rt_update_pmtu does: only a
+   * lower one than the path has now, never under 552 (ip_rt_min_pmtu), good
+   * for PMTU_EXPIRES_MS (ip_rt_mtu_expires).
+   */
+  learnPmtu(reported: number, linkMtu: number, now: number): void {
+    const old = this.pathMtu(linkMtu, now);
+    if (reported >= old) return;
+    this.pmtu = reported < MIN_PMTU ? Math.min(old, MIN_PMTU) : reported;
+    this.pmtuExpires = now + PMTU_EXPIRES_MS;
   }
 
   /** Is this the real server at (addr or addr6, port)? */

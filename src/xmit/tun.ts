@@ -4,8 +4,9 @@
 // real server's (--tun-type), copied into the conn when it is made: IPIP
 // here (the outer header alone), GUE (xmit/gue.ts: UDP and GUE headers
 // between) and GRE (xmit/gre.ts). All three go the kernel's way: the route
-// to the real server, one hop less, the MTU less the tunnel's headers (under
-// 68 nothing is tunnelled), fragmentation needed to the client from the VIP
+// to the real server, one hop less, the MTU (the path MTU a need-to-frag
+// taught, else the link's) less the tunnel's headers (under 68 nothing is
+// tunnelled), fragmentation needed to the client from the VIP
 // when a DF packet does not fit (unless pmtu_disc is 0: then it is tunnelled
 // and the outer packet fragmented), then the outer header: TOS copied with
 // CE sent as ECT(0), DF copied when pmtu_disc is on, the inner TTL, and an
@@ -48,11 +49,13 @@ export function tunnelToDest(x: XmitEnv, pkt: Packet, slot: number, e: Encapsula
   if (v !== FORWARDED) return v;
   const dest = conns.dest(slot);
   const over = e.overhead(dest);
-  if (p.mtu - over < MIN_TUNNEL_MTU) return DropCode['tunnel-mtu-too-small'];
+  // the link's MTU, or less where a router on the way said so (dest.pmtu, icmp-input.ts)
+  const pathMtu = dest.pathMtu(p.mtu, pkt.now);
+  if (pathMtu - over < MIN_TUNNEL_MTU) return DropCode['tunnel-mtu-too-small'];
   const pmtuDisc = conns.settings.pmtuDisc;
   // the client must send smaller packets: say how small, from the VIP it talked to
   if (pmtuDisc) {
-    v = lvsCheckMtu(host, pkt, p.mtu - over);
+    v = lvsCheckMtu(host, pkt, pathMtu - over);
     if (v !== FORWARDED) return v;
   }
   const buf = pkt.buf;
@@ -65,7 +68,7 @@ export function tunnelToDest(x: XmitEnv, pkt: Packet, slot: number, e: Encapsula
   if (rc !== WIRE_OK) return DropCode['frame-too-big'];
   setEtherType(buf, ethOff, ETHERTYPE_IPV4);
   const len = ETH_HEADER_LEN + over + ipLen;
-  if (len - ETH_HEADER_LEN > p.mtu && !pkt.isSuperFrame) return sendFragmented(host, egress, nh, buf, ethOff + ETH_HEADER_LEN, len - ETH_HEADER_LEN, p.mtu, pkt.now);
+  if (len - ETH_HEADER_LEN > pathMtu && !pkt.isSuperFrame) return sendFragmented(host, egress, nh, buf, ethOff + ETH_HEADER_LEN, len - ETH_HEADER_LEN, pathMtu, pkt.now);
   return host.output(buf, ethOff, len, pkt, egress, nh, pkt.now);
 }
 

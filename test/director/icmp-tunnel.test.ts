@@ -2,9 +2,11 @@
 // rate-limited (icmpv4_mask_allow: "don't limit PMTU discovery"); an error
 // about one of the director's own IPIP/GUE/GRE packets (a router between the
 // director and the real server saying need-to-frag, or the real server saying
-// protocol unreachable) is relayed to the client about its own packet, with
-// the MTU less the tunnel's headers (ip_vs_in_icmp); tapvs_frames_forwarded
-// counts frames forwarded through a connection.
+// protocol unreachable) is relayed to the client about its own packet, a
+// need-to-frag with the learned path MTU less 20 whatever the tunnel type
+// (ip_vs_in_icmp after ipv4_update_pmtu), and the director's own MTU check
+// toward that real server uses the learned path MTU until it expires;
+// tapvs_frames_forwarded counts frames forwarded through a connection.
 import { describe, expect, it } from 'vitest';
 import { TUN_F_NOCSUM, TUN_GRE, TUN_GUE, TUN_IPIP, type TunType } from '../../src/model/dest.js';
 import type { DirectorConfig } from '../../src/model/config.js';
@@ -33,7 +35,7 @@ const u16 = (b: Uint8Array, o: number) => (b[o]! << 8) | b[o + 1]!;
 describe('errors about the director\'s own tunnel packets', () => {
   for (const [type, port, over] of [[TUN_IPIP, 0, 20], [TUN_GUE, 6080, 32], [TUN_GRE, 0, 24]] as const) {
     const name = ['ipip', 'gue', 'gre'][type];
-    it(`${name}: need-to-frag with MTU 1400 reaches the client from the VIP as need-to-frag with MTU ${1400 - over}, quoting its own packet`, () => {
+    it(`${name}: need-to-frag with MTU 1400 reaches the client from the VIP as need-to-frag with MTU 1380 (IPVS takes 20 for every type), quoting its own packet`, () => {
       const rig = new Rig(cfgWith(type, port));
       const [tunnelled] = rig.in(0, syn(), 1);
       expect(tunnelled).toBeDefined();
@@ -42,7 +44,7 @@ describe('errors about the director\'s own tunnel packets', () => {
       const b = out[0]!.bytes;
       // to the router towards the client, from the VIP the client talked to
       expect([...b.subarray(0, 6)]).toEqual([2, 0, 0, 0, 2, 0xfe]);
-      expect([b[23], b[34], b[35], u16(b, 40)]).toEqual([1, 3, 4, 1400 - over]);
+      expect([b[23], b[34], b[35], u16(b, 40)]).toEqual([1, 3, 4, 1380]);
       expect([...b.subarray(26, 34)]).toEqual([172, 16, 0, 100, 203, 0, 113, 7]);
       // the quote is the client's packet as the real server got it (src client, dst VIP, id 77, TCP 40000 -> 80)
       const q = 42;
@@ -51,6 +53,34 @@ describe('errors about the director\'s own tunnel packets', () => {
       expect(rig.drops()).toEqual({});
     });
   }
+
+  for (const [type, port, over] of [[TUN_IPIP, 0, 20], [TUN_GUE, 6080, 32], [TUN_GRE, 0, 24]] as const) {
+    const name = ['ipip', 'gue', 'gre'][type];
+    it(`${name}: the learned path MTU (1400) is the tunnel's from then on: ${1400 - over} goes, ${1400 - over + 1} gets need-to-frag ${1400 - over} from the director, until it expires after 10 minutes`, () => {
+      const rig = new Rig(cfgWith(type, port));
+      const [tunnelled] = rig.in(0, syn(), 1);
+      rig.in(0, routerError(tunnelled!.bytes, 3, 4, 1400), 2);
+      const sized = (n: number) => tcpFrame({ smac: TUN.routerMac, dmac: TUN.mac, src: CLIENT, dst: TUN.vip, sport: 40000, dport: 80, flags: 'A', df: true, payload: 'y'.repeat(n - 40) });
+      const fits = rig.in(0, sized(1400 - over), 3);
+      expect(fits.map((f) => f.bytes.length)).toEqual([14 + 1400]);
+      const big = rig.in(0, sized(1400 - over + 1), 4);
+      // from the director itself (the VIP), to the client's router: its own check, not a relay
+      expect(big.map((f) => [f.bytes[23], f.bytes[34], f.bytes[35], u16(f.bytes, 40)])).toEqual([[1, 3, 4, 1400 - over]]);
+      expect(rig.drops()).toEqual({ 'frag-needed': 1 });
+      // ip_rt_mtu_expires: 10 minutes later the link's MTU (1500) is the path's again
+      const later = rig.in(0, sized(1400 - over + 1), 2 + 600_000 + 1);
+      expect(later.map((f) => f.bytes.length)).toEqual([14 + 1400 + 1]);
+    });
+  }
+
+  it('a reported MTU is only ever a lower one, and never under 552 (ip_rt_min_pmtu)', () => {
+    const rig = new Rig(cfgWith(TUN_IPIP));
+    const [tunnelled] = rig.in(0, syn(), 1);
+    const relayed = (mtu: number, t: number) => u16(rig.in(0, routerError(tunnelled!.bytes, 3, 4, mtu), t)[0]!.bytes, 40);
+    expect(relayed(1400, 2)).toBe(1380);
+    expect(relayed(1450, 3)).toBe(1380); // higher than what was learned: the path keeps 1400
+    expect(relayed(300, 4)).toBe(552 - 20);
+  });
 
   it('protocol unreachable from the real server about an IPIP packet is relayed as it is (code 2)', () => {
     const rig = new Rig(cfgWith(TUN_IPIP));
