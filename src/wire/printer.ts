@@ -395,7 +395,11 @@ function formatIpv6Into(lines: string[], buf: Uint8Array, off: number, len: numb
   const sum = h.pseudoAddrSum();
   switch (h.upperProtocol) {
     case 6: lines.push(indent + formatTcp6(buf, p, n, sum, whole)); break;
-    case 17: lines.push(indent + formatUdp6(buf, p, n, sum, whole)); break;
+    case 17:
+      lines.push(indent + formatUdp6(buf, p, n, sum, whole));
+      if (whole) formatGueInto(lines, buf, p, n, indent);
+      break;
+    case 47: formatGreInto(lines, buf, p, n, indent, whole); break;
     case 58: formatIcmpv6Into(lines, buf, p, n, sum, indent, whole); break;
     case 112: lines.push(indent + formatVrrp6(buf, p, n, sum)); break;
     case 4: formatIpv4Into(lines, buf, p, n, indent + INDENT); break;

@@ -75,7 +75,7 @@ const sportOf = (b: Uint8Array) => (b[54]! << 8) | b[55]!;
 describe('--tun-type gue to an IPv6 real server', () => {
   for (const [flag, name, withCsum] of [[TUN_F_CSUM, '--tun-csum', true], [TUN_F_NOCSUM, '--tun-nocsum', false]] as const) {
     it(`${name}: outer IPv6 next header 17, UDP to the tun-port${withCsum ? ' with the IPv6 pseudo-header checksum' : ', checksum 0 as udp6_set_csum leaves it'}, GUE proto 41, the packet`, () => {
-      const rig = new Rig(cfgWith(TUN_GUE, flag, 6080));
+      const rig = new Rig(cfgWith(TUN_GUE, flag, 6080), { trace: true });
       const out = rig.in(0, tcp6Frame(spec()), 1);
       expect(out.length).toBe(1);
       const sport = sportOf(out[0]!.bytes);
@@ -83,6 +83,11 @@ describe('--tun-type gue to an IPv6 real server', () => {
       expect(sport).toBeLessThanOrEqual(60999);
       expectFrames(out, [{ port: 0, bytes: gue6Frame(sport, withCsum) }]);
       expect(rig.drops()).toEqual({});
+      // the trace shows the outer headers, then the inner packet
+      const t = rig.trace.join('\n');
+      expect(t).toContain(`ip6 ${TUN6.addr} > ${TUN6.rs1} hlim 49 tc 0xba UDP`);
+      expect(t).toMatch(/gue v0 proto IPv6 hlen 0/);
+      expect(t).toContain(`ip6 ${CLIENT6} > ${TUN6.vip} hlim 49`);
     });
   }
 
@@ -102,9 +107,12 @@ describe('--tun-type gue to an IPv6 real server', () => {
 describe('--tun-type gre to an IPv6 real server', () => {
   for (const [flag, name, withCsum] of [[TUN_F_NOCSUM, '--tun-nocsum', false], [TUN_F_CSUM, '--tun-csum', true]] as const) {
     it(`${name}: outer IPv6 next header 47, GRE ${withCsum ? 'with C and its checksum' : 'of 4 bytes'} protocol 0x86DD, the packet`, () => {
-      const rig = new Rig(cfgWith(TUN_GRE, flag));
+      const rig = new Rig(cfgWith(TUN_GRE, flag), { trace: true });
       expectFrames(rig.in(0, tcp6Frame(spec()), 1), [{ port: 0, bytes: gre6Frame(withCsum) }]);
       expect(rig.drops()).toEqual({});
+      const t = rig.trace.join('\n');
+      expect(t).toMatch(new RegExp(`gre proto IPv6 len \\d+${withCsum ? ' cksum ok' : ''}`));
+      expect(t).toContain(`ip6 ${CLIENT6} > ${TUN6.vip} hlim 49`);
     });
   }
 
