@@ -1,5 +1,6 @@
 // The control channel: a Unix socket, one JSON request per connection
-// ({argv, stdin?}) and one JSON reply ({code, stdout, stderr}); the client
+// ({argv, stdin?, names?}) and one JSON reply ({code, stdout, stderr,
+// lookup?}: names and lookup are ipvsadm-names.ts's); the client
 // half-closes after its request, the server closes after its reply. The
 // socket is owner-only (0600): whoever can write to it can change the rules.
 //
@@ -12,18 +13,23 @@
 import { chmodSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
 import net from 'node:net';
 import { dirname } from 'node:path';
+import { answersProblem, questionsProblem, type NameAnswers, type NameQuestions } from './ipvsadm-names.js';
 
 export const DEFAULT_CONTROL_SOCKET = '/run/tapvs/tapvs.sock';
 
 export interface ControlRequest {
   argv: string[];
   stdin?: string;
+  /** What `tapvs ipvsadm` resolved for this request (the director resolves nothing). */
+  names?: NameAnswers;
 }
 
 export interface ControlReply {
   code: number;
   stdout: string;
   stderr: string;
+  /** The addresses and ports a listing printed without names: ask again with their names. */
+  lookup?: NameQuestions;
 }
 
 export type RequestHandler<R extends ControlRequest = ControlRequest> = (req: R) => ControlReply | Promise<ControlReply>;
@@ -64,6 +70,7 @@ export function requestProblem(v: unknown): string | null {
   const r = v as Record<string, unknown>;
   if (!Array.isArray(r.argv) || !r.argv.every((a) => typeof a === 'string')) return "'argv' must be an array of strings";
   if (r.stdin !== undefined && typeof r.stdin !== 'string') return "'stdin' must be a string";
+  if (r.names !== undefined) return answersProblem(r.names);
   return null;
 }
 
@@ -283,6 +290,10 @@ export function sendControlRequest(path: string, req: ControlRequest, timeoutMs 
       try {
         const r = JSON.parse(Buffer.concat(chunks).toString('utf8')) as ControlReply;
         if (typeof r.code !== 'number' || typeof r.stdout !== 'string' || typeof r.stderr !== 'string') throw new Error('malformed reply');
+        if (r.lookup !== undefined) {
+          const problem = questionsProblem(r.lookup);
+          if (problem) throw new Error(problem);
+        }
         resolve(r);
       } catch (e) {
         reject(new Error(`tapvs at ${path} sent a bad reply: ${(e as Error).message}`));

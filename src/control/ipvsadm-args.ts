@@ -1,11 +1,16 @@
 // ipvsadm's command line, parsed into a typed command. The rules follow
 // ipvsadm 1.31 (popt option table, the command/option legality table,
-// defaults and messages), with two deliberate differences: addresses and ports
-// are numeric only (no resolver on a director's control path), and features
-// tapvs does not have (persistence engines, GUE/GRE
-// tunnels) are refused with a message saying so. IPv6 is read as ipvsadm
+// defaults and messages); features tapvs does not have (persistence
+// engines) are refused with a message saying so. IPv6 is read as ipvsadm
 // reads it: "[2001:db8::1]:80" (or a bare address), -6 after -f, -M as a
 // prefix length once the service is IPv6.
+//
+// Host and service names are resolved where ipvsadm resolves them, in the
+// user's process: `tapvs ipvsadm` looks them up (ipvsadm-names.ts says
+// what, cli/ipvsadm-resolve.ts how) and hands the answers in as a
+// NameLookup, so this parser never resolves anything itself and the
+// director never waits on a resolver. Without a NameLookup (the config
+// file, a request that carries no answers) names are refused, saying why.
 import { ipToString, isIp, parseIp } from '../wire/addr.js';
 import { ip6ToString, parseIp6 } from '../wire/addr6.js';
 import { FWD_DR, FWD_MASQ, FWD_TUN, TUN_F_CSUM, TUN_F_NOCSUM, TUN_F_REMCSUM, TUN_IPIP, TUN_NAMES, type Fwd, type TunType } from '../model/dest.js';
@@ -233,13 +238,51 @@ export function inetPton6(s: string): Uint32Array | null {
 const looksLikeName = (s: string): boolean => /[A-Za-z_]/.test(s) && !/^(0[xX][0-9a-fA-F]*|[0-9.])*$/.test(s);
 
 /**
- * "addr[:port]" as ipvsadm's parse_service reads it, numeric only:
- * "[2001:db8::1]:80" (the port is then required) or a bare IPv6 address
- * (inet_pton), else IPv4 as inet_aton reads it, then the port as a number.
+ * Answers to the lookups ipvsadm makes while it parses (host_to_addr and
+ * service_to_port), given by whoever resolved them beforehand. null: the
+ * name did not resolve.
  */
-function parseAddrPort(s: string, what: string): { addr: number; addr6?: Uint32Array; port: number | null } | string {
+export interface NameLookup {
+  /** gethostbyname: the host's first IPv4 address. */
+  host(name: string): number | null;
+  /** getservbyname under "tcp" or "udp" (ipvsadm asks for no other protocol). */
+  service(name: string, proto: 'tcp' | 'udp'): number | null;
+}
+
+/** The protocol ipvsadm's service_to_port looks a port name up under; null: it would not look (SCTP, no service yet). */
+export function lookupProtoName(proto: number): 'tcp' | 'udp' | null {
+  return proto === IPPROTO_TCP ? 'tcp' : proto === IPPROTO_UDP ? 'udp' : null;
+}
+
+/**
+ * Is this text one that gethostbyname would send to a resolver? glibc
+ * answers digits-and-dots and anything with a colon (a failed numeric IPv6
+ * form here) itself, without a lookup; so do we.
+ */
+const resolvableHost = (h: string): boolean => h !== '' && !/^[0-9.]+$/.test(h) && !h.includes(':');
+
+/**
+ * "addr[:port]" as ipvsadm's parse_service reads it: "[2001:db8::1]:80"
+ * (the port is then required) or a bare IPv6 address (inet_pton: IPv6 is
+ * numeric only, as in ipvsadm), else IPv4 as inet_aton reads it or a host
+ * name (its first IPv4 address), then the port as a number or a service
+ * name under `proto` (ipvsadm's svc->protocol so far: tcp or udp, nothing
+ * for SCTP). Names are taken from `names`; without it they are refused
+ * with a word on why.
+ */
+function parseAddrPort(
+  s: string, what: string, proto: number, names?: NameLookup,
+): { addr: number; addr6?: Uint32Array; port: number | null } | string {
   const illegal = `illegal ${what} address[:port] specified`;
   if (/^[0-9]+$/.test(s)) return illegal; // str_is_digit: a bare number is not an address
+  const portOf = (text: string): number | string => {
+    const n = ipvsadmNumber(text, 0, 65535);
+    if (n !== null) return n;
+    if (!names) return looksLikeName(text) ? `${illegal} ('${text}' is a service name; tapvs takes numeric ports only)` : illegal;
+    const p = lookupProtoName(proto);
+    const byName = p ? names.service(text, p) : null;
+    return byName ?? illegal;
+  };
   let rest = s;
   let bracketPort: string | null = null;
   if (s.startsWith('[')) {
@@ -252,29 +295,25 @@ function parseAddrPort(s: string, what: string): { addr: number; addr6?: Uint32A
   const a6 = inetPton6(rest);
   if (a6) {
     if (bracketPort === null) return { addr: 0, addr6: a6, port: null };
-    const port = ipvsadmNumber(bracketPort, 0, 65535);
-    if (port === null) {
-      if (looksLikeName(bracketPort)) return `${illegal} ('${bracketPort}' is a service name; tapvs takes numeric ports only)`;
-      return illegal;
-    }
-    return { addr: 0, addr6: a6, port };
+    const port = portOf(bracketPort);
+    return typeof port === 'string' ? port : { addr: 0, addr6: a6, port };
   }
   // ipvsadm looks for the port within the brackets only: "[10.0.0.1]:80" is the address alone
   const colon = rest.lastIndexOf(':');
   const host = colon >= 0 ? rest.slice(0, colon) : rest;
   const portText = colon >= 0 ? rest.slice(colon + 1) : null;
-  const addr = inetAton(host);
+  let addr = inetAton(host);
   if (addr === null) {
-    if (looksLikeName(host) && !host.includes(':')) return `${illegal} ('${host}' is a host name; tapvs takes numeric addresses only)`;
-    return illegal;
+    if (!names) {
+      if (looksLikeName(host) && !host.includes(':')) return `${illegal} ('${host}' is a host name; tapvs takes numeric addresses only)`;
+      return illegal;
+    }
+    addr = resolvableHost(host) ? names.host(host) : null;
+    if (addr === null) return illegal;
   }
   if (portText === null) return { addr, port: null };
-  const port = ipvsadmNumber(portText, 0, 65535);
-  if (port === null) {
-    if (looksLikeName(portText)) return `${illegal} ('${portText}' is a service name; tapvs takes numeric ports only)`;
-    return illegal;
-  }
-  return { addr, port };
+  const port = portOf(portText);
+  return typeof port === 'string' ? port : { addr, port };
 }
 
 // ---------------------------------------------------------------- option table
@@ -519,10 +558,11 @@ function checkLegality(cmd: string, seen: ReadonlySet<Opt>): void {
 /**
  * Parses one ipvsadm command line (without the program name; a leading
  * "ipvsadm" word is dropped). An empty argv lists the table, as ipvsadm does.
+ * `names`: the answers to its host and service name lookups.
  */
-export function parseIpvsadmArgs(argv: readonly string[]): ParseArgsResult {
+export function parseIpvsadmArgs(argv: readonly string[], names?: NameLookup): ParseArgsResult {
   try {
-    return { ok: true, command: parseOrThrow(argv[0] === 'ipvsadm' ? argv.slice(1) : [...argv]) };
+    return { ok: true, command: parseOrThrow(argv[0] === 'ipvsadm' ? argv.slice(1) : [...argv], names) };
   } catch (e) {
     if (e instanceof ArgError) {
       const r: ParseArgsResult = { ok: false, error: e.message, code: e.code };
@@ -538,7 +578,7 @@ export function tryHelpLine(program: string): string {
   return `Try \`${program} -h' or '${program} --help' for more information.`;
 }
 
-function parseOrThrow(argv: string[]): IpvsadmCommand {
+function parseOrThrow(argv: string[], names: NameLookup | undefined): IpvsadmCommand {
   const fmt: ListFormat = {
     numeric: false, stats: false, rate: false, thresholds: false,
     persistentConn: false, exact: false, nosort: false, tunInfo: false,
@@ -580,6 +620,8 @@ function parseOrThrow(argv: string[]): IpvsadmCommand {
   let uThreshold = 0;
   let lThreshold = 0;
   let compat = false;
+  // ipvsadm's ce->svc.protocol, which a -r port name is looked up under: -f sets it to TCP ("a sane value")
+  let lookupProto = 0;
 
   for (const { def, flag, value } of occ.slice(1)) {
     if (def.command) fail(`invalid option \`${flag}'`);
@@ -604,9 +646,11 @@ function parseOrThrow(argv: string[]): IpvsadmCommand {
       case 'tcp-service':
       case 'udp-service':
       case 'sctp-service': {
-        const r = parseAddrPort(v, 'virtual server');
+        const proto = def.long === 'tcp-service' ? IPPROTO_TCP : def.long === 'udp-service' ? IPPROTO_UDP : IPPROTO_SCTP;
+        lookupProto = proto;
+        const r = parseAddrPort(v, 'virtual server', proto, names);
         if (typeof r === 'string') fail(r);
-        key = { proto: def.long === 'tcp-service' ? IPPROTO_TCP : def.long === 'udp-service' ? IPPROTO_UDP : IPPROTO_SCTP, addr: r.addr, port: r.port ?? 0, fwmark: 0 };
+        key = { proto, addr: r.addr, port: r.port ?? 0, fwmark: 0 };
         if (r.addr6) {
           key.af = AF_INET6;
           key.addr6 = r.addr6;
@@ -618,6 +662,7 @@ function parseOrThrow(argv: string[]): IpvsadmCommand {
         const m = ipvsadmNumber(v, 1, 0xffffffff);
         if (m === null) fail(`invalid fwmark value \`${v}' specified`);
         key = { proto: 0, addr: 0, port: 0, fwmark: m };
+        lookupProto = IPPROTO_TCP;
         break;
       }
       case 'scheduler':
@@ -646,7 +691,7 @@ function parseOrThrow(argv: string[]): IpvsadmCommand {
         break;
       }
       case 'real-server': {
-        const r = parseAddrPort(v, 'real server');
+        const r = parseAddrPort(v, 'real server', lookupProto, names);
         if (typeof r === 'string') fail(r);
         // a port left out is the service's (as the line has set it so far)
         dest = { addr: r.addr, port: r.port ?? key.port };

@@ -1,12 +1,15 @@
 // ipvsadm -L listings, laid out column for column as ipvsadm 1.31 prints
-// them (print_title, print_service_entry, print_largenum, list_conn). tapvs
-// never resolves names, so the output always reads as `ipvsadm -Ln` would.
+// them (print_title, print_service_entry, print_largenum, list_conn). With
+// -n, or without names to print, addresses and ports read as `ipvsadm -Ln`
+// prints them; otherwise as addrport_to_anyname names them, from the names
+// the client looked up (a Naming: this file never resolves anything).
 import { fwdName, FWD_TUN, TUN_GRE, TUN_GUE, type Dest } from '../model/dest.js';
 import { AF_INET6, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP, protoName } from '../model/proto.js';
 import type { Service } from '../model/service.js';
 import type { ServiceTable } from '../model/services.js';
-import { ip6Compare } from '../wire/addr6.js';
-import { formatAddrPort, formatIpv4, type ListFormat, type ServiceKey } from './ipvsadm-args.js';
+import { ip6Compare, ip6ToString } from '../wire/addr6.js';
+import { formatAddrPort, formatIpv4, lookupProtoName, type ListFormat, type ServiceKey } from './ipvsadm-args.js';
+import { Questions, type ReverseNames } from './ipvsadm-names.js';
 import { findService } from './keys.js';
 
 /** IP_VS_VERSION_CODE 0x010201, which every kernel since 2.6 reports. */
@@ -32,9 +35,60 @@ export interface ConnRecord {
 
 const pad = (s: string, w: number): string => (s.length >= w ? s : s + ' '.repeat(w - s.length));
 const lpad = (s: string, w: number): string => (s.length >= w ? s : ' '.repeat(w - s.length) + s);
-const ap = (a: number, p: number, a6?: Uint32Array): string => formatAddrPort(a, a6, p);
-const svcAp = (svc: Service): string => ap(svc.addr, svc.port, svc.af === AF_INET6 ? svc.addr6 : undefined);
-const destAp = (d: Dest): string => ap(d.addr, d.port, d.af === AF_INET6 ? d.addr6 : undefined);
+
+/** addrport_to_anyname writes into 60 bytes with snprintf: a name is cut to 59 characters. */
+const ANYNAME_MAX = 59;
+
+/**
+ * How a listing writes addr:port: numerically (-n), or with names as
+ * ipvsadm's addrport_to_anyname gives them: the address's host name, the
+ * port's service name under tcp or udp, each falling back to the number.
+ * `names` holds what the client resolved; without them every name falls
+ * back to its number (the text is then exactly -n's), and `questions`
+ * collects what the client should look up.
+ */
+export class Naming {
+  readonly questions = new Questions();
+
+  constructor(readonly numeric: boolean, readonly names?: ReverseNames) {}
+
+  addrPort(addr: number, addr6: Uint32Array | undefined, port: number, proto: number): string {
+    if (this.numeric) return formatAddrPort(addr, addr6, port);
+    let host: string;
+    if (addr6) {
+      // ipvsadm's addr_to_host calls gethostbyaddr with sizeof(struct in_addr) whatever the
+      // family, and glibc refuses that length for AF_INET6: an IPv6 address always prints numeric
+      host = `[${ip6ToString(addr6)}]`;
+    } else {
+      const dotted = formatIpv4(addr);
+      this.questions.addr(dotted);
+      host = this.names?.addrs.get(dotted) ?? dotted;
+    }
+    // port_to_service knows tcp and udp only: SCTP (and a connection of no protocol) stays numeric
+    const p = lookupProtoName(proto);
+    let service = String(port);
+    if (p) {
+      const key = `${p}/${port}`;
+      this.questions.port(key);
+      service = this.names?.ports.get(key) ?? service;
+    }
+    return `${host}:${service}`.slice(0, ANYNAME_MAX);
+  }
+}
+
+/** -n's naming. */
+export const NUMERIC: Naming = new Naming(true);
+
+/** A listing's naming: numeric for -n, else by the names given (none: numbers, and questions). */
+export const namingFor = (f: Pick<ListFormat, 'numeric'>, names?: ReverseNames): Naming => (f.numeric ? NUMERIC : new Naming(false, names));
+
+const svcAp = (svc: Service, n: Naming): string => n.addrPort(svc.addr, svc.af === AF_INET6 ? svc.addr6 : undefined, svc.port, svc.proto);
+/**
+ * A real server is named under its service's protocol; a fwmark service's
+ * under TCP, the protocol ipvsadm -f gives the kernel ("a sane value").
+ */
+const destAp = (svc: Service, d: Dest, n: Naming): string =>
+  n.addrPort(d.addr, d.af === AF_INET6 ? d.addr6 : undefined, d.port, svc.fwmark ? IPPROTO_TCP : svc.proto);
 
 /** A counter as print_largenum prints it: 9 columns, scaled to K/M/G/T unless --exact. */
 export function largeNum(n: number, exact: boolean): string {
@@ -94,16 +148,16 @@ function title(f: ListFormat): string {
   return 'Prot LocalAddress:Port Scheduler Flags\n  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn\n';
 }
 
-function serviceName(svc: Service): string {
+function serviceName(svc: Service, nm: Naming): string {
   const v6 = svc.af === AF_INET6;
   if (svc.fwmark) return v6 ? `FWM  ${svc.fwmark} IPv6` : `FWM  ${svc.fwmark}`;
-  const name = `${pad(protoName(svc.proto), 4)} ${svcAp(svc)}`;
+  const name = `${pad(protoName(svc.proto), 4)} ${svcAp(svc, nm)}`;
   // ipvsadm cuts an IPv4 service's name to 33 characters, never an IPv6 one's
   return v6 ? name : name.slice(0, 33);
 }
 
-function serviceLine(svc: Service, f: ListFormat): string {
-  const name = serviceName(svc);
+function serviceLine(svc: Service, f: ListFormat, nm: Naming): string {
+  const name = serviceName(svc, nm);
   const s = svc.stats;
   const x = f.exact;
   if (f.stats) return pad(name, 33) + [s.conns, s.inpkts, s.outpkts, s.inbytes, s.outbytes].map((n) => largeNum(n, x)).join('');
@@ -132,9 +186,9 @@ function tunInfo(d: Dest): string {
   return 'ipip';
 }
 
-function destLine(d: Dest, f: ListFormat): string {
+function destLine(svc: Service, d: Dest, f: ListFormat, nm: Naming): string {
   // cut to 28 characters for IPv4 only, as ipvsadm does
-  const name = d.af === AF_INET6 ? destAp(d) : destAp(d).slice(0, 28);
+  const name = d.af === AF_INET6 ? destAp(svc, d, nm) : destAp(svc, d, nm).slice(0, 28);
   const s = d.stats;
   const x = f.exact;
   const u = (n: number) => String(Math.max(0, Math.floor(n)));
@@ -156,26 +210,29 @@ function destLine(d: Dest, f: ListFormat): string {
   return `  -> ${pad(name, 28)} ${pad(fwdName(d.fwd), 7)} ${pad(u(d.weight), 6)} ${pad(u(d.activeConns), 10)} ${pad(u(d.inactConns), 10)}`;
 }
 
-function serviceEntry(svc: Service, f: ListFormat): string {
+function serviceEntry(svc: Service, f: ListFormat, nm: Naming): string {
   const dests = f.nosort ? svc.dests : sortDests(svc.dests);
-  return [serviceLine(svc, f), ...dests.map((d) => destLine(d, f))].map((l) => l + '\n').join('');
+  return [serviceLine(svc, f, nm), ...dests.map((d) => destLine(svc, d, f, nm))].map((l) => l + '\n').join('');
 }
 
 export type ListingResult = { ok: true; text: string } | { ok: false; error: string };
 
 /**
  * `ipvsadm -L [-t|-u|-f service] [--stats|--rate|--thresholds|--persistent-conn|--tun-info] [--exact] [--nosort]`.
- * `connTableSize` is what the header's "(size=N)" reports.
+ * `connTableSize` is what the header's "(size=N)" reports; `naming` how
+ * addresses and ports are written (default: numeric, as -n).
  */
-export function formatServiceListing(table: ServiceTable, f: ListFormat, connTableSize: number, key?: ServiceKey): ListingResult {
+export function formatServiceListing(
+  table: ServiceTable, f: ListFormat, connTableSize: number, key?: ServiceKey, naming: Naming = NUMERIC,
+): ListingResult {
   if (key) {
     const svc = findService(table, key);
     if (!svc) return { ok: false, error: 'No such service' };
-    return { ok: true, text: title(f) + serviceEntry(svc, f) };
+    return { ok: true, text: title(f) + serviceEntry(svc, f, naming) };
   }
   const services = f.nosort ? table.all : sortServices(table.all);
   const head = `IP Virtual Server version ${IPVS_VERSION} (size=${connTableSize})\n`;
-  return { ok: true, text: head + title(f) + services.map((s) => serviceEntry(s, f)).join('') };
+  return { ok: true, text: head + title(f) + services.map((s) => serviceEntry(s, f, naming)).join('') };
 }
 
 /** `ipvsadm -L --timeout`. */
@@ -191,16 +248,18 @@ export function expireText(ms: number): string {
 }
 
 /** `ipvsadm -L -c [--persistent-conn]`: the connection entries, in the order given. */
-export function formatConnections(conns: Iterable<ConnRecord>, f: Pick<ListFormat, 'persistentConn'>): string {
+export function formatConnections(conns: Iterable<ConnRecord>, f: Pick<ListFormat, 'persistentConn'>, naming: Naming = NUMERIC): string {
   let out = 'IPVS connection entries\n';
   out += f.persistentConn
     ? `pro expire ${pad('state', 11)} ${pad('source', 18)} ${pad('virtual', 18)} ${pad('destination', 18)} ${pad('pe name', 16)} pe_data\n`
     : `pro expire ${pad('state', 11)} ${pad('source', 18)} ${pad('virtual', 18)} destination\n`;
   for (const c of conns) {
     const proto = c.proto === IPPROTO_TCP ? 'TCP' : c.proto === IPPROTO_UDP ? 'UDP' : c.proto === IPPROTO_SCTP ? 'SCTP' : 'IP';
-    const src = ap(c.caddr, c.cport, c.caddr6);
-    const virt = ap(c.vaddr, c.vport, c.vaddr6);
-    out += `${pad(proto, 3)} ${pad(expireText(c.expiresInMs), 6)} ${pad(c.state, 11)} ${pad(src, 18)} ${pad(virt, 18)} ${ap(c.daddr, c.dport, c.daddr6)}\n`;
+    // print_conn names each address under the connection's protocol (TCP, UDP; none for the others)
+    const src = naming.addrPort(c.caddr, c.caddr6, c.cport, c.proto);
+    const virt = naming.addrPort(c.vaddr, c.vaddr6, c.vport, c.proto);
+    const dst = naming.addrPort(c.daddr, c.daddr6, c.dport, c.proto);
+    out += `${pad(proto, 3)} ${pad(expireText(c.expiresInMs), 6)} ${pad(c.state, 11)} ${pad(src, 18)} ${pad(virt, 18)} ${dst}\n`;
   }
   return out;
 }

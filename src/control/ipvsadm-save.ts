@@ -8,19 +8,20 @@ import { FWD_MASQ, FWD_TUN, TUN_GUE, TUN_IPIP, TUN_NAMES, type Dest } from '../m
 import { AF_INET6 } from '../model/proto.js';
 import type { Service } from '../model/service.js';
 import type { ServiceTable } from '../model/services.js';
-import { formatAddrPort, formatIpv4, parseIpvsadmArgs, serviceOption, splitWords, type IpvsadmCommand } from './ipvsadm-args.js';
-import { schedFlagsText, sortDests, sortServices } from './ipvsadm-format.js';
+import { formatIpv4, parseIpvsadmArgs, serviceOption, splitWords, type IpvsadmCommand, type NameLookup } from './ipvsadm-args.js';
+import { NUMERIC, schedFlagsText, sortDests, sortServices, type Naming } from './ipvsadm-format.js';
+import { IPPROTO_TCP } from '../model/proto.js';
 import { applyCommands, type RuleEffect } from './rules.js';
 import type { Mutations } from '../director/mutations.js';
 
-function ruleName(svc: Service): string {
+function ruleName(svc: Service, nm: Naming): string {
   const v6 = svc.af === AF_INET6;
   if (svc.fwmark) return v6 ? `-f ${svc.fwmark} -6` : `-f ${svc.fwmark}`;
-  return `${serviceOption(svc.proto)} ${formatAddrPort(svc.addr, v6 ? svc.addr6 : undefined, svc.port)}`;
+  return `${serviceOption(svc.proto)} ${nm.addrPort(svc.addr, v6 ? svc.addr6 : undefined, svc.port, svc.proto)}`;
 }
 
-function serviceRule(svc: Service): string {
-  let line = `-A ${ruleName(svc)} -s ${svc.sched.name}`;
+function serviceRule(svc: Service, nm: Naming): string {
+  let line = `-A ${ruleName(svc, nm)} -s ${svc.sched.name}`;
   if (svc.persistent) {
     line += ` -p ${svc.timeout}`;
     if (svc.af === AF_INET6) {
@@ -36,9 +37,11 @@ function serviceRule(svc: Service): string {
 /** ipvsadm's tun_flags_opts, by flag value. */
 const TUN_FLAG_OPTS: readonly string[] = ['--tun-nocsum', '--tun-csum', '--tun-remcsum'];
 
-function destRule(svc: Service, d: Dest): string {
+function destRule(svc: Service, d: Dest, nm: Naming): string {
   const sw = d.fwd === FWD_MASQ ? '-m' : d.fwd === FWD_TUN ? '-i' : '-g';
-  let line = `-a ${ruleName(svc)} -r ${formatAddrPort(d.addr, d.af === AF_INET6 ? d.addr6 : undefined, d.port)} ${sw} -w ${d.weight}`;
+  // a fwmark service's real servers are named under TCP, as in the listing
+  const dest = nm.addrPort(d.addr, d.af === AF_INET6 ? d.addr6 : undefined, d.port, svc.fwmark ? IPPROTO_TCP : svc.proto);
+  let line = `-a ${ruleName(svc, nm)} -r ${dest} ${sw} -w ${d.weight}`;
   // ipvsadm 1.31 names the tunnel type of every tunnel server
   // (print_tunnel_rule: GUE with its port and checksum option, GRE with its checksum option)
   if (d.fwd === FWD_TUN) {
@@ -53,12 +56,16 @@ function destRule(svc: Service, d: Dest): string {
   return line;
 }
 
-/** `ipvsadm -S -n`: one line per service and per real server, sorted as ipvsadm sorts them. */
-export function formatSave(table: ServiceTable): string {
+/**
+ * `ipvsadm -S -n`: one line per service and per real server, sorted as
+ * ipvsadm sorts them. `ipvsadm -S` with names: a non-numeric Naming (rule
+ * lines are not cut to the listing's widths, as in ipvsadm).
+ */
+export function formatSave(table: ServiceTable, nm: Naming = NUMERIC): string {
   let out = '';
   for (const svc of sortServices(table.all)) {
-    out += serviceRule(svc) + '\n';
-    for (const d of sortDests(svc.dests)) out += destRule(svc, d) + '\n';
+    out += serviceRule(svc, nm) + '\n';
+    for (const d of sortDests(svc.dests)) out += destRule(svc, d, nm) + '\n';
   }
   return out;
 }
@@ -71,16 +78,17 @@ export interface RestoreError {
 /**
  * Reads `ipvsadm -R` input: one ipvsadm command per line, blank lines and
  * '#' comments skipped, an optional leading "ipvsadm" word dropped. Returns
- * the commands with their line numbers, or every line's error.
+ * the commands with their line numbers, or every line's error. `names`:
+ * the answers to the lines' name lookups (as for one command line).
  */
-export function parseRestore(text: string): { commands: IpvsadmCommand[]; lines: number[] } | { errors: RestoreError[] } {
+export function parseRestore(text: string, names?: NameLookup): { commands: IpvsadmCommand[]; lines: number[] } | { errors: RestoreError[] } {
   const commands: IpvsadmCommand[] = [];
   const lines: number[] = [];
   const errors: RestoreError[] = [];
   text.split('\n').forEach((raw, i) => {
     const words = splitWords(raw);
     if (words.length === 0 || (words.length === 1 && words[0] === 'ipvsadm')) return;
-    const r = parseIpvsadmArgs(words);
+    const r = parseIpvsadmArgs(words, names);
     if (!r.ok) {
       errors.push({ line: i + 1, message: r.error });
       return;

@@ -6,7 +6,8 @@
 // step on the receiving thread (about a second for the commands of a 15 MiB
 // -R text), a chunk of JSON costs what its own length costs.
 import { formatConfigError, parseConfig } from './config.js';
-import { parseIpvsadmArgs, type IpvsadmCommand } from './ipvsadm-args.js';
+import { parseIpvsadmArgs, type IpvsadmCommand, type NameLookup } from './ipvsadm-args.js';
+import { answerLookup } from './ipvsadm-names.js';
 import { parseRestore } from './ipvsadm-save.js';
 import { requestProblem, type ControlRequest } from './control-socket.js';
 import type { DirectorConfig } from '../model/config.js';
@@ -116,9 +117,9 @@ export type PreparedRestore =
   | { ok: true; count: number; lines: StringPack /* JSON chunks of RestoreLine[] */ }
   | { ok: false; errors: string[]; more: number };
 
-/** An ipvsadm -R text parsed (parseRestore), as chunks. */
-export function prepareRestore(text: string): PreparedRestore {
-  const p = parseRestore(text);
+/** An ipvsadm -R text parsed (parseRestore, with the client's answers to its name lookups), as chunks. */
+export function prepareRestore(text: string, names?: NameLookup): PreparedRestore {
+  const p = parseRestore(text, names);
   if ('errors' in p) return capped(p.errors.map((e) => `line ${e.line}: ${e.message}`));
   const lines: RestoreLine[] = p.commands.map((command, i) => ({ line: p.lines[i]!, command }));
   return { ok: true, count: lines.length, lines: chunkArray(lines) };
@@ -160,14 +161,17 @@ export function prepareRequest(bytes: Uint8Array): PreparedRequest {
   const problem = requestProblem(v);
   if (problem) return { ok: false, problem };
   const req = v as ControlRequest;
-  const parsed = parseIpvsadmArgs(req.argv);
+  const lookup = req.names ? answerLookup(req.names) : undefined;
+  const parsed = parseIpvsadmArgs(req.argv, lookup);
+  // the names the client resolved go on with the request (the argv is parsed again where it runs)
+  const base: ControlRequest = req.names ? { argv: req.argv, names: req.names } : { argv: req.argv };
   if (parsed.ok && parsed.command.cmd === 'restore') {
     // -R --compat runs line by line as ipvsadm does, each line on its own: it takes the text itself
-    if (parsed.command.compat) return { ok: true, req: { argv: req.argv, stdin: req.stdin ?? '' } };
-    return { ok: true, req: { argv: req.argv }, restore: prepareRestore(req.stdin ?? '') };
+    if (parsed.command.compat) return { ok: true, req: { ...base, stdin: req.stdin ?? '' } };
+    return { ok: true, req: base, restore: prepareRestore(req.stdin ?? '', lookup) };
   }
   // only -R reads stdin
-  return { ok: true, req: { argv: req.argv } };
+  return { ok: true, req: base };
 }
 
 // A message is rebuilt on its receiving thread in one step, and all the

@@ -13,6 +13,7 @@ import type { HealthState } from './health/types.js';
 import { DEFAULT_CONTROL_SOCKET, listenControlSocket, type ControlReply, type ControlRequest, type ControlSocket } from './control-socket.js';
 import { execIpvsadm } from './ipvsadm-exec.js';
 import { parseIpvsadmArgs } from './ipvsadm-args.js';
+import { answerLookup } from './ipvsadm-names.js';
 import { changesRules } from './live-rules.js';
 import { renderMetrics, startMetricsServer, type MetricsServer } from './metrics.js';
 import { reloadConfigAsync, type ConfigLoader, type ReloadResult } from './reload.js';
@@ -89,14 +90,14 @@ export async function startControlPlane(
       else if (reply.code !== 0) log.warn({ sysctl: req.argv, code: reply.code, error: reply.stderr.trim() }, 'sysctl: refused');
       return reply;
     }
-    const parsed = parseIpvsadmArgs(req.argv);
+    const parsed = parseIpvsadmArgs(req.argv, req.names ? answerLookup(req.names) : undefined);
     let reply: ControlReply;
     let lines: number | undefined;
     if (req.restore) {
       reply = await restoreLive(live, req.restore);
       lines = req.restore.ok ? req.restore.count : undefined;
     } else {
-      reply = execIpvsadm(live, req.argv, req.stdin, portNow());
+      reply = execIpvsadm(live, req.argv, req.stdin, portNow(), req.names);
       if (req.stdin !== undefined) lines = req.stdin.split('\n').filter((l) => l.trim() !== '').length;
     }
     if (reply.code === 0 && parsed.ok && changesRules(parsed.command)) {
