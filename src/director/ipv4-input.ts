@@ -8,8 +8,6 @@ import { FRAG_FIRST, FRAG_LATER, FRAG_NONE, type Packet } from '../net/packet.js
 import { AF_INET } from '../model/proto.js';
 import { DropCode, type Verdict } from '../model/verdict.js';
 import { WIRE_OK } from '../wire/errors.js';
-import { FWD_MASQ } from '../model/dest.js';
-import { sourceAddrFor } from '../net/port.js';
 import { ETH_HEADER_LEN } from '../wire/ethernet.js';
 import { ICMP_DEST_UNREACH, ICMP_PORT_UNREACH } from '../wire/icmp.js';
 import { IPPROTO_ICMP, IPPROTO_UDP } from '../wire/ipproto.js';
@@ -19,6 +17,7 @@ import { lvsAllowed } from './ha.js';
 import { icmpInput } from './icmp-input.js';
 import { lvsIn } from './lvs-in.js';
 import { lvsOut } from './lvs-out.js';
+import { natIcmpSend } from './nat-icmp-send.js';
 import { notLvs6 } from './ipv6-input.js';
 
 const OURS = ADDR_LOCAL | ADDR_VIP;
@@ -79,31 +78,6 @@ function transportInput(d: Director, pkt: Packet): Verdict {
   if (slot >= 0) return lvsOut(d, pkt, slot);
   if (d.conns.settings.natIcmpSend && natIcmpSend(d, pkt)) return DropCode['unmatched-from-real-server'];
   return notLvs(d, pkt);
-}
-
-/**
- * nat_icmp_send (ip_vs_out_hook): a packet from a NAT real server's own
- * address and port that matches no connection is answered with port
- * unreachable and dropped, unless it is a TCP RST; true when it was. Walks
- * the services (ip_vs_has_real_service), so only with the sysctl on, only
- * for packets from real-server addresses.
- */
-function natIcmpSend(d: Director, pkt: Packet): boolean {
-  if (pkt.fragment === FRAG_LATER || (d.host.classOf(pkt.src) & ADDR_REAL_SERVER) === 0) return false;
-  const ops = pkt.ops!;
-  if (ops.natIcmpAnswers === undefined || !ops.natIcmpAnswers(pkt.flags)) return false;
-  const src = pkt.src >>> 0;
-  let found = false;
-  for (const svc of d.services.all) {
-    if (svc.af !== AF_INET || (svc.fwmark === 0 && svc.proto !== pkt.proto)) continue;
-    for (const dest of svc.dests) {
-      if (dest.addr === src && dest.port === pkt.sport && dest.fwd === FWD_MASQ) { found = true; break; }
-    }
-    if (found) break;
-  }
-  if (!found) return false;
-  d.host.icmpError(pkt.buf, pkt.ethOff, pkt.port, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, 0, sourceAddrFor(pkt.port, pkt.src), false, pkt.now);
-  return true;
 }
 
 /**

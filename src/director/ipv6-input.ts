@@ -6,12 +6,11 @@
 // connection's reply (lvs-out), ICMPv6 (icmp6-input), or the host. The IPv6
 // twin of ipv4-input.ts: the same steps, the same verdicts.
 import { protoOps } from '../conn/proto/index.js';
-import { FWD_MASQ } from '../model/dest.js';
 import { AF_INET6 } from '../model/proto.js';
 import { DropCode, type Verdict } from '../model/verdict.js';
 import { ADDR_LOCAL, ADDR_REAL_SERVER, ADDR_VIP } from '../net/addr-table.js';
 import { FRAG_FIRST, FRAG_LATER, FRAG_NONE, type Packet } from '../net/packet.js';
-import { ip6Equal, ip6Fold, ip6IsLinkLocal, ip6IsLoopback, ip6IsMulticast, ip6IsUnspecified } from '../wire/addr6.js';
+import { ip6Fold, ip6IsLinkLocal, ip6IsLoopback, ip6IsMulticast, ip6IsUnspecified } from '../wire/addr6.js';
 import { IP6_EXT_UNKNOWN, WIRE_OK } from '../wire/errors.js';
 import { ETH_HEADER_LEN } from '../wire/ethernet.js';
 import { ICMPV6_DEST_UNREACH, ICMPV6_NOT_NEIGHBOUR, ICMPV6_PARAM_PROBLEM, ICMPV6_PORT_UNREACH, ICMPV6_UNK_OPTION } from '../wire/icmpv6.js';
@@ -24,6 +23,7 @@ import { FRAG_ROUTED, decideFragments, firstFragmentSettled, laterFragment } fro
 import { icmp6Input } from './icmp6-input.js';
 import { lvsIn } from './lvs-in.js';
 import { lvsOut } from './lvs-out.js';
+import { natIcmpSend } from './nat-icmp-send.js';
 
 const OURS = ADDR_LOCAL | ADDR_VIP;
 
@@ -117,32 +117,8 @@ function transportInput6(d: Director, pkt: Packet): Verdict {
   }
   const slot = d.conns.lookupOut6(proto, pkt.src6, 0, pkt.sport, pkt.dst6, 0, pkt.dport, pkt.now);
   if (slot >= 0) return lvsOut(d, pkt, slot);
-  if (d.conns.settings.natIcmpSend && natIcmpSend6(d, pkt)) return DropCode['unmatched-from-real-server'];
+  if (d.conns.settings.natIcmpSend && natIcmpSend(d, pkt)) return DropCode['unmatched-from-real-server'];
   return notLvs6(d, pkt);
-}
-
-/**
- * nat_icmp_send for IPv6 (ip_vs_out_hook, the same sysctl for both
- * families): a packet from a NAT real server's own address and port that
- * matches no connection is answered with port unreachable and dropped,
- * unless the protocol says otherwise (a TCP RST, an SCTP ABORT); true when
- * it was.
- */
-function natIcmpSend6(d: Director, pkt: Packet): boolean {
-  if (pkt.fragment === FRAG_LATER || (d.host6.classOf(pkt.src6) & ADDR_REAL_SERVER) === 0) return false;
-  const ops = pkt.ops!;
-  if (ops.natIcmpAnswers === undefined || !ops.natIcmpAnswers(pkt.flags)) return false;
-  let found = false;
-  for (const svc of d.services.all) {
-    if (svc.af !== AF_INET6 || (svc.fwmark === 0 && svc.proto !== pkt.proto)) continue;
-    for (const dest of svc.dests) {
-      if (dest.port === pkt.sport && dest.fwd === FWD_MASQ && ip6Equal(dest.addr6, 0, pkt.src6, 0)) { found = true; break; }
-    }
-    if (found) break;
-  }
-  if (!found) return false;
-  d.host6.icmpError(pkt.buf, pkt.ethOff, pkt.port, ICMPV6_DEST_UNREACH, ICMPV6_PORT_UNREACH, 0, null, false, pkt.now);
-  return true;
 }
 
 /**

@@ -276,8 +276,11 @@ export function startDecap(opts: DecapOptions): DecapHelper {
   const sockets: RawSocket[] = [];
   const udp: dgram.Socket[] = [];
   let rcvbuf: 'SO_RCVBUFFORCE' | 'SO_RCVBUF' | null = null;
-  const v4 = !opts.kernelIpip && opts.vips.some((v) => !isIpv6(v));
-  const v6 = !opts.kernelIpip && opts.vips.some(isIpv6);
+  const anyV4 = opts.vips.some((v) => !isIpv6(v));
+  const anyV6 = opts.vips.some(isIpv6);
+  // the IPIP and IPv6-in-IPv6 sockets, unless the kernel's tunnels take those
+  const v4 = !opts.kernelIpip && anyV4;
+  const v6 = !opts.kernelIpip && anyV6;
   const deliver = (buf: Buffer, span: [number, number] | undefined): void => {
     counters.received++;
     if (!span) {
@@ -295,7 +298,7 @@ export function startDecap(opts: DecapOptions): DecapHelper {
     for (const vip of opts.vips) ensureLocal(vip);
     if (v4 || opts.gre || opts.guePort) for (const conf of ['all', 'default', device]) setSysctl(`/proc/sys/net/ipv4/conf/${conf}/rp_filter`, '0');
     // IPv6 input needs the device's IPv6 on (a TUN device may come up with it off by default)
-    if (opts.vips.some(isIpv6)) setSysctl(`/proc/sys/net/ipv6/conf/${device}/disable_ipv6`, '0');
+    if (anyV6) setSysctl(`/proc/sys/net/ipv6/conf/${device}/disable_ipv6`, '0');
     ip(['link', 'set', 'dev', device, 'up']);
     if (v4) {
       const s4 = raw.createSocket({ protocol: IPPROTO_IPIP, bufferSize: 65536 });
@@ -310,8 +313,6 @@ export function startDecap(opts: DecapOptions): DecapHelper {
       if (!v4) rcvbuf = r6;
       s6.on('message', (buf) => deliver(buf, innerPacket6(buf, buf.length)));
     }
-    const anyV4 = opts.vips.some((v) => !isIpv6(v));
-    const anyV6 = opts.vips.some(isIpv6);
     const onGre = (inner: (b: Uint8Array, n: number) => [number, number] | undefined) => (buf: Buffer): void => {
       counters.gre++;
       const span = inner(buf, buf.length);

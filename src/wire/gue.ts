@@ -227,10 +227,8 @@ export function gueSourcePort(hash: number, min = GUE_PORT_MIN, max = GUE_PORT_M
 
 // ---- encapsulation ----
 
-/** A real server's GUE tunnel, bound once (not per packet). */
-export interface GueTunnel {
-  src: number;
-  dst: number;
+/** A real server's GUE tunnel, bound once (not per packet): what both outer families share. */
+export interface GueTunnel6 {
   /** The real server's tun-port: the outer UDP destination. */
   dport: number;
   /** --tun-csum: compute the UDP checksum (otherwise 0, --tun-nocsum). */
@@ -239,8 +237,6 @@ export interface GueTunnel {
   remcsum: boolean;
   /** Outer TTL; the inner TTL / hop limit when omitted or < 0. */
   ttl?: number;
-  /** Copy DF from an IPv4 inner packet (the kernel's sysctl pmtu_disc, on by default). */
-  pmtuDisc?: boolean;
   /** A fixed UDP source port; when omitted, gueSourcePort(gueFlowHash(inner)). */
   sport?: number;
   /** Source port range and hash seed; defaults 32768, 60999, 0. */
@@ -249,10 +245,17 @@ export interface GueTunnel {
   hashSeed?: number;
 }
 
+/** The same towards an IPv4 real server: the outer addresses and DF. */
+export interface GueTunnel extends GueTunnel6 {
+  src: number;
+  dst: number;
+  /** Copy DF from an IPv4 inner packet (the kernel's sysctl pmtu_disc, on by default). */
+  pmtuDisc?: boolean;
+}
+
 /** Headroom encapGue needs: outer IPv4, UDP, GUE (12 bytes of it when the remote checksum fields are added). */
 export function gueEncapLength(t: GueTunnel, csumStart = -1): number {
-  return TUN_OUTER_LEN + UDP_HEADER_LEN + GUE_HEADER_LEN +
-    (t.remcsum && csumStart >= 0 ? GUE_LEN_PRIV + GUE_PLEN_REMCSUM : 0);
+  return TUN_OUTER_LEN + UDP_HEADER_LEN + gueLength(t, csumStart);
 }
 
 /**
@@ -289,7 +292,7 @@ export function encapGue(
 }
 
 /** GUE header bytes for these settings: 4, or 12 with the remote checksum fields (only for a partial inner checksum). */
-function gueLength(t: GueTunnel, csumStart: number): number {
+function gueLength(t: GueTunnel6, csumStart: number): number {
   return GUE_HEADER_LEN + (t.remcsum && csumStart >= 0 ? GUE_LEN_PRIV + GUE_PLEN_REMCSUM : 0);
 }
 
@@ -299,7 +302,7 @@ function gueLength(t: GueTunnel, csumStart: number): number {
  * Returns where the UDP header starts.
  */
 function writeGueUdp(
-  buf: Uint8Array, innerOff: number, innerLen: number, glen: number, version: number, t: GueTunnel,
+  buf: Uint8Array, innerOff: number, innerLen: number, glen: number, version: number, t: GueTunnel6,
   csumStart: number, csumOffset: number,
 ): number {
   const g = innerOff - glen;
@@ -321,12 +324,9 @@ function writeGueUdp(
   return u;
 }
 
-/** A GUE tunnel to an IPv6 real server; src and dst are not read (the addresses are passed as words). */
-export type GueTunnel6 = Omit<GueTunnel, 'src' | 'dst' | 'pmtuDisc'>;
-
 /** Headroom encapGue6 needs: outer IPv6, UDP, GUE. */
 export function gueEncapLength6(t: GueTunnel6, csumStart = -1): number {
-  return TUN6_OUTER_LEN + UDP_HEADER_LEN + gueLength(t as GueTunnel, csumStart);
+  return TUN6_OUTER_LEN + UDP_HEADER_LEN + gueLength(t, csumStart);
 }
 
 /**
@@ -342,7 +342,7 @@ export function encapGue6(
   src: Uint32Array, srcOff: number, dst: Uint32Array, dstOff: number,
   csumStart = -1, csumOffset = 0,
 ): number {
-  const glen = gueLength(t as GueTunnel, csumStart);
+  const glen = gueLength(t, csumStart);
   const head = TUN6_OUTER_LEN + UDP_HEADER_LEN + glen;
   if (innerOff < head || innerLen < 0 || innerOff + innerLen > buf.length) return GUE_NO_HEADROOM;
   const version = innerIpVersion(buf, innerOff, innerLen);
@@ -350,7 +350,7 @@ export function encapGue6(
   const ulen = UDP_HEADER_LEN + glen + innerLen;
   if (ulen > 0xffff) return IP_BAD_TOTAL_LENGTH;
   if (glen > GUE_HEADER_LEN && (csumOffset < 0 || csumStart + csumOffset + 2 > innerLen)) return GUE_BAD_CSUM_OFFSET;
-  const u = writeGueUdp(buf, innerOff, innerLen, glen, version, t as GueTunnel, csumStart, csumOffset);
+  const u = writeGueUdp(buf, innerOff, innerLen, glen, version, t, csumStart, csumOffset);
   if (t.csum || t.remcsum) {
     const pseudo = pseudoHeaderSum6(pseudoAddrSum6Words(src, srcOff, dst, dstOff), IPPROTO_UDP, ulen);
     const c = csumFinish(pseudo + sumBytes(buf, u, ulen, 0));

@@ -3,17 +3,13 @@
 // (checksum with --tun-csum), then the client's packet. The rest is
 // tun6.ts's path.
 import { TUN_F_CSUM } from '../model/dest.js';
-import { GRE_NO_HEADROOM } from '../wire/errors.js';
 import { encapGre6, greEncapLength6 } from '../wire/gre.js';
-import { NO_HEADROOM, tunnel6ToDest, type Encapsulation6 } from './tun6.js';
+import { tunnel6ToDest, type Encapsulation6 } from './tun6.js';
 import type { Transmitter } from './xmit.js';
 
 export const GRE6_ENCAP: Encapsulation6 = {
   overhead: (dest) => greEncapLength6((dest.tunFlags & TUN_F_CSUM) !== 0),
-  write(buf, ipOff, ipLen, src, dst, dstOff, dest) {
-    const rc = encapGre6(buf, ipOff, ipLen, (dest.tunFlags & TUN_F_CSUM) !== 0, src, 0, dst, dstOff);
-    return rc === GRE_NO_HEADROOM ? NO_HEADROOM : rc;
-  },
+  write: (buf, ipOff, ipLen, src, dst, dstOff, dest) => encapGre6(buf, ipOff, ipLen, (dest.tunFlags & TUN_F_CSUM) !== 0, src, 0, dst, dstOff),
 };
 
 export const gre6Xmit: Transmitter = {

@@ -8,9 +8,8 @@
 // As for IPv4 (gue.ts), no packet here has a partial inner checksum, so
 // --tun-remcsum sends what --tun-csum sends. The rest is tun6.ts's path.
 import { TUN_F_CSUM, TUN_F_REMCSUM } from '../model/dest.js';
-import { GUE_NO_HEADROOM } from '../wire/errors.js';
 import { encapGue6, gueEncapLength6, type GueTunnel6 } from '../wire/gue.js';
-import { NO_HEADROOM, tunnel6ToDest, type Encapsulation6 } from './tun6.js';
+import { tunnel6ToDest, type Encapsulation6 } from './tun6.js';
 import type { Transmitter } from './xmit.js';
 
 /** The real server's tunnel as encapGue6 reads it, refilled per packet (nothing allocated). */
@@ -22,8 +21,7 @@ export const GUE6_ENCAP: Encapsulation6 = {
     t.dport = dest.tunPort;
     t.csum = (dest.tunFlags & TUN_F_CSUM) !== 0;
     t.remcsum = (dest.tunFlags & TUN_F_REMCSUM) !== 0;
-    const rc = encapGue6(buf, ipOff, ipLen, t, src, 0, dst, dstOff);
-    return rc === GUE_NO_HEADROOM ? NO_HEADROOM : rc;
+    return encapGue6(buf, ipOff, ipLen, t, src, 0, dst, dstOff);
   },
 };
 

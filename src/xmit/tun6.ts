@@ -13,7 +13,7 @@ import { DropCode, FORWARDED, type Verdict } from '../model/verdict.js';
 import type { Packet } from '../net/packet.js';
 import { lvsDecHopLimit6 } from './out.js';
 import { ETH_HEADER_LEN, ETHERTYPE_IPV6, setEtherType } from '../wire/ethernet.js';
-import { IP6IP6_NO_HEADROOM, WIRE_OK } from '../wire/errors.js';
+import { WIRE_OK } from '../wire/errors.js';
 import { IP6IP6_OUTER_LEN, encapIp6ip6 } from '../wire/ip6ip6.js';
 import { IPV6_MIN_MTU } from '../wire/ipv6.js';
 import type { Transmitter, XmitEnv } from './xmit.js';
@@ -32,14 +32,8 @@ export interface Encapsulation6 {
 /** IPv6-in-IPv6: the outer header alone. */
 export const IP6IP6_ENCAP: Encapsulation6 = {
   overhead: () => IP6IP6_OUTER_LEN,
-  write(buf, ipOff, ipLen, s, dst, dstOff) {
-    const rc = encapIp6ip6(buf, ipOff, ipLen, s, 0, dst, dstOff);
-    return rc === IP6IP6_NO_HEADROOM ? NO_HEADROOM : rc;
-  },
+  write: (buf, ipOff, ipLen, s, dst, dstOff) => encapIp6ip6(buf, ipOff, ipLen, s, 0, dst, dstOff),
 };
-
-/** What write returns for a buffer without the room (no-headroom rather than frame-too-big). */
-export const NO_HEADROOM = -2;
 
 /** The common path of every IPv6 tunnel type. */
 export function tunnel6ToDest(x: XmitEnv, pkt: Packet, slot: number, e: Encapsulation6): Verdict {
@@ -62,9 +56,8 @@ export function tunnel6ToDest(x: XmitEnv, pkt: Packet, slot: number, e: Encapsul
   if (ethOff < 0) return DropCode['no-headroom'];
   pkt.checksumForTunnel(); // a partial checksum's offsets are the inner frame's
   host.sourceFor(egress, daddr, o, src);
-  const rc = e.write(buf, ipOff, ipLen, src, daddr, o, dest);
-  if (rc === NO_HEADROOM) return DropCode['no-headroom'];
-  if (rc !== WIRE_OK) return DropCode['frame-too-big'];
+  // the headroom was checked above: what write can still refuse is a packet too long for the outer header
+  if (e.write(buf, ipOff, ipLen, src, daddr, o, dest) !== WIRE_OK) return DropCode['frame-too-big'];
   setEtherType(buf, ethOff, ETHERTYPE_IPV6);
   return host.output(buf, ethOff, ETH_HEADER_LEN + over + ipLen, pkt, egress, host.routeNextHop, 0, pkt.now);
 }

@@ -78,3 +78,16 @@ export function arpRequestFrom(o: { smac: string; sip: string; tip: string }): U
     .arp({ op: 'request', sha: o.smac, spa: o.sip, tha: '00:00:00:00:00:00', tpa: o.tip })
     .build();
 }
+
+// ---- byte lists, for frames written out byte by byte (tun-types tests) ----
+
+/** RFC 1071 over a byte list, written out here (not src/wire's): the folded sum, not yet complemented. */
+export function sum16(b: number[], init = 0): number {
+  let s = init;
+  for (let i = 0; i < b.length; i += 2) s += (b[i]! << 8) | (b[i + 1] ?? 0);
+  while (s > 0xffff) s = (s & 0xffff) + (s >>> 16);
+  return s;
+}
+/** The Internet checksum of a byte list (init: a pseudo-header's sum16). */
+export const csum = (b: number[], init = 0): number => (~sum16(b, init)) & 0xffff;
+export const be16 = (n: number): number[] => [n >>> 8, n & 0xff];

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { TUN_F_CSUM, TUN_F_NOCSUM, TUN_F_REMCSUM, TUN_GRE, TUN_GUE, type TunType } from '../../src/model/dest.js';
 import type { DirectorConfig } from '../../src/model/config.js';
 import { expectFrames, Rig } from './harness.js';
-import { tcpFrame } from './frames.js';
+import { be16, csum, sum16, tcpFrame } from './frames.js';
 import { CLIENT, ip, mac, TUN, tunConfig } from './topo.js';
 
 function cfgWith(tunType: TunType, tunFlags: number, tunPort = 0): DirectorConfig {
@@ -17,15 +17,6 @@ function cfgWith(tunType: TunType, tunFlags: number, tunPort = 0): DirectorConfi
   return c;
 }
 
-/** RFC 1071, written out here. */
-function sum16(b: number[], init = 0): number {
-  let s = init;
-  for (let i = 0; i < b.length; i += 2) s += (b[i]! << 8) | (b[i + 1] ?? 0);
-  while (s > 0xffff) s = (s & 0xffff) + (s >>> 16);
-  return s;
-}
-const csum = (b: number[], init = 0) => (~sum16(b, init)) & 0xffff;
-const be16 = (n: number) => [n >>> 8, n & 0xff];
 const addr = (a: string) => a.split('.').map(Number);
 const macBytes = (m: string) => { const n = mac(m); return [0, 1, 2, 3, 4, 5].map((i) => Math.floor(n / 2 ** (8 * (5 - i))) & 0xff); };
 

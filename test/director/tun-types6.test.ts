@@ -8,6 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { TUN_F_CSUM, TUN_F_NOCSUM, TUN_GRE, TUN_GUE, type TunType } from '../../src/model/dest.js';
 import type { DirectorConfig } from '../../src/model/config.js';
+import { be16, csum, sum16 } from './frames.js';
 import { expectFrames, Rig } from './harness.js';
 import { CLIENT6, ip6, ipPart, tcp6Frame, TUN6, tun6Config, type Tcp6Spec } from './topo6.js';
 
@@ -17,15 +18,6 @@ function cfgWith(tunType: TunType, tunFlags: number, tunPort = 0): DirectorConfi
   return c;
 }
 
-/** RFC 1071, written out here. */
-function sum16(b: number[], init = 0): number {
-  let s = init;
-  for (let i = 0; i < b.length; i += 2) s += (b[i]! << 8) | (b[i + 1] ?? 0);
-  while (s > 0xffff) s = (s & 0xffff) + (s >>> 16);
-  return s;
-}
-const csum = (b: number[], init = 0) => (~sum16(b, init)) & 0xffff;
-const be16 = (n: number) => [n >>> 8, n & 0xff];
 const addr6 = (a: string) => Array.from(ip6(a)).flatMap((w) => [w >>> 24, (w >>> 16) & 0xff, (w >>> 8) & 0xff, w & 0xff]);
 const macBytes = (m: string) => m.split(':').map((h) => Number.parseInt(h, 16));
 

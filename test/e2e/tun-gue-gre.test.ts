@@ -62,6 +62,31 @@ describe('e2e tun: GUE and GRE real servers behind tapvs', () => {
     return Number(r.stdout.trim());
   }
 
+  /** `count` downloads of n bytes through the VIP (rr: one per real server), each byte-identical. */
+  async function expectTransfers(n: number, count: number, v6: boolean): Promise<void> {
+    const url = v6 ? `http://[${lab.vip6}]/bytes/${n}` : `http://${lab.vip}/bytes/${n}`;
+    for (let i = 0; i < count; i++) {
+      const file = join(lab.dir, `bytes${v6 ? '6' : ''}-${i}.bin`);
+      const r = await lab.client('curl', [...(v6 ? ['-6'] : []), '-s', '--max-time', '40', '-o', file, '-w', '%{http_code}', url], 45_000);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toBe('200');
+      const got = fileSha256(file);
+      expect(got.size).toBe(n);
+      expect(got.sha).toBe(patternSha256(n));
+    }
+  }
+
+  /** One UDP echo through the VIP per payload: the answers ("rsN:payload"). */
+  async function echoes(payloads: string[], v6: boolean): Promise<string[]> {
+    const answers: string[] = [];
+    for (const payload of payloads) {
+      const r = await lab.client('bash', ['-c', `printf '%s' ${payload} | socat -t1 - ${v6 ? `UDP6:[${lab.vip6}]` : `UDP:${lab.vip}`}:7`]);
+      expect(r.code, r.stderr).toBe(0);
+      answers.push(r.stdout);
+    }
+    return answers;
+  }
+
   beforeAll(async () => {
     await lab.up({ sched: 'rr', env: { LAB_DECAP_ARGS: `--gre --gue-port ${GUE_PORT}` } });
     expect(lab.vip6, 'the TUN lab is dual-stack').not.toBe('');
@@ -96,26 +121,11 @@ describe('e2e tun: GUE and GRE real servers behind tapvs', () => {
 
   // the director carries only the client-to-server half (ACKs here): the replies go straight back
   it('a 4 MB transfer through each encapsulation arrives byte-identical', async () => {
-    const n = 4 * 1024 * 1024;
-    for (let i = 0; i < 2; i++) {
-      const file = join(lab.dir, `bytes-${i}.bin`);
-      const r = await lab.client('curl', ['-s', '--max-time', '40', '-o', file, '-w', '%{http_code}', `http://${lab.vip}/bytes/${n}`], 45_000);
-      expect(r.code, r.stderr).toBe(0);
-      expect(r.stdout).toBe('200');
-      const got = fileSha256(file);
-      expect(got.size).toBe(n);
-      expect(got.sha).toBe(patternSha256(n));
-    }
+    await expectTransfers(4 * 1024 * 1024, 2, false);
   });
 
   it('UDP echo through the VIP is answered over GRE and over GUE', async () => {
-    const answers: string[] = [];
-    for (const payload of ['ping-a', 'ping-b']) {
-      const r = await lab.client('bash', ['-c', `printf '%s' ${payload} | socat -t1 - UDP:${lab.vip}:7`]);
-      expect(r.code, r.stderr).toBe(0);
-      answers.push(r.stdout);
-    }
-    expect(answers).toEqual(['rs2:ping-a', 'rs1:ping-b']);
+    expect(await echoes(['ping-a', 'ping-b'], false)).toEqual(['rs2:ping-a', 'rs1:ping-b']);
   });
 
   it('over IPv6 too: HTTP in rr order, a 1 MB transfer intact, UDP echo, through GUE and GRE', async () => {
@@ -125,21 +135,8 @@ describe('e2e tun: GUE and GRE real servers behind tapvs', () => {
     const seen: string[] = [];
     for (let i = 0; i < 4; i++) seen.push(await lab.whoAnswers6());
     expect(seen).toEqual(['rs2', 'rs1', 'rs2', 'rs1']);
-    const n = 1024 * 1024;
-    for (let i = 0; i < 2; i++) {
-      const file = join(lab.dir, `bytes6-${i}.bin`);
-      const c = await lab.client('curl', ['-6', '-s', '--max-time', '30', '-o', file, '-w', '%{http_code}', `http://[${lab.vip6}]/bytes/${n}`], 35_000);
-      expect(c.code, c.stderr).toBe(0);
-      expect(c.stdout).toBe('200');
-      expect(fileSha256(file).sha).toBe(patternSha256(n));
-    }
-    const answers: string[] = [];
-    for (const payload of ['six-a', 'six-b']) {
-      const u = await lab.client('bash', ['-c', `printf '%s' ${payload} | socat -t1 - UDP6:[${lab.vip6}]:7`]);
-      expect(u.code, u.stderr).toBe(0);
-      answers.push(u.stdout);
-    }
-    expect(answers).toEqual(['rs2:six-a', 'rs1:six-b']);
+    await expectTransfers(1024 * 1024, 2, true);
+    expect(await echoes(['six-a', 'six-b'], true)).toEqual(['rs2:six-a', 'rs1:six-b']);
   });
 
   it('--tun-nocsum, edited live, still reaches both', async () => {
