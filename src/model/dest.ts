@@ -24,12 +24,12 @@ export const TUN_GUE = 1;
 export const TUN_GRE = 2;
 export type TunType = typeof TUN_IPIP | typeof TUN_GUE | typeof TUN_GRE;
 export const TUN_NAMES: readonly string[] = ['ipip', 'gue', 'gre'];
-/** --tun-nocsum (0), --tun-csum, --tun-remcsum: IP_VS_TUNNEL_ENCAP_FLAG_*. */
 /** net.ipv4.route.min_pmtu: a reported MTU below it is taken as this (512 + 20 + 20). */
 export const MIN_PMTU = 552;
 /** net.ipv4.route.mtu_expires: how long a learned path MTU holds, 10 minutes. */
 export const PMTU_EXPIRES_MS = 600_000;
 
+/** --tun-nocsum (0), --tun-csum, --tun-remcsum: IP_VS_TUNNEL_ENCAP_FLAG_*. */
 export const TUN_F_NOCSUM = 0;
 export const TUN_F_CSUM = 1;
 export const TUN_F_REMCSUM = 2;
