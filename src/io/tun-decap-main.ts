@@ -57,6 +57,7 @@ try {
     const helper = startDecap({ vips: args.vips, device: args.device, gre: args.gre, guePort: args.guePort, kernelIpip });
     process.stdout.write(`ready ${kernelIpip ? 'kernel+helper' : 'helper'} ${helper.device}\n`);
     if (helper.rcvbuf === null) process.stderr.write('tun-decap: could not raise the raw sockets\' receive buffer: packets may be lost under load\n');
+    if (helper.notQuiet) process.stderr.write(`tun-decap: could not keep this namespace from answering "protocol unreachable" when the helper falls behind (${helper.notQuiet}): a flood may end the clients' connections\n`);
     const stop = (): void => {
       // read before closing: the drops are the sockets' own
       const lost = helper.socketDrops();

@@ -37,6 +37,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { IFF_NO_PI, IFF_TUN, ip, openTunDevice } from './tap.js';
+import { quietUnreachables, unquietUnreachables } from './tun-decap-quiet.js';
 import { WIRE_OK } from '../wire/errors.js';
 import { IPPROTO_GRE, IPPROTO_IPIP, IPPROTO_UDP } from '../wire/ipproto.js';
 import { checksum } from '../wire/checksum.js';
@@ -152,6 +153,8 @@ export interface DecapHelper {
   readonly counters: DecapCounters;
   /** What sizeReceiveBuffer got for the sockets (null: the default buffer). */
   readonly rcvbuf: 'SO_RCVBUFFORCE' | 'SO_RCVBUF' | null;
+  /** Why the namespace may still answer "protocol unreachable" for the tunnel protocols under load (tun-decap-quiet.ts), or undefined. */
+  readonly notQuiet: string | undefined;
   /** Packets the kernel dropped on the helper's raw sockets so far (/proc/net/raw's drops), i.e. lost before it saw them. */
   socketDrops(): number;
   close(): void;
@@ -358,11 +361,15 @@ export function startDecap(opts: DecapOptions): DecapHelper {
     throw err;
   }
   for (const s of sockets) s.on('error', () => { counters.malformed++; });
+  const quiet4 = [...(v4 ? [IPPROTO_IPIP] : []), ...(opts.gre && anyV4 ? [IPPROTO_GRE] : [])];
+  const quiet6 = [...(v6 ? [NEXTHDR_IPV6] : []), ...(opts.gre && anyV6 ? [IPPROTO_GRE] : [])];
+  const notQuiet = quietUnreachables(quiet4, quiet6);
   let closed = false;
   return {
     device,
     counters,
     rcvbuf,
+    notQuiet,
     socketDrops(): number {
       return (v4 ? rawSocketDrops(readProc('/proc/net/raw'), IPPROTO_IPIP) : 0) +
         (v6 ? rawSocketDrops(readProc('/proc/net/raw6'), NEXTHDR_IPV6) : 0) +
@@ -372,6 +379,7 @@ export function startDecap(opts: DecapOptions): DecapHelper {
     close(): void {
       if (closed) return;
       closed = true;
+      if (notQuiet === undefined && quiet4.length + quiet6.length > 0) unquietUnreachables();
       for (const s of sockets) s.close();
       for (const u of udp) u.close();
       fs.closeSync(fd);

@@ -3,7 +3,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { greInner, greRefusal, gueInner, innerPacket, innerPacket6, isIpv6 } from '../../src/io/tun-decap.js';
 import { openTap, type TapPort } from '../../src/io/tap.js';
 import { checksum, ipv4, ipv4Header, putMac, put16, put32, u16, udpFrame } from '../netns-helpers/frames.js';
-import { addNetns, delNetns, uniqueName } from '../netns-helpers/ns.js';
+import { addNetns, delNetns, run, uniqueName } from '../netns-helpers/ns.js';
+import { quietScript } from '../../src/io/tun-decap-quiet.js';
 
 /** Wait until a child prints a line matching `re` on stdout. */
 function waitFor(child: ChildProcess, re: RegExp, ms: number): Promise<string> {
@@ -192,3 +193,76 @@ describe('LVS-TUN decapsulation in a real-server namespace', () => {
     expect(tap.counters.txErrors).toBe(0);
   });
 });
+
+describe('quietScript', () => {
+  it('drops only the errors about the helper\'s own protocols, at the quoted header\'s protocol byte', () => {
+    const text = quietScript([4, 47], [41]);
+    expect(text).toContain('icmp type destination-unreachable icmp code prot-unreachable @th,136,8 { 4, 47 } counter drop');
+    expect(text).toContain('icmpv6 type parameter-problem icmpv6 code 1 @th,112,8 { 41 } counter drop');
+    // replaces a table a killed helper left behind
+    expect(text.indexOf('delete table inet tapvs_decap')).toBeLessThan(text.indexOf('table inet tapvs_decap {'));
+    expect(quietScript([4], [])).not.toContain('icmpv6');
+  });
+});
+
+describe('a helper that falls behind', () => {
+  const namespaces: string[] = [];
+  const children: ChildProcess[] = [];
+  let tap: TapPort | undefined;
+  afterAll(async () => {
+    for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+    await tap?.close();
+    delNetns(...namespaces);
+  });
+
+  it('does not make its namespace answer "protocol 4 unreachable" when its raw socket is full', async () => {
+    const ns = uniqueName('q');
+    namespaces.push(ns);
+    addNetns(ns);
+    let unreachables = 0;
+    const device = `tv${process.pid % 100000}q`;
+    tap = openTap({ name: 'dir', device, netns: ns, addrs: ['10.79.0.2/24'] });
+    tap.start((_p, buf, off, len) => {
+      // Ethernet IPv4, protocol ICMP, type 3 code 2
+      if (len >= 14 + 20 + 8 && u16(buf, off + 12) === 0x0800 && buf[off + 23] === 1) {
+        const icmp = off + 14 + (buf[off + 14]! & 15) * 4;
+        if (buf[icmp] === 3 && buf[icmp + 1] === 2) unreachables++;
+      }
+    }, 0);
+    // the real server's route back to the "director" needs its MAC: nobody answers ARP on this TAP
+    expect((await run('ip', ['neigh', 'replace', '10.79.0.1', 'lladdr', '02:00:00:79:00:01', 'dev', device], ns)).code).toBe(0);
+
+    const helper = spawn('ip', ['netns', 'exec', ns, process.execPath, '--import', 'tsx', 'src/io/tun-decap-main.ts', '--vip', '10.0.0.100', '--dev', 'tvdecap0', '--helper'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push(helper);
+    await waitFor(helper, /ready helper \S+/, 20_000);
+    expect((await run('nft', ['list', 'table', 'inet', 'tapvs_decap'], ns)).code).toBe(0);
+    // the helper stops reading (ip netns exec execs node, so this is its PID): its raw socket
+    // (8 MiB) fills and the kernel drops the rest
+    helper.kill('SIGSTOP');
+    const inner = udpFrame({ dmac: 0, smac: 0, src: ipv4('10.9.9.9'), dst: ipv4('10.0.0.100'), sport: 40000, dport: 9000, payload: new Uint8Array(16) }).subarray(14);
+    const frame = new Uint8Array(14 + 20 + inner.length);
+    putMac(frame, 0, tap.mac!); putMac(frame, 6, 0x020000790001); put16(frame, 12, 0x0800);
+    ipv4Header(frame, 14, ipv4('10.79.0.1'), ipv4('10.79.0.2'), 4, 20 + inner.length);
+    frame.set(inner, 34);
+    const snmp0 = await unknownProtos(ns);
+    for (let i = 0; i < 30_000; i++) {
+      tap.send(frame, 0, frame.length);
+      if (i % 2000 === 1999) await new Promise((r) => setImmediate(r));
+    }
+    await new Promise((r) => setTimeout(r, 500));
+    const drops = Number((await run('cat', ['/proc/net/raw'], ns)).stdout.trim().split('\n').slice(1).map((l) => l.trim().split(/\s+/).pop()).reduce((a, b) => Number(a) + Number(b), 0));
+    // the socket did overflow, and this kernel took the overflow for "no socket": it would have answered
+    expect(drops).toBeGreaterThan(0);
+    expect((await unknownProtos(ns)) - snmp0).toBeGreaterThan(0);
+    // and nothing came back to the director
+    expect(unreachables).toBe(0);
+    helper.kill('SIGCONT');
+  }, 60_000);
+});
+
+async function unknownProtos(ns: string): Promise<number> {
+  const lines = (await run('cat', ['/proc/net/snmp'], ns)).stdout.split('\n').filter((l) => l.startsWith('Ip:'));
+  const names = lines[0]!.split(/\s+/);
+  const values = lines[1]!.split(/\s+/);
+  return Number(values[names.indexOf('InUnknownProtos')]);
+}
