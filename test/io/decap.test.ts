@@ -148,13 +148,24 @@ describe('innerPacket6', () => {
   });
 });
 
+describe('quietScript', () => {
+  it('drops only the errors about the helper\'s own protocols, at the quoted header\'s protocol byte', () => {
+    const text = quietScript([4, 47], [41]);
+    expect(text).toContain('icmp type destination-unreachable icmp code prot-unreachable @th,136,8 { 4, 47 } counter drop');
+    expect(text).toContain('icmpv6 type parameter-problem icmpv6 code 1 @th,112,8 { 41 } counter drop');
+    // replaces a table a killed helper left behind
+    expect(text.indexOf('delete table inet tapvs_decap')).toBeLessThan(text.indexOf('table inet tapvs_decap {'));
+    expect(quietScript([4], [])).not.toContain('icmpv6');
+  });
+});
+
 describe('LVS-TUN decapsulation in a real-server namespace', () => {
   const namespaces: string[] = [];
   const children: ChildProcess[] = [];
-  let tap: TapPort | undefined;
+  const taps: TapPort[] = [];
   afterAll(async () => {
     for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
-    await tap?.close();
+    for (const t of taps) await t.close();
     delNetns(...namespaces);
   });
 
@@ -163,7 +174,8 @@ describe('LVS-TUN decapsulation in a real-server namespace', () => {
     namespaces.push(ns);
     addNetns(ns);
     // the test plays the director: a TAP whose netdev is the real server's eth
-    tap = openTap({ name: 'dir', device: `tv${process.pid % 100000}t`, netns: ns, addrs: ['10.79.0.2/24'] });
+    const tap = openTap({ name: 'dir', device: `tv${process.pid % 100000}t`, netns: ns, addrs: ['10.79.0.2/24'] });
+    taps.push(tap);
     tap.start(() => undefined, 0);
 
     const helper = spawn('ip', ['netns', 'exec', ns, process.execPath, '--import', 'tsx', 'src/io/tun-decap-main.ts', '--vip', '10.0.0.100', '--dev', 'tvdecap0'], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -178,41 +190,15 @@ describe('LVS-TUN decapsulation in a real-server namespace', () => {
     const got = waitFor(listener, /got .* from \S+/, 15_000);
     await waitFor(listener, /listening/, 10_000);
 
-    const inner = udpFrame({ dmac: 0, smac: 0, src: ipv4('10.9.9.9'), dst: ipv4('10.0.0.100'), sport: 40000, dport: 9000, payload: new TextEncoder().encode('hello-decap') }).subarray(14);
-    const frame = new Uint8Array(14 + 20 + inner.length);
-    putMac(frame, 0, tap.mac!); putMac(frame, 6, 0x020000790001); put16(frame, 12, 0x0800);
-    ipv4Header(frame, 14, ipv4('10.79.0.1'), ipv4('10.79.0.2'), 4, 20 + inner.length);
-    frame.set(inner, 34);
+    const frame = ipipToRealServer(tap.mac!, new TextEncoder().encode('hello-decap'));
     // repeat a few times: the first may race the helper's socket setup
-    const timer = setInterval(() => tap!.send(frame, 0, frame.length), 200);
+    const timer = setInterval(() => tap.send(frame, 0, frame.length), 200);
     try {
       expect(await got).toBe('got hello-decap from 10.9.9.9');
     } finally {
       clearInterval(timer);
     }
     expect(tap.counters.txErrors).toBe(0);
-  });
-});
-
-describe('quietScript', () => {
-  it('drops only the errors about the helper\'s own protocols, at the quoted header\'s protocol byte', () => {
-    const text = quietScript([4, 47], [41]);
-    expect(text).toContain('icmp type destination-unreachable icmp code prot-unreachable @th,136,8 { 4, 47 } counter drop');
-    expect(text).toContain('icmpv6 type parameter-problem icmpv6 code 1 @th,112,8 { 41 } counter drop');
-    // replaces a table a killed helper left behind
-    expect(text.indexOf('delete table inet tapvs_decap')).toBeLessThan(text.indexOf('table inet tapvs_decap {'));
-    expect(quietScript([4], [])).not.toContain('icmpv6');
-  });
-});
-
-describe('a helper that falls behind', () => {
-  const namespaces: string[] = [];
-  const children: ChildProcess[] = [];
-  let tap: TapPort | undefined;
-  afterAll(async () => {
-    for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
-    await tap?.close();
-    delNetns(...namespaces);
   });
 
   it('does not make its namespace answer "protocol 4 unreachable" when its raw socket is full', async () => {
@@ -221,7 +207,8 @@ describe('a helper that falls behind', () => {
     addNetns(ns);
     let unreachables = 0;
     const device = `tv${process.pid % 100000}q`;
-    tap = openTap({ name: 'dir', device, netns: ns, addrs: ['10.79.0.2/24'] });
+    const tap = openTap({ name: 'dir', device, netns: ns, addrs: ['10.79.0.2/24'] });
+    taps.push(tap);
     tap.start((_p, buf, off, len) => {
       // Ethernet IPv4, protocol ICMP, type 3 code 2
       if (len >= 14 + 20 + 8 && u16(buf, off + 12) === 0x0800 && buf[off + 23] === 1) {
@@ -239,11 +226,7 @@ describe('a helper that falls behind', () => {
     // the helper stops reading (ip netns exec execs node, so this is its PID): its raw socket
     // (8 MiB) fills and the kernel drops the rest
     helper.kill('SIGSTOP');
-    const inner = udpFrame({ dmac: 0, smac: 0, src: ipv4('10.9.9.9'), dst: ipv4('10.0.0.100'), sport: 40000, dport: 9000, payload: new Uint8Array(16) }).subarray(14);
-    const frame = new Uint8Array(14 + 20 + inner.length);
-    putMac(frame, 0, tap.mac!); putMac(frame, 6, 0x020000790001); put16(frame, 12, 0x0800);
-    ipv4Header(frame, 14, ipv4('10.79.0.1'), ipv4('10.79.0.2'), 4, 20 + inner.length);
-    frame.set(inner, 34);
+    const frame = ipipToRealServer(tap.mac!, new Uint8Array(16));
     const snmp0 = await unknownProtos(ns);
     for (let i = 0; i < 30_000; i++) {
       tap.send(frame, 0, frame.length);
@@ -259,6 +242,19 @@ describe('a helper that falls behind', () => {
     helper.kill('SIGCONT');
   }, 60_000);
 });
+
+/**
+ * What the director sends the real server (10.79.0.2, MAC `rsMac`) from 10.79.0.1: IPIP around
+ * UDP 10.9.9.9:40000 -> VIP 10.0.0.100:9000 carrying `payload`.
+ */
+function ipipToRealServer(rsMac: number, payload: Uint8Array): Uint8Array {
+  const inner = udpFrame({ dmac: 0, smac: 0, src: ipv4('10.9.9.9'), dst: ipv4('10.0.0.100'), sport: 40000, dport: 9000, payload }).subarray(14);
+  const frame = new Uint8Array(14 + 20 + inner.length);
+  putMac(frame, 0, rsMac); putMac(frame, 6, 0x020000790001); put16(frame, 12, 0x0800);
+  ipv4Header(frame, 14, ipv4('10.79.0.1'), ipv4('10.79.0.2'), 4, 20 + inner.length);
+  frame.set(inner, 34);
+  return frame;
+}
 
 async function unknownProtos(ns: string): Promise<number> {
   const lines = (await run('cat', ['/proc/net/snmp'], ns)).stdout.split('\n').filter((l) => l.startsWith('Ip:'));
