@@ -17,14 +17,13 @@
 //   node --import tsx bench/e2e6.ts [nat] [dr] [tun]
 import { fileURLToPath } from 'node:url';
 import type { BenchResult } from './types.js';
-import { labEnv as env, labDownSync, liveLabs, missingTools, ratio, sh } from './lab-shell.js';
+import { E2E_NICE, labEnv as env, labDownSync, liveLabs, missingTools, ratio, sh } from './lab-shell.js';
 
 const repo = fileURLToPath(new URL('..', import.meta.url));
 const labRoot = process.env.TAPVS_LAB_DIR ?? '/tmp/tapvs-lab';
 const SECONDS = 3;
 const UDP_PAYLOAD = 64;
-/** As in bench/e2e.ts: tapvs at the kernel's precedence (TAPVS_E2E_NICE='' for the default). */
-const NICE = process.env.TAPVS_E2E_NICE ?? '-10';
+const NICE = E2E_NICE;
 const BUDGET_MS = 150_000;
 
 type Mode = 'nat' | 'dr' | 'tun';
