@@ -51,16 +51,26 @@ function loadRaw(): RawModule | null {
   return rawModule;
 }
 
-class Pinger {
+/**
+ * One raw ICMP socket of a family, shared by every ping of the process: the
+ * echo identifier, the sequence numbers in flight and their deadlines. The
+ * families differ in how the socket is made, what it hands over and how an
+ * echo is built (Pinger, Pinger6).
+ */
+abstract class EchoSocket {
   private sock: RawSocket | null = null;
-  private readonly ident = process.pid & 0xffff;
-  private readonly rxIp = new Ipv4View();
-  private readonly rxIcmp = new IcmpView();
-  private readonly rxQuoted = new IcmpView();
+  protected readonly ident = process.pid & 0xffff;
   private seq = 0;
-  private readonly pending = new Map<number, Pending>();
+  protected readonly pending = new Map<number, Pending>();
   /** Set once a raw socket could not be opened: use ping(8) from then on. */
   rawUnavailable = false;
+
+  protected abstract open(raw: RawModule): RawSocket;
+  protected abstract onMessage(buf: Buffer, source: string): void;
+  /** The echo request `seq` as it is sent. */
+  protected abstract echo(seq: number): Buffer;
+  /** The address as replies name it. */
+  protected abstract canonical(addr: string): string;
 
   private socket(): RawSocket | null {
     if (this.sock || this.rawUnavailable) return this.sock;
@@ -70,8 +80,8 @@ class Pinger {
       return null;
     }
     try {
-      const s = raw.createSocket({ protocol: raw.Protocol.ICMP });
-      s.on('message', (buf) => this.onMessage(buf));
+      const s = this.open(raw);
+      s.on('message', (buf, source) => this.onMessage(buf, source));
       s.on('error', () => { if (this.sock === s) this.sock = null; });
       s.on('close', () => { if (this.sock === s) this.sock = null; });
       this.sock = s;
@@ -81,45 +91,22 @@ class Pinger {
     return this.sock;
   }
 
-  private onMessage(buf: Buffer): void {
-    const ip = this.rxIp;
-    const icmp = this.rxIcmp;
-    // a raw ICMP socket hands over the whole IPv4 packet
-    if (ip.wrap(buf, 0, buf.length) !== WIRE_OK || icmp.wrap(buf, ip.payloadOffset, ip.payloadLength) !== WIRE_OK) return;
-    const from = ipToString(ip.src);
-    const type = icmp.type;
-    if (type === ICMP_ECHO_REPLY) {
-      if (icmp.id !== this.ident) return;
-      const p = this.pending.get(icmp.seq);
-      if (p && p.addr === from) p.settle({ ok: true });
-      return;
-    }
-    if (type !== ICMP_DEST_UNREACH && type !== ICMP_TIME_EXCEEDED) return;
-    // the error quotes our echo request: its inner ICMP header names the probe
-    if (!icmp.embeddedComplete || icmp.embeddedProtocol !== IPPROTO_ICMP) return;
-    const q = this.rxQuoted;
-    if (q.wrap(buf, icmp.embeddedTransportOffset, icmp.embeddedTransportLength) !== WIRE_OK) return;
-    if (q.type !== ICMP_ECHO || q.id !== this.ident) return;
-    const p = this.pending.get(q.seq);
-    const what = type === ICMP_DEST_UNREACH ? `destination unreachable (code ${icmp.code})` : 'time exceeded';
-    p?.settle({ ok: false, error: `${what} from ${from}` });
+  /** Settles the probe `seq` from `from` when it is in flight and was sent there. */
+  protected answer(seq: number, from: string, r: ProbeResult): void {
+    const p = this.pending.get(seq);
+    if (p && (!r.ok || p.addr === from)) p.settle(r);
   }
 
   ping(spec: ProbeSpec, signal?: AbortSignal): Promise<ProbeResult> {
-    if (spec.addr.includes(':')) return pinger6.ping(spec, signal);
+    const to = this.canonical(spec.addr);
     const sock = this.socket();
     if (!sock) return pingCommand(spec, signal);
     this.seq = (this.seq + 1) & 0xffff;
     const seq = this.seq;
     return withDeadline(spec.timeoutMs, signal, (settle) => {
-      this.pending.set(seq, { addr: spec.addr, settle });
-      const pkt = Buffer.alloc(ICMP_HEADER_LEN + PAYLOAD.length);
-      emitIcmp({ type: ICMP_ECHO, code: 0, rest: icmpEchoRest(this.ident, seq) }, pkt, 0);
-      PAYLOAD.copy(pkt, ICMP_HEADER_LEN);
-      const v = new IcmpView();
-      v.wrap(pkt, 0, pkt.length);
-      v.fillChecksum();
-      sock.send(pkt, 0, pkt.length, spec.addr, (err) => {
+      this.pending.set(seq, { addr: to, settle });
+      const pkt = this.echo(seq);
+      sock.send(pkt, 0, pkt.length, to, (err) => {
         if (err) settle({ ok: false, error: errorText(err) });
       });
       return () => { this.pending.delete(seq); };
@@ -133,48 +120,79 @@ class Pinger {
   }
 }
 
+class Pinger extends EchoSocket {
+  private readonly rxIp = new Ipv4View();
+  private readonly rxIcmp = new IcmpView();
+  private readonly rxQuoted = new IcmpView();
+
+  protected open(raw: RawModule): RawSocket {
+    return raw.createSocket({ protocol: raw.Protocol.ICMP });
+  }
+
+  protected canonical(addr: string): string {
+    return addr;
+  }
+
+  protected onMessage(buf: Buffer): void {
+    const ip = this.rxIp;
+    const icmp = this.rxIcmp;
+    // a raw ICMP socket hands over the whole IPv4 packet
+    if (ip.wrap(buf, 0, buf.length) !== WIRE_OK || icmp.wrap(buf, ip.payloadOffset, ip.payloadLength) !== WIRE_OK) return;
+    const from = ipToString(ip.src);
+    const type = icmp.type;
+    if (type === ICMP_ECHO_REPLY) {
+      if (icmp.id === this.ident) this.answer(icmp.seq, from, { ok: true });
+      return;
+    }
+    if (type !== ICMP_DEST_UNREACH && type !== ICMP_TIME_EXCEEDED) return;
+    // the error quotes our echo request: its inner ICMP header names the probe
+    if (!icmp.embeddedComplete || icmp.embeddedProtocol !== IPPROTO_ICMP) return;
+    const q = this.rxQuoted;
+    if (q.wrap(buf, icmp.embeddedTransportOffset, icmp.embeddedTransportLength) !== WIRE_OK) return;
+    if (q.type !== ICMP_ECHO || q.id !== this.ident) return;
+    const what = type === ICMP_DEST_UNREACH ? `destination unreachable (code ${icmp.code})` : 'time exceeded';
+    this.answer(q.seq, from, { ok: false, error: `${what} from ${from}` });
+  }
+
+  protected echo(seq: number): Buffer {
+    const pkt = Buffer.alloc(ICMP_HEADER_LEN + PAYLOAD.length);
+    emitIcmp({ type: ICMP_ECHO, code: 0, rest: icmpEchoRest(this.ident, seq) }, pkt, 0);
+    PAYLOAD.copy(pkt, ICMP_HEADER_LEN);
+    const v = new IcmpView();
+    v.wrap(pkt, 0, pkt.length);
+    v.fillChecksum();
+    return pkt;
+  }
+
+  override ping(spec: ProbeSpec, signal?: AbortSignal): Promise<ProbeResult> {
+    return spec.addr.includes(':') ? pinger6.ping(spec, signal) : super.ping(spec, signal);
+  }
+}
+
 /**
  * The same over ICMPv6. A raw ICMPv6 socket hands over the ICMPv6 message
  * alone (no IPv6 header: the source comes with it), and the kernel fills in
  * the checksum of what is sent (RFC 3542), so the echo goes out as built.
  */
-class Pinger6 {
-  private sock: RawSocket | null = null;
-  private readonly ident = process.pid & 0xffff;
+class Pinger6 extends EchoSocket {
   private readonly rx = new Icmpv6View();
   private readonly rxQuoted = new Icmpv6View();
-  private seq = 0;
-  private readonly pending = new Map<number, Pending>();
-  rawUnavailable = false;
 
-  private socket(): RawSocket | null {
-    if (this.sock || this.rawUnavailable) return this.sock;
-    const raw = loadRaw();
-    if (!raw) {
-      this.rawUnavailable = true;
-      return null;
-    }
-    try {
-      const s = raw.createSocket({ protocol: raw.Protocol.ICMPv6, addressFamily: raw.AddressFamily.IPv6 });
-      s.on('message', (buf, source) => this.onMessage(buf, source));
-      s.on('error', () => { if (this.sock === s) this.sock = null; });
-      s.on('close', () => { if (this.sock === s) this.sock = null; });
-      this.sock = s;
-    } catch {
-      this.rawUnavailable = true;
-    }
-    return this.sock;
+  protected open(raw: RawModule): RawSocket {
+    return raw.createSocket({ protocol: raw.Protocol.ICMPv6, addressFamily: raw.AddressFamily.IPv6 });
   }
 
-  private onMessage(buf: Buffer, source: string): void {
+  protected canonical(addr: string): string {
+    return canonical6(addr);
+  }
+
+  protected onMessage(buf: Buffer, source: string): void {
     const m = this.rx;
     if (m.wrap(buf, 0, buf.length) !== WIRE_OK) return;
     const from = canonical6(source);
     const type = m.type;
     if (type === ICMPV6_ECHO_REPLY) {
-      if (m.id !== this.ident) return;
-      const p = this.pending.get(m.seq);
-      if (p && p.addr === from) p.settle({ ok: true });
+      if (m.id === this.ident) this.answer(m.seq, from, { ok: true });
       return;
     }
     if (type !== ICMPV6_DEST_UNREACH && type !== ICMPV6_TIME_EXCEEDED) return;
@@ -183,31 +201,14 @@ class Pinger6 {
     const qOff = m.embeddedTransportOffset;
     if (q.wrap(buf, qOff, buf.length - qOff) !== WIRE_OK || q.type !== ICMPV6_ECHO_REQUEST || q.id !== this.ident) return;
     const what = type === ICMPV6_DEST_UNREACH ? `destination unreachable (code ${m.code})` : 'time exceeded';
-    this.pending.get(q.seq)?.settle({ ok: false, error: `${what} from ${from}` });
+    this.answer(q.seq, from, { ok: false, error: `${what} from ${from}` });
   }
 
-  ping(spec: ProbeSpec, signal?: AbortSignal): Promise<ProbeResult> {
-    const to = canonical6(spec.addr);
-    const sock = this.socket();
-    if (!sock) return pingCommand(spec, signal);
-    this.seq = (this.seq + 1) & 0xffff;
-    const seq = this.seq;
-    return withDeadline(spec.timeoutMs, signal, (settle) => {
-      this.pending.set(seq, { addr: to, settle });
-      const pkt = Buffer.alloc(ICMPV6_HEADER_LEN + PAYLOAD.length);
-      emitIcmpv6({ type: ICMPV6_ECHO_REQUEST, code: 0, rest: icmpv6EchoRest(this.ident, seq) }, pkt, 0);
-      PAYLOAD.copy(pkt, ICMPV6_HEADER_LEN);
-      sock.send(pkt, 0, pkt.length, to, (err) => {
-        if (err) settle({ ok: false, error: errorText(err) });
-      });
-      return () => { this.pending.delete(seq); };
-    });
-  }
-
-  close(): void {
-    const s = this.sock;
-    this.sock = null;
-    try { s?.close(); } catch { /* already closed */ }
+  protected echo(seq: number): Buffer {
+    const pkt = Buffer.alloc(ICMPV6_HEADER_LEN + PAYLOAD.length);
+    emitIcmpv6({ type: ICMPV6_ECHO_REQUEST, code: 0, rest: icmpv6EchoRest(this.ident, seq) }, pkt, 0);
+    PAYLOAD.copy(pkt, ICMPV6_HEADER_LEN);
+    return pkt;
   }
 }
 
