@@ -23,7 +23,7 @@
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { BenchResult } from './types.js';
-import { E2E_NICE, labEnv as env, labDownSync, liveLabs, missingTools, ratio, sh } from './lab-shell.js';
+import { E2E_NICE, labEnv as env, labDownSync, liveLabs, missingTools, ratio, sh, withLabs } from './lab-shell.js';
 
 const repo = fileURLToPath(new URL('..', import.meta.url));
 const labRoot = process.env.TAPVS_LAB_DIR ?? '/tmp/tapvs-lab';
@@ -310,22 +310,13 @@ function rows(mode: Mode, t: Figures, k: Figures): BenchResult[] {
 }
 
 export async function benchE2e(modes: Mode[] = ['nat', 'dr', 'tun']): Promise<BenchResult[]> {
-  if (NICE !== '' && !/^-?\d{1,2}$/.test(NICE)) throw new Error(`TAPVS_E2E_NICE=${NICE}: an integer (or empty)`);
   const why = missingTools();
   if (why) return [{ name: 'e2e: skipped', value: 0, unit: '', note: why }];
-  const onSignal = (sig: NodeJS.Signals): void => {
-    for (const id of [...liveLabs]) labDownSync(id);
-    process.kill(process.pid, sig);
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  const onExit = (): void => { for (const id of [...liveLabs]) labDownSync(id); };
-  process.on('exit', onExit);
   const tag = (process.pid % 10000).toString(36);
   // a normal run takes ~40 s; a lab that hangs in setup must not hold `make bench` for long
   const deadline = performance.now() + BUDGET_MS;
-  const results: BenchResult[] = [];
-  try {
+  return withLabs(async () => {
+    const results: BenchResult[] = [];
     for (const mode of modes) {
       // the same lab, one after the other: tapvs, then the kernel
       const t = await measure('tapvs', mode, `eb${tag}${mode[0]}t`, deadline);
@@ -334,13 +325,8 @@ export async function benchE2e(modes: Mode[] = ['nat', 'dr', 'tun']): Promise<Be
       // what the default offload gives: NAT writes super-frames whole, TUN cuts its IPIP ones in software
       if (mode !== 'dr') results.push(offloadRow(mode, await measureOffload(mode, `eb${tag}${mode[0]}o`, deadline), t, k));
     }
-  } finally {
-    for (const id of [...liveLabs]) labDownSync(id);
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    process.off('exit', onExit);
-  }
-  return results;
+    return results;
+  });
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

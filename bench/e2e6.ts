@@ -17,7 +17,7 @@
 //   node --import tsx bench/e2e6.ts [nat] [dr] [tun]
 import { fileURLToPath } from 'node:url';
 import type { BenchResult } from './types.js';
-import { E2E_NICE, labEnv as env, labDownSync, liveLabs, missingTools, ratio, sh } from './lab-shell.js';
+import { E2E_NICE, labEnv as env, labDownSync, liveLabs, missingTools, ratio, sh, withLabs } from './lab-shell.js';
 
 const repo = fileURLToPath(new URL('..', import.meta.url));
 const labRoot = process.env.TAPVS_LAB_DIR ?? '/tmp/tapvs-lab';
@@ -116,33 +116,19 @@ function rows(mode: Mode, t: Figures, k: Figures): BenchResult[] {
 }
 
 export async function benchE2e6(modes: Mode[] = ['nat', 'dr', 'tun']): Promise<BenchResult[]> {
-  if (NICE !== '' && !/^-?\d{1,2}$/.test(NICE)) throw new Error(`TAPVS_E2E_NICE=${NICE}: an integer (or empty)`);
   const why = missingTools();
   if (why) return [{ name: 'e2e IPv6: skipped', value: 0, unit: '', note: why }];
-  const onSignal = (sig: NodeJS.Signals): void => {
-    for (const id of [...liveLabs]) labDownSync(id);
-    process.kill(process.pid, sig);
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  const onExit = (): void => { for (const id of [...liveLabs]) labDownSync(id); };
-  process.on('exit', onExit);
   const tag = (process.pid % 10000).toString(36);
   const deadline = performance.now() + BUDGET_MS;
-  const results: BenchResult[] = [];
-  try {
+  return withLabs(async () => {
+    const results: BenchResult[] = [];
     for (const mode of modes) {
       const t = await measure('tapvs', mode, `e6${tag}${mode[0]}t`, deadline);
       const k = await measure('kernel', mode, `e6${tag}${mode[0]}k`, deadline);
       results.push(...rows(mode, t, k));
     }
-  } finally {
-    for (const id of [...liveLabs]) labDownSync(id);
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    process.off('exit', onExit);
-  }
-  return results;
+    return results;
+  });
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

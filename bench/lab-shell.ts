@@ -23,6 +23,30 @@ export const E2E_NICE = process.env.TAPVS_E2E_NICE ?? '-5';
 /** Labs that are up right now, so a signal or a crash can take them down. */
 export const liveLabs = new Set<string>();
 
+/**
+ * Runs a bench's labs: E2E_NICE checked first, and every lab still up taken
+ * down when `run` ends, throws, or the process gets SIGINT / SIGTERM or exits.
+ */
+export async function withLabs<T>(run: () => Promise<T>): Promise<T> {
+  if (E2E_NICE !== '' && !/^-?\d{1,2}$/.test(E2E_NICE)) throw new Error(`TAPVS_E2E_NICE=${E2E_NICE}: an integer (or empty)`);
+  const downAll = (): void => { for (const id of [...liveLabs]) labDownSync(id); };
+  const onSignal = (sig: NodeJS.Signals): void => {
+    downAll();
+    process.kill(process.pid, sig);
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  process.on('exit', downAll);
+  try {
+    return await run();
+  } finally {
+    downAll();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    process.off('exit', downAll);
+  }
+}
+
 export function sh(file: string, args: string[], timeoutMs: number): Promise<string> {
   return new Promise((resolve, reject) => {
     execFile(file, args, { cwd: repo, timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
