@@ -1,32 +1,16 @@
 import { PLAIN_FRAME, type FrameMeta } from '../model/frame.js';
 import { ARP_LEN, ARP_OP_REPLY, ARP_OP_REQUEST, emitArp } from '../wire/arp.js';
-import { MAC_BROADCAST, MAC_ZERO, writeMac } from '../wire/addr.js';
+import { MAC_BROADCAST, MAC_ZERO } from '../wire/addr.js';
 import { ETH_HEADER_LEN, ETHERTYPE_ARP, emitEthernet } from '../wire/ethernet.js';
+import {
+  ST_INCOMPLETE, ST_PERMANENT, ST_REACHABLE, STATE_NAMES, holdOn, reach, retryDue, type NeighbourEntry, type SendFrame,
+} from './neighbour-entry.js';
 
 /** An ARP frame: Ethernet header and the ARP packet for IPv4 over Ethernet. */
 const ARP_FRAME_LEN = ETH_HEADER_LEN + ARP_LEN;
 
-const ST_INCOMPLETE = 0;
-const ST_REACHABLE = 1;
-const ST_PERMANENT = 2;
-const ST_FAILED = 3;
-
-interface Held {
-  port: number;
-  frame: Uint8Array; // a copy, Ethernet header included (dst MAC filled on release)
-  /** The frame's metadata (a super-frame stays one while it waits). */
-  meta: FrameMeta;
-}
-
-interface Neighbour {
+interface Neighbour extends NeighbourEntry {
   ip: number;
-  port: number;
-  mac: number;
-  state: number;
-  updated: number; // ms
-  tries: number;
-  nextTry: number;
-  held: Held[];
 }
 
 export interface NeighbourIo {
@@ -55,8 +39,13 @@ export class NeighbourTable {
   /** Keyed by the address as a signed 32-bit integer: a small integer to V8, cheap to hash (a uint32 above 2^31 is not). */
   private table = new Map<number, Neighbour>();
   private scratch = new Uint8Array(64);
+  private readonly send: SendFrame;
+  private readonly drop: (frames: number) => void;
 
-  constructor(private io: NeighbourIo, private opts: NeighbourOptions) {}
+  constructor(private io: NeighbourIo, private opts: NeighbourOptions) {
+    this.send = (port, buf, off, len, meta) => io.send(port, buf, off, len, meta);
+    this.drop = (frames) => io.dropUnresolved(frames);
+  }
 
   /** MAC for ip, or -1 when unknown or stale. Hot path: one Map lookup. */
   lookup(ip: number, now: number): number {
@@ -81,20 +70,7 @@ export class NeighbourTable {
       return;
     }
     if (n.state === ST_PERMANENT) return;
-    n.mac = mac;
-    n.port = port;
-    n.state = ST_REACHABLE;
-    n.updated = now;
-    n.tries = 0;
-    if (n.held.length > 0) {
-      const held = n.held;
-      n.held = [];
-      for (const h of held) {
-        // the frame was built for this port with a placeholder destination MAC
-        writeMac(h.frame, 0, mac);
-        this.io.send(h.port, h.frame, 0, h.frame.length, h.meta);
-      }
-    }
+    reach(n, mac, port, now, this.send);
   }
 
   /**
@@ -107,17 +83,8 @@ export class NeighbourTable {
     if (n === undefined) {
       n = { ip: ip >>> 0, port, mac: 0, state: ST_INCOMPLETE, updated: now, tries: 0, nextTry: 0, held: [] };
       this.table.set(ip | 0, n);
-    } else if (n.state !== ST_INCOMPLETE) {
-      // stale or failed: resolve again
-      n.state = ST_INCOMPLETE;
-      n.tries = 0;
-      n.nextTry = 0;
-      n.port = port;
     }
-    if (n.held.length >= this.opts.queue) return false;
-    const m = meta.gsoSize === 0 && meta.csumStart === 0 ? PLAIN_FRAME
-      : { gsoType: meta.gsoType, gsoSize: meta.gsoSize, csumStart: meta.csumStart, csumOffset: meta.csumOffset };
-    n.held.push({ port, frame: buf.slice(off, off + len), meta: m });
+    if (!holdOn(n, port, buf, off, len, meta, this.opts.queue)) return false;
     if (n.tries === 0) this.request(n, now);
     return true;
   }
@@ -135,14 +102,7 @@ export class NeighbourTable {
   /** Retries and gives up on unresolved addresses; expires nothing else (entries are small and few). */
   tick(now: number): void {
     for (const n of this.table.values()) {
-      if (n.state !== ST_INCOMPLETE || now < n.nextTry) continue;
-      if (n.tries >= this.opts.retries) {
-        n.state = ST_FAILED;
-        if (n.held.length > 0) this.io.dropUnresolved(n.held.length);
-        n.held = [];
-        continue;
-      }
-      this.request(n, now);
+      if (retryDue(n, now, this.opts.retries, this.drop)) this.request(n, now);
     }
   }
 
@@ -163,7 +123,6 @@ export class NeighbourTable {
   }
 
   entries(): { ip: number; mac: number; port: number; state: string; held: number }[] {
-    const names = ['incomplete', 'reachable', 'permanent', 'failed'];
-    return [...this.table.values()].map((n) => ({ ip: n.ip, mac: n.mac, port: n.port, state: names[n.state]!, held: n.held.length }));
+    return [...this.table.values()].map((n) => ({ ip: n.ip, mac: n.mac, port: n.port, state: STATE_NAMES[n.state]!, held: n.held.length }));
   }
 }

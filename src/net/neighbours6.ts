@@ -7,30 +7,15 @@
 // Keyed by the address's fold as a signed 32-bit integer (a small integer
 // to V8, cheap to hash) with the full address compared on a hit; the rare
 // collisions of folds chain through `next`.
-import { PLAIN_FRAME, type FrameMeta } from '../model/frame.js';
-import { MAC_BROADCAST, MAC_ZERO, writeMac } from '../wire/addr.js';
+import type { FrameMeta } from '../model/frame.js';
+import { MAC_BROADCAST, MAC_ZERO } from '../wire/addr.js';
 import { ip6Equal, ip6Fold, ip6ToString } from '../wire/addr6.js';
+import {
+  ST_INCOMPLETE, ST_PERMANENT, ST_REACHABLE, STATE_NAMES, holdOn, reach, retryDue, type NeighbourEntry, type SendFrame,
+} from './neighbour-entry.js';
 
-const ST_INCOMPLETE = 0;
-const ST_REACHABLE = 1;
-const ST_PERMANENT = 2;
-const ST_FAILED = 3;
-
-interface Held {
-  port: number;
-  frame: Uint8Array; // a copy, Ethernet header included (dst MAC filled on release)
-  meta: FrameMeta;
-}
-
-interface Neighbour6 {
+interface Neighbour6 extends NeighbourEntry {
   ip: Uint32Array;
-  port: number;
-  mac: number;
-  state: number;
-  updated: number;
-  tries: number;
-  nextTry: number;
-  held: Held[];
   /** Another address with the same fold. */
   next: Neighbour6 | null;
 }
@@ -52,8 +37,13 @@ export interface Neighbour6Options {
 
 export class NeighbourTable6 {
   private table = new Map<number, Neighbour6>();
+  private readonly send: SendFrame;
+  private readonly drop: (frames: number) => void;
 
-  constructor(private io: Neighbour6Io, private opts: Neighbour6Options) {}
+  constructor(private io: Neighbour6Io, private opts: Neighbour6Options) {
+    this.send = (port, buf, off, len, meta) => io.send(port, buf, off, len, meta);
+    this.drop = (frames) => io.dropUnresolved(frames);
+  }
 
   private find(a: Uint32Array, aOff: number): Neighbour6 | undefined {
     let n = this.table.get(ip6Fold(a, aOff) | 0);
@@ -105,35 +95,14 @@ export class NeighbourTable6 {
       return;
     }
     if (n.state === ST_PERMANENT) return;
-    n.mac = mac;
-    n.port = port;
-    n.state = ST_REACHABLE;
-    n.updated = now;
-    n.tries = 0;
-    if (n.held.length > 0) {
-      const held = n.held;
-      n.held = [];
-      for (const h of held) {
-        writeMac(h.frame, 0, mac);
-        this.io.send(h.port, h.frame, 0, h.frame.length, h.meta);
-      }
-    }
+    reach(n, mac, port, now, this.send);
   }
 
   /** Holds a copy of a frame until a[aOff..] resolves, soliciting it now for the first frame. False when the queue is full. */
   hold(a: Uint32Array, aOff: number, port: number, buf: Uint8Array, off: number, len: number, meta: FrameMeta, now: number): boolean {
     let n = this.find(a, aOff);
     if (n === undefined) n = this.insert(a, aOff, port, 0, ST_INCOMPLETE, now);
-    else if (n.state !== ST_INCOMPLETE) {
-      n.state = ST_INCOMPLETE;
-      n.tries = 0;
-      n.nextTry = 0;
-      n.port = port;
-    }
-    if (n.held.length >= this.opts.queue) return false;
-    const m = meta.gsoSize === 0 && meta.csumStart === 0 ? PLAIN_FRAME
-      : { gsoType: meta.gsoType, gsoSize: meta.gsoSize, csumStart: meta.csumStart, csumOffset: meta.csumOffset };
-    n.held.push({ port, frame: buf.slice(off, off + len), meta: m });
+    if (!holdOn(n, port, buf, off, len, meta, this.opts.queue)) return false;
     if (n.tries === 0) this.request(n, now);
     return true;
   }
@@ -148,24 +117,16 @@ export class NeighbourTable6 {
   tick(now: number): void {
     for (const first of this.table.values()) {
       for (let n: Neighbour6 | null = first; n !== null; n = n.next) {
-        if (n.state !== ST_INCOMPLETE || now < n.nextTry) continue;
-        if (n.tries >= this.opts.retries) {
-          n.state = ST_FAILED;
-          if (n.held.length > 0) this.io.dropUnresolved(n.held.length);
-          n.held = [];
-          continue;
-        }
-        this.request(n, now);
+        if (retryDue(n, now, this.opts.retries, this.drop)) this.request(n, now);
       }
     }
   }
 
   entries(): { ip: string; mac: number; port: number; state: string; held: number }[] {
-    const names = ['incomplete', 'reachable', 'permanent', 'failed'];
     const out: { ip: string; mac: number; port: number; state: string; held: number }[] = [];
     for (const first of this.table.values()) {
       for (let n: Neighbour6 | null = first; n !== null; n = n.next) {
-        out.push({ ip: ip6ToString(n.ip), mac: n.mac, port: n.port, state: names[n.state]!, held: n.held.length });
+        out.push({ ip: ip6ToString(n.ip), mac: n.mac, port: n.port, state: STATE_NAMES[n.state]!, held: n.held.length });
       }
     }
     return out;
