@@ -23,13 +23,12 @@
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { BenchResult } from './types.js';
-import { E2E_NICE, labEnv as env, labDownSync, liveLabs, missingTools, ratio, sh, withLabs } from './lab-shell.js';
+import { E2E_NICE as NICE, labEnv as env, labDownSync, liveLabs, missingTools, ratio, sh, withLabs } from './lab-shell.js';
 
 const repo = fileURLToPath(new URL('..', import.meta.url));
 const labRoot = process.env.TAPVS_LAB_DIR ?? '/tmp/tapvs-lab';
 const SECONDS = 3;
 const UDP_PAYLOAD = 64;
-const NICE = E2E_NICE;
 /** No new lab is started after this long; each step also has its own timeout. */
 const BUDGET_MS = 240_000;
 const HTTP_PORT = 8080;

@@ -17,13 +17,12 @@
 //   node --import tsx bench/e2e6.ts [nat] [dr] [tun]
 import { fileURLToPath } from 'node:url';
 import type { BenchResult } from './types.js';
-import { E2E_NICE, labEnv as env, labDownSync, liveLabs, missingTools, ratio, sh, withLabs } from './lab-shell.js';
+import { E2E_NICE as NICE, labEnv as env, labDownSync, liveLabs, missingTools, ratio, sh, withLabs } from './lab-shell.js';
 
 const repo = fileURLToPath(new URL('..', import.meta.url));
 const labRoot = process.env.TAPVS_LAB_DIR ?? '/tmp/tapvs-lab';
 const SECONDS = 3;
 const UDP_PAYLOAD = 64;
-const NICE = E2E_NICE;
 const BUDGET_MS = 150_000;
 
 type Mode = 'nat' | 'dr' | 'tun';

@@ -364,6 +364,7 @@ export function startDecap(opts: DecapOptions): DecapHelper {
   const quiet4 = [...(v4 ? [IPPROTO_IPIP] : []), ...(opts.gre && anyV4 ? [IPPROTO_GRE] : [])];
   const quiet6 = [...(v6 ? [NEXTHDR_IPV6] : []), ...(opts.gre && anyV6 ? [IPPROTO_GRE] : [])];
   const notQuiet = quietUnreachables(quiet4, quiet6);
+  const quieted = notQuiet === undefined && quiet4.length + quiet6.length > 0;
   let closed = false;
   return {
     device,
@@ -379,7 +380,7 @@ export function startDecap(opts: DecapOptions): DecapHelper {
     close(): void {
       if (closed) return;
       closed = true;
-      if (notQuiet === undefined && quiet4.length + quiet6.length > 0) unquietUnreachables();
+      if (quieted) unquietUnreachables();
       for (const s of sockets) s.close();
       for (const u of udp) u.close();
       fs.closeSync(fd);

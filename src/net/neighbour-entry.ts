@@ -30,10 +30,14 @@ export interface NeighbourEntry {
   held: Held[];
 }
 
-export type SendFrame = (port: number, buf: Uint8Array, off: number, len: number, meta: FrameMeta) => void;
+/** What both tables' io gives the entries: the way out for held frames, and the count of those given up on. */
+export interface HeldIo {
+  send(port: number, buf: Uint8Array, off: number, len: number, meta: FrameMeta): void;
+  dropUnresolved(n: number): void;
+}
 
 /** The entry has been learned at `mac` on `port`: reachable from now, and the frames it held go out. */
-export function reach(n: NeighbourEntry, mac: number, port: number, now: number, send: SendFrame): void {
+export function reach(n: NeighbourEntry, mac: number, port: number, now: number, io: HeldIo): void {
   n.mac = mac;
   n.port = port;
   n.state = ST_REACHABLE;
@@ -45,7 +49,7 @@ export function reach(n: NeighbourEntry, mac: number, port: number, now: number,
   for (const h of held) {
     // the frame was built for this port with a placeholder destination MAC
     writeMac(h.frame, 0, mac);
-    send(h.port, h.frame, 0, h.frame.length, h.meta);
+    io.send(h.port, h.frame, 0, h.frame.length, h.meta);
   }
 }
 
@@ -71,13 +75,13 @@ export function holdOn(n: NeighbourEntry, port: number, buf: Uint8Array, off: nu
 /**
  * The timer's step for one entry: true when it should be asked for again
  * now; an entry out of retries fails and its held frames are dropped
- * (`dropUnresolved` counts them).
+ * (`io.dropUnresolved` counts them).
  */
-export function retryDue(n: NeighbourEntry, now: number, retries: number, dropUnresolved: (n: number) => void): boolean {
+export function retryDue(n: NeighbourEntry, now: number, retries: number, io: HeldIo): boolean {
   if (n.state !== ST_INCOMPLETE || now < n.nextTry) return false;
   if (n.tries < retries) return true;
   n.state = ST_FAILED;
-  if (n.held.length > 0) dropUnresolved(n.held.length);
+  if (n.held.length > 0) io.dropUnresolved(n.held.length);
   n.held = [];
   return false;
 }

@@ -3,7 +3,7 @@ import { ARP_LEN, ARP_OP_REPLY, ARP_OP_REQUEST, emitArp } from '../wire/arp.js';
 import { MAC_BROADCAST, MAC_ZERO } from '../wire/addr.js';
 import { ETH_HEADER_LEN, ETHERTYPE_ARP, emitEthernet } from '../wire/ethernet.js';
 import {
-  ST_INCOMPLETE, ST_PERMANENT, ST_REACHABLE, STATE_NAMES, holdOn, reach, retryDue, type NeighbourEntry, type SendFrame,
+  ST_INCOMPLETE, ST_PERMANENT, ST_REACHABLE, STATE_NAMES, holdOn, reach, retryDue, type NeighbourEntry,
 } from './neighbour-entry.js';
 
 /** An ARP frame: Ethernet header and the ARP packet for IPv4 over Ethernet. */
@@ -39,13 +39,8 @@ export class NeighbourTable {
   /** Keyed by the address as a signed 32-bit integer: a small integer to V8, cheap to hash (a uint32 above 2^31 is not). */
   private table = new Map<number, Neighbour>();
   private scratch = new Uint8Array(64);
-  private readonly send: SendFrame;
-  private readonly drop: (frames: number) => void;
 
-  constructor(private io: NeighbourIo, private opts: NeighbourOptions) {
-    this.send = (port, buf, off, len, meta) => io.send(port, buf, off, len, meta);
-    this.drop = (frames) => io.dropUnresolved(frames);
-  }
+  constructor(private io: NeighbourIo, private opts: NeighbourOptions) {}
 
   /** MAC for ip, or -1 when unknown or stale. Hot path: one Map lookup. */
   lookup(ip: number, now: number): number {
@@ -70,7 +65,7 @@ export class NeighbourTable {
       return;
     }
     if (n.state === ST_PERMANENT) return;
-    reach(n, mac, port, now, this.send);
+    reach(n, mac, port, now, this.io);
   }
 
   /**
@@ -102,7 +97,7 @@ export class NeighbourTable {
   /** Retries and gives up on unresolved addresses; expires nothing else (entries are small and few). */
   tick(now: number): void {
     for (const n of this.table.values()) {
-      if (retryDue(n, now, this.opts.retries, this.drop)) this.request(n, now);
+      if (retryDue(n, now, this.opts.retries, this.io)) this.request(n, now);
     }
   }
 

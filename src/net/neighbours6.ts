@@ -11,7 +11,7 @@ import type { FrameMeta } from '../model/frame.js';
 import { MAC_BROADCAST, MAC_ZERO } from '../wire/addr.js';
 import { ip6Equal, ip6Fold, ip6ToString } from '../wire/addr6.js';
 import {
-  ST_INCOMPLETE, ST_PERMANENT, ST_REACHABLE, STATE_NAMES, holdOn, reach, retryDue, type NeighbourEntry, type SendFrame,
+  ST_INCOMPLETE, ST_PERMANENT, ST_REACHABLE, STATE_NAMES, holdOn, reach, retryDue, type NeighbourEntry,
 } from './neighbour-entry.js';
 
 interface Neighbour6 extends NeighbourEntry {
@@ -37,13 +37,8 @@ export interface Neighbour6Options {
 
 export class NeighbourTable6 {
   private table = new Map<number, Neighbour6>();
-  private readonly send: SendFrame;
-  private readonly drop: (frames: number) => void;
 
-  constructor(private io: Neighbour6Io, private opts: Neighbour6Options) {
-    this.send = (port, buf, off, len, meta) => io.send(port, buf, off, len, meta);
-    this.drop = (frames) => io.dropUnresolved(frames);
-  }
+  constructor(private io: Neighbour6Io, private opts: Neighbour6Options) {}
 
   private find(a: Uint32Array, aOff: number): Neighbour6 | undefined {
     let n = this.table.get(ip6Fold(a, aOff) | 0);
@@ -95,7 +90,7 @@ export class NeighbourTable6 {
       return;
     }
     if (n.state === ST_PERMANENT) return;
-    reach(n, mac, port, now, this.send);
+    reach(n, mac, port, now, this.io);
   }
 
   /** Holds a copy of a frame until a[aOff..] resolves, soliciting it now for the first frame. False when the queue is full. */
@@ -117,7 +112,7 @@ export class NeighbourTable6 {
   tick(now: number): void {
     for (const first of this.table.values()) {
       for (let n: Neighbour6 | null = first; n !== null; n = n.next) {
-        if (retryDue(n, now, this.opts.retries, this.drop)) this.request(n, now);
+        if (retryDue(n, now, this.opts.retries, this.io)) this.request(n, now);
       }
     }
   }

@@ -61,7 +61,7 @@ abstract class EchoSocket {
   private sock: RawSocket | null = null;
   protected readonly ident = process.pid & 0xffff;
   private seq = 0;
-  protected readonly pending = new Map<number, Pending>();
+  private readonly pending = new Map<number, Pending>();
   /** Set once a raw socket could not be opened: use ping(8) from then on. */
   rawUnavailable = false;
 
@@ -163,10 +163,6 @@ class Pinger extends EchoSocket {
     v.fillChecksum();
     return pkt;
   }
-
-  override ping(spec: ProbeSpec, signal?: AbortSignal): Promise<ProbeResult> {
-    return spec.addr.includes(':') ? pinger6.ping(spec, signal) : super.ping(spec, signal);
-  }
 }
 
 /**
@@ -237,7 +233,7 @@ const pinger = new Pinger();
 const pinger6 = new Pinger6();
 
 export function probeIcmp(spec: ProbeSpec, signal?: AbortSignal): Promise<ProbeResult> {
-  return pinger.ping(spec, signal);
+  return (spec.addr.includes(':') ? pinger6 : pinger).ping(spec, signal);
 }
 
 /** Closes the shared raw socket (it keeps the process alive while open). */
