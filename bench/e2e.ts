@@ -23,7 +23,7 @@
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { BenchResult } from './types.js';
-import { E2E_NICE as NICE, labEnv as env, labDownSync, liveLabs, missingTools, ratio, sh, withLabs } from './lab-shell.js';
+import { labTapvsArgs, tapvsFlagsNote, labEnv as env, labDownSync, liveLabs, missingTools, ratio, sh, withLabs } from './lab-shell.js';
 
 const repo = fileURLToPath(new URL('..', import.meta.url));
 const labRoot = process.env.TAPVS_LAB_DIR ?? '/tmp/tapvs-lab';
@@ -70,9 +70,8 @@ async function up(director: Director, mode: Mode, id: string, offloadOff = false
     const rs1 = (e.LAB_RS_ADDRS ?? '').split(' ')[0];
     const web = [`-A -t ${e.LAB_VIP}:${HTTP_PORT} -s rr`, `-a -t ${e.LAB_VIP}:${HTTP_PORT} -r ${rs1}:${HTTP_PORT} ${flag} -w 1`];
     // lab_tapvs records tapvs's PID in the run, so lab_down stops it
-    const nice = NICE === '' ? '' : ` "$LAB_DIR/tapvs.conf" --nice ${NICE}`;
     const off = offloadOff ? ` && sed -i 's/^port .*/& offload=none/' "$LAB_DIR/tapvs.conf"` : '';
-    const start = `source netns/lib.sh; export LAB_ID=${id} LAB_DIR=${labRoot}/${id}; lab_conf rr "$@" >/dev/null${off} && lab_tapvs${nice}`;
+    const start = `source netns/lib.sh; export LAB_ID=${id} LAB_DIR=${labRoot}/${id}; lab_conf rr "$@" >/dev/null${off} && lab_tapvs${labTapvsArgs()}`;
     await sh('bash', ['-c', start, 'bash', ...web], 60000);
   }
   return env(id);
@@ -285,7 +284,7 @@ function rows(mode: Mode, t: Figures, k: Figures): BenchResult[] {
   if (t.missing) {
     out.push({ name: `e2e ${M}: tapvs`, value: 0, unit: '', note: t.missing });
   } else {
-    out.push({ name: `e2e ${M}: TCP tapvs`, value: t.tcpGbps!, unit: 'Gb/s', note: `${ratio(t.tcpGbps, k.tcpGbps)}${NICE === '' ? '' : `; tapvs --nice ${NICE}`}` });
+    out.push({ name: `e2e ${M}: TCP tapvs`, value: t.tcpGbps!, unit: 'Gb/s', note: `${ratio(t.tcpGbps, k.tcpGbps)}${tapvsFlagsNote()}` });
     out.push({
       name: `e2e ${M}: UDP 64 B delivered, tapvs`,
       value: Math.round(t.udpDelivered!),

@@ -17,7 +17,7 @@
 //   node --import tsx bench/e2e6.ts [nat] [dr] [tun]
 import { fileURLToPath } from 'node:url';
 import type { BenchResult } from './types.js';
-import { E2E_NICE as NICE, labEnv as env, labDownSync, liveLabs, missingTools, ratio, sh, withLabs } from './lab-shell.js';
+import { labTapvsArgs, tapvsFlagsNote, labEnv as env, labDownSync, liveLabs, missingTools, ratio, sh, withLabs } from './lab-shell.js';
 
 const repo = fileURLToPath(new URL('..', import.meta.url));
 const labRoot = process.env.TAPVS_LAB_DIR ?? '/tmp/tapvs-lab';
@@ -41,8 +41,7 @@ async function up(director: Director, mode: Mode, id: string): Promise<Record<st
     await sh('bash', [`${repo}/netns/kernel-peer.sh`, 'up', mode, id], 60000);
   } else {
     await sh('bash', [`${repo}/netns/lab.sh`, 'up', mode, id], 60000);
-    const nice = NICE === '' ? '' : ` "$LAB_DIR/tapvs.conf" --nice ${NICE}`;
-    await sh('bash', ['-c', `source netns/lib.sh; export LAB_ID=${id} LAB_DIR=${labRoot}/${id}; lab_conf rr >/dev/null && lab_tapvs${nice}`], 60000);
+    await sh('bash', ['-c', `source netns/lib.sh; export LAB_ID=${id} LAB_DIR=${labRoot}/${id}; lab_conf rr >/dev/null && lab_tapvs${labTapvsArgs()}`], 60000);
   }
   return env(id);
 }
@@ -96,7 +95,7 @@ function rows(mode: Mode, t: Figures, k: Figures): BenchResult[] {
   if (t.missing) {
     out.push({ name: `e2e ${M}: tapvs`, value: 0, unit: '', note: t.missing });
   } else {
-    out.push({ name: `e2e ${M}: TCP tapvs`, value: t.tcpGbps!, unit: 'Gb/s', note: `${ratio(t.tcpGbps, k.tcpGbps)}${NICE === '' ? '' : `; tapvs --nice ${NICE}`}` });
+    out.push({ name: `e2e ${M}: TCP tapvs`, value: t.tcpGbps!, unit: 'Gb/s', note: `${ratio(t.tcpGbps, k.tcpGbps)}${tapvsFlagsNote()}` });
     out.push({
       name: `e2e ${M}: UDP 64 B delivered, tapvs`, value: Math.round(t.udpDelivered!), unit: 'packets/s',
       note: `${ratio(t.udpDelivered, k.udpDelivered)}; client offered ${Math.round(t.udpOffered! / 1000)} k/s`,

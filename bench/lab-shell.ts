@@ -20,6 +20,21 @@ const labRoot = process.env.TAPVS_LAB_DIR ?? '/tmp/tapvs-lab';
  */
 export const E2E_NICE = process.env.TAPVS_E2E_NICE ?? '-5';
 
+/** tapvs's --tx-thread in the e2e benches: TAPVS_E2E_TX_THREAD=off measures it without the writer thread. */
+export const E2E_TX_THREAD = process.env.TAPVS_E2E_TX_THREAD ?? 'auto';
+
+/** What lab_tapvs is given: the lab's config, then the flags above that differ from tapvs's defaults. */
+export function labTapvsArgs(): string {
+  const flags = [E2E_NICE === '' ? '' : `--nice ${E2E_NICE}`, E2E_TX_THREAD === 'auto' ? '' : `--tx-thread ${E2E_TX_THREAD}`].filter(Boolean);
+  return flags.length === 0 ? '' : ` "$LAB_DIR/tapvs.conf" ${flags.join(' ')}`;
+}
+
+/** The same flags for a result's note ('' when none). */
+export function tapvsFlagsNote(): string {
+  const a = labTapvsArgs();
+  return a === '' ? '' : `; tapvs${a.replace(' "$LAB_DIR/tapvs.conf"', '')}`;
+}
+
 /** Labs that are up right now, so a signal or a crash can take them down. */
 export const liveLabs = new Set<string>();
 
@@ -29,6 +44,7 @@ export const liveLabs = new Set<string>();
  */
 export async function withLabs<T>(run: () => Promise<T>): Promise<T> {
   if (E2E_NICE !== '' && !/^-?\d{1,2}$/.test(E2E_NICE)) throw new Error(`TAPVS_E2E_NICE=${E2E_NICE}: an integer (or empty)`);
+  if (E2E_TX_THREAD !== 'auto' && E2E_TX_THREAD !== 'off') throw new Error(`TAPVS_E2E_TX_THREAD=${E2E_TX_THREAD}: auto or off`);
   const downAll = (): void => { for (const id of [...liveLabs]) labDownSync(id); };
   const onSignal = (sig: NodeJS.Signals): void => {
     downAll();

@@ -5,10 +5,13 @@ import { describeServices, loadKeepalived } from '../control/keepalived/index.js
 const USAGE = `tapvs — a Linux Virtual Server director in TypeScript
 
 usage:
-  tapvs run --config FILE [--trace] [--nice N] [--record IN.pcapng] [--record-sent OUT.pcapng]
-            [--record-events FILE] [--decisions FILE.jsonl] [--ui ADDR:PORT [--ui-lab LAB.json]]
+  tapvs run --config FILE [--trace] [--nice N] [--tx-thread auto|off] [--record IN.pcapng]
+            [--record-sent OUT.pcapng] [--record-events FILE] [--decisions FILE.jsonl]
+            [--ui ADDR:PORT [--ui-lab LAB.json]]
                                              run the director on its ports (TAP / pcap);
                                              --nice raises the I/O thread's priority;
+                                             --tx-thread off: TAP writes always inline (auto:
+                                             on a writer thread while the I/O thread is saturated);
                                              --record keeps every received frame (replayable)
                                              and every rule change in IN.events (or --record-events),
                                              --record-sent every frame sent;

@@ -12,7 +12,7 @@ import type { ConfigLoader } from '../control/reload.js';
 import type { DirectorConfig } from '../model/config.js';
 
 export async function runCommand(args: string[]): Promise<number> {
-  const { flags } = parseFlags(args, ['config', 'nice', 'record', 'record-sent', 'record-events', 'decisions', 'keepalived', 'ui', 'ui-lab']);
+  const { flags } = parseFlags(args, ['config', 'nice', 'record', 'record-sent', 'record-events', 'decisions', 'keepalived', 'ui', 'ui-lab', 'tx-thread']);
   if (typeof flags.config !== 'string') throw new Error('--config FILE is required (with --keepalived: the ports, VIPs and routes)');
   const log = makeLogger();
   if (typeof flags.nice === 'string') {
@@ -20,6 +20,8 @@ export async function runCommand(args: string[]): Promise<number> {
     if (!Number.isInteger(n) || n < -20 || n > 19) throw new Error(`--nice ${flags.nice}: an integer from -20 to 19`);
     setNice(n, log);
   }
+  const txThread = flags['tx-thread'] ?? 'auto';
+  if (txThread !== 'auto' && txThread !== 'off') throw new Error(`--tx-thread ${String(txThread)}: auto or off`);
   if (process.getuid && process.getuid() !== 0) {
     log.warn('not running as root: opening TAP devices will probably fail (EPERM)');
   }
@@ -43,7 +45,7 @@ export async function runCommand(args: string[]): Promise<number> {
   }
   const trace = teeSinks(flags.trace ? textTrace((l) => process.stdout.write(l + '\n')) : undefined, rec.trace, ui?.sink);
   const tap = rec.tap;
-  return runDirector({ cfg, configPath, log, trace, tap, ...(rec.watch ? { watch: rec.watch } : {}), ...(load ? { load } : {}), ...(ui ? { ui } : {}) });
+  return runDirector({ cfg, configPath, log, trace, tap, txThread, ...(rec.watch ? { watch: rec.watch } : {}), ...(load ? { load } : {}), ...(ui ? { ui } : {}) });
 }
 
 function keepalivedLoader(file: string, configPath: string): ConfigLoader {

@@ -23,6 +23,7 @@ import {
 } from '../wire/virtio-net.js';
 import { SoftwareOffload, completeChecksum, newSoftwareOffloadCounters, partialKeepable, tcp4PartialCsum, tcp6PartialCsum } from './vnet.js';
 import { tcpLayout } from './vnet-segment.js';
+import { TX_FULL, TX_QUEUED, type TxThread } from './tx-thread.js';
 
 const require = createRequire(import.meta.url);
 const ioctl = require('ioctl') as (fd: number, request: number, arg?: Buffer | number) => number;
@@ -71,6 +72,8 @@ export interface OpenTapOptions {
   netns?: string;
   /** Enslave the netdev to this bridge (in `netns` when given). */
   master?: string;
+  /** The writer thread that takes this port's writes while the forwarding thread is saturated. */
+  writer?: TxThread;
   /** Addresses (CIDR, e.g. "10.0.0.2/24") for the kernel side of the netdev. */
   addrs?: string[];
   /** MAC for the kernel side of the netdev ("02:00:..."). */
@@ -228,6 +231,8 @@ export class TapPort implements Port {
   private readonly hdr = newVnetHdr();
   private readonly saved = new Uint8Array(VNET_HDR_LEN);
   private tx: Uint8Array | undefined;
+  private readonly writer: TxThread | undefined;
+  private readonly slot: number = -1;
   /** Cuts super-frames and finishes checksums where the kernel will not: segments get a zero header in front when this port offloads. */
   private readonly soft: SoftwareOffload;
 
@@ -241,7 +246,20 @@ export class TapPort implements Port {
     readonly netns: string | undefined,
     /** Opened with IFF_VNET_HDR and TSO: every frame read or written has a virtio_net_hdr in front. */
     readonly offload = false,
+    /** Where writes go while the forwarding thread is saturated (tx-thread.ts); undefined: always inline. */
+    writer?: TxThread,
   ) {
+    const slot = writer?.attach() ?? -1;
+    if (writer && slot >= 0) {
+      this.writer = writer;
+      this.slot = slot;
+      // the worker counts what it wrote and failed to write; the port's figures add them in
+      const c = this.counters;
+      let frames = 0;
+      let errors = 0;
+      Object.defineProperty(c, 'txFrames', { enumerable: true, get: () => frames + writer.sent(slot), set: (v: number) => { frames = v - writer.sent(slot); } });
+      Object.defineProperty(c, 'txErrors', { enumerable: true, get: () => errors + writer.failed(slot), set: (v: number) => { errors = v - writer.failed(slot); } });
+    }
     this.mac = mac;
     this.mtu = mtu;
     this.offloadOff = offload ? undefined : 'offload=none in the config: frames are cut and checksummed in software';
@@ -284,6 +302,15 @@ export class TapPort implements Port {
   }
 
   private write(buf: Uint8Array, off: number, len: number): void {
+    const w = this.writer;
+    if (w !== undefined) {
+      const r = w.take(this.fd, this.slot, buf, off, len);
+      if (r === TX_QUEUED) return; // the worker counts it, sent or failed
+      if (r === TX_FULL) {
+        this.counters.txErrors++;
+        return;
+      }
+    }
     try {
       fs.writeSync(this.fd, buf, off, len);
       this.counters.txFrames++;
@@ -291,6 +318,7 @@ export class TapPort implements Port {
       // EIO while the link is down, EINVAL for a runt frame, ...: counted, never fatal
       this.counters.txErrors++;
     }
+    if (w !== undefined) w.wrote();
   }
 
   /**
@@ -450,6 +478,8 @@ export class TapPort implements Port {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    // the worker may still hold frames for this descriptor: its number must not be reused under them
+    if (this.writer) await this.writer.drain();
     if (this.reader) {
       await this.reader.stop();
     } else {
@@ -500,7 +530,7 @@ export function openTap(opts: OpenTapOptions): TapPort {
     for (const addr of opts.addrs ?? []) ip(['addr', 'add', addr, 'dev', opened.device], ns);
     if (opts.up ?? true) ip(['link', 'set', 'dev', opened.device, 'up'], ns);
     const mtu = opts.mtu ?? linkMtu(opened.device, ns);
-    return new TapPort(opts.name, opened.device, fd, mac, mtu, ns, offload);
+    return new TapPort(opts.name, opened.device, fd, mac, mtu, ns, offload, opts.writer);
   } catch (err) {
     // closing the only descriptor removes the device we just created
     fs.closeSync(fd);

@@ -13,6 +13,7 @@ import type { RuleWatcher } from '../control/rule-log.js';
 import type { ConfigLoader } from '../control/reload.js';
 import { portNow, type Port } from '../io/port.js';
 import { openTap } from '../io/tap.js';
+import { TxThread } from '../io/tx-thread.js';
 import type { TraceSink } from '../trace/events.js';
 import type { Logger } from './log.js';
 
@@ -45,11 +46,11 @@ export async function loadPortModules(cfg: Pick<DirectorConfig, 'ports'>): Promi
   if (!pcapPorts && cfg.ports.some((p) => p.kind === 'pcap')) pcapPorts = await import('../io/pcap-port.js');
 }
 
-export function openPort(p: PortConfig): Port {
+export function openPort(p: PortConfig, writer?: TxThread): Port {
   const device = p.device ?? p.name;
   if (p.kind === 'tap') {
     return openTap({
-      name: p.name, device, create: true, up: true, mtu: p.mtu, txQueueLen: TAP_TX_QUEUE_LEN, netns: p.netns, master: p.bridge, offload: p.offload,
+      name: p.name, device, create: true, up: true, mtu: p.mtu, txQueueLen: TAP_TX_QUEUE_LEN, netns: p.netns, master: p.bridge, offload: p.offload, writer,
     });
   }
   if (p.kind === 'pcap') {
@@ -73,8 +74,14 @@ export function portOffload(p: PortConfig, port: Port): { offload: 'tso' | 'off'
 export interface LiveOptions {
   trace?: TraceSink;
   /** Makes each port; tests pass one that builds memory ports. */
-  open?: (p: PortConfig) => Port;
+  open?: (p: PortConfig, writer?: TxThread) => Port;
   tap?: FrameTap;
+  /**
+   * 'auto' (the default): TAP writes go to a writer thread while they take a
+   * large share of the forwarding thread's time (io/tx-thread.ts); 'off':
+   * always written inline.
+   */
+  txThread?: 'auto' | 'off';
 }
 
 /** A running director on real devices; `stop()` closes every port (removing the TAPs it created). */
@@ -89,6 +96,8 @@ export class LiveDirector {
   private stopped = false;
   private estimating = false;
   private readonly tap: FrameTap | undefined;
+  /** The writer thread the TAP ports share, when on. */
+  readonly writer: TxThread | undefined;
 
   /** `cfg` is the config in force: a successful reload replaces it (never its ports, VIPs or routes). */
   constructor(public cfg: DirectorConfig, readonly log: Logger, opts: LiveOptions = {}) {
@@ -103,9 +112,10 @@ export class LiveDirector {
     this.director = new Director(cfg, { send }, { trace: opts.trace });
     this.ha = new HaRuntime(this.director, cfg.ha ?? emptyHaConfig(), portNow, log, (i) => this.ports[i]?.counters.txErrors ?? 0);
     const open = opts.open ?? openPort;
+    this.writer = (opts.txThread ?? 'auto') === 'auto' && !opts.open && cfg.ports.some((p) => p.kind === 'tap') ? new TxThread() : undefined;
     try {
       for (const p of cfg.ports) {
-        const port = open(p);
+        const port = open(p, this.writer);
         this.ports.push(port);
         // offload as the port runs it: TAPs on unless offload=none (or the kernel refused it); other
         // kinds cut and finish in software what they send; when off, the log says why
@@ -168,6 +178,7 @@ export class LiveDirector {
 
   private async closePorts(): Promise<void> {
     await Promise.all(this.ports.map((p) => p.close().catch(() => undefined)));
+    await this.writer?.stop();
   }
 
   async stop(): Promise<void> {
