@@ -36,6 +36,8 @@ export interface MetricsSource {
   health?: () => readonly HealthStateLike[];
   /** The HA pair (VRRP instances, sync daemons). */
   ha?: HaRuntime;
+  /** The writer thread, when on (io/tx-thread.ts). */
+  writer?: { readonly active: boolean; readonly counters: { readonly handed: number; readonly ringFull: number; readonly handOffs: number } };
 }
 
 const VRRP_STATES = ['init', 'backup', 'master', 'fault'] as const;
@@ -318,6 +320,13 @@ export function renderMetrics(src: MetricsSource): string {
       x.add('tapvs_port_tx_gso_frames_total', 'counter', 'TCP super-frames sent whole (offload=tso).', labels, off.txGso ?? 0);
       x.add('tapvs_port_tx_segmented_frames_total', 'counter', 'Super-frames cut into segments in software.', labels, off.txSegmented ?? 0);
     }
+  }
+  const w = src.writer;
+  if (w) {
+    x.add('tapvs_tx_thread_active', 'gauge', 'Whether TAP writes are being handed to the writer thread now (1) or written inline (0).', {}, w.active ? 1 : 0);
+    x.add('tapvs_tx_thread_frames_total', 'counter', 'Frames handed to the writer thread.', {}, w.counters.handed);
+    x.add('tapvs_tx_thread_ring_full_total', 'counter', "Frames refused because the writer thread's ring was full (also in the port's tx errors).", {}, w.counters.ringFull);
+    x.add('tapvs_tx_thread_handoffs_total', 'counter', 'Times the director began handing writes off (a window in which writes held the thread).', {}, w.counters.handOffs);
   }
   return x.text();
 }

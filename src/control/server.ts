@@ -15,7 +15,7 @@ import { execIpvsadm } from './ipvsadm-exec.js';
 import { parseIpvsadmArgs } from './ipvsadm-args.js';
 import { answerLookup } from './ipvsadm-names.js';
 import { changesRules } from './live-rules.js';
-import { renderMetrics, startMetricsServer, type MetricsServer } from './metrics.js';
+import { renderMetrics, startMetricsServer, type MetricsServer, type MetricsSource } from './metrics.js';
 import { reloadConfigAsync, type ConfigLoader, type ReloadResult } from './reload.js';
 import { Preparer } from './prepare.js';
 import type { PreparedRestore } from './prepare-core.js';
@@ -36,6 +36,8 @@ export interface ControlTarget {
   cfg: DirectorConfig;
   /** The HA pair (VRRP, sync daemons), when the director runs one. */
   readonly ha?: HaRuntime;
+  /** The writer thread, when on: its figures go to /metrics. */
+  readonly writer?: MetricsSource['writer'];
 }
 
 export interface ControlPlane {
@@ -163,7 +165,7 @@ export async function startControlPlane(
     log.info({ socket: socket.path }, 'control socket listening');
     if (cfg.options.metricsListen) {
       metrics = await startMetricsServer(cfg.options.metricsListen, () =>
-        renderMetrics({ director: live.director, ports: live.ports, health: health ? () => health!.states() : undefined, ha: live.ha }));
+        renderMetrics({ director: live.director, ports: live.ports, health: health ? () => health!.states() : undefined, ha: live.ha, writer: live.writer }));
       log.info({ listen: `${metrics.address.host}:${metrics.address.port}` }, 'metrics at /metrics');
     }
   } catch (e) {

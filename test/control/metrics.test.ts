@@ -179,6 +179,18 @@ describe('metrics', () => {
     expect(value(samples, 'tapvs_port_tx_segmented_frames_total', { port: first!.name })).toBe(2);
     expect(samples.filter((x) => x.name === 'tapvs_port_rx_gso_frames_total')).toHaveLength(1);
   });
+
+  it("shows the writer thread's figures when it runs, and none without it", async () => {
+    const r = rig = await new LiveRig().start();
+    const writer = { active: true, counters: { handed: 1234, ringFull: 5, handOffs: 3 } };
+    const samples = parseExposition(renderMetrics({ director: r.director, ports: r.live.ports, writer }));
+    expect(value(samples, 'tapvs_tx_thread_active')).toBe(1);
+    expect(value(samples, 'tapvs_tx_thread_frames_total')).toBe(1234);
+    expect(value(samples, 'tapvs_tx_thread_ring_full_total')).toBe(5);
+    expect(value(samples, 'tapvs_tx_thread_handoffs_total')).toBe(3);
+    const none = parseExposition(renderMetrics({ director: r.director, ports: r.live.ports }));
+    expect(none.some((x) => x.name.startsWith('tapvs_tx_thread_'))).toBe(false);
+  });
 });
 
 describe('metrics endpoint start', () => {

@@ -5,7 +5,8 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openTap, type TapPort } from '../../src/io/tap.js';
-import { TxThread } from '../../src/io/tx-thread.js';
+import { MachineIdle } from '../../src/io/machine-idle.js';
+import { TxThread, type IdleSource } from '../../src/io/tx-thread.js';
 import { ipv4, udpFrame } from '../netns-helpers/frames.js';
 import { addNetns, delNetns, run, uniqueName } from '../netns-helpers/ns.js';
 
@@ -58,6 +59,9 @@ async function kernelMac(ns: string, device: string): Promise<number> {
   return Number.parseInt(j[0]!.address.replaceAll(':', ''), 16);
 }
 
+/** A machine that always has (or never has) a core to spare. */
+const fixedIdle = (share: number): IdleSource => ({ share: () => share, restart: () => undefined, close: () => undefined });
+
 describe('writer thread (TAP writes handed off while the thread is saturated)', () => {
   const namespaces: string[] = [];
   const ports: TapPort[] = [];
@@ -72,7 +76,7 @@ describe('writer thread (TAP writes handed off while the thread is saturated)', 
     const ns = uniqueName('w');
     namespaces.push(ns);
     addNetns(ns);
-    const writer = new TxThread();
+    const writer = new TxThread({ idle: fixedIdle(0.5) });
     writers.push(writer);
     const device = `tv${process.pid % 100000}x`;
     const port = openTap({ name: 'x', device, netns: ns, addrs: ['10.78.0.2/24'], writer });
@@ -123,7 +127,7 @@ describe('writer thread (TAP writes handed off while the thread is saturated)', 
   });
 
   it("counts the worker's failed writes as the port's transmit errors", async () => {
-    const writer = new TxThread();
+    const writer = new TxThread({ idle: fixedIdle(0.5) });
     writers.push(writer);
     const device = `tv${process.pid % 100000}y`;
     // link down: every write fails with EIO, inline or on the worker
@@ -137,5 +141,77 @@ describe('writer thread (TAP writes handed off while the thread is saturated)', 
     expect(port.counters.txFrames).toBe(0);
     await port.close();
     expect(readFileSync('/proc/net/dev', 'utf8')).not.toContain(`${device}:`);
+  });
+
+  it('keeps writing inline when the machine has no idle CPU to give the worker', async () => {
+    const writer = new TxThread({ idle: fixedIdle(0.01) });
+    writers.push(writer);
+    const device = `tv${process.pid % 100000}z`;
+    const port = openTap({ name: 'z', device, up: false, writer });
+    ports.push(port);
+    const frame = new Uint8Array(60);
+    for (let i = 0; i < FRAMES; i++) port.send(frame, 0, frame.length);
+    expect(writer.counters.handOffs).toBe(0);
+    expect(writer.counters.handed).toBe(0);
+    expect(port.counters.txErrors).toBe(FRAMES);
+  });
+
+  it('writes a super-frame inline while the ring is empty, and behind the ring while it is not', async () => {
+    const ns = uniqueName('s');
+    namespaces.push(ns);
+    addNetns(ns);
+    const writer = new TxThread({ idle: fixedIdle(0.5) });
+    writers.push(writer);
+    const device = `tv${process.pid % 100000}s`;
+    const port = openTap({ name: 's', device, netns: ns, addrs: ['10.79.0.2/24'], mtu: 9000, offload: 'none', writer });
+    ports.push(port);
+    const dmac = await kernelMac(ns, device);
+    const small = udpFrame({ dmac, smac: 0x020000790001, src: ipv4('10.79.0.1'), dst: ipv4('10.79.0.2'), sport: 4000, dport: PORT, payload: new Uint8Array(18) });
+    const big = udpFrame({ dmac, smac: 0x020000790001, src: ipv4('10.79.0.1'), dst: ipv4('10.79.0.2'), sport: 4000, dport: PORT, payload: new Uint8Array(4000) });
+    for (let i = 0; i < FRAMES; i++) port.send(small, 0, small.length);
+    expect(writer.active).toBe(true);
+    // the ring still holds small frames: the big one queues behind them
+    const before = writer.counters.handed;
+    port.send(big, 0, big.length);
+    expect(writer.counters.handed).toBe(before + 1);
+    expect(await writer.drain()).toBe(true);
+    // drained, still handing off: big frames now go straight out, small ones to the worker
+    port.send(big, 0, big.length);
+    expect(writer.counters.handed).toBe(before + 1);
+    expect(await writer.drain()).toBe(true);
+    expect(port.counters.txFrames).toBe(FRAMES + 2);
+  });
+});
+
+describe('machine idle share (/proc/stat)', () => {
+  it('gives the idle + iowait share of the ticks between two samples, none before a period is complete', async () => {
+    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const dir = mkdtempSync('/tmp/tapvs-idle-');
+    const file = `${dir}/stat`;
+    const line = (user: number, idle: number, iowait: number) => `cpu  ${user} 0 100 ${idle} ${iowait} 0 0 0 0 0\ncpu0 1 2 3 4 5 6 7 8 9 10\n`;
+    writeFileSync(file, line(1000, 5000, 0));
+    const m = new MachineIdle(file);
+    expect(m.share(0)).toBe(-1); // the first ask starts a period
+    writeFileSync(file, line(1300, 5080, 20));
+    expect(m.share(10)).toBe(-1); // under IDLE_PERIOD_MS: still none
+    expect(m.share(60)).toBeCloseTo(100 / 400, 6);
+    writeFileSync(file, line(1300, 5180, 20));
+    expect(m.share(120)).toBeCloseTo(1, 6);
+    m.restart(130);
+    expect(m.share(131)).toBe(-1);
+    writeFileSync(file, line(1400, 5180, 20));
+    expect(m.share(1000)).toBe(-1); // nobody asked for too long: stale, a new period
+    m.close();
+    expect(new MachineIdle(`${dir}/missing`).share(0)).toBe(1);
+  });
+
+  it('reads the real /proc/stat', async () => {
+    const m = new MachineIdle();
+    m.share(0);
+    await new Promise((r) => setTimeout(r, 150)); // 15+ clock ticks per CPU
+    const s = m.share(150);
+    expect(s).toBeGreaterThanOrEqual(0);
+    expect(s).toBeLessThanOrEqual(1);
+    m.close();
   });
 });
