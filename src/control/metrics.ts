@@ -37,7 +37,7 @@ export interface MetricsSource {
   /** The HA pair (VRRP instances, sync daemons). */
   ha?: HaRuntime;
   /** The writer thread, when on (io/tx-thread.ts). */
-  writer?: { readonly active: boolean; readonly counters: { readonly handed: number; readonly ringFull: number; readonly handOffs: number } };
+  writer?: { readonly active: boolean; readonly counters: { readonly handed: number; readonly ringFull: number; readonly handOffs: number; readonly probes: number; readonly backoffs: number } };
 }
 
 const VRRP_STATES = ['init', 'backup', 'master', 'fault'] as const;
@@ -326,7 +326,9 @@ export function renderMetrics(src: MetricsSource): string {
     x.add('tapvs_tx_thread_active', 'gauge', 'Whether TAP writes are being handed to the writer thread now (1) or written inline (0).', {}, w.active ? 1 : 0);
     x.add('tapvs_tx_thread_frames_total', 'counter', 'Frames handed to the writer thread.', {}, w.counters.handed);
     x.add('tapvs_tx_thread_ring_full_total', 'counter', "Frames refused because the writer thread's ring was full (also in the port's tx errors).", {}, w.counters.ringFull);
-    x.add('tapvs_tx_thread_handoffs_total', 'counter', 'Times the director began handing writes off (a window in which writes held the thread).', {}, w.counters.handOffs);
+    x.add('tapvs_tx_thread_handoffs_total', 'counter', 'Hand-off periods begun (writes held the forwarding thread, or a probe found handing off paid).', {}, w.counters.handOffs);
+    x.add('tapvs_tx_thread_probes_total', 'counter', 'Inline probes made to see whether handing off pays.', {}, w.counters.probes);
+    x.add('tapvs_tx_thread_backoffs_total', 'counter', 'Probes after which hand-offs stopped for 10 s (handing off did not write more frames per ms).', {}, w.counters.backoffs);
   }
   return x.text();
 }

@@ -9,23 +9,16 @@
  * machine's other core a quarter idle (perf record -a -g). Handed to a
  * worker, those writes run beside the forwarding thread.
  *
- * When: a hand-off costs a copy into the ring and, when the worker sleeps, a
- * wake-up on the other core, which is latency a lightly loaded director
- * should not pay, and a second busy thread, which only helps when a core has
- * time to spare. So frames are handed off only while writes take a large
- * share of the forwarding thread's time (ON_SHARE of a WINDOW_MS window)
- * and the machine was at least IDLE_ON idle meanwhile; they are written
- * inline again once the worker's writes fall below OFF_SHARE of a window, or
- * after HAND_MAX_MS, to measure the idle share afresh, each time only with
- * the ring empty (frames of one port never overtake each other: one worker
- * writes them in ring order, and an inline write happens only with the ring
- * drained). An idle director stays inline and pays two clock reads per write.
+ * When: tx-policy.ts decides, window by window, from how much of the
+ * forwarding thread's time the writes take and whether handing off has been
+ * measured to pay.
  *
  * The worker is plain JavaScript evaluated from a string, so it runs the same
  * from the TypeScript sources (tsx) and from the compiled package.
  */
 import { Worker } from 'node:worker_threads';
 import { MachineIdle } from './machine-idle.js';
+import { HandOffPolicy, WINDOW_MS, type HandOffCounters, type HandOffTiming, type IdleSource, type WindowFacts } from './tx-policy.js';
 
 /** Ring bytes: 64 super-frames, or tens of thousands of small frames. */
 const RING_SIZE = 1 << 22;
@@ -44,16 +37,6 @@ const CTRL_BYTES = 64;
 const STATS_BYTES = 8 * (1 + 2 * TX_THREAD_SLOTS);
 const DATA_OFF = CTRL_BYTES + STATS_BYTES;
 
-/** Decisions are made over windows of this many ms of wall time. */
-export const WINDOW_MS = 2;
-/** Hand off once inline writes took more than this share of a window. */
-export const ON_SHARE = 0.3;
-/** Back inline once the worker's writes took less than this share of a window. */
-export const OFF_SHARE = 0.1;
-/** Hand off only while the machine had at least this share of its CPU time idle, measured with writes inline. */
-export const IDLE_ON = 0.05;
-/** After this long handing off, writes go inline again for a while, so the idle share is measured afresh. */
-export const HAND_MAX_MS = 1000;
 /**
  * Larger frames (TCP super-frames) are written inline whenever the ring is
  * empty: copying 64 KB into the ring costs the forwarding thread about what
@@ -107,20 +90,15 @@ export const TX_INLINE = 0;
 export const TX_QUEUED = 1;
 export const TX_FULL = 2;
 
-export interface TxThreadCounters {
+export interface TxThreadCounters extends HandOffCounters {
   /** Frames handed to the worker. */
   handed: number;
   /** Frames refused because the ring was full (the port counts them as transmit errors). */
   ringFull: number;
-  /** Times the director switched to handing off (a saturated window). */
-  handOffs: number;
 }
 
-/** What the writer asks of machine-idle.ts. */
-export type IdleSource = Pick<MachineIdle, 'share' | 'restart' | 'close'>;
-
 export class TxThread {
-  readonly counters: TxThreadCounters = { handed: 0, ringFull: 0, handOffs: 0 };
+  readonly counters: TxThreadCounters = { handed: 0, ringFull: 0, handOffs: 0, probes: 0, backoffs: 0 };
   private readonly sab = new SharedArrayBuffer(DATA_OFF + RING_SIZE);
   private readonly ctrl = new Int32Array(this.sab, 0, CTRL_BYTES / 4);
   private readonly stats = new Float64Array(this.sab, CTRL_BYTES, STATS_BYTES / 8);
@@ -130,8 +108,6 @@ export class TxThread {
   private readonly exited: Promise<void>;
   private head = 0;
   private slots = 0;
-  /** Handing off now (else writing inline). */
-  private handing = false;
   private windowStart = 0;
   /** Inline write time in this window, ms. */
   private inlineBusy = 0;
@@ -139,18 +115,20 @@ export class TxThread {
   private workerBusyAt = 0;
   private writeStart = 0;
   private dead = false;
-  private handingSince = 0;
-  private readonly idle: IdleSource;
+  /** Frames written so far, handed off or inline (refused ones not). */
+  private writes = 0;
+  private readonly policy: HandOffPolicy;
+  private readonly facts: WindowFacts = { span: 0, inlineBusy: 0, workerBusy: 0, writes: 0, drained: true };
 
-  /** `idle`: where the machine's idle share comes from (tests give a fixed one). */
-  constructor(opts: { idle?: IdleSource } = {}) {
-    this.idle = opts.idle ?? new MachineIdle();
+  /** `idle`: where the machine's idle share comes from (tests give a fixed one); `timing`: tests shorten it. */
+  constructor(opts: { idle?: IdleSource; timing?: Partial<HandOffTiming> } = {}) {
+    this.policy = new HandOffPolicy(opts.idle ?? new MachineIdle(), this.counters, opts.timing);
     this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { sab: this.sab, size: RING_SIZE } });
     this.worker.unref();
     this.exited = new Promise((resolve) => this.worker.once('exit', () => {
       // stopped, or crashed: whatever is left in the ring is lost, and every port writes inline from now on
       this.dead = true;
-      this.handing = false;
+      this.policy.stop();
       resolve();
     }));
     this.worker.on('error', () => { /* seen as the exit above */ });
@@ -174,7 +152,7 @@ export class TxThread {
 
   /** Whether frames are being handed off now. */
   get active(): boolean {
-    return this.handing;
+    return this.policy.handing;
   }
 
   /**
@@ -183,8 +161,9 @@ export class TxThread {
    */
   take(fd: number, slot: number, buf: Uint8Array, off: number, len: number): number {
     const now = performance.now();
-    if (now - this.windowStart >= WINDOW_MS && !this.dead) this.decide(now);
-    if (!this.handing || (len > SMALL_FRAME && this.drained())) {
+    if (now - this.windowStart >= WINDOW_MS && !this.dead) this.endWindow(now);
+    if (!this.policy.handing || (len > SMALL_FRAME && this.drained())) {
+      this.writes++;
       this.writeStart = now;
       return TX_INLINE;
     }
@@ -196,20 +175,15 @@ export class TxThread {
     this.inlineBusy += performance.now() - this.writeStart;
   }
 
-  private decide(now: number): void {
-    const span = now - this.windowStart;
+  private endWindow(now: number): void {
     const workerBusy = this.stats[0]!;
-    if (this.handing) {
-      const quiet = (workerBusy - this.workerBusyAt) / span < OFF_SHARE;
-      if ((quiet || now - this.handingSince > HAND_MAX_MS) && this.drained()) {
-        this.handing = false;
-        this.idle.restart(now);
-      }
-    } else if (this.inlineBusy / span > ON_SHARE && this.idle.share(now) >= IDLE_ON) {
-      this.handing = true;
-      this.handingSince = now;
-      this.counters.handOffs++;
-    }
+    const f = this.facts;
+    f.span = now - this.windowStart;
+    f.inlineBusy = this.inlineBusy;
+    f.workerBusy = workerBusy - this.workerBusyAt;
+    f.writes = this.writes;
+    f.drained = this.drained();
+    this.policy.decide(now, f);
     this.windowStart = now;
     this.inlineBusy = 0;
     this.workerBusyAt = workerBusy;
@@ -238,6 +212,7 @@ export class TxThread {
     Atomics.store(this.ctrl, HEAD, this.head);
     if (Atomics.load(this.ctrl, SLEEPING) !== 0) Atomics.notify(this.ctrl, HEAD);
     this.counters.handed++;
+    this.writes++;
     return TX_QUEUED;
   }
 
@@ -268,7 +243,7 @@ export class TxThread {
   /** Drains, then stops the worker. */
   async stop(): Promise<void> {
     await this.drain();
-    this.idle.close();
+    this.policy.close();
     Atomics.store(this.ctrl, STOP, 1);
     Atomics.notify(this.ctrl, HEAD);
     const exited = await Promise.race([this.exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 1000))]);

@@ -182,12 +182,14 @@ describe('metrics', () => {
 
   it("shows the writer thread's figures when it runs, and none without it", async () => {
     const r = rig = await new LiveRig().start();
-    const writer = { active: true, counters: { handed: 1234, ringFull: 5, handOffs: 3 } };
+    const writer = { active: true, counters: { handed: 1234, ringFull: 5, handOffs: 3, probes: 2, backoffs: 1 } };
     const samples = parseExposition(renderMetrics({ director: r.director, ports: r.live.ports, writer }));
     expect(value(samples, 'tapvs_tx_thread_active')).toBe(1);
     expect(value(samples, 'tapvs_tx_thread_frames_total')).toBe(1234);
     expect(value(samples, 'tapvs_tx_thread_ring_full_total')).toBe(5);
     expect(value(samples, 'tapvs_tx_thread_handoffs_total')).toBe(3);
+    expect(value(samples, 'tapvs_tx_thread_probes_total')).toBe(2);
+    expect(value(samples, 'tapvs_tx_thread_backoffs_total')).toBe(1);
     const none = parseExposition(renderMetrics({ director: r.director, ports: r.live.ports }));
     expect(none.some((x) => x.name.startsWith('tapvs_tx_thread_'))).toBe(false);
   });

@@ -6,7 +6,8 @@ import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openTap, type TapPort } from '../../src/io/tap.js';
 import { MachineIdle } from '../../src/io/machine-idle.js';
-import { TxThread, type IdleSource } from '../../src/io/tx-thread.js';
+import { TxThread } from '../../src/io/tx-thread.js';
+import { QUIET_MS, type IdleSource } from '../../src/io/tx-policy.js';
 import { ipv4, udpFrame } from '../netns-helpers/frames.js';
 import { addNetns, delNetns, run, uniqueName } from '../netns-helpers/ns.js';
 
@@ -104,11 +105,11 @@ describe('writer thread (TAP writes handed off while the thread is saturated)', 
     expect(port.counters.txErrors).toBe(0);
 
     // idle: the first write decides over a window in which the worker was still draining the
-    // burst, so it may still be handed off; one window later writes are inline again
-    await new Promise((r) => setTimeout(r, 20));
+    // burst, so it may still be handed off; once the worker has been quiet for QUIET_MS, inline
+    await new Promise((r) => setTimeout(r, QUIET_MS + 10));
     new DataView(frame.buffer).setUint32(seqAt, FRAMES);
     port.send(frame, 0, frame.length);
-    await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, QUIET_MS + 10));
     const handed = writer.counters.handed;
     new DataView(frame.buffer).setUint32(seqAt, FRAMES + 1);
     port.send(frame, 0, frame.length);

@@ -1,0 +1,183 @@
+/**
+ * When the writer thread takes the writes (tx-thread.ts asks at the end of
+ * each window; this file holds no ring and no thread, so its decisions are
+ * tested against a made-up timeline).
+ *
+ * A hand-off costs a copy into the ring and, when the worker sleeps, a
+ * wake-up on the other core, which is latency a lightly loaded director
+ * should not pay, and a second busy thread, which only helps when a core has
+ * time to spare. So frames are handed off only while writes take a large
+ * share of the forwarding thread's time (ON_SHARE of a WINDOW_MS window)
+ * and the machine was at least IDLE_ON idle meanwhile; they are written
+ * inline again once the worker's writes stay below OFF_SHARE for QUIET_MS.
+ * Whether a hand-off pays is then measured, not guessed: after TRIAL_MS
+ * (HAND_MAX_MS once a probe found it paying) of handing off, writes go
+ * inline for PROBE_MS, and unless the frames written per ms while handing
+ * off beat that by GAIN, hand-offs stop for BACKOFF_MS. (DR's short connections, whose bottleneck is the web server
+ * and the client, lost 12% with every saturated window handed off; NAT's,
+ * where tapvs is the bottleneck, gained 40%.) Each switch to inline waits
+ * for the ring to drain: frames of one port never overtake each other (one
+ * worker writes them in ring order, and an inline write happens only with
+ * the ring drained). An idle director stays inline and pays two clock reads
+ * per write.
+ */
+import type { MachineIdle } from './machine-idle.js';
+
+/** Decisions are made over windows of this many ms of wall time. */
+export const WINDOW_MS = 2;
+/** Hand off once inline writes took more than this share of a window. */
+export const ON_SHARE = 0.3;
+/** Back inline once the worker's writes took less than this share of every window for QUIET_MS. */
+export const OFF_SHARE = 0.1;
+/** See OFF_SHARE. */
+export const QUIET_MS = 50;
+/** Hand off only while the machine had at least this share of its CPU time idle, measured with writes inline. */
+export const IDLE_ON = 0.05;
+/** After this long handing off, writes go inline for PROBE_MS to see whether handing off pays. */
+export const HAND_MAX_MS = 2000;
+/**
+ * The same for a hand-off that no probe has found paying yet. Not shorter:
+ * NAT's short connections took hundreds of ms to speed up once handed off
+ * (a 300 ms trial measured +4%, a 1 s one +30-40%).
+ */
+export const TRIAL_MS = 1000;
+/** How long an inline probe lasts. */
+export const PROBE_MS = 100;
+/** Rates are counted from this long after a switch to handing off, and to a probe: the ramp is not the steady state. */
+export const HAND_SETTLE_MS = 300;
+/** See HAND_SETTLE_MS. */
+export const PROBE_SETTLE_MS = 50;
+/** Handing off must write this much more per ms than the probe did to go on. */
+export const GAIN = 0.05;
+/** After a hand-off that did not pay, none for this long. */
+export const BACKOFF_MS = 10_000;
+/** What the policy asks of machine-idle.ts. */
+export type IdleSource = Pick<MachineIdle, 'share' | 'restart' | 'close'>;
+
+/** The policy's timing; tests shorten it. */
+export interface HandOffTiming {
+  handMaxMs: number;
+  trialMs: number;
+  probeMs: number;
+  handSettleMs: number;
+  probeSettleMs: number;
+  backoffMs: number;
+}
+
+export interface HandOffCounters {
+  /** Hand-off periods begun (a saturated window, or a probe that found handing off paid). */
+  handOffs: number;
+  /** Inline probes made after a hand-off period. */
+  probes: number;
+  /** Probes after which hand-offs stopped for BACKOFF_MS (handing off did not write more per ms). */
+  backoffs: number;
+}
+
+/** One window, as the writer saw it. */
+export interface WindowFacts {
+  /** The window's length, ms. */
+  span: number;
+  /** Time spent in inline writes, ms. */
+  inlineBusy: number;
+  /** Time the worker spent writing, ms. */
+  workerBusy: number;
+  /** Frames written so far, handed off or inline (a running count). */
+  writes: number;
+  /** The ring is empty: a switch to inline cannot reorder frames. */
+  drained: boolean;
+}
+
+export class HandOffPolicy {
+  /** Handing off now (else writing inline). */
+  handing = false;
+  private handingSince = 0;
+  private writesAt = 0;
+  /** Since when writes are counted for the rate (a settle time after a switch); -1: not yet. */
+  private rateSince = -1;
+  private probing = false;
+  private probeSince = 0;
+  /** Writes per ms over the last hand-off period. */
+  private handRate = 0;
+  private blockedUntil = 0;
+  /** Since when the worker's writes have been under OFF_SHARE of every window; -1: they are not. */
+  private quietSince = -1;
+  /** The last probe found this run of hand-offs paying: the next period is HAND_MAX_MS, not TRIAL_MS. */
+  private proven = false;
+  private readonly timing: HandOffTiming;
+
+  constructor(
+    private readonly idle: IdleSource,
+    readonly counters: HandOffCounters,
+    timing: Partial<HandOffTiming> = {},
+  ) {
+    this.timing = {
+      handMaxMs: HAND_MAX_MS, trialMs: TRIAL_MS, probeMs: PROBE_MS, handSettleMs: HAND_SETTLE_MS, probeSettleMs: PROBE_SETTLE_MS, backoffMs: BACKOFF_MS, ...timing,
+    };
+  }
+
+  /** At the end of a window: whether the next one hands off (this.handing). */
+  decide(now: number, w: WindowFacts): void {
+    const t = this.timing;
+    if ((this.handing || this.probing) && this.rateSince < 0 && (this.handing ? now - this.handingSince >= t.handSettleMs : now - this.probeSince >= t.probeSettleMs)) {
+      this.rateSince = now;
+      this.writesAt = w.writes;
+    }
+    if (this.handing) {
+      if (w.workerBusy / w.span >= OFF_SHARE) this.quietSince = -1;
+      else if (this.quietSince < 0) this.quietSince = now - w.span;
+      const quiet = this.quietSince >= 0 && now - this.quietSince >= QUIET_MS;
+      const held = now - this.handingSince;
+      if ((quiet || held > (this.proven ? t.handMaxMs : t.trialMs)) && w.drained) {
+        this.handing = false;
+        if (quiet) {
+          this.proven = false;
+          this.idle.restart(now);
+        } else {
+          this.handRate = this.rate(now, w.writes);
+          this.probing = true;
+          this.probeSince = now;
+          this.rateSince = -1;
+          this.counters.probes++;
+        }
+      }
+    } else if (this.probing) {
+      if (now - this.probeSince >= t.probeMs) {
+        this.probing = false;
+        this.proven = this.handRate > this.rate(now, w.writes) * (1 + GAIN);
+        if (this.proven) {
+          this.handOff(now);
+        } else {
+          this.blockedUntil = now + t.backoffMs;
+          this.counters.backoffs++;
+          this.idle.restart(now);
+        }
+      }
+    } else if (now >= this.blockedUntil && w.inlineBusy / w.span > ON_SHARE && this.idle.share(now) >= IDLE_ON) {
+      this.handOff(now);
+    }
+  }
+
+  close(): void {
+    this.idle.close();
+  }
+
+  /** The worker is gone: inline from now on. */
+  stop(): void {
+    this.handing = false;
+    this.probing = false;
+    this.blockedUntil = Infinity;
+  }
+
+  private handOff(now: number): void {
+    this.handing = true;
+    this.handingSince = now;
+    this.rateSince = -1;
+    this.quietSince = -1;
+    this.counters.handOffs++;
+  }
+
+  /** Writes per ms since rateSince (0 when the period was too short to count). */
+  private rate(now: number, writes: number): number {
+    return this.rateSince >= 0 && now > this.rateSince ? (writes - this.writesAt) / (now - this.rateSince) : 0;
+  }
+}
