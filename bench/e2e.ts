@@ -34,6 +34,8 @@ const BUDGET_MS = 240_000;
 const HTTP_PORT = 8080;
 const LAT_RATE = 1000;
 const LAT_CONNS = 8;
+/** tapvs's /metrics in the labs (one lab at a time), for the writer thread's figures per phase. */
+const METRICS_PORT = 19000 + (process.pid % 1000);
 
 type Mode = 'nat' | 'dr' | 'tun';
 type Director = 'tapvs' | 'kernel';
@@ -55,6 +57,42 @@ interface Figures {
   httpMissing?: string;
   /** Why a figure is missing ("n/a (no ipip module)", an error). */
   missing?: string;
+  /** What tapvs's writer thread did in each phase (from /metrics). */
+  writer?: Partial<Record<Phase, WriterFigures>>;
+}
+
+type Phase = 'tcp' | 'udp' | 'cps' | 'lat';
+interface WriterFigures { handed: number; probes: number; backoffs: number }
+
+/** The writer thread's counters from tapvs's /metrics (undefined when it has none: --tx-thread off). */
+async function writerNow(): Promise<WriterFigures | undefined> {
+  try {
+    const text = await (await fetch(`http://127.0.0.1:${METRICS_PORT}/metrics`, { signal: AbortSignal.timeout(3000) })).text();
+    const get = (name: string) => Number(new RegExp(`^tapvs_tx_thread_${name}_total (\\S+)$`, 'm').exec(text)?.[1] ?? Number.NaN);
+    const w = { handed: get('frames'), probes: get('probes'), backoffs: get('backoffs') };
+    return Number.isNaN(w.handed) ? undefined : w;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Runs a phase and records what the writer did meanwhile (tapvs only). */
+async function phase<T>(f: Figures, director: Director, name: Phase, body: () => Promise<T>): Promise<T> {
+  const before = director === 'tapvs' ? await writerNow() : undefined;
+  const out = await body();
+  const after = before ? await writerNow() : undefined;
+  if (before && after) {
+    f.writer ??= {};
+    f.writer[name] = { handed: after.handed - before.handed, probes: after.probes - before.probes, backoffs: after.backoffs - before.backoffs };
+  }
+  return out;
+}
+
+function writerNote(f: Figures, name: Phase): string {
+  const w = f.writer?.[name];
+  if (!w) return '';
+  const k = w.handed >= 10_000 ? `${Math.round(w.handed / 1000)} k` : String(w.handed);
+  return `; writer thread: ${k} frames handed` + (w.probes || w.backoffs ? `, ${w.probes} probe${w.probes === 1 ? '' : 's'}, ${w.backoffs} backoff${w.backoffs === 1 ? '' : 's'}` : '');
 }
 
 async function up(director: Director, mode: Mode, id: string, offloadOff = false): Promise<Record<string, string>> {
@@ -71,7 +109,8 @@ async function up(director: Director, mode: Mode, id: string, offloadOff = false
     const web = [`-A -t ${e.LAB_VIP}:${HTTP_PORT} -s rr`, `-a -t ${e.LAB_VIP}:${HTTP_PORT} -r ${rs1}:${HTTP_PORT} ${flag} -w 1`];
     // lab_tapvs records tapvs's PID in the run, so lab_down stops it
     const off = offloadOff ? ` && sed -i 's/^port .*/& offload=none/' "$LAB_DIR/tapvs.conf"` : '';
-    const start = `source netns/lib.sh; export LAB_ID=${id} LAB_DIR=${labRoot}/${id}; lab_conf rr "$@" >/dev/null${off} && lab_tapvs${labTapvsArgs()}`;
+    const metrics = ` && echo "option metrics_listen 127.0.0.1:${METRICS_PORT}" >>"$LAB_DIR/tapvs.conf"`;
+    const start = `source netns/lib.sh; export LAB_ID=${id} LAB_DIR=${labRoot}/${id}; lab_conf rr "$@" >/dev/null${off}${metrics} && lab_tapvs${labTapvsArgs()}`;
     await sh('bash', ['-c', start, 'bash', ...web], 60000);
   }
   return env(id);
@@ -187,31 +226,30 @@ async function measure(director: Director, mode: Mode, id: string, deadline: num
     const e = await up(director, mode, id);
     const ns = e.LAB_CLIENT_NS!;
     const vip = e.LAB_VIP!;
-    const tcp = await iperf(ns, vip, []);
+    const f: Figures = {};
+    const tcp = await phase(f, director, 'tcp', () => iperf(ns, vip, []));
     await new Promise((r) => setTimeout(r, 300)); // let the server take the next test
     const drops0 = director === 'tapvs' ? await tapQueueDrops(e) : 0;
-    const udp = await iperf(ns, vip, ['-u', '-l', String(UDP_PAYLOAD), '-b', '0']);
+    const udp = await phase(f, director, 'udp', () => iperf(ns, vip, ['-u', '-l', String(UDP_PAYLOAD), '-b', '0']));
     const drops1 = director === 'tapvs' ? await tapQueueDrops(e) : 0;
     const rx = udp.sum_received ?? {};
     const secs = rx.seconds ?? SECONDS;
     const sent = udp.sum_sent?.packets ?? 0;
-    const f: Figures = {
-      tcpGbps: (tcp.sum_received?.bits_per_second ?? 0) / 1e9,
-      udpDelivered: (rx.bytes ?? 0) / UDP_PAYLOAD / secs,
-      udpOffered: sent / (udp.sum_sent?.seconds ?? secs),
-      udpTapDropShare: sent > 0 ? (drops1 - drops0) / sent : undefined,
-    };
+    f.tcpGbps = (tcp.sum_received?.bits_per_second ?? 0) / 1e9;
+    f.udpDelivered = (rx.bytes ?? 0) / UDP_PAYLOAD / secs;
+    f.udpOffered = sent / (udp.sum_sent?.seconds ?? secs);
+    f.udpTapDropShare = sent > 0 ? (drops1 - drops0) / sent : undefined;
     if (mode !== 'tun') {
       f.httpMissing = hasHttpTools();
       if (!f.httpMissing) {
         try {
           await startNginx(id);
-          const c = await cps(ns, vip);
+          const c = await phase(f, director, 'cps', () => cps(ns, vip));
           f.cps = c.cps;
           f.cpsErrors = c.errors;
           // let the short connections' last packets drain before the latency run
           await new Promise((r) => setTimeout(r, 500));
-          const l = await latency(ns, vip);
+          const l = await phase(f, director, 'lat', () => latency(ns, vip));
           f.latP50Us = l.p50;
           f.latP99Us = l.p99;
         } catch (err) {
@@ -263,14 +301,14 @@ function httpRows(mode: Mode, t: Figures, k: Figures): BenchResult[] {
       name: `e2e ${M}: HTTP new conns/s, ${who}`,
       value: Math.round(f.cps),
       unit: 'conn/s',
-      note: other ? `${ratio(f.cps, other.cps)}${errs}` : `wrk -c64, Connection: close${errs}`,
+      note: other ? `${ratio(f.cps, other.cps)}${errs}${writerNote(f, 'cps')}` : `wrk -c64, Connection: close${errs}`,
     });
     out.push({
       name: `e2e ${M}: HTTP p99 latency, ${who}`,
       value: f.latP99Us!,
       unit: 'us',
       note: `p50 ${f.latP50Us} us` + (other
-        ? (other.latP99Us ? `; p99 ${(f.latP99Us! / other.latP99Us).toFixed(2)}x kernel, p50 ${(f.latP50Us! / other.latP50Us!).toFixed(2)}x kernel` : '; no kernel figure')
+        ? (other.latP99Us ? `; p99 ${(f.latP99Us! / other.latP99Us).toFixed(2)}x kernel, p50 ${(f.latP50Us! / other.latP50Us!).toFixed(2)}x kernel` : '; no kernel figure') + writerNote(f, 'lat')
         : `; ${LAT_RATE}/s on ${LAT_CONNS} keep-alive conns`),
     });
   }
@@ -284,13 +322,13 @@ function rows(mode: Mode, t: Figures, k: Figures): BenchResult[] {
   if (t.missing) {
     out.push({ name: `e2e ${M}: tapvs`, value: 0, unit: '', note: t.missing });
   } else {
-    out.push({ name: `e2e ${M}: TCP tapvs`, value: t.tcpGbps!, unit: 'Gb/s', note: `${ratio(t.tcpGbps, k.tcpGbps)}${tapvsFlagsNote()}` });
+    out.push({ name: `e2e ${M}: TCP tapvs`, value: t.tcpGbps!, unit: 'Gb/s', note: `${ratio(t.tcpGbps, k.tcpGbps)}${tapvsFlagsNote()}${writerNote(t, 'tcp')}` });
     out.push({
       name: `e2e ${M}: UDP 64 B delivered, tapvs`,
       value: Math.round(t.udpDelivered!),
       unit: 'packets/s',
       note: `${ratio(t.udpDelivered, k.udpDelivered)}; client offered ${Math.round(t.udpOffered! / 1000)} k/s` +
-        (t.udpTapDropShare === undefined ? '' : `, ${(t.udpTapDropShare * 100).toFixed(0)}% dropped at the TAP queue`),
+        (t.udpTapDropShare === undefined ? '' : `, ${(t.udpTapDropShare * 100).toFixed(0)}% dropped at the TAP queue`) + writerNote(t, 'udp'),
     });
   }
   if (k.missing) {

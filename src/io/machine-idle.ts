@@ -10,8 +10,8 @@
  */
 import fs from 'node:fs';
 
-/** A sample spans at least this much wall time. */
-export const IDLE_PERIOD_MS = 50;
+/** A sample spans at least this much wall time: 20 clock ticks on two CPUs at USER_HZ 100, so one idle tick is 5%, not 10% as at 50 ms. */
+export const IDLE_PERIOD_MS = 100;
 /** A period longer than this (nobody asked meanwhile) says nothing about now: the sample starts again. */
 const STALE_MS = 4 * IDLE_PERIOD_MS;
 

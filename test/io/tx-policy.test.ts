@@ -121,6 +121,29 @@ describe('writer hand-off policy', () => {
     expect(t.counters.handOffs).toBe(2); // saturated again after the backoff: a new trial
   });
 
+  it('backs off when the machine had no idle CPU during the probe, however much faster handing off wrote', () => {
+    const t = new Timeline(idleOf(0.5)).run(WINDOW_MS, saturated(90, 60));
+    t.run(TRIAL_MS + 2 * WINDOW_MS, saturated(90, 60));
+    expect(t.counters.probes).toBe(1);
+    expect(t.idle.restarts).toBe(1); // the probe measures the idle share afresh, writes inline
+    t.idle.value = IDLE_ON - 0.01;
+    t.run(PROBE_MS + 2 * WINDOW_MS, saturated(90, 60));
+    expect(t.counters.backoffs).toBe(1);
+    expect(t.policy.handing).toBe(false);
+  });
+
+  it('ends a backoff early once the writes go quiet for QUIET_MS (another load follows)', () => {
+    const t = new Timeline(idleOf(0.5)).run(WINDOW_MS, saturated(62, 60));
+    t.run(TRIAL_MS + PROBE_MS + 4 * WINDOW_MS, saturated(62, 60));
+    expect(t.counters.backoffs).toBe(1);
+    // a pause shorter than QUIET_MS keeps the backoff
+    t.run(QUIET_MS - 10, idleLoad).run(100, saturated(80, 60));
+    expect(t.counters.handOffs).toBe(1);
+    t.run(QUIET_MS + 10, idleLoad).run(WINDOW_MS, saturated(80, 60));
+    expect(t.counters.handOffs).toBe(2);
+    expect(t.now).toBeLessThan(BACKOFF_MS);
+  });
+
   it('judges by the settled rates, not by the ramp after a switch', () => {
     // handing off writes nothing for its first 200 ms (the ramp), then 10% more than inline:
     // over the whole period it wrote less than inline, settled it pays

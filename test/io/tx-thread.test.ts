@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openTap, type TapPort } from '../../src/io/tap.js';
-import { MachineIdle } from '../../src/io/machine-idle.js';
+import { IDLE_PERIOD_MS, MachineIdle } from '../../src/io/machine-idle.js';
 import { TxThread } from '../../src/io/tx-thread.js';
 import { QUIET_MS, type IdleSource } from '../../src/io/tx-policy.js';
 import { ipv4, udpFrame } from '../netns-helpers/frames.js';
@@ -194,14 +194,14 @@ describe('machine idle share (/proc/stat)', () => {
     const m = new MachineIdle(file);
     expect(m.share(0)).toBe(-1); // the first ask starts a period
     writeFileSync(file, line(1300, 5080, 20));
-    expect(m.share(10)).toBe(-1); // under IDLE_PERIOD_MS: still none
-    expect(m.share(60)).toBeCloseTo(100 / 400, 6);
+    expect(m.share(IDLE_PERIOD_MS - 1)).toBe(-1); // under IDLE_PERIOD_MS: still none
+    expect(m.share(IDLE_PERIOD_MS + 5)).toBeCloseTo(100 / 400, 6);
     writeFileSync(file, line(1300, 5180, 20));
-    expect(m.share(120)).toBeCloseTo(1, 6);
-    m.restart(130);
-    expect(m.share(131)).toBe(-1);
+    expect(m.share(2 * IDLE_PERIOD_MS + 10)).toBeCloseTo(1, 6);
+    m.restart(2 * IDLE_PERIOD_MS + 20);
+    expect(m.share(2 * IDLE_PERIOD_MS + 21)).toBe(-1);
     writeFileSync(file, line(1400, 5180, 20));
-    expect(m.share(1000)).toBe(-1); // nobody asked for too long: stale, a new period
+    expect(m.share(20 * IDLE_PERIOD_MS)).toBe(-1); // nobody asked for too long: stale, a new period
     m.close();
     expect(new MachineIdle(`${dir}/missing`).share(0)).toBe(1);
   });
@@ -209,8 +209,8 @@ describe('machine idle share (/proc/stat)', () => {
   it('reads the real /proc/stat', async () => {
     const m = new MachineIdle();
     m.share(0);
-    await new Promise((r) => setTimeout(r, 150)); // 15+ clock ticks per CPU
-    const s = m.share(150);
+    await new Promise((r) => setTimeout(r, IDLE_PERIOD_MS + 50)); // 15+ clock ticks per CPU
+    const s = m.share(IDLE_PERIOD_MS + 50);
     expect(s).toBeGreaterThanOrEqual(0);
     expect(s).toBeLessThanOrEqual(1);
     m.close();
