@@ -64,6 +64,26 @@ describe('writer hand-off policy', () => {
     expect(t.counters.handOffs).toBe(1);
   });
 
+  it("measures the idle share from the load's start, not over the quiet before it", () => {
+    // a machine idle until the load starts at 1000 ms, then 0% idle; share() answers for the
+    // 100 ms since the last restart, -1 before they are complete
+    let restartedAt = 0;
+    const idle: Idle = {
+      value: 0, restarts: 0,
+      share: (now) => (now - restartedAt < 100 ? -1 : restartedAt >= 1000 ? 0 : now >= 1000 ? 0.5 : 1),
+      restart: (now) => { restartedAt = now; idle.restarts++; },
+      close: () => undefined,
+    };
+    const t = new Timeline(idle).run(1000, idleLoad).run(3000, saturated(80, 60));
+    expect(t.counters.handOffs).toBe(0);
+    // a pause under QUIET_MS is the same load; after a longer one the next load is measured afresh
+    const restarts = idle.restarts;
+    t.run(QUIET_MS - 10, idleLoad).run(100, saturated(80, 60));
+    expect(idle.restarts).toBe(restarts);
+    t.run(QUIET_MS + 10, idleLoad).run(WINDOW_MS, saturated(80, 60));
+    expect(idle.restarts).toBe(restarts + 1);
+  });
+
   it('does not hand off when the machine is busy, or before its idle share is known', () => {
     for (const share of [IDLE_ON - 0.01, -1]) {
       const t = new Timeline(idleOf(share)).run(5000, saturated(80, 60));
@@ -75,10 +95,11 @@ describe('writer hand-off policy', () => {
     const t = new Timeline(idleOf(0.5)).run(WINDOW_MS, saturated(80, 60));
     t.run(QUIET_MS + 20, { ...idleLoad, drained: false });
     expect(t.policy.handing).toBe(true);
+    const restarts = t.idle.restarts;
     t.run(WINDOW_MS, idleLoad);
     expect(t.policy.handing).toBe(false);
     expect(t.counters.probes).toBe(0);
-    expect(t.idle.restarts).toBe(1); // the idle share is measured afresh, with writes inline
+    expect(t.idle.restarts).toBe(restarts + 1); // the idle share is measured afresh, with writes inline
     // quiet, but not for QUIET_MS: still handing off
     const u = new Timeline(idleOf(0.5)).run(WINDOW_MS, saturated(80, 60));
     u.run(QUIET_MS - 10, idleLoad).run(WINDOW_MS, saturated(80, 60)).run(QUIET_MS - 10, idleLoad);
@@ -123,9 +144,10 @@ describe('writer hand-off policy', () => {
 
   it('backs off when the machine had no idle CPU during the probe, however much faster handing off wrote', () => {
     const t = new Timeline(idleOf(0.5)).run(WINDOW_MS, saturated(90, 60));
+    const restarts = t.idle.restarts;
     t.run(TRIAL_MS + 2 * WINDOW_MS, saturated(90, 60));
     expect(t.counters.probes).toBe(1);
-    expect(t.idle.restarts).toBe(1); // the probe measures the idle share afresh, writes inline
+    expect(t.idle.restarts).toBe(restarts + 1); // the probe measures the idle share afresh, writes inline
     t.idle.value = IDLE_ON - 0.01;
     t.run(PROBE_MS + 2 * WINDOW_MS, saturated(90, 60));
     expect(t.counters.backoffs).toBe(1);
