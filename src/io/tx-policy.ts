@@ -6,8 +6,8 @@
  * A hand-off costs a copy into the ring and, when the worker sleeps, a
  * wake-up on the other core: latency a lightly loaded director should not
  * pay. And a second busy thread only helps when a core has time to spare.
- * So frames are handed off only while inline writes take more than
- * ON_SHARE of a WINDOW_MS window and the machine was at least IDLE_ON idle
+ * So frames are handed off only while inline writes of small frames (the
+ * ones handed off: tx-thread.ts) take more than ON_SHARE of a WINDOW_MS window and the machine was at least IDLE_ON idle
  * since that load began; they are written inline again once the worker's
  * writes stay below OFF_SHARE for QUIET_MS.
  *
@@ -81,7 +81,7 @@ export interface HandOffCounters {
 export interface WindowFacts {
   /** The window's length, ms. */
   span: number;
-  /** Time spent in inline writes, ms. */
+  /** Time spent in inline writes of frames a hand-off would take (up to SMALL_FRAME), ms. */
   inlineBusy: number;
   /** Time the worker spent writing, ms. */
   workerBusy: number;

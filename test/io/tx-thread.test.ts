@@ -157,6 +157,18 @@ describe('writer thread (TAP writes handed off while the thread is saturated)', 
     expect(port.counters.txErrors).toBe(FRAMES);
   });
 
+  it('does not start handing off for large frames, which it would write inline anyway', async () => {
+    const writer = new TxThread({ idle: fixedIdle(0.5) });
+    writers.push(writer);
+    const device = `tv${process.pid % 100000}b`;
+    const port = openTap({ name: 'b', device, up: false, mtu: 9000, writer });
+    ports.push(port);
+    const big = new Uint8Array(4000);
+    for (let i = 0; i < FRAMES; i++) port.send(big, 0, big.length);
+    expect(writer.counters.handOffs).toBe(0);
+    expect(port.counters.txErrors).toBe(FRAMES);
+  });
+
   it('writes a super-frame inline while the ring is empty, and behind the ring while it is not', async () => {
     const ns = uniqueName('s');
     namespaces.push(ns);
