@@ -44,6 +44,13 @@ const DATA_OFF = CTRL_BYTES + STATS_BYTES;
  * super-frames, lost 10-25% handed off.
  */
 export const SMALL_FRAME = 2048;
+/**
+ * While writing inline, one write in this many is timed (and counts for
+ * this many): two clock reads on every write cost 64-byte UDP through NAT
+ * about 5% (75 k against 79 k datagrams/s, twelve runs each in one lab,
+ * the same with the clock reads left out). A power of two.
+ */
+const SAMPLE_EVERY = 8;
 /** How long the worker polls the ring before it sleeps: under load the next frame is microseconds away. */
 const SPIN_MS = 0.05;
 
@@ -115,6 +122,10 @@ export class TxThread {
   private workerBusyAt = 0;
   /** When the inline write take() asked for began; -1: a large frame's, not counted. */
   private writeStart = 0;
+  /** Inline writes since the last timed one (only its low bits are read). */
+  private unsampled = 0;
+  /** How many writes the timed one stands for: SAMPLE_EVERY while inline, 1 while handing off (each is timed). */
+  private weight = 1;
   private dead = false;
   /** Frames written so far, handed off or inline (refused ones not). */
   private writes = 0;
@@ -161,6 +172,16 @@ export class TxThread {
    * the caller writes it now and then calls wrote().
    */
   take(fd: number, slot: number, buf: Uint8Array, off: number, len: number): number {
+    if (!this.policy.handing) {
+      if ((++this.unsampled & (SAMPLE_EVERY - 1)) !== 0) {
+        this.writes++;
+        this.writeStart = -1;
+        return TX_INLINE;
+      }
+      this.weight = SAMPLE_EVERY;
+    } else {
+      this.weight = 1;
+    }
     const now = performance.now();
     if (now - this.windowStart >= WINDOW_MS && !this.dead) this.endWindow(now);
     if (!this.policy.handing || (len > SMALL_FRAME && this.drained())) {
@@ -176,7 +197,7 @@ export class TxThread {
 
   /** After an inline write that take() asked for. */
   wrote(): void {
-    if (this.writeStart >= 0) this.inlineBusy += performance.now() - this.writeStart;
+    if (this.writeStart >= 0) this.inlineBusy += (performance.now() - this.writeStart) * this.weight;
   }
 
   private endWindow(now: number): void {
