@@ -127,15 +127,20 @@ describe('writer thread (TAP writes handed off while the thread is saturated)', 
     expect(got.n).toBeGreaterThan(FRAMES * 0.9);
   });
 
-  it("counts the worker's failed writes as the port's transmit errors", async () => {
-    const writer = new TxThread({ idle: fixedIdle(0.5) });
+  /** A writer and a TAP whose link is down (every write fails with EIO, inline or on the worker), after a burst of `len`-byte frames. */
+  function downBurst(suffix: string, idle: number, len: number): { writer: TxThread; port: TapPort; device: string } {
+    const writer = new TxThread({ idle: fixedIdle(idle) });
     writers.push(writer);
-    const device = `tv${process.pid % 100000}y`;
-    // link down: every write fails with EIO, inline or on the worker
-    const port = openTap({ name: 'y', device, up: false, writer });
+    const device = `tv${process.pid % 100000}${suffix}`;
+    const port = openTap({ name: suffix, device, up: false, mtu: 9000, writer });
     ports.push(port);
-    const frame = new Uint8Array(60);
+    const frame = new Uint8Array(len);
     for (let i = 0; i < FRAMES; i++) port.send(frame, 0, frame.length);
+    return { writer, port, device };
+  }
+
+  it("counts the worker's failed writes as the port's transmit errors", async () => {
+    const { writer, port, device } = downBurst('y', 0.5, 60);
     expect(writer.counters.handed).toBeGreaterThan(0);
     expect(await writer.drain()).toBe(true);
     expect(port.counters.txErrors).toBe(FRAMES);
@@ -144,27 +149,15 @@ describe('writer thread (TAP writes handed off while the thread is saturated)', 
     expect(readFileSync('/proc/net/dev', 'utf8')).not.toContain(`${device}:`);
   });
 
-  it('keeps writing inline when the machine has no idle CPU to give the worker', async () => {
-    const writer = new TxThread({ idle: fixedIdle(0.01) });
-    writers.push(writer);
-    const device = `tv${process.pid % 100000}z`;
-    const port = openTap({ name: 'z', device, up: false, writer });
-    ports.push(port);
-    const frame = new Uint8Array(60);
-    for (let i = 0; i < FRAMES; i++) port.send(frame, 0, frame.length);
+  it('keeps writing inline when the machine has no idle CPU to give the worker', () => {
+    const { writer, port } = downBurst('z', 0.01, 60);
     expect(writer.counters.handOffs).toBe(0);
     expect(writer.counters.handed).toBe(0);
     expect(port.counters.txErrors).toBe(FRAMES);
   });
 
-  it('does not start handing off for large frames, which it would write inline anyway', async () => {
-    const writer = new TxThread({ idle: fixedIdle(0.5) });
-    writers.push(writer);
-    const device = `tv${process.pid % 100000}b`;
-    const port = openTap({ name: 'b', device, up: false, mtu: 9000, writer });
-    ports.push(port);
-    const big = new Uint8Array(4000);
-    for (let i = 0; i < FRAMES; i++) port.send(big, 0, big.length);
+  it('does not start handing off for large frames, which it would write inline anyway', () => {
+    const { writer, port } = downBurst('b', 0.5, 4000);
     expect(writer.counters.handOffs).toBe(0);
     expect(port.counters.txErrors).toBe(FRAMES);
   });
