@@ -14,6 +14,7 @@ import type { Stats } from '../model/stats.js';
 import type { Director } from '../director/director.js';
 import { DROP_REASONS } from '../model/verdict.js';
 import type { PortCounters } from '../io/port.js';
+import type { TxThreadCounters } from '../io/tx-thread.js';
 import { formatAddrPort, formatIpv4 } from './ipvsadm-args.js';
 import { sortDests, sortServices } from './ipvsadm-format.js';
 import { AF_INET6 } from '../model/proto.js';
@@ -37,7 +38,7 @@ export interface MetricsSource {
   /** The HA pair (VRRP instances, sync daemons). */
   ha?: HaRuntime;
   /** The writer thread, when on (io/tx-thread.ts). */
-  writer?: { readonly active: boolean; readonly counters: { readonly handed: number; readonly ringFull: number; readonly handOffs: number; readonly probes: number; readonly backoffs: number } };
+  writer?: { readonly active: boolean; readonly counters: Readonly<TxThreadCounters> };
 }
 
 const VRRP_STATES = ['init', 'backup', 'master', 'fault'] as const;
@@ -328,7 +329,7 @@ export function renderMetrics(src: MetricsSource): string {
     x.add('tapvs_tx_thread_ring_full_total', 'counter', "Frames refused because the writer thread's ring was full (also in the port's tx errors).", {}, w.counters.ringFull);
     x.add('tapvs_tx_thread_handoffs_total', 'counter', 'Hand-off periods begun (writes held the forwarding thread, or a probe found handing off paid).', {}, w.counters.handOffs);
     x.add('tapvs_tx_thread_probes_total', 'counter', 'Inline probes made to see whether handing off pays.', {}, w.counters.probes);
-    x.add('tapvs_tx_thread_backoffs_total', 'counter', 'Probes after which hand-offs stopped for 10 s (handing off did not write more frames per ms).', {}, w.counters.backoffs);
+    x.add('tapvs_tx_thread_backoffs_total', 'counter', 'Probes after which hand-offs stopped for 10 s or until the writes went quiet (handing off did not write more frames per ms, or the machine had no idle CPU).', {}, w.counters.backoffs);
   }
   return x.text();
 }

@@ -7,9 +7,10 @@
  * wake-up on the other core: latency a lightly loaded director should not
  * pay. And a second busy thread only helps when a core has time to spare.
  * So frames are handed off only while inline writes of small frames (the
- * ones handed off: tx-thread.ts) take more than ON_SHARE of a WINDOW_MS window and the machine was at least IDLE_ON idle
- * since that load began; they are written inline again once the worker's
- * writes stay below OFF_SHARE for QUIET_MS.
+ * ones a hand-off takes: tx-thread.ts) take more than ON_SHARE of a
+ * WINDOW_MS window and the machine was at least IDLE_ON idle since that
+ * load began; they are written inline again once the worker's writes stay
+ * below OFF_SHARE for QUIET_MS.
  *
  * Whether a hand-off pays is measured, not assumed: after TRIAL_MS of it
  * (then every HAND_MAX_MS), writes go inline for PROBE_MS, and unless the
@@ -23,7 +24,8 @@
  *
  * Each switch to inline waits for the ring to drain, so frames of a port
  * never overtake each other (one worker writes them in ring order). An idle
- * director stays inline and pays two clock reads per write.
+ * director stays inline and pays two clock reads per timed write (one in
+ * eight: tx-thread.ts).
  */
 import type { MachineIdle } from './machine-idle.js';
 
@@ -57,16 +59,6 @@ export const GAIN = 0.05;
 export const BACKOFF_MS = 10_000;
 /** What the policy asks of machine-idle.ts. */
 export type IdleSource = Pick<MachineIdle, 'share' | 'restart' | 'close'>;
-
-/** The policy's timing; tests shorten it. */
-export interface HandOffTiming {
-  handMaxMs: number;
-  trialMs: number;
-  probeMs: number;
-  handSettleMs: number;
-  probeSettleMs: number;
-  backoffMs: number;
-}
 
 export interface HandOffCounters {
   /** Hand-off periods begun (a saturated window, or a probe that found handing off paid). */
@@ -110,31 +102,22 @@ export class HandOffPolicy {
   private quietSince = -1;
   /** The last probe found this run of hand-offs paying: the next period is HAND_MAX_MS, not TRIAL_MS. */
   private proven = false;
-  private readonly timing: HandOffTiming;
 
   constructor(
     private readonly idle: IdleSource,
     readonly counters: HandOffCounters,
-    timing: Partial<HandOffTiming> = {},
-  ) {
-    this.timing = {
-      handMaxMs: HAND_MAX_MS, trialMs: TRIAL_MS, probeMs: PROBE_MS, handSettleMs: HAND_SETTLE_MS, probeSettleMs: PROBE_SETTLE_MS, backoffMs: BACKOFF_MS, ...timing,
-    };
-  }
+  ) {}
 
   /** At the end of a window: whether the next one hands off (this.handing). */
   decide(now: number, w: WindowFacts): void {
-    const t = this.timing;
-    if ((this.handing || this.probing) && this.rateSince < 0 && (this.handing ? now - this.handingSince >= t.handSettleMs : now - this.probeSince >= t.probeSettleMs)) {
+    if ((this.handing || this.probing) && this.rateSince < 0 && (this.handing ? now - this.handingSince >= HAND_SETTLE_MS : now - this.probeSince >= PROBE_SETTLE_MS)) {
       this.rateSince = now;
       this.writesAt = w.writes;
     }
     if (this.handing) {
-      if (w.workerBusy / w.span >= OFF_SHARE) this.quietSince = -1;
-      else if (this.quietSince < 0) this.quietSince = now - w.span;
-      const quiet = this.quietSince >= 0 && now - this.quietSince >= QUIET_MS;
+      const quiet = this.quiet(now, w.span, w.workerBusy);
       const held = now - this.handingSince;
-      if ((quiet || held > (this.proven ? t.handMaxMs : t.trialMs)) && w.drained) {
+      if ((quiet || held > (this.proven ? HAND_MAX_MS : TRIAL_MS)) && w.drained) {
         this.handing = false;
         if (quiet) {
           this.proven = false;
@@ -149,7 +132,7 @@ export class HandOffPolicy {
         }
       }
     } else if (this.probing) {
-      if (now - this.probeSince >= t.probeMs) {
+      if (now - this.probeSince >= PROBE_MS) {
         this.probing = false;
         // the machine must still have had idle CPU with writes inline: frames written faster by a
         // second busy thread are no gain when whoever receives them is starved of a core (DR's
@@ -159,7 +142,7 @@ export class HandOffPolicy {
         if (this.proven) {
           this.handOff(now);
         } else {
-          this.blockedUntil = now + t.backoffMs;
+          this.blockedUntil = now + BACKOFF_MS;
           this.quietSince = -1;
           this.counters.backoffs++;
           this.idle.restart(now);
@@ -169,9 +152,7 @@ export class HandOffPolicy {
       // the worker is gone
     } else if (now < this.blockedUntil) {
       // a quiet spell ends a backoff early: the load that follows is another one, measured afresh
-      if (w.inlineBusy / w.span >= OFF_SHARE) this.quietSince = -1;
-      else if (this.quietSince < 0) this.quietSince = now - w.span;
-      if (this.quietSince >= 0 && now - this.quietSince >= QUIET_MS) this.blockedUntil = 0;
+      if (this.quiet(now, w.span, w.inlineBusy)) this.blockedUntil = 0;
     } else if (w.inlineBusy / w.span > ON_SHARE) {
       // the idle share is measured from the load's start: the quiet before it says nothing
       // (a UDP flood's first 100 ms, with the idle ticks of before, let hand-offs start that
@@ -199,6 +180,13 @@ export class HandOffPolicy {
     this.rateSince = -1;
     this.quietSince = -1;
     this.counters.handOffs++;
+  }
+
+  /** Whether writes that took `busy` ms of this window have stayed under OFF_SHARE of every window for QUIET_MS. */
+  private quiet(now: number, span: number, busy: number): boolean {
+    if (busy / span >= OFF_SHARE) this.quietSince = -1;
+    else if (this.quietSince < 0) this.quietSince = now - span;
+    return this.quietSince >= 0 && now - this.quietSince >= QUIET_MS;
   }
 
   /** Writes per ms since rateSince (0 when the period was too short to count). */

@@ -18,7 +18,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { MachineIdle } from './machine-idle.js';
-import { HandOffPolicy, WINDOW_MS, type HandOffCounters, type HandOffTiming, type IdleSource, type WindowFacts } from './tx-policy.js';
+import { HandOffPolicy, WINDOW_MS, type HandOffCounters, type IdleSource, type WindowFacts } from './tx-policy.js';
 
 /** Ring bytes: 64 super-frames, or tens of thousands of small frames. */
 const RING_SIZE = 1 << 22;
@@ -132,9 +132,9 @@ export class TxThread {
   private readonly policy: HandOffPolicy;
   private readonly facts: WindowFacts = { span: 0, inlineBusy: 0, workerBusy: 0, writes: 0, drained: true };
 
-  /** `idle`: where the machine's idle share comes from (tests give a fixed one); `timing`: tests shorten it. */
-  constructor(opts: { idle?: IdleSource; timing?: Partial<HandOffTiming> } = {}) {
-    this.policy = new HandOffPolicy(opts.idle ?? new MachineIdle(), this.counters, opts.timing);
+  /** `idle`: where the machine's idle share comes from (tests give a fixed one). */
+  constructor(opts: { idle?: IdleSource } = {}) {
+    this.policy = new HandOffPolicy(opts.idle ?? new MachineIdle(), this.counters);
     this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { sab: this.sab, size: RING_SIZE } });
     this.worker.unref();
     this.exited = new Promise((resolve) => this.worker.once('exit', () => {
