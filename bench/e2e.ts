@@ -21,8 +21,10 @@
 // down in turn (teardown also on errors and Ctrl-C); about 90 s, never
 // starting a lab after 240 s. Needs wrk and nginx for the HTTP figures.
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { BenchResult } from './types.js';
+import { measureCpu, type CpuUse } from './cpu-use.js';
 import { labTapvsArgs, tapvsFlagsNote, labEnv as env, labDownSync, liveLabs, missingTools, ratio, sh, withLabs } from './lab-shell.js';
 
 const repo = fileURLToPath(new URL('..', import.meta.url));
@@ -57,6 +59,13 @@ interface Figures {
   httpMissing?: string;
   /** Why a figure is missing ("n/a (no ipip module)", an error). */
   missing?: string;
+  /** CPU the machine (and tapvs's process) spent during the TCP and the UDP run. */
+  tcpCpu?: CpuUse;
+  udpCpu?: CpuUse;
+  /** Seconds iperf3 counted for the TCP run (what the Gb/s are over). */
+  tcpSeconds?: number;
+  /** Datagrams the real server received in the UDP run. */
+  udpCount?: number;
   /** What tapvs's writer thread did in each phase (from /metrics). */
   writer?: Partial<Record<Phase, WriterFigures>>;
 }
@@ -213,6 +222,16 @@ async function tapQueueDrops(e: Record<string, string>): Promise<number> {
   return link?.stats64?.tx?.dropped ?? 0;
 }
 
+/** The PID lab_tapvs recorded for the lab's tapvs. */
+function tapvsPid(id: string): number | undefined {
+  try {
+    const pid = Number(readFileSync(`${labRoot}/${id}/tapvs.pid`, 'latin1').trim());
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 async function measure(director: Director, mode: Mode, id: string, deadline: number): Promise<Figures> {
   if (performance.now() > deadline) return { missing: 'not run: the e2e time budget is spent' };
   if (director === 'kernel' && mode === 'tun') {
@@ -227,16 +246,23 @@ async function measure(director: Director, mode: Mode, id: string, deadline: num
     const ns = e.LAB_CLIENT_NS!;
     const vip = e.LAB_VIP!;
     const f: Figures = {};
-    const tcp = await phase(f, director, 'tcp', () => iperf(ns, vip, []));
+    const pid = director === 'tapvs' ? tapvsPid(id) : undefined;
+    const tcpRun = await measureCpu(pid, () => phase(f, director, 'tcp', () => iperf(ns, vip, [])));
+    const tcp = tcpRun.out;
+    f.tcpCpu = tcpRun.cpu;
+    f.tcpSeconds = tcp.sum_received?.seconds ?? SECONDS;
     await new Promise((r) => setTimeout(r, 300)); // let the server take the next test
     const drops0 = director === 'tapvs' ? await tapQueueDrops(e) : 0;
-    const udp = await phase(f, director, 'udp', () => iperf(ns, vip, ['-u', '-l', String(UDP_PAYLOAD), '-b', '0']));
+    const udpRun = await measureCpu(pid, () => phase(f, director, 'udp', () => iperf(ns, vip, ['-u', '-l', String(UDP_PAYLOAD), '-b', '0'])));
+    const udp = udpRun.out;
+    f.udpCpu = udpRun.cpu;
     const drops1 = director === 'tapvs' ? await tapQueueDrops(e) : 0;
     const rx = udp.sum_received ?? {};
     const secs = rx.seconds ?? SECONDS;
     const sent = udp.sum_sent?.packets ?? 0;
     f.tcpGbps = (tcp.sum_received?.bits_per_second ?? 0) / 1e9;
     f.udpDelivered = (rx.bytes ?? 0) / UDP_PAYLOAD / secs;
+    f.udpCount = (rx.bytes ?? 0) / UDP_PAYLOAD;
     f.udpOffered = sent / (udp.sum_sent?.seconds ?? secs);
     f.udpTapDropShare = sent > 0 ? (drops1 - drops0) / sent : undefined;
     if (mode !== 'tun') {
@@ -284,6 +310,60 @@ function offloadRow(mode: Mode, o: Figures, t: Figures, k: Figures): BenchResult
   if (o.missing) return { name: `e2e ${M}: TCP tapvs offload=none`, value: 0, unit: '', note: o.missing };
   const vsDefault = t.tcpGbps !== undefined && o.tcpGbps! > 0 ? `; the default (offload on) is ${(t.tcpGbps / o.tcpGbps!).toFixed(1)}x this` : '';
   return { name: `e2e ${M}: TCP tapvs offload=none`, value: o.tcpGbps!, unit: 'Gb/s', note: `${ratio(o.tcpGbps, k.tcpGbps)}${vsDefault}` };
+}
+
+/** Busy CPU (all cores) per Gbit of the TCP run, ms. */
+function msPerGbit(f: Figures): number | undefined {
+  const c = f.tcpCpu;
+  const gbit = (f.tcpGbps ?? 0) * (f.tcpSeconds ?? 0);
+  return c && gbit > 0 ? (c.machineCores * c.seconds * 1000) / gbit : undefined;
+}
+
+/** Busy CPU (all cores) per datagram delivered in the UDP run, us. */
+function usPerDatagram(f: Figures): number | undefined {
+  const c = f.udpCpu;
+  return c && f.udpCount ? (c.machineCores * c.seconds * 1e6) / f.udpCount : undefined;
+}
+
+function busyNote(c: CpuUse | undefined, who: string): string {
+  if (!c) return '';
+  const proc = c.procCores === undefined ? '' : `, tapvs's process ${c.procCores.toFixed(2)} of a core`;
+  return `; ${who}machine ${((c.machineCores / c.cores) * 100).toFixed(0)}% busy${proc}`;
+}
+
+/**
+ * What each director's forwarding costs the machine: CPU per Gbit of TCP and
+ * per UDP datagram delivered, and for TCP the most tapvs could move at its
+ * cost per Gbit with every core busy, against the kernel peer's figure.
+ */
+function cpuRows(mode: Mode, t: Figures, k: Figures): BenchResult[] {
+  if (t.missing) return [];
+  const M = mode.toUpperCase();
+  const out: BenchResult[] = [];
+  const tg = msPerGbit(t);
+  const kg = k.missing ? undefined : msPerGbit(k);
+  if (tg !== undefined) {
+    const cores = t.tcpCpu!.cores;
+    const most = (cores * 1000) / tg;
+    const ceiling = kg !== undefined && k.tcpGbps ? `; at this cost, ${cores} cores busy: at most ${most.toFixed(1)} Gb/s, ${(most / k.tcpGbps).toFixed(2)}x the kernel peer's run` : '';
+    out.push({
+      name: `e2e ${M}: TCP CPU per Gbit, tapvs`,
+      value: Math.round(tg),
+      unit: 'ms/Gbit',
+      note: (kg === undefined ? 'no kernel figure' : `${(tg / kg).toFixed(2)}x the kernel peer's ${Math.round(kg)} ms`) + busyNote(t.tcpCpu, '') + busyNote(kg === undefined ? undefined : k.tcpCpu, 'kernel run: ') + ceiling,
+    });
+  }
+  const tu = usPerDatagram(t);
+  const ku = k.missing ? undefined : usPerDatagram(k);
+  if (tu !== undefined) {
+    out.push({
+      name: `e2e ${M}: UDP CPU per datagram, tapvs`,
+      value: Number(tu.toFixed(1)),
+      unit: 'us',
+      note: (ku === undefined ? 'no kernel figure' : `${(tu / ku).toFixed(2)}x the kernel peer's ${ku.toFixed(1)} us`) + busyNote(t.udpCpu, '') + busyNote(ku === undefined ? undefined : k.udpCpu, 'kernel run: ') + '; what the client sent and was dropped counts too',
+    });
+  }
+  return out;
 }
 
 function httpRows(mode: Mode, t: Figures, k: Figures): BenchResult[] {
@@ -357,7 +437,7 @@ export async function benchE2e(modes: Mode[] = ['nat', 'dr', 'tun']): Promise<Be
       // the same lab, one after the other: tapvs, then the kernel
       const t = await measure('tapvs', mode, `eb${tag}${mode[0]}t`, deadline);
       const k = await measure('kernel', mode, `eb${tag}${mode[0]}k`, deadline);
-      results.push(...rows(mode, t, k), ...httpRows(mode, t, k));
+      results.push(...rows(mode, t, k), ...cpuRows(mode, t, k), ...httpRows(mode, t, k));
       // what the default offload gives: NAT writes super-frames whole, TUN cuts its IPIP ones in software
       if (mode !== 'dr') results.push(offloadRow(mode, await measureOffload(mode, `eb${tag}${mode[0]}o`, deadline), t, k));
     }
