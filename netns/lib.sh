@@ -63,10 +63,18 @@ lab_veth() {
   ip -n "$3" link set "$4" up
 }
 
-# lab_bridge NS BR: a bridge that forwards at once (no STP delay).
+# lab_bridge NS BR: a bridge that forwards at once (no STP delay), and switches without a firewall.
+# Bridge netfilter (built into this kernel, and on by default in every namespace) runs every
+# switched frame through the IP firewall hooks: 17% of tapvs's thread in a 64-byte UDP flood
+# through NAT, spent on the real servers' LAN in its TAP writes. A lab's bridges stand for
+# switches, so it is off in the namespaces that hold them (a kernel without it: nothing to do).
 lab_bridge() {
   ip -n "$1" link add "$2" type bridge forward_delay 0 stp_state 0 || return 1
   ip -n "$1" link set "$2" up
+  local k
+  for k in iptables ip6tables arptables; do
+    ip netns exec "$1" sysctl -qw "net.bridge.bridge-nf-call-$k=0" >/dev/null 2>&1 || true
+  done
 }
 
 # lab_sysctl NS KEY VALUE

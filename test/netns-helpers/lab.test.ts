@@ -34,6 +34,10 @@ describe('netns lab topologies', () => {
     expect((await run('bash', ['-c', "echo hi6 | socat -t1 - 'UDP6:[2001:db8:10::11]:7'"], `${id}-rs2`)).stdout).toBe('rs1:hi6\n');
     expect((await run('ip', ['-6', 'route', 'show', 'default'], `${id}-rs1`)).stdout).toMatch(/via 2001:db8:10::1 /);
     expect(await namespacesOf(id)).toHaveLength(4);
+    // the LAN bridge switches without running frames through the IP firewall hooks
+    for (const k of ['iptables', 'ip6tables', 'arptables']) {
+      expect((await run('sysctl', ['-n', `net.bridge.bridge-nf-call-${k}`], `${id}-lan`)).stdout.trim()).toBe('0');
+    }
     expect((await lab('down', id)).code).toBe(0);
     expect(await namespacesOf(id)).toEqual([]);
   });
