@@ -331,6 +331,12 @@ function busyNote(c: CpuUse | undefined, who: string): string {
   return `; ${who}machine ${((c.machineCores / c.cores) * 100).toFixed(0)}% busy${proc}`;
 }
 
+/** A cost of tapvs's against the kernel peer's, and what the machine was doing in each run. */
+function costNote(tv: number, kv: number | undefined, shown: string, tc: CpuUse | undefined, kc: CpuUse | undefined): string {
+  const vs = kv === undefined ? 'no kernel figure' : `${(tv / kv).toFixed(2)}x the kernel peer's ${shown}`;
+  return vs + busyNote(tc, '') + (kv === undefined ? '' : busyNote(kc, 'kernel run: '));
+}
+
 /**
  * What each director's forwarding costs the machine: CPU per Gbit of TCP and
  * per UDP datagram delivered, and for TCP the most tapvs could move at its
@@ -350,7 +356,7 @@ function cpuRows(mode: Mode, t: Figures, k: Figures): BenchResult[] {
       name: `e2e ${M}: TCP CPU per Gbit, tapvs`,
       value: Math.round(tg),
       unit: 'ms/Gbit',
-      note: (kg === undefined ? 'no kernel figure' : `${(tg / kg).toFixed(2)}x the kernel peer's ${Math.round(kg)} ms`) + busyNote(t.tcpCpu, '') + busyNote(kg === undefined ? undefined : k.tcpCpu, 'kernel run: ') + ceiling,
+      note: costNote(tg, kg, `${Math.round(kg ?? 0)} ms`, t.tcpCpu, k.tcpCpu) + ceiling,
     });
   }
   const tu = usPerDatagram(t);
@@ -360,7 +366,7 @@ function cpuRows(mode: Mode, t: Figures, k: Figures): BenchResult[] {
       name: `e2e ${M}: UDP CPU per datagram, tapvs`,
       value: Number(tu.toFixed(1)),
       unit: 'us',
-      note: (ku === undefined ? 'no kernel figure' : `${(tu / ku).toFixed(2)}x the kernel peer's ${ku.toFixed(1)} us`) + busyNote(t.udpCpu, '') + busyNote(ku === undefined ? undefined : k.udpCpu, 'kernel run: ') + '; what the client sent and was dropped counts too',
+      note: costNote(tu, ku, `${(ku ?? 0).toFixed(1)} us`, t.udpCpu, k.udpCpu) + '; what the client sent and was dropped counts too',
     });
   }
   return out;
